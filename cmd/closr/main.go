@@ -1,0 +1,150 @@
+// Command closr serves Closr's integrations surface: the Settings →
+// Integrations pages, the inbound-lead API, the web tracker and MCP.
+//
+//	closr [flags]            serve (default)
+//	closr backup PATH        write a consistent copy of the database to PATH
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"flag"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"closr"
+	"closr/handlers"
+	"closr/store"
+)
+
+func main() {
+	if err := run(os.Args[1:]); err != nil {
+		fmt.Fprintln(os.Stderr, "closr:", err)
+		os.Exit(1)
+	}
+}
+
+// config is the command line, with environment fallbacks.
+type config struct {
+	addr          string
+	db            string
+	sessionSecret string
+}
+
+func parseFlags(name string, args []string) (config, []string, error) {
+	var cfg config
+	fl := flag.NewFlagSet(name, flag.ContinueOnError)
+	fl.StringVar(&cfg.addr, "addr", envOr("CLOSR_ADDR", ":8080"), "address to listen on (env CLOSR_ADDR)")
+	fl.StringVar(&cfg.db, "db", envOr("CLOSR_DB", "./closr.db"), "SQLite database file (env CLOSR_DB)")
+	fl.StringVar(&cfg.sessionSecret, "session-secret", os.Getenv("CLOSR_SESSION_SECRET"),
+		"secret for session cookies (env CLOSR_SESSION_SECRET); generated and kept in the database when unset")
+	err := fl.Parse(args)
+	return cfg, fl.Args(), err
+}
+
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+func run(args []string) error {
+	if len(args) > 0 && args[0] == "backup" {
+		return backup(args[1:])
+	}
+	cfg, rest, err := parseFlags("closr", args)
+	if err != nil {
+		return err
+	}
+	if len(rest) > 0 {
+		return fmt.Errorf("unknown command %q (commands: backup)", rest[0])
+	}
+	return serve(cfg)
+}
+
+func serve(cfg config) error {
+	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	db, err := store.Open(ctx, cfg.db)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	secret := []byte(cfg.sessionSecret)
+	if len(secret) == 0 {
+		if secret, err = db.Setting(ctx, "session_secret", func() ([]byte, error) {
+			b := make([]byte, 64)
+			_, err := rand.Read(b)
+			return b, err
+		}); err != nil {
+			return err
+		}
+	}
+	static, err := fs.Sub(closr.Static, "static")
+	if err != nil {
+		return err
+	}
+	srv, err := handlers.New(handlers.Config{Store: db, Static: static, SessionKey: secret, Logger: log})
+	if err != nil {
+		return err
+	}
+	hs := &http.Server{
+		Addr:    cfg.addr,
+		Handler: srv,
+		// Slow clients cannot hold connections open forever.
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.ListenAndServe() }()
+	log.Info("closr listening", "addr", cfg.addr, "db", cfg.db)
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: finishing requests in flight")
+	shutCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := hs.Shutdown(shutCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	return nil
+}
+
+func backup(args []string) error {
+	cfg, rest, err := parseFlags("closr backup", args)
+	if err != nil {
+		return err
+	}
+	if len(rest) != 1 {
+		return errors.New("usage: closr backup [--db FILE] PATH")
+	}
+	if _, err := os.Stat(rest[0]); err == nil {
+		return fmt.Errorf("backup: %s already exists; choose a new path", rest[0])
+	}
+	ctx := context.Background()
+	db, err := store.Open(ctx, cfg.db)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if err := db.Backup(ctx, rest[0]); err != nil {
+		return err
+	}
+	fmt.Println("backup written to", rest[0])
+	return nil
+}

@@ -1,0 +1,62 @@
+package handlers
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/labstack/echo/v4"
+
+	"closr/store"
+)
+
+// maxLabel is the longest key label, in characters.
+const maxLabel = 100
+
+// createAPIKey mints a key and answers with the COPY NOW panel, the only
+// place the full key is ever shown.
+func (s *Server) createAPIKey(c echo.Context) error {
+	a := agentOf(c)
+	label := strings.TrimSpace(c.FormValue("label"))
+	if msg := checkLabel(label); msg != "" {
+		return s.keyFormError(c, label, msg)
+	}
+	k, key, err := s.store.CreateAPIKey(c.Request().Context(), a.TeamID, a.ID, label, store.AccessIntake)
+	if errors.Is(err, store.ErrKeyLimit) {
+		return s.keyFormError(c, label, fmt.Sprintf("Your team already has %d active keys, the most it can have. Revoke a key you no longer use, then generate again.", store.MaxActiveKeys))
+	}
+	if err != nil {
+		return err
+	}
+	s.logOf(c).Info("api key generated", "team", a.TeamID, "key_id", k.ID, "preview", k.Preview)
+	card, err := s.keysCard(c)
+	if err != nil {
+		return err
+	}
+	card.NewKey, card.NewFor = key, k.Label
+	noStore(c)
+	return s.renderIntegrations(c, http.StatusOK, card)
+}
+
+// checkLabel says what is wrong with a trimmed label, or "".
+func checkLabel(label string) string {
+	switch n := utf8.RuneCountInString(label); {
+	case n == 0:
+		return "Enter a label so you can tell this key apart later, e.g. “Webflow contact form”."
+	case n > maxLabel:
+		return fmt.Sprintf("Keep the label to %d characters or fewer (this one has %d).", maxLabel, n)
+	}
+	return ""
+}
+
+// keyFormError shows msg under the label input and creates nothing.
+func (s *Server) keyFormError(c echo.Context, label, msg string) error {
+	card, err := s.keysCard(c)
+	if err != nil {
+		return err
+	}
+	card.Label, card.Error = label, msg
+	return s.renderIntegrations(c, http.StatusUnprocessableEntity, card)
+}

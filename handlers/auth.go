@@ -1,0 +1,159 @@
+package handlers
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"net/http"
+	"net/mail"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/labstack/echo/v4"
+
+	"closr/store"
+	"closr/views"
+)
+
+// badLogin is the one message for an unknown email and a wrong password, so
+// the page never tells which emails have accounts.
+const badLogin = "That email and password don't match. Check both and try again."
+
+func (s *Server) signupPage(c echo.Context) error {
+	if agentOf(c) != nil {
+		return c.Redirect(http.StatusSeeOther, "/settings/integrations")
+	}
+	return render(c, http.StatusOK, views.SignupPage(page(c, "Sign up", ""), views.Form{}))
+}
+
+func (s *Server) signup(c echo.Context) error {
+	f := views.Form{Values: map[string]string{}, Errors: map[string]string{}}
+	for _, k := range []string{"name", "email", "team"} {
+		f.Values[k] = strings.TrimSpace(c.FormValue(k))
+	}
+	password := c.FormValue("password")
+	requireText(f, "name", "Enter your name.", 100)
+	requireText(f, "team", "Enter your team or brokerage name.", 100)
+	if msg := checkEmail(f.Values["email"]); msg != "" {
+		f.Errors["email"] = msg
+	}
+	switch n := utf8.RuneCountInString(password); {
+	case n < 8:
+		f.Errors["password"] = "Use a password of at least 8 characters."
+	case n > 200:
+		f.Errors["password"] = "Use a password of at most 200 characters."
+	}
+	if len(f.Errors) > 0 {
+		return render(c, http.StatusUnprocessableEntity, views.SignupPage(page(c, "Sign up", ""), f))
+	}
+	a, err := s.store.CreateTeamWithOwner(c.Request().Context(), f.Values["team"], f.Values["name"], f.Values["email"], s.passwd.hash(password))
+	if errors.Is(err, store.ErrEmailTaken) {
+		f.Errors["email"] = "An account with this email already exists. Log in instead."
+		return render(c, http.StatusUnprocessableEntity, views.SignupPage(page(c, "Sign up", ""), f))
+	}
+	if err != nil {
+		return err
+	}
+	if err := s.startSession(c, a.ID); err != nil {
+		return err
+	}
+	return c.Redirect(http.StatusSeeOther, "/settings/integrations")
+}
+
+// requireText checks a trimmed, required field of at most max characters.
+func requireText(f views.Form, name, missing string, max int) {
+	switch v := f.Values[name]; {
+	case v == "":
+		f.Errors[name] = missing
+	case utf8.RuneCountInString(v) > max:
+		f.Errors[name] = fmt.Sprintf("Keep this to %d characters or fewer.", max)
+	}
+}
+
+// checkEmail returns what is wrong with an email address, or "".
+func checkEmail(email string) string {
+	if email == "" {
+		return "Enter your email address."
+	}
+	addr, err := mail.ParseAddress(email)
+	if err != nil || addr.Address != email || len(email) > 254 {
+		return "Enter an email address like name@example.com."
+	}
+	return ""
+}
+
+func (s *Server) loginPage(c echo.Context) error {
+	if agentOf(c) != nil {
+		return c.Redirect(http.StatusSeeOther, "/settings/integrations")
+	}
+	return render(c, http.StatusOK, views.LoginPage(page(c, "Log in", ""), views.Form{}))
+}
+
+func (s *Server) login(c echo.Context) error {
+	email := strings.TrimSpace(c.FormValue("email"))
+	password := c.FormValue("password")
+	f := views.Form{Values: map[string]string{"email": email}}
+	account, ip := "email:"+strings.ToLower(email), "ip:"+c.RealIP()
+	for _, t := range []struct {
+		th  *throttle
+		key string
+	}{{s.logins, account}, {s.loginIPs, ip}} {
+		if blocked, wait := t.th.blocked(t.key); blocked {
+			mins := int(math.Ceil(wait.Minutes()))
+			c.Response().Header().Set("Retry-After", fmt.Sprint(int(math.Ceil(wait.Seconds()))))
+			f.Error = fmt.Sprintf("Too many failed attempts. Wait %d minute(s), then try again.", mins)
+			return render(c, http.StatusTooManyRequests, views.LoginPage(page(c, "Log in", ""), f))
+		}
+	}
+	a, err := s.store.AgentByEmail(c.Request().Context(), email)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	ok := false
+	if err == nil {
+		ok = s.passwd.verify(a.PasswordHash, password)
+	} else {
+		s.passwd.verify(dummyHash, password) // same time as a real check
+	}
+	if !ok {
+		s.logins.fail(account)
+		s.loginIPs.fail(ip)
+		f.Error = badLogin
+		return render(c, http.StatusUnauthorized, views.LoginPage(page(c, "Log in", ""), f))
+	}
+	s.logins.clear(account)
+	if err := s.startSession(c, a.ID); err != nil {
+		return err
+	}
+	return c.Redirect(http.StatusSeeOther, "/settings/integrations")
+}
+
+// dummyHash is verified against when the email is unknown.
+var dummyHash = newPasswordHasher(0).hash("closr dummy password")
+
+// startSession signs the agent in with a new session id and a new CSRF token.
+func (s *Server) startSession(c echo.Context, agentID int64) error {
+	sid, err := s.store.CreateSession(c.Request().Context(), agentID, sessionTTL)
+	if err != nil {
+		return err
+	}
+	sess := sessionOf(c)
+	sess.Values["sid"] = sid
+	sess.Values["csrf"] = randomID(32)
+	return s.saveSession(c, sess)
+}
+
+func (s *Server) logout(c echo.Context) error {
+	sess := sessionOf(c)
+	if sid, _ := sess.Values["sid"].(string); sid != "" {
+		if err := s.store.DeleteSession(c.Request().Context(), sid); err != nil {
+			return err
+		}
+	}
+	delete(sess.Values, "sid")
+	sess.Values["csrf"] = randomID(32)
+	if err := s.saveSession(c, sess); err != nil {
+		return err
+	}
+	return c.Redirect(http.StatusSeeOther, "/login")
+}

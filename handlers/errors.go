@@ -1,0 +1,94 @@
+package handlers
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"closr/store"
+)
+
+// apiError is the JSON body of every API error.
+type apiError struct {
+	Error   string            `json:"error"`
+	Message string            `json:"message"`
+	Fields  map[string]string `json:"fields,omitempty"`
+}
+
+// problem is an error that knows its status, code and message for people.
+type problem struct {
+	Status     int
+	Code       string
+	Message    string
+	Fields     map[string]string
+	RetryAfter int // seconds; 0 for none
+}
+
+func (p *problem) Error() string { return fmt.Sprintf("%d %s: %s", p.Status, p.Code, p.Message) }
+
+var errCSRF = &problem{Status: http.StatusForbidden, Code: "csrf",
+	Message: "This form has expired or did not come from Closr. Reload the page and try again."}
+
+// toProblem maps any error to the status and words the client gets. It is
+// the one place where store errors become HTTP statuses.
+func toProblem(err error) *problem {
+	var p *problem
+	if errors.As(err, &p) {
+		return p
+	}
+	var he *echo.HTTPError
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return &problem{Status: http.StatusNotFound, Code: "not_found", Message: "That item does not exist or is not yours."}
+	case errors.Is(err, store.ErrUnavailable):
+		return &problem{Status: http.StatusServiceUnavailable, Code: "storage_unavailable", RetryAfter: 5,
+			Message: "Closr's storage is busy or unavailable right now. Nothing was saved; try again in a few seconds."}
+	case errors.As(err, &he):
+		switch he.Code {
+		case http.StatusRequestEntityTooLarge:
+			return &problem{Status: he.Code, Code: "too_large", Message: "The request body is too large."}
+		case http.StatusNotFound:
+			return &problem{Status: he.Code, Code: "not_found", Message: "There is nothing at this address."}
+		case http.StatusMethodNotAllowed:
+			return &problem{Status: he.Code, Code: "method_not_allowed", Message: "This address does not accept that method."}
+		}
+		return &problem{Status: he.Code, Code: "error", Message: http.StatusText(he.Code)}
+	}
+	return &problem{Status: http.StatusInternalServerError, Code: "internal", Message: "Something went wrong on our side. Nothing was saved; please try again."}
+}
+
+// handleError answers an error as JSON on the API and as a page elsewhere.
+func (s *Server) handleError(err error, c echo.Context) {
+	if c.Response().Committed {
+		return
+	}
+	p := toProblem(err)
+	if p.Status >= 500 {
+		s.logOf(c).Error("request failed", "path", c.Request().URL.Path, "err", err)
+	}
+	if p.RetryAfter > 0 {
+		c.Response().Header().Set("Retry-After", fmt.Sprint(p.RetryAfter))
+	}
+	var werr error
+	switch {
+	case c.Request().Method == http.MethodHead:
+		werr = c.NoContent(p.Status)
+	case isAPI(c) || !wantsHTML(c):
+		werr = c.JSON(p.Status, apiError{Error: p.Code, Message: p.Message, Fields: p.Fields})
+	case isHTMX(c):
+		werr = c.String(p.Status, p.Message)
+	default:
+		werr = messagePage(c, p.Status, http.StatusText(p.Status), p.Message, "Back to Closr", "/")
+	}
+	if werr != nil {
+		s.logOf(c).Error("write error response", "err", werr)
+	}
+}
+
+// wantsHTML reports whether the client asked for a page rather than JSON.
+func wantsHTML(c echo.Context) bool {
+	accept := c.Request().Header.Get("Accept")
+	return accept == "" || preferHTML(accept)
+}

@@ -1,0 +1,185 @@
+package handlers_test
+
+import (
+	"bytes"
+	"context"
+	"html"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+
+	"closr"
+	"closr/handlers"
+	"closr/store"
+)
+
+// env is a running server on a real SQLite file, with everything its logs said.
+type env struct {
+	t   testing.TB
+	srv *httptest.Server
+	db  *store.DB
+	log *syncBuffer
+}
+
+// syncBuffer collects log output from concurrent requests.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func newEnv(t testing.TB) *env {
+	t.Helper()
+	db, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "closr.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	static, err := fs.Sub(closr.Static, "static")
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs := &syncBuffer{}
+	h, err := handlers.New(handlers.Config{
+		Store: db, Static: static, SessionKey: []byte("test secret"),
+		Logger:       slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		PasswordCost: 64, // KiB: fast hashing in tests
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	t.Cleanup(func() { srv.Close(); db.Close() })
+	return &env{t: t, srv: srv, db: db, log: logs}
+}
+
+// client is one browser-like user: a cookie jar, no automatic redirects.
+type client struct {
+	e    *env
+	http *http.Client
+	csrf string
+}
+
+func (e *env) client() *client {
+	jar, _ := cookiejar.New(nil)
+	return &client{e: e, http: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error {
+		return http.ErrUseLastResponse
+	}}}
+}
+
+type resp struct {
+	*http.Response
+	body string
+}
+
+var csrfRE = regexp.MustCompile(`name="_csrf" value="([^"]+)"`)
+
+func (c *client) do(req *http.Request) resp {
+	c.e.t.Helper()
+	r, err := c.http.Do(req)
+	if err != nil {
+		c.e.t.Fatal(err)
+	}
+	b, _ := io.ReadAll(r.Body)
+	r.Body.Close()
+	if m := csrfRE.FindSubmatch(b); m != nil {
+		c.csrf = html.UnescapeString(string(m[1]))
+	}
+	return resp{r, string(b)}
+}
+
+func (c *client) get(path string, hdr ...string) resp {
+	req, _ := http.NewRequest("GET", c.e.srv.URL+path, nil)
+	setHeaders(req, hdr)
+	return c.do(req)
+}
+
+// post sends a urlencoded form with the CSRF token the client last saw
+// (unless the form sets _csrf itself).
+func (c *client) post(path string, form url.Values, hdr ...string) resp {
+	return c.send("POST", path, form, hdr...)
+}
+
+func (c *client) send(method, path string, form url.Values, hdr ...string) resp {
+	if form == nil {
+		form = url.Values{}
+	}
+	if _, ok := form["_csrf"]; !ok {
+		form.Set("_csrf", c.csrf)
+	}
+	req, _ := http.NewRequest(method, c.e.srv.URL+path, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Accept", "text/html,application/xhtml+xml")
+	if method != "POST" {
+		// Go reads no form body on DELETE; HTMX sends the token as a header.
+		req.Header.Set("X-CSRF-Token", form.Get("_csrf"))
+	}
+	setHeaders(req, hdr)
+	return c.do(req)
+}
+
+func setHeaders(req *http.Request, hdr []string) {
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+}
+
+// signup creates a team and signs the client in.
+func (c *client) signup(name, email, team string) {
+	c.e.t.Helper()
+	c.get("/signup")
+	r := c.post("/signup", url.Values{"name": {name}, "email": {email}, "password": {"correct horse battery"}, "team": {team}})
+	if r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/settings/integrations" {
+		c.e.t.Fatalf("signup: %d %s\n%s", r.StatusCode, r.Header.Get("Location"), r.body)
+	}
+	c.get("/settings/integrations")
+}
+
+var newKeyRE = regexp.MustCompile(`data-testid="new-key">(closr_[A-Za-z0-9_-]{43})<`)
+
+// generate creates a key through the page and returns it.
+func (c *client) generate(label string) string {
+	c.e.t.Helper()
+	r := c.post("/settings/integrations/api-keys", url.Values{"label": {label}}, "HX-Request", "true")
+	m := newKeyRE.FindStringSubmatch(r.body)
+	if r.StatusCode != 200 || m == nil {
+		c.e.t.Fatalf("generate %q: %d\n%s", label, r.StatusCode, r.body)
+	}
+	return m[1]
+}
+
+// activeKeys counts the team's active keys straight from the database.
+func (e *env) activeKeys(teamID int64) int {
+	keys, err := e.db.APIKeys(context.Background(), teamID)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return len(keys)
+}
+
+func (e *env) agent(email string) store.Agent {
+	a, err := e.db.AgentByEmail(context.Background(), email)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return a
+}

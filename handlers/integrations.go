@@ -1,0 +1,53 @@
+package handlers
+
+import (
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"closr/store"
+	"closr/views"
+)
+
+func (s *Server) integrationsPage(c echo.Context) error {
+	card, err := s.keysCard(c)
+	if err != nil {
+		return err
+	}
+	return s.renderIntegrations(c, http.StatusOK, card)
+}
+
+// keysCard loads the signed-in agent's team's keys and audit trail.
+func (s *Server) keysCard(c echo.Context) (views.KeysCard, error) {
+	ctx, team := c.Request().Context(), agentOf(c).TeamID
+	keys, err := s.store.APIKeys(ctx, team)
+	if err != nil {
+		return views.KeysCard{}, err
+	}
+	events, err := s.store.KeyEvents(ctx, team, 8)
+	if err != nil {
+		return views.KeysCard{}, err
+	}
+	card := views.KeysCard{Max: store.MaxActiveKeys, Limited: len(keys) >= store.MaxActiveKeys}
+	for _, k := range keys {
+		card.Keys = append(card.Keys, keyRow(k))
+	}
+	for _, e := range events {
+		card.Events = append(card.Events, views.KeyEvent{At: e.At, Action: e.Action, Agent: e.AgentName, Label: e.Label, Preview: e.Preview})
+	}
+	return card, nil
+}
+
+func keyRow(k store.APIKey) views.KeyRow {
+	return views.KeyRow{ID: k.ID, Label: k.Label, Preview: k.Preview, Access: k.Access,
+		CreatedBy: k.CreatedByName, CreatedAt: k.CreatedAt, LastUsed: k.LastUsedAt}
+}
+
+// renderIntegrations answers with the card alone to HTMX and with the whole
+// page to a plain form post.
+func (s *Server) renderIntegrations(c echo.Context, status int, card views.KeysCard) error {
+	if isHTMX(c) {
+		return render(c, status, views.APIKeysCard(csrfToken(c), card))
+	}
+	return render(c, status, views.IntegrationsPage(page(c, "Integrations", "integrations"), views.Integrations{Keys: card}))
+}

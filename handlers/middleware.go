@@ -1,0 +1,181 @@
+package handlers
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/gorilla/sessions"
+	"github.com/labstack/echo/v4"
+
+	"closr/store"
+)
+
+const (
+	cookieName = "closr_session"
+	sessionTTL = 30 * 24 * time.Hour
+	ctxAgent   = "closr.agent"
+	ctxCSRF    = "closr.csrf"
+	ctxSession = "closr.session"
+	ctxLog     = "closr.log"
+)
+
+// newCookieStore derives the cookie's signing and encryption keys from the
+// configured secret, so one secret serves both.
+func newCookieStore(secret []byte) *sessions.CookieStore {
+	hashKey := sha256.Sum256(append([]byte("closr cookie hash:"), secret...))
+	blockKey := sha256.Sum256(append([]byte("closr cookie block:"), secret...))
+	cs := sessions.NewCookieStore(hashKey[:], blockKey[:])
+	cs.Options = &sessions.Options{Path: "/", MaxAge: int(sessionTTL / time.Second), HttpOnly: true, SameSite: http.SameSiteLaxMode}
+	cs.MaxAge(cs.Options.MaxAge)
+	return cs
+}
+
+// randomID returns n random bytes, base64url encoded.
+func randomID(n int) string {
+	b := make([]byte, n)
+	rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// logRequests writes one line per request. It records the path without its
+// query string and no header, so no key, password or cookie can reach a log.
+func (s *Server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		start := time.Now()
+		id := c.Response().Header().Get(echo.HeaderXRequestID)
+		log := s.log.With("request_id", id)
+		c.Set(ctxLog, log)
+		err := next(c)
+		if err != nil {
+			c.Error(err)
+		}
+		status := c.Response().Status
+		level := slog.LevelInfo
+		if status >= 500 {
+			level = slog.LevelError
+		}
+		attrs := []slog.Attr{
+			slog.String("method", c.Request().Method),
+			slog.String("path", c.Request().URL.Path),
+			slog.Int("status", status),
+			slog.Int64("bytes", c.Response().Size),
+			slog.Duration("dur", time.Since(start)),
+			slog.String("ip", c.RealIP()),
+		}
+		if err != nil && status >= 500 {
+			attrs = append(attrs, slog.String("err", err.Error()))
+		}
+		log.LogAttrs(c.Request().Context(), level, "request", attrs...)
+		return nil
+	}
+}
+
+// logOf returns the request's logger, which carries its request id.
+func (s *Server) logOf(c echo.Context) *slog.Logger {
+	if l, ok := c.Get(ctxLog).(*slog.Logger); ok {
+		return l
+	}
+	return s.log
+}
+
+// securityHeaders sets the headers every response carries.
+func securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		h := c.Response().Header()
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "same-origin")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self' http: https:; frame-ancestors 'none'; base-uri 'none'; object-src 'none'")
+		if c.IsTLS() {
+			h.Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+		}
+		return next(c)
+	}
+}
+
+// withSession loads the session cookie, makes sure it carries a CSRF token,
+// finds the signed-in agent, and refuses state changes without the token.
+func (s *Server) withSession(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		r := c.Request()
+		// A cookie that fails to decode (old keys, tampering) starts afresh.
+		sess, _ := s.cookies.Get(r, cookieName)
+		c.Set(ctxSession, sess)
+		token, _ := sess.Values["csrf"].(string)
+		if token == "" {
+			sess.Values["csrf"] = randomID(32)
+			if err := s.saveSession(c, sess); err != nil {
+				return err
+			}
+		}
+		c.Set(ctxCSRF, sess.Values["csrf"])
+		if sid, _ := sess.Values["sid"].(string); sid != "" {
+			a, err := s.store.SessionAgent(r.Context(), sid)
+			switch {
+			case err == nil:
+				c.Set(ctxAgent, &a)
+			case errors.Is(err, store.ErrNotFound):
+				delete(sess.Values, "sid")
+				if err := s.saveSession(c, sess); err != nil {
+					return err
+				}
+			default:
+				return err
+			}
+		}
+		switch r.Method {
+		case http.MethodGet, http.MethodHead, http.MethodOptions:
+		default:
+			sent := r.Header.Get("X-CSRF-Token")
+			if sent == "" {
+				sent = c.FormValue("_csrf")
+			}
+			want, _ := sess.Values["csrf"].(string)
+			if sent == "" || subtle.ConstantTimeCompare([]byte(sent), []byte(want)) != 1 {
+				return errCSRF
+			}
+		}
+		return next(c)
+	}
+}
+
+// saveSession writes the session cookie; it is Secure when served over TLS.
+func (s *Server) saveSession(c echo.Context, sess *sessions.Session) error {
+	opts := *sess.Options
+	opts.Secure = c.IsTLS() || c.Request().Header.Get("X-Forwarded-Proto") == "https"
+	sess.Options = &opts
+	return sess.Save(c.Request(), c.Response())
+}
+
+// sessionOf returns the request's cookie session (set by withSession).
+func sessionOf(c echo.Context) *sessions.Session {
+	sess, _ := c.Get(ctxSession).(*sessions.Session)
+	return sess
+}
+
+// csrfToken returns the token forms and HTMX must send back.
+func csrfToken(c echo.Context) string {
+	t, _ := c.Get(ctxCSRF).(string)
+	return t
+}
+
+// requireAgent sends signed-out visitors to the login page; HTMX gets an
+// HX-Redirect since it would otherwise swap the login page into the card.
+func (s *Server) requireAgent(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if agentOf(c) != nil {
+			return next(c)
+		}
+		if isHTMX(c) {
+			c.Response().Header().Set("HX-Redirect", "/login")
+			return c.NoContent(http.StatusUnauthorized)
+		}
+		return c.Redirect(http.StatusSeeOther, "/login")
+	}
+}

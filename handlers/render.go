@@ -1,0 +1,46 @@
+package handlers
+
+import (
+	"bytes"
+
+	"github.com/a-h/templ"
+	"github.com/labstack/echo/v4"
+
+	"closr/store"
+	"closr/views"
+)
+
+// render writes a templ component as HTML with the given status. The page is
+// rendered into a buffer first so a failure can still become an error page.
+func render(c echo.Context, status int, t templ.Component) error {
+	var buf bytes.Buffer
+	if err := t.Render(c.Request().Context(), &buf); err != nil {
+		return err
+	}
+	return c.HTMLBlob(status, buf.Bytes())
+}
+
+// page is the frame data for a full page.
+func page(c echo.Context, title, nav string) views.Page {
+	p := views.Page{Title: title, CSRF: csrfToken(c), Nav: nav}
+	if a := agentOf(c); a != nil {
+		p.Agent = &views.Agent{Name: a.Name, TeamName: a.TeamName}
+	}
+	return p
+}
+
+// agentOf returns the signed-in agent, or nil.
+func agentOf(c echo.Context) *store.Agent {
+	a, _ := c.Get(ctxAgent).(*store.Agent)
+	return a
+}
+
+// messagePage answers with a full page that says what happened and where to go.
+func messagePage(c echo.Context, status int, heading, message, linkText, linkURL string) error {
+	return render(c, status, views.MessagePage(page(c, heading, ""), heading, message, linkText, linkURL))
+}
+
+// noStore marks a response that must not be kept by any cache.
+func noStore(c echo.Context) {
+	c.Response().Header().Set("Cache-Control", "no-store")
+}

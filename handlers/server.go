@@ -1,0 +1,151 @@
+// Package handlers is Closr's HTTP server: routes, middleware and one file
+// per resource. It holds the store behind the small interfaces below.
+package handlers
+
+import (
+	"context"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gorilla/sessions"
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+
+	"closr/store"
+)
+
+// AccountStore is what sign-up, login and sessions need.
+type AccountStore interface {
+	CreateTeamWithOwner(ctx context.Context, team, name, email string, passwordHash []byte) (store.Agent, error)
+	AgentByEmail(ctx context.Context, email string) (store.Agent, error)
+	CreateSession(ctx context.Context, agentID int64, ttl time.Duration) (string, error)
+	SessionAgent(ctx context.Context, token string) (store.Agent, error)
+	DeleteSession(ctx context.Context, token string) error
+}
+
+// KeyStore is what the API keys card and key checks need.
+type KeyStore interface {
+	CreateAPIKey(ctx context.Context, teamID, agentID int64, label, access string) (store.APIKey, string, error)
+	APIKeys(ctx context.Context, teamID int64) ([]store.APIKey, error)
+	RevokeAPIKey(ctx context.Context, teamID, keyID, agentID int64) (store.APIKey, error)
+	APIKeyByHash(ctx context.Context, hash [32]byte) (store.APIKey, error)
+	TouchAPIKey(ctx context.Context, keyID int64, t time.Time) error
+	KeyEvents(ctx context.Context, teamID int64, limit int) ([]store.KeyEvent, error)
+}
+
+// Store is every storage capability the server uses.
+type Store interface {
+	AccountStore
+	KeyStore
+	Ping(ctx context.Context) error
+}
+
+// Config is how cmd/closr sets up the server.
+type Config struct {
+	Store      Store
+	Static     fs.FS        // the static/ folder
+	SessionKey []byte       // secret the session cookie keys are derived from
+	Logger     *slog.Logger // request and error logs; never given a secret
+	// PasswordCost lowers the password hash's memory cost in tests; 0 is the
+	// production setting.
+	PasswordCost int
+	// LoginLimit is how many failed logins an account may have in 15
+	// minutes (an IP gets four times as many); 0 means 5.
+	LoginLimit int
+}
+
+// Server is the Closr HTTP application.
+type Server struct {
+	echo     *echo.Echo
+	store    Store
+	log      *slog.Logger
+	cookies  *sessions.CookieStore
+	static   *staticFiles
+	passwd   passwordHasher
+	logins   *throttle
+	loginIPs *throttle
+}
+
+// New builds the server and its routes.
+func New(cfg Config) (*Server, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.LoginLimit == 0 {
+		cfg.LoginLimit = 5
+	}
+	st, err := loadStatic(cfg.Static)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{
+		echo:     echo.New(),
+		store:    cfg.Store,
+		log:      cfg.Logger,
+		cookies:  newCookieStore(cfg.SessionKey),
+		static:   st,
+		passwd:   newPasswordHasher(cfg.PasswordCost),
+		logins:   newThrottle(cfg.LoginLimit, 15*time.Minute),
+		loginIPs: newThrottle(4*cfg.LoginLimit, 15*time.Minute),
+	}
+	s.routes()
+	return s, nil
+}
+
+// ServeHTTP makes the server an http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.echo.ServeHTTP(w, r) }
+
+func (s *Server) routes() {
+	e := s.echo
+	e.HideBanner, e.HidePort = true, true
+	// Client addresses come from the connection, not from headers a client
+	// could forge; a proxy in front would need its own extractor.
+	e.IPExtractor = echo.ExtractIPDirect()
+	e.HTTPErrorHandler = s.handleError
+	e.Pre(middleware.MethodOverrideWithConfig(middleware.MethodOverrideConfig{Getter: middleware.MethodFromForm("_method")}))
+	e.Use(middleware.RequestIDWithConfig(middleware.RequestIDConfig{Generator: func() string { return randomID(12) }}))
+	e.Use(s.logRequests, middleware.Recover(), securityHeaders)
+
+	e.GET("/healthz", s.health)
+	e.GET("/static/*", s.serveStatic("static"))
+	e.HEAD("/static/*", s.serveStatic("static"))
+
+	app := e.Group("", middleware.BodyLimit("64K"), s.withSession)
+	app.GET("/", s.home)
+	app.GET("/signup", s.signupPage)
+	app.POST("/signup", s.signup)
+	app.GET("/login", s.loginPage)
+	app.POST("/login", s.login)
+	app.POST("/logout", s.logout)
+
+	agent := app.Group("", s.requireAgent)
+	agent.GET("/settings/integrations", s.integrationsPage)
+	agent.POST("/settings/integrations/api-keys", s.createAPIKey)
+	agent.DELETE("/settings/integrations/api-keys/:id", s.revokeAPIKey)
+}
+
+func (s *Server) health(c echo.Context) error {
+	if err := s.store.Ping(c.Request().Context()); err != nil {
+		return c.String(http.StatusServiceUnavailable, "database unavailable\n")
+	}
+	return c.String(http.StatusOK, "ok\n")
+}
+
+func (s *Server) home(c echo.Context) error {
+	if agentOf(c) != nil {
+		return c.Redirect(http.StatusSeeOther, "/settings/integrations")
+	}
+	return c.Redirect(http.StatusSeeOther, "/login")
+}
+
+// isHTMX reports whether the request came from HTMX rather than a plain form.
+func isHTMX(c echo.Context) bool { return c.Request().Header.Get("HX-Request") == "true" }
+
+// isAPI reports whether the path belongs to the JSON API.
+func isAPI(c echo.Context) bool {
+	p := c.Request().URL.Path
+	return strings.HasPrefix(p, "/api/") || p == "/mcp"
+}

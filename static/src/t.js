@@ -1,0 +1,175 @@
+/*
+ * Closr web tracker — readable source.
+ *
+ * Built into ../t.js (minified) with `npm run build`; see README.md.
+ * Keep it small: the gzipped build must stay under 1024 bytes.
+ *
+ * Embed on an agent's website:
+ *   <script async src="https://HOST/t.js" data-key="closr_..."></script>
+ *
+ * It POSTs JSON events, as a text/plain body, to <origin of this script>/api/track:
+ *   pageview: {api_key, type:"pageview", visitor_id, url, title, referrer, screen_width}
+ *   identify: {api_key, type:"identify", visitor_id, url, email, phone, name}
+ *
+ * UTM parameters and the `clsr` link token are NOT sent as separate fields:
+ * they are part of `url` (location.href) and the server extracts them from it.
+ *
+ * Rules: never throw into the host page (everything runs inside try/catch),
+ * send nothing and store nothing when the visitor opted out (DNT, GPC,
+ * localStorage closr_ignore=true) or when the browser is automated
+ * (navigator.webdriver) unless the tag has data-allow-automation.
+ */
+(function (win, doc) {
+  try {
+    var nav = navigator;
+    var loc = location;
+    var VID = 'closr_vid';
+    var noop = () => {};
+
+    // Loaded twice on one page (snippet pasted twice)? Track only once.
+    if ((win.closr || 0)._c) return;
+    // Whatever was there before (e.g. an array used as a queue) is replaced.
+    // identify() stays a no-op unless tracking is allowed (set up below), so
+    // host code calling closr.identify() never crashes.
+    var api = (win.closr = { _c: 1, identify: noop });
+
+    // Our own <script> tag: currentScript works for async classic scripts.
+    var script = doc.currentScript || doc.querySelector('script[data-key]');
+    var key = script.dataset.key;
+    // /api/track on the origin of the script's src (an absolute path resolved
+    // against it; an inline script throws: caught below).
+    var endpoint = new URL('/api/track', script.src);
+
+    // localStorage may be missing or throw (privacy modes, sandboxed iframes).
+    // storage() reads key k, or writes v to it when v is given.
+    var storage = (k, v) => {
+      try {
+        return localStorage[v ? 'setItem' : 'getItem'](k, v);
+      } catch (e) {}
+    };
+
+    // Opt-outs: Do-Not-Track, Global Privacy Control, local opt-out flag.
+    // Then bots: automated browsers, unless our browser tests allow them.
+    // One test for the first four: DNT is "1" when on (else null, "0" or
+    // "unspecified"), GPC is the boolean true, the flag is the string "true"
+    // (window.doNotTrack is undefined outside old IE/Safari).
+    if (
+      /1|true/.test(
+        nav.doNotTrack + win.doNotTrack + nav.globalPrivacyControl + storage('closr_ignore')
+      ) ||
+      (nav.webdriver && !('allowAutomation' in script.dataset))
+    ) {
+      return; // nothing sent, no cookie, no localStorage write
+    }
+
+    // ---- Visitor id: cookie first, then localStorage, else a new random one
+    // (16 random bytes as 32 hex chars). One regex does both lookups: the
+    // localStorage value is appended as if it were a last cookie, so the
+    // real cookie wins; values that do not look like ids are ignored.
+    var vid =
+      ((doc.cookie + ';' + VID + '=' + storage(VID)).match(
+        /closr_vid=([\w-]{16,64})/
+      ) || [])[1] ||
+      Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) =>
+        (b | 256).toString(16).slice(1)
+      ).join('');
+    // (Re)write both stores on every load: repairs whichever was missing and
+    // keeps the cookie's one-year lifetime rolling.
+    doc.cookie =
+      VID + '=' + vid + ';path=/;max-age=31536000;SameSite=Lax';
+    storage(VID, vid);
+
+    // ---- Transport: sendBeacon, else fetch keepalive. text/plain keeps it a
+    // CORS "simple" request: no preflight, and the response is never read.
+    var send = (data) => {
+      try {
+        data.api_key = key;
+        data.visitor_id = vid;
+        data.url = loc.href;
+        data = JSON.stringify(data);
+        (nav.sendBeacon && nav.sendBeacon(endpoint, data)) ||
+          fetch(endpoint, {
+            method: 'POST',
+            body: data,
+            keepalive: true,
+            credentials: 'omit',
+            mode: 'no-cors',
+          }).catch(noop);
+      } catch (e) {}
+    };
+
+    // ---- Page views.
+    var last; // URL of the last page view sent (undefined/null: none yet)
+    var pageview = (e) => {
+      // Restored from the back/forward cache (pageshow, persisted): the page
+      // did not reload, so count it again, as on a fresh load: reset the
+      // same-URL guard. (pageshow also fires on a normal load: the guard
+      // then stops a second send.)
+      if (e && e.persisted) last = 0;
+      var href = loc.href;
+      if (href != last) {
+        // never twice in a row for the same URL
+        send({
+          type: 'pageview',
+          title: doc.title,
+          // First view of this page load: the real referrer; SPA
+          // navigations: the previous URL (what analytics tools do).
+          referrer: last || doc.referrer,
+          screen_width: screen.width,
+        });
+        last = href;
+      }
+    };
+
+    // SPA navigation. Deferred a little so that the app has time to update
+    // document.title, and so that pushState+replaceState bursts (redirects)
+    // collapse into one view of the final URL.
+    var later = () => setTimeout(pageview, 100);
+    ['pushState', 'replaceState'].forEach((name) => {
+      var orig = history[name];
+      history[name] = function () {
+        later(); // deferred, so it runs after the state change below
+        return orig.apply(this, arguments);
+      };
+    });
+    win.addEventListener('popstate', later);
+
+    win.addEventListener('pageshow', pageview);
+
+    // Initial view.
+    pageview();
+
+    // ---- Link visitors to leads: add the visitor id to every submitted form
+    // (capture phase: it is there before the site's own handlers run).
+    doc.addEventListener(
+      'submit',
+      (e) => {
+        try {
+          var form = e.target;
+          // vid is only ever [0-9A-Za-z_-], so it is safe in markup.
+          form.elements.closr_visitor_id ||
+            form.insertAdjacentHTML(
+              'beforeend',
+              '<input type=hidden name=closr_visitor_id value=' + vid + '>'
+            );
+        } catch (e) {}
+      },
+      true
+    );
+
+    // ---- closr.identify({email, phone, name}) for custom (JS) lead flows.
+    // Fields are always strings ("" when missing: [v] + '' is '' for
+    // null/undefined, else String(v)). The server drops an identify that has
+    // neither email nor phone.
+    api.identify = (o) => {
+      try {
+        send({
+          type: 'identify',
+          email: [o.email] + '',
+          phone: [o.phone] + '',
+          name: [o.name] + '',
+        });
+      } catch (e) {}
+    };
+  } catch (e) {}
+})(window, document);

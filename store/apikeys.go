@@ -1,0 +1,215 @@
+package store
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// KeyPrefix starts every Closr API key.
+const KeyPrefix = "closr_"
+
+// KeyLen is the length of a key: the prefix and 43 base64url characters.
+const KeyLen = len(KeyPrefix) + 43
+
+// PreviewLen is how much of a key stays visible in the list.
+const PreviewLen = 12
+
+// Key access kinds. An intake key may be put in a web page; an MCP key reads
+// the CRM and must stay secret.
+const (
+	AccessIntake = "intake"
+	AccessMCP    = "mcp"
+)
+
+// APIKey is a stored key: never the key itself, only what identifies it.
+type APIKey struct {
+	ID            int64
+	TeamID        int64
+	Preview       string
+	Label         string
+	Access        string
+	CreatedBy     int64
+	CreatedByName string
+	CreatedAt     time.Time
+	LastUsedAt    time.Time // zero until first use
+}
+
+// KeyEvent is one line of a team's key audit trail.
+type KeyEvent struct {
+	At        time.Time
+	Action    string // "generated" or "revoked"
+	AgentName string
+	Label     string
+	Preview   string
+}
+
+// HashKey is how keys are stored and looked up: SHA-256 of the whole key.
+func HashKey(key string) [32]byte { return sha256.Sum256([]byte(key)) }
+
+// WellFormedKey reports whether s has the shape of a Closr key; anything else
+// can be refused without touching the database.
+func WellFormedKey(s string) bool {
+	if len(s) != KeyLen || s[:len(KeyPrefix)] != KeyPrefix {
+		return false
+	}
+	for i := len(KeyPrefix); i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// CreateAPIKey mints a key for the team and returns it with its record. The
+// full key is returned only here. The active-key limit is checked inside the
+// same write transaction, so concurrent calls can never pass it.
+func (db *DB) CreateAPIKey(ctx context.Context, teamID, agentID int64, label, access string) (APIKey, string, error) {
+	key := KeyPrefix + randomToken()
+	h := HashKey(key)
+	k := APIKey{TeamID: teamID, Preview: key[:PreviewLen], Label: label, Access: access, CreatedBy: agentID, CreatedAt: db.now().UTC().Truncate(time.Second)}
+	err := db.write(ctx, func(tx *sql.Tx) error {
+		var active int
+		if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM api_keys WHERE team_id = ? AND revoked_at IS NULL", teamID).Scan(&active); err != nil {
+			return err
+		}
+		if active >= MaxActiveKeys {
+			return ErrKeyLimit
+		}
+		res, err := tx.ExecContext(ctx, `INSERT INTO api_keys (team_id, hash, preview, label, access, created_by, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?)`, teamID, h[:], k.Preview, label, access, agentID, k.CreatedAt.Unix())
+		if err != nil {
+			return err
+		}
+		if k.ID, err = res.LastInsertId(); err != nil {
+			return err
+		}
+		return addKeyEvent(ctx, tx, teamID, k.ID, agentID, "generated", k.CreatedAt)
+	})
+	if err != nil {
+		return APIKey{}, "", fmt.Errorf("create key %q: %w", label, err)
+	}
+	if err := db.r.QueryRowContext(ctx, "SELECT name FROM agents WHERE id = ?", agentID).Scan(&k.CreatedByName); err != nil {
+		return APIKey{}, "", fmt.Errorf("create key %q: %w", label, wrapUnavailable(err))
+	}
+	return k, key, nil
+}
+
+func addKeyEvent(ctx context.Context, tx *sql.Tx, teamID, keyID, agentID int64, action string, at time.Time) error {
+	_, err := tx.ExecContext(ctx, "INSERT INTO key_events (team_id, key_id, agent_id, action, at) VALUES (?, ?, ?, ?, ?)",
+		teamID, keyID, agentID, action, at.Unix())
+	return err
+}
+
+const keyColumns = `k.id, k.team_id, k.preview, k.label, k.access, k.created_by, a.name, k.created_at, k.last_used_at
+	FROM api_keys k JOIN agents a ON a.id = k.created_by`
+
+func scanKey(sc interface{ Scan(...any) error }) (APIKey, error) {
+	var k APIKey
+	var created int64
+	var used sql.NullInt64
+	err := sc.Scan(&k.ID, &k.TeamID, &k.Preview, &k.Label, &k.Access, &k.CreatedBy, &k.CreatedByName, &created, &used)
+	k.CreatedAt, k.LastUsedAt = time.Unix(created, 0).UTC(), unixOrZero(used)
+	return k, err
+}
+
+// APIKeys lists the team's active keys, newest first.
+func (db *DB) APIKeys(ctx context.Context, teamID int64) ([]APIKey, error) {
+	rows, err := db.r.QueryContext(ctx, "SELECT "+keyColumns+" WHERE k.team_id = ? AND k.revoked_at IS NULL ORDER BY k.id DESC", teamID)
+	if err != nil {
+		return nil, fmt.Errorf("list keys: %w", wrapUnavailable(err))
+	}
+	defer rows.Close()
+	var keys []APIKey
+	for rows.Next() {
+		k, err := scanKey(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list keys: %w", err)
+		}
+		keys = append(keys, k)
+	}
+	return keys, wrapUnavailable(rows.Err())
+}
+
+// APIKeyByHash finds the active key with this hash. A revoked or unknown key
+// is ErrNotFound.
+func (db *DB) APIKeyByHash(ctx context.Context, hash [32]byte) (APIKey, error) {
+	k, err := scanKey(db.r.QueryRowContext(ctx, "SELECT "+keyColumns+" WHERE k.hash = ? AND k.revoked_at IS NULL", hash[:]))
+	if errors.Is(err, sql.ErrNoRows) {
+		return APIKey{}, ErrNotFound
+	}
+	if err != nil {
+		return APIKey{}, fmt.Errorf("key by hash: %w", wrapUnavailable(err))
+	}
+	return k, nil
+}
+
+// RevokeAPIKey revokes the team's key id at once and for good. A key of
+// another team, or one already revoked, is ErrNotFound and nothing changes.
+func (db *DB) RevokeAPIKey(ctx context.Context, teamID, keyID, agentID int64) (APIKey, error) {
+	var k APIKey
+	now := db.now().UTC()
+	err := db.write(ctx, func(tx *sql.Tx) error {
+		var err error
+		k, err = scanKey(tx.QueryRowContext(ctx, "SELECT "+keyColumns+" WHERE k.id = ? AND k.team_id = ? AND k.revoked_at IS NULL", keyID, teamID))
+		if errors.Is(err, sql.ErrNoRows) {
+			return ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, "UPDATE api_keys SET revoked_at = ?, revoked_by = ? WHERE id = ? AND team_id = ?",
+			now.Unix(), agentID, keyID, teamID); err != nil {
+			return err
+		}
+		return addKeyEvent(ctx, tx, teamID, keyID, agentID, "revoked", now)
+	})
+	if err != nil {
+		return APIKey{}, fmt.Errorf("revoke key %d: %w", keyID, err)
+	}
+	return k, nil
+}
+
+// TouchAPIKey records that the key was used at t. Writes are coalesced: the
+// stored time moves only when it is a minute or more behind.
+func (db *DB) TouchAPIKey(ctx context.Context, keyID int64, t time.Time) error {
+	err := db.write(ctx, func(tx *sql.Tx) error {
+		return touchKey(ctx, tx, keyID, t)
+	})
+	if err != nil {
+		return fmt.Errorf("touch key %d: %w", keyID, err)
+	}
+	return nil
+}
+
+func touchKey(ctx context.Context, tx *sql.Tx, keyID int64, t time.Time) error {
+	_, err := tx.ExecContext(ctx, `UPDATE api_keys SET last_used_at = ?1
+		WHERE id = ?2 AND (last_used_at IS NULL OR last_used_at <= ?1 - 60)`, t.Unix(), keyID)
+	return err
+}
+
+// KeyEvents returns the team's latest key events, newest first.
+func (db *DB) KeyEvents(ctx context.Context, teamID int64, limit int) ([]KeyEvent, error) {
+	rows, err := db.r.QueryContext(ctx, `SELECT e.at, e.action, a.name, k.label, k.preview
+		FROM key_events e JOIN agents a ON a.id = e.agent_id JOIN api_keys k ON k.id = e.key_id
+		WHERE e.team_id = ? ORDER BY e.id DESC LIMIT ?`, teamID, limit)
+	if err != nil {
+		return nil, fmt.Errorf("key events: %w", wrapUnavailable(err))
+	}
+	defer rows.Close()
+	var events []KeyEvent
+	for rows.Next() {
+		var e KeyEvent
+		var at int64
+		if err := rows.Scan(&at, &e.Action, &e.AgentName, &e.Label, &e.Preview); err != nil {
+			return nil, fmt.Errorf("key events: %w", err)
+		}
+		e.At = time.Unix(at, 0).UTC()
+		events = append(events, e)
+	}
+	return events, wrapUnavailable(rows.Err())
+}

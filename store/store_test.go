@@ -1,0 +1,191 @@
+package store_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sync"
+	"testing"
+
+	"closr/store"
+)
+
+// openDB opens a fresh database file in a temporary directory.
+func openDB(t testing.TB) (*store.DB, string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "closr.db")
+	db, err := store.Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db, path
+}
+
+func newTeam(t testing.TB, db *store.DB, email string) store.Agent {
+	t.Helper()
+	a, err := db.CreateTeamWithOwner(context.Background(), "Team "+email, "Agent "+email, email, []byte("hash"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+var keyRE = regexp.MustCompile(`^closr_[A-Za-z0-9_-]{43}$`)
+
+func TestCreateAPIKeyFormatAndStorage(t *testing.T) {
+	ctx := context.Background()
+	db, path := openDB(t)
+	a := newTeam(t, db, "ana@example.com")
+	var plain []string
+	for i := 0; i < 5; i++ {
+		k, key, err := db.CreateAPIKey(ctx, a.TeamID, a.ID, "Webflow form", store.AccessIntake)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !keyRE.MatchString(key) || !store.WellFormedKey(key) {
+			t.Fatalf("key %q does not match the format", key)
+		}
+		if k.Preview != key[:12] {
+			t.Fatalf("preview = %q, want %q", k.Preview, key[:12])
+		}
+		if k.CreatedByName != a.Name {
+			t.Fatalf("created by %q, want %q", k.CreatedByName, a.Name)
+		}
+		plain = append(plain, key)
+	}
+	db.Close()
+	// The database file, with its WAL, must never hold a key.
+	for _, f := range []string{path, path + "-wal"} {
+		b, err := os.ReadFile(f)
+		if err != nil && !errors.Is(err, os.ErrNotExist) {
+			t.Fatal(err)
+		}
+		for _, key := range plain {
+			if bytes.Contains(b, []byte(key)) || bytes.Contains(b, []byte(key[12:])) {
+				t.Fatalf("%s contains a generated key", filepath.Base(f))
+			}
+		}
+	}
+}
+
+func TestKeyLimitUnderConcurrency(t *testing.T) {
+	ctx := context.Background()
+	db, _ := openDB(t)
+	a := newTeam(t, db, "ana@example.com")
+	for i := 0; i < store.MaxActiveKeys-1; i++ {
+		if _, _, err := db.CreateAPIKey(ctx, a.TeamID, a.ID, "k", store.AccessIntake); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	ok, limited := 0, 0
+	for i := 0; i < 20; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, _, err := db.CreateAPIKey(ctx, a.TeamID, a.ID, "race", store.AccessIntake)
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil:
+				ok++
+			case errors.Is(err, store.ErrKeyLimit):
+				limited++
+			default:
+				t.Errorf("unexpected error: %v", err)
+			}
+		}()
+	}
+	wg.Wait()
+	if ok != 1 || limited != 19 {
+		t.Fatalf("successes = %d, limited = %d; want 1 and 19", ok, limited)
+	}
+	keys, err := db.APIKeys(ctx, a.TeamID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(keys) != store.MaxActiveKeys {
+		t.Fatalf("active keys = %d, want %d", len(keys), store.MaxActiveKeys)
+	}
+}
+
+func TestRevokeAndIsolation(t *testing.T) {
+	ctx := context.Background()
+	db, _ := openDB(t)
+	a := newTeam(t, db, "ana@example.com")
+	b := newTeam(t, db, "bo@example.com")
+	ka, keyA, err := db.CreateAPIKey(ctx, a.TeamID, a.ID, "A's form", store.AccessIntake)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kb, _, err := db.CreateAPIKey(ctx, b.TeamID, b.ID, "B's form", store.AccessIntake)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := db.APIKeyByHash(ctx, store.HashKey(keyA))
+	if err != nil || got.ID != ka.ID || got.TeamID != a.TeamID {
+		t.Fatalf("lookup = %+v, %v; want key %d of team %d", got, err, ka.ID, a.TeamID)
+	}
+
+	// B cannot revoke A's key, and A's list never shows B's key.
+	if _, err := db.RevokeAPIKey(ctx, b.TeamID, ka.ID, b.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("cross-team revoke: err = %v, want ErrNotFound", err)
+	}
+	if _, err := db.APIKeyByHash(ctx, store.HashKey(keyA)); err != nil {
+		t.Fatalf("key stopped working after a refused cross-team revoke: %v", err)
+	}
+	keys, _ := db.APIKeys(ctx, a.TeamID)
+	for _, k := range keys {
+		if k.ID == kb.ID {
+			t.Fatal("team A's list shows team B's key")
+		}
+	}
+
+	if _, err := db.RevokeAPIKey(ctx, a.TeamID, ka.ID, a.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.APIKeyByHash(ctx, store.HashKey(keyA)); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("lookup after revoke: err = %v, want ErrNotFound", err)
+	}
+	if _, err := db.RevokeAPIKey(ctx, a.TeamID, ka.ID, a.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("second revoke: err = %v, want ErrNotFound", err)
+	}
+	events, err := db.KeyEvents(ctx, a.TeamID, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(events) != 2 || events[0].Action != "revoked" || events[1].Action != "generated" || events[0].AgentName != a.Name {
+		t.Fatalf("audit trail = %+v", events)
+	}
+	if ev, _ := db.KeyEvents(ctx, b.TeamID, 10); len(ev) != 1 {
+		t.Fatalf("team B sees %d events, want only its own 1", len(ev))
+	}
+}
+
+func TestSessions(t *testing.T) {
+	ctx := context.Background()
+	db, _ := openDB(t)
+	a := newTeam(t, db, "ana@example.com")
+	if _, err := db.CreateTeamWithOwner(ctx, "Other", "X", "ANA@example.com", []byte("h")); !errors.Is(err, store.ErrEmailTaken) {
+		t.Fatalf("duplicate email (other case): err = %v, want ErrEmailTaken", err)
+	}
+	tok, err := db.CreateSession(ctx, a.ID, 3600e9)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := db.SessionAgent(ctx, tok)
+	if err != nil || got.ID != a.ID {
+		t.Fatalf("session agent = %+v, %v", got, err)
+	}
+	if err := db.DeleteSession(ctx, tok); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.SessionAgent(ctx, tok); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("after logout: err = %v, want ErrNotFound", err)
+	}
+}
