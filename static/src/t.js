@@ -50,13 +50,17 @@
 
     // Opt-outs: Do-Not-Track, Global Privacy Control, local opt-out flag.
     // Then bots: automated browsers, unless our browser tests allow them.
-    // One test for the first four: DNT is "1" when on (else null, "0" or
-    // "unspecified"), GPC is the boolean true, the flag is the string "true"
-    // (window.doNotTrack is undefined outside old IE/Safari).
+    // One test for the first four (the array is joined into one string, null
+    // and undefined becoming ""): DNT is "1" when on (else null, "0" or
+    // "unspecified"; window.doNotTrack only exists in old IE/Safari), GPC is
+    // the boolean true, the flag is the string "true".
     if (
-      /1|true/.test(
-        nav.doNotTrack + win.doNotTrack + nav.globalPrivacyControl + storage('closr_ignore')
-      ) ||
+      /1|true/.test([
+        nav.doNotTrack,
+        win.doNotTrack,
+        nav.globalPrivacyControl,
+        storage('closr_ignore'),
+      ]) ||
       (nav.webdriver && !('allowAutomation' in script.dataset))
     ) {
       return; // nothing sent, no cookie, no localStorage write
