@@ -49,5 +49,8 @@ func (s *Server) renderIntegrations(c echo.Context, status int, card views.KeysC
 	if isHTMX(c) {
 		return render(c, status, views.APIKeysCard(csrfToken(c), card))
 	}
-	return render(c, status, views.IntegrationsPage(page(c, "Integrations", "integrations"), views.Integrations{Keys: card}))
+	return render(c, status, views.IntegrationsPage(page(c, "Integrations", "integrations"), views.Integrations{Keys: card, BaseURL: baseURL(c)}))
 }
+
+// baseURL is this server's own address as the browser reached it.
+func baseURL(c echo.Context) string { return c.Scheme() + "://" + c.Request().Host }

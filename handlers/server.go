@@ -36,10 +36,18 @@ type KeyStore interface {
 	KeyEvents(ctx context.Context, teamID int64, limit int) ([]store.KeyEvent, error)
 }
 
+// LeadStore is what inbound leads and the pipeline views need.
+type LeadStore interface {
+	IngestLead(ctx context.Context, in store.LeadInput) (store.IngestResult, error)
+	Leads(ctx context.Context, teamID int64, limit, offset int) ([]store.Lead, int, error)
+	Lead(ctx context.Context, teamID, id int64) (store.Lead, []store.Submission, error)
+}
+
 // Store is every storage capability the server uses.
 type Store interface {
 	AccountStore
 	KeyStore
+	LeadStore
 	Ping(ctx context.Context) error
 }
 
@@ -52,6 +60,9 @@ type Config struct {
 	// PasswordCost lowers the password hash's memory cost in tests; 0 is the
 	// production setting.
 	PasswordCost int
+	// PhoneRegion is the region assumed for phone numbers sent without a
+	// country code (ISO 3166 code); "" means US.
+	PhoneRegion string
 	// LoginLimit is how many failed logins an account may have in 15
 	// minutes (an IP gets four times as many); 0 means 5.
 	LoginLimit int
@@ -67,12 +78,17 @@ type Server struct {
 	passwd   passwordHasher
 	logins   *throttle
 	loginIPs *throttle
+	touches  keyTouches
+	region   string
 }
 
 // New builds the server and its routes.
 func New(cfg Config) (*Server, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
+	}
+	if cfg.PhoneRegion == "" {
+		cfg.PhoneRegion = "US"
 	}
 	if cfg.LoginLimit == 0 {
 		cfg.LoginLimit = 5
@@ -90,6 +106,7 @@ func New(cfg Config) (*Server, error) {
 		passwd:   newPasswordHasher(cfg.PasswordCost),
 		logins:   newThrottle(cfg.LoginLimit, 15*time.Minute),
 		loginIPs: newThrottle(4*cfg.LoginLimit, 15*time.Minute),
+		region:   strings.ToUpper(cfg.PhoneRegion),
 	}
 	s.routes()
 	return s, nil
@@ -113,6 +130,10 @@ func (s *Server) routes() {
 	e.GET("/static/*", s.serveStatic("static"))
 	e.HEAD("/static/*", s.serveStatic("static"))
 
+	e.OPTIONS("/api/leads/inbound", preflight)
+	e.POST("/api/leads/inbound", s.inboundLead)
+	e.GET("/thanks", s.thanks)
+
 	app := e.Group("", middleware.BodyLimit("64K"), s.withSession)
 	app.GET("/", s.home)
 	app.GET("/signup", s.signupPage)
@@ -125,6 +146,8 @@ func (s *Server) routes() {
 	agent.GET("/settings/integrations", s.integrationsPage)
 	agent.POST("/settings/integrations/api-keys", s.createAPIKey)
 	agent.DELETE("/settings/integrations/api-keys/:id", s.revokeAPIKey)
+	agent.GET("/leads", s.leadsPage)
+	agent.GET("/leads/:id", s.leadPage)
 }
 
 func (s *Server) health(c echo.Context) error {

@@ -44,3 +44,37 @@
     }
   });
 })();
+
+// "Send test lead": post through the real endpoint with the pasted key and
+// say what happened, without leaving the page. Without JS the form posts
+// and lands on the leads list.
+document.addEventListener("submit", function (ev) {
+  var form = ev.target.closest("form[data-test-lead]");
+  if (!form || !window.fetch) return;
+  ev.preventDefault();
+  var out = form.querySelector(".test-result");
+  var data = new URLSearchParams(new FormData(form));
+  var key = data.get("api_key").trim();
+  data.delete("api_key");
+  data.delete("_redirect");
+  out.textContent = "Sending…";
+  fetch(form.action, {
+    method: "POST",
+    headers: { "x-api-key": key, "Accept": "application/json" },
+    body: data
+  }).then(function (res) {
+    return res.json().then(function (body) {
+      out.textContent = "";
+      if (res.ok) {
+        var a = document.createElement("a");
+        a.href = "/leads/" + body.id;
+        a.textContent = "open it";
+        out.append("✓ It works: test lead " + body.status + " — ", a);
+      } else {
+        out.textContent = "✗ " + body.message;
+      }
+    });
+  }).catch(function () {
+    out.textContent = "✗ Could not reach Closr. Check your connection and try again.";
+  });
+});

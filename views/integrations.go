@@ -7,7 +7,8 @@ import (
 
 // Integrations is everything the Settings → Integrations page shows.
 type Integrations struct {
-	Keys KeysCard
+	Keys    KeysCard
+	BaseURL string // this server's own URL, e.g. https://closr.example.com
 }
 
 // KeysCard is the API keys card: the list, the generate form and, right after
@@ -48,4 +49,28 @@ func keyURL(id int64) string { return fmt.Sprintf("/settings/integrations/api-ke
 
 func revokeQuestion(label string) string {
 	return fmt.Sprintf("Revoke the key “%s”? Any tool still using it will stop working on its next request. This can't be undone.", label)
+}
+
+func inboundURL(base string) string { return base + "/api/leads/inbound" }
+
+func curlExample(base string) string {
+	return `curl -X POST ` + inboundURL(base) + ` \
+  -H "x-api-key: YOUR_API_KEY" \
+  -H "Content-Type: application/json" \
+  -d '{"name": "Jamie Buyer", "email": "jamie@example.com", "phone": "+1 555 123 4567",
+       "message": "Interested in 12 Oak St", "source": "Website"}'`
+}
+
+func formExample(base string) string {
+	return `<form method="post" action="` + inboundURL(base) + `">
+  <input type="hidden" name="api_key" value="YOUR_API_KEY">
+  <input type="hidden" name="_redirect" value="https://your-site.com/thank-you">
+  <input name="name" placeholder="Your name">
+  <input name="email" type="email" placeholder="Email">
+  <input name="phone" type="tel" placeholder="Phone">
+  <textarea name="message" placeholder="How can I help?"></textarea>
+  <!-- Spam trap: people never see or fill this field. -->
+  <input name="_gotcha" tabindex="-1" autocomplete="off" style="display:none">
+  <button type="submit">Send</button>
+</form>`
 }

@@ -1,0 +1,78 @@
+package handlers
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"closr/store"
+)
+
+// errBadKey is the one answer for a missing, malformed, unknown or revoked
+// key, so a caller learns nothing about which it was.
+var errBadKey = &problem{Status: http.StatusUnauthorized, Code: "invalid_api_key",
+	Message: "Send a valid Closr API key in the x-api-key header, as Authorization: Bearer, or in an api_key form field. Generate one in Settings → Integrations."}
+
+// presentedKey returns the key a request carries: the x-api-key header, then
+// Authorization: Bearer, then the body's api_key field.
+func presentedKey(r *http.Request, bodyKey string) string {
+	if k := strings.TrimSpace(r.Header.Get("X-Api-Key")); k != "" {
+		return k
+	}
+	if scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " "); ok && strings.EqualFold(scheme, "Bearer") {
+		return strings.TrimSpace(token)
+	}
+	return strings.TrimSpace(bodyKey)
+}
+
+// authenticate finds the active key. Malformed keys never reach the store.
+func (s *Server) authenticate(ctx context.Context, key string) (store.APIKey, error) {
+	if !store.WellFormedKey(key) {
+		return store.APIKey{}, errBadKey
+	}
+	k, err := s.store.APIKeyByHash(ctx, store.HashKey(key))
+	if errors.Is(err, store.ErrNotFound) {
+		return store.APIKey{}, errBadKey
+	}
+	return k, err
+}
+
+// keyTouches coalesces "last used" writes to one per key per minute.
+type keyTouches struct{ last sync.Map } // key id → unix seconds
+
+// due reports whether the key's last-used time should be written now, and
+// if so notes that it is being written.
+func (t *keyTouches) due(keyID int64, now time.Time) bool {
+	sec := now.Unix()
+	prev, loaded := t.last.LoadOrStore(keyID, sec)
+	if !loaded {
+		return true
+	}
+	if sec-prev.(int64) < 60 {
+		return false
+	}
+	return t.last.CompareAndSwap(keyID, prev, sec)
+}
+
+// allowCORS lets any site call the endpoint with fetch; no credentials are
+// involved (the key travels in a header or the body, never a cookie).
+func allowCORS(c echo.Context) {
+	h := c.Response().Header()
+	h.Set("Access-Control-Allow-Origin", "*")
+	h.Set("Access-Control-Expose-Headers", "Retry-After, X-Request-Id")
+}
+
+// preflight answers CORS preflight requests for the API.
+func preflight(c echo.Context) error {
+	allowCORS(c)
+	h := c.Response().Header()
+	h.Set("Access-Control-Allow-Methods", "POST, OPTIONS")
+	h.Set("Access-Control-Allow-Headers", "Content-Type, X-Api-Key, Authorization, Idempotency-Key, Accept")
+	h.Set("Access-Control-Max-Age", "86400")
+	return c.NoContent(http.StatusNoContent)
+}

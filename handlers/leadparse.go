@@ -1,0 +1,367 @@
+package handlers
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"mime/multipart"
+	"net/http"
+	"net/mail"
+	"net/url"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/nyaruka/phonenumbers"
+
+	"closr/store"
+)
+
+// Limits on what one inbound post may carry.
+const (
+	maxLeadBody   = 64 << 10
+	maxFields     = 200
+	maxFieldName  = 200
+	maxFieldValue = 10_000
+	maxJSONDepth  = 8
+)
+
+// leadPayload is an inbound post, parsed: its fields in the order sent and
+// the reserved fields that steer the endpoint rather than describe a lead.
+type leadPayload struct {
+	Fields    []field
+	APIKey    string // api_key: for forms, which cannot set headers
+	Redirect  string // _redirect: where a browser goes after success
+	Gotcha    string // _gotcha: the honeypot; filled only by bots
+	VisitorID string // closr_visitor_id: added by t.js
+}
+
+// field is a parsed value with its depth in a JSON body (0 for forms), so
+// that a top-level "name" beats a nested "event.name".
+type field struct {
+	store.Field
+	depth int
+}
+
+var (
+	errUnsupportedType = &problem{Status: http.StatusUnsupportedMediaType, Code: "unsupported_content_type",
+		Message: "Send the lead as application/json, application/x-www-form-urlencoded or multipart/form-data, and set the Content-Type header to match."}
+	errTooManyFields = &problem{Status: http.StatusUnprocessableEntity, Code: "validation_failed",
+		Message: fmt.Sprintf("A lead may have at most %d fields.", maxFields), Fields: map[string]string{"_": "too many fields"}}
+)
+
+func errUnreadable(what string) *problem {
+	return &problem{Status: http.StatusBadRequest, Code: "unreadable_body", Message: what}
+}
+
+// parseLeadBody reads a body of the given Content-Type.
+func parseLeadBody(contentType string, body []byte) (leadPayload, error) {
+	mt, params, err := mime.ParseMediaType(contentType)
+	if contentType == "" || err != nil {
+		return leadPayload{}, errUnsupportedType
+	}
+	var fields []field
+	switch {
+	case mt == "application/json" || mt == "text/json" || strings.HasSuffix(mt, "+json") || mt == "text/plain":
+		fields, err = parseJSONFields(body)
+	case mt == "application/x-www-form-urlencoded":
+		fields, err = parseURLEncoded(body)
+	case mt == "multipart/form-data":
+		fields, err = parseMultipart(body, params["boundary"])
+	default:
+		return leadPayload{}, errUnsupportedType
+	}
+	if err != nil {
+		return leadPayload{}, err
+	}
+	var p leadPayload
+	for _, f := range fields {
+		switch f.Name {
+		case "api_key":
+			p.APIKey = f.Value
+		case "_redirect":
+			p.Redirect = f.Value
+		case "_gotcha":
+			p.Gotcha = f.Value
+		case "closr_visitor_id":
+			p.VisitorID = f.Value
+		default:
+			if len(p.Fields) == maxFields {
+				return leadPayload{}, errTooManyFields
+			}
+			p.Fields = append(p.Fields, f)
+		}
+	}
+	return p, nil
+}
+
+func newField(name, value string, depth int) field {
+	name = strings.ToValidUTF8(strings.TrimSpace(name), "\uFFFD")
+	value = strings.ToValidUTF8(strings.TrimSpace(value), "\uFFFD")
+	if utf8.RuneCountInString(name) > maxFieldName {
+		name = string([]rune(name)[:maxFieldName])
+	}
+	if utf8.RuneCountInString(value) > maxFieldValue {
+		value = string([]rune(value)[:maxFieldValue])
+	}
+	return field{store.Field{Name: name, Value: value}, depth}
+}
+
+func parseURLEncoded(body []byte) ([]field, error) {
+	var fields []field
+	for _, pair := range strings.Split(string(body), "&") {
+		if pair == "" {
+			continue
+		}
+		k, v, _ := strings.Cut(pair, "=")
+		k, err1 := url.QueryUnescape(k)
+		v, err2 := url.QueryUnescape(v)
+		if err1 != nil || err2 != nil {
+			return nil, errUnreadable("The form body is not valid URL encoding.")
+		}
+		fields = append(fields, newField(k, v, 0))
+	}
+	return fields, nil
+}
+
+func parseMultipart(body []byte, boundary string) ([]field, error) {
+	if boundary == "" {
+		return nil, errUnreadable("The multipart body has no boundary in its Content-Type.")
+	}
+	mr := multipart.NewReader(bytes.NewReader(body), boundary)
+	var fields []field
+	for {
+		part, err := mr.NextPart()
+		if errors.Is(err, io.EOF) {
+			return fields, nil
+		}
+		if err != nil {
+			return nil, errUnreadable("The multipart body could not be read: " + err.Error())
+		}
+		if part.FileName() != "" { // files are not lead details; the raw body keeps them
+			continue
+		}
+		v, err := io.ReadAll(part)
+		if err != nil {
+			return nil, errUnreadable("The multipart body could not be read.")
+		}
+		fields = append(fields, newField(part.FormName(), string(v), 0))
+	}
+}
+
+// parseJSONFields flattens a JSON object into fields, keeping key order.
+// Nested keys are joined with dots; Calendly's questions_and_answers become
+// one field per question.
+func parseJSONFields(body []byte) ([]field, error) {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	tok, err := dec.Token()
+	if err != nil {
+		return nil, errUnreadable("The body is not valid JSON: " + err.Error())
+	}
+	if d, ok := tok.(json.Delim); !ok || d != '{' {
+		return nil, errUnreadable("The JSON body must be an object, like {\"email\": \"ana@example.com\"}.")
+	}
+	var fields []field
+	if err := walkObject(dec, "", 0, &fields); err != nil {
+		return nil, errUnreadable("The body is not valid JSON: " + err.Error())
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return nil, errUnreadable("The body has data after its JSON object.")
+	}
+	return fields, nil
+}
+
+func walkObject(dec *json.Decoder, prefix string, depth int, out *[]field) error {
+	if depth > maxJSONDepth {
+		return errors.New("nested too deeply")
+	}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return err
+		}
+		key, _ := tok.(string)
+		if err := walkValue(dec, prefix+key, key, depth, out); err != nil {
+			return err
+		}
+	}
+	_, err := dec.Token() // '}'
+	return err
+}
+
+func walkValue(dec *json.Decoder, path, key string, depth int, out *[]field) error {
+	if len(*out) > maxFields*2 {
+		return errors.New("too many values")
+	}
+	tok, err := dec.Token()
+	if err != nil {
+		return err
+	}
+	switch v := tok.(type) {
+	case json.Delim:
+		if v == '{' {
+			return walkObject(dec, path+".", depth+1, out)
+		}
+		return walkArray(dec, path, key, depth, out)
+	case string:
+		*out = append(*out, newField(path, v, depth))
+	case json.Number:
+		*out = append(*out, newField(path, v.String(), depth))
+	case bool:
+		*out = append(*out, newField(path, strconv.FormatBool(v), depth))
+	case nil:
+	}
+	return nil
+}
+
+func walkArray(dec *json.Decoder, path, key string, depth int, out *[]field) error {
+	if depth > maxJSONDepth {
+		return errors.New("nested too deeply")
+	}
+	var scalars []string
+	for i := 0; dec.More(); i++ {
+		var elem any
+		if err := dec.Decode(&elem); err != nil {
+			return err
+		}
+		switch e := elem.(type) {
+		case map[string]any:
+			q, qok := e["question"].(string)
+			if qok && normalize(key) == "questionsandanswers" {
+				a, _ := e["answer"].(string)
+				*out = append(*out, newField(q, a, depth))
+				continue
+			}
+			b, _ := json.Marshal(e)
+			*out = append(*out, newField(fmt.Sprintf("%s.%d", path, i), string(b), depth+1))
+		case []any:
+			b, _ := json.Marshal(e)
+			scalars = append(scalars, string(b))
+		case nil:
+		default:
+			scalars = append(scalars, fmt.Sprint(e))
+		}
+	}
+	if len(scalars) > 0 {
+		*out = append(*out, newField(path, strings.Join(scalars, ", "), depth))
+	}
+	_, err := dec.Token() // ']'
+	return err
+}
+
+// normalize makes "First Name", "first_name" and "firstName" the same key.
+func normalize(name string) string {
+	if i := strings.LastIndexByte(name, '.'); i >= 0 {
+		name = name[i+1:]
+	}
+	var b strings.Builder
+	for _, r := range strings.ToLower(name) {
+		if r != ' ' && r != '_' && r != '-' {
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// knownFields maps normalized field names to the lead detail they carry, as
+// Facebook Lead Ads (through Zapier), Calendly, Typeform, Webflow and
+// hand-made forms name them.
+var knownFields = map[string]string{}
+
+func init() {
+	for detail, names := range map[string][]string{
+		"name":    {"name", "fullname", "yourname", "contactname", "clientname"},
+		"first":   {"firstname", "fname", "givenname", "first"},
+		"last":    {"lastname", "lname", "surname", "familyname", "last"},
+		"email":   {"email", "emailaddress", "youremail", "mail", "e-mail"},
+		"phone":   {"phone", "phonenumber", "mobile", "mobilephone", "mobilenumber", "tel", "telephone", "cell", "cellphone", "yourphone", "contactnumber"},
+		"message": {"message", "comments", "comment", "notes", "note", "yourmessage", "enquiry", "inquiry"},
+		"source":  {"source", "leadsource"},
+	} {
+		for _, n := range names {
+			knownFields[n] = detail
+		}
+	}
+}
+
+// leadDetails are the fields of a payload sorted into lead details and
+// custom fields.
+type leadDetails struct {
+	Name, Email, Phone, Message, Source string
+	Custom                              []store.Field
+	All                                 []store.Field
+}
+
+func mapLead(fields []field) leadDetails {
+	var d leadDetails
+	found := map[string]field{}
+	for _, f := range fields {
+		d.All = append(d.All, f.Field)
+		detail, ok := knownFields[normalize(f.Name)]
+		if prev, seen := found[detail]; ok && f.Value != "" && (!seen || f.depth < prev.depth) {
+			if seen {
+				d.Custom = append(d.Custom, prev.Field)
+			}
+			found[detail] = f
+			continue
+		}
+		d.Custom = append(d.Custom, f.Field)
+	}
+	d.Name = found["name"].Value
+	if d.Name == "" {
+		d.Name = strings.TrimSpace(found["first"].Value + " " + found["last"].Value)
+	} else {
+		for _, k := range []string{"first", "last"} {
+			if f, ok := found[k]; ok {
+				d.Custom = append(d.Custom, f.Field)
+			}
+		}
+	}
+	d.Email, d.Phone = found["email"].Value, found["phone"].Value
+	d.Message, d.Source = found["message"].Value, found["source"].Value
+	return d
+}
+
+// validateLead checks the details and returns them normalized (email lower
+// case, phone E.164) or a message per field to fix.
+func validateLead(d leadDetails, region string) (leadDetails, map[string]string) {
+	errs := map[string]string{}
+	if d.Email == "" && d.Phone == "" {
+		msg := "Send an email or a phone number (or both) so the agent can reach this person."
+		errs["email"], errs["phone"] = msg, msg
+		return d, errs
+	}
+	if d.Email != "" {
+		addr, err := mail.ParseAddress(d.Email)
+		if err != nil || !strings.Contains(addr.Address, ".") || len(addr.Address) > 254 {
+			errs["email"] = fmt.Sprintf("%q is not an email address; send one like name@example.com.", clip(d.Email, 80))
+		} else {
+			d.Email = strings.ToLower(addr.Address)
+		}
+	}
+	if d.Phone != "" {
+		num, err := phonenumbers.Parse(d.Phone, region)
+		if err != nil || !phonenumbers.IsPossibleNumber(num) {
+			errs["phone"] = fmt.Sprintf("%q is not a phone number; send one like +1 555 123 4567 (with the country code when outside %s).", clip(d.Phone, 40), region)
+		} else {
+			d.Phone = phonenumbers.Format(num, phonenumbers.E164)
+		}
+	}
+	for _, f := range []struct{ name, v string }{{"name", d.Name}, {"source", d.Source}} {
+		if utf8.RuneCountInString(f.v) > 200 {
+			errs[f.name] = fmt.Sprintf("Keep %s to 200 characters or fewer.", f.name)
+		}
+	}
+	return d, errs
+}
+
+func clip(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	return string([]rune(s)[:n]) + "…"
+}

@@ -1,0 +1,58 @@
+package handlers
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/labstack/echo/v4"
+
+	"closr/store"
+	"closr/views"
+)
+
+const leadsPerPage = 50
+
+func (s *Server) leadsPage(c echo.Context) error {
+	a := agentOf(c)
+	pageNo, _ := strconv.Atoi(c.QueryParam("page"))
+	pageNo = max(pageNo, 1)
+	leads, total, err := s.store.Leads(c.Request().Context(), a.TeamID, leadsPerPage, (pageNo-1)*leadsPerPage)
+	if err != nil {
+		return err
+	}
+	list := views.LeadList{Page: pageNo, Total: total, Pages: (total + leadsPerPage - 1) / leadsPerPage}
+	for _, l := range leads {
+		list.Leads = append(list.Leads, leadRow(l))
+	}
+	return render(c, http.StatusOK, views.LeadsPage(page(c, "Leads", "leads"), list))
+}
+
+func leadRow(l store.Lead) views.LeadRow {
+	return views.LeadRow{ID: l.ID, Name: l.Name, Email: l.Email, Phone: l.Phone, Source: l.Source, KeyLabel: l.KeyLabel, At: l.CreatedAt}
+}
+
+func (s *Server) leadPage(c echo.Context) error {
+	a := agentOf(c)
+	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+	if err != nil {
+		return store.ErrNotFound
+	}
+	l, subs, err := s.store.Lead(c.Request().Context(), a.TeamID, id)
+	if err != nil {
+		return err
+	}
+	d := views.LeadDetail{Lead: leadRow(l), Message: l.Message, Updated: l.UpdatedAt, Custom: pairs(l.Custom)}
+	for _, sub := range subs {
+		d.Submissions = append(d.Submissions, views.SubmissionView{At: sub.At, Source: sub.Source, KeyLabel: sub.KeyLabel,
+			KeyPreview: sub.KeyPreview, ContentType: sub.ContentType, Fields: pairs(sub.Fields), Raw: string(sub.Raw)})
+	}
+	return render(c, http.StatusOK, views.LeadPage(page(c, d.Lead.Name, "leads"), d))
+}
+
+func pairs(fs []store.Field) []views.Pair {
+	out := make([]views.Pair, len(fs))
+	for i, f := range fs {
+		out[i] = views.Pair{Name: f.Name, Value: f.Value}
+	}
+	return out
+}

@@ -1,0 +1,239 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// ErrIdempotencyMismatch is an Idempotency-Key reused with another body.
+var ErrIdempotencyMismatch = errors.New("idempotency key reused with a different body")
+
+// IdempotencyTTL is how long an Idempotency-Key is remembered.
+const IdempotencyTTL = 24 * time.Hour
+
+// Field is one named value of a submission, in the order it was sent.
+type Field struct {
+	Name  string
+	Value string
+}
+
+// LeadInput is one validated submission for IngestLead.
+type LeadInput struct {
+	TeamID      int64
+	KeyID       int64
+	TouchKey    bool // also move the key's last-used time (coalesced by the caller)
+	Name        string
+	Email       string // lower-cased
+	Phone       string // E.164
+	Message     string
+	Source      string
+	Custom      []Field // fields that are not one of the above
+	Fields      []Field // every field as parsed, for the submission record
+	ContentType string
+	Raw         []byte
+	VisitorID   string // the tracker's visitor id, when the form carried one
+	IdemKey     string
+	IdemHash    [32]byte
+	At          time.Time
+}
+
+// IngestResult says what IngestLead did.
+type IngestResult struct {
+	LeadID   int64
+	Created  bool // a new lead; otherwise the submission joined an existing one
+	Replayed bool // an Idempotency-Key repeat: nothing new was stored
+}
+
+// IngestLead stores a submission in one transaction: it creates the lead, or
+// attaches the submission to the team's lead with the same email or phone.
+// When it returns without error the data is committed.
+func (db *DB) IngestLead(ctx context.Context, in LeadInput) (IngestResult, error) {
+	var res IngestResult
+	err := db.write(ctx, func(tx *sql.Tx) error {
+		var err error
+		res, err = ingestLead(ctx, tx, in)
+		return err
+	})
+	if err != nil {
+		return IngestResult{}, fmt.Errorf("ingest lead: %w", err)
+	}
+	return res, nil
+}
+
+func ingestLead(ctx context.Context, tx *sql.Tx, in LeadInput) (IngestResult, error) {
+	var res IngestResult
+	at := in.At.Unix()
+	if in.IdemKey != "" {
+		var hash []byte
+		var created bool
+		err := tx.QueryRowContext(ctx, `SELECT body_hash, lead_id, created FROM idempotency_keys
+			WHERE team_id = ? AND key = ? AND created_at > ?`, in.TeamID, in.IdemKey, at-int64(IdempotencyTTL/time.Second)).Scan(&hash, &res.LeadID, &created)
+		switch {
+		case err == nil:
+			if string(hash) != string(in.IdemHash[:]) {
+				return IngestResult{}, ErrIdempotencyMismatch
+			}
+			res.Created, res.Replayed = created, true
+			return res, nil
+		case !errors.Is(err, sql.ErrNoRows):
+			return IngestResult{}, err
+		}
+	}
+
+	// The same person: same email, else same phone, within the team.
+	err := tx.QueryRowContext(ctx, `SELECT id FROM leads WHERE team_id = ?1 AND
+		((?2 <> '' AND email = ?2) OR (?3 <> '' AND phone = ?3)) ORDER BY email = ?2 DESC LIMIT 1`,
+		in.TeamID, in.Email, in.Phone).Scan(&res.LeadID)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		r, err := tx.ExecContext(ctx, `INSERT INTO leads (team_id, name, email, phone, message, source, custom, key_id, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, in.TeamID, in.Name, in.Email, in.Phone, in.Message, in.Source,
+			fieldsJSON(in.Custom), nullID(in.KeyID), at, at)
+		if err != nil {
+			return IngestResult{}, err
+		}
+		if res.LeadID, err = r.LastInsertId(); err != nil {
+			return IngestResult{}, err
+		}
+		res.Created = true
+	case err != nil:
+		return IngestResult{}, err
+	default:
+		if err := mergeLead(ctx, tx, res.LeadID, in); err != nil {
+			return IngestResult{}, err
+		}
+	}
+
+	if _, err := tx.ExecContext(ctx, `INSERT INTO submissions (team_id, lead_id, key_id, source, content_type, raw, fields, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, in.TeamID, res.LeadID, nullID(in.KeyID), in.Source, in.ContentType, in.Raw, fieldsJSON(in.Fields), at); err != nil {
+		return IngestResult{}, err
+	}
+	if in.IdemKey != "" {
+		if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO idempotency_keys (team_id, key, body_hash, lead_id, created, created_at)
+			VALUES (?, ?, ?, ?, ?, ?)`, in.TeamID, in.IdemKey, in.IdemHash[:], res.LeadID, res.Created, at); err != nil {
+			return IngestResult{}, err
+		}
+	}
+	if in.VisitorID != "" {
+		if err := linkVisitor(ctx, tx, in.TeamID, in.VisitorID, res.LeadID, at); err != nil {
+			return IngestResult{}, err
+		}
+	}
+	if in.TouchKey && in.KeyID != 0 {
+		if err := touchKey(ctx, tx, in.KeyID, in.At); err != nil {
+			return IngestResult{}, err
+		}
+	}
+	return res, nil
+}
+
+// mergeLead folds a new submission into an existing lead: empty details are
+// filled in, the latest message, source and custom values win. A phone or
+// email that belongs to another of the team's leads is not moved over.
+func mergeLead(ctx context.Context, tx *sql.Tx, leadID int64, in LeadInput) error {
+	var name, email, phone, custom string
+	if err := tx.QueryRowContext(ctx, "SELECT name, email, phone, custom FROM leads WHERE id = ?", leadID).Scan(&name, &email, &phone, &custom); err != nil {
+		return err
+	}
+	if name == "" {
+		name = in.Name
+	}
+	if email == "" && in.Email != "" && !taken(ctx, tx, in.TeamID, "email", in.Email) {
+		email = in.Email
+	}
+	if phone == "" && in.Phone != "" && !taken(ctx, tx, in.TeamID, "phone", in.Phone) {
+		phone = in.Phone
+	}
+	var merged []Field
+	json.Unmarshal([]byte(custom), &merged)
+	merged = mergeFields(merged, in.Custom)
+	_, err := tx.ExecContext(ctx, `UPDATE leads SET name = ?, email = ?, phone = ?,
+		message = CASE WHEN ? <> '' THEN ? ELSE message END,
+		source = CASE WHEN ? <> '' THEN ? ELSE source END,
+		custom = ?, updated_at = ? WHERE id = ?`,
+		name, email, phone, in.Message, in.Message, in.Source, in.Source, fieldsJSON(merged), in.At.Unix(), leadID)
+	return err
+}
+
+func taken(ctx context.Context, tx *sql.Tx, teamID int64, column, value string) bool {
+	var n int
+	tx.QueryRowContext(ctx, "SELECT count(*) FROM leads WHERE team_id = ? AND "+column+" = ?", teamID, value).Scan(&n)
+	return n > 0
+}
+
+// mergeFields returns old with each of add set, in first-seen order.
+func mergeFields(old, add []Field) []Field {
+	for _, f := range add {
+		found := false
+		for i := range old {
+			if old[i].Name == f.Name {
+				old[i].Value, found = f.Value, true
+				break
+			}
+		}
+		if !found {
+			old = append(old, f)
+		}
+	}
+	return old
+}
+
+// fieldsJSON stores fields as [[name, value], ...], which keeps their order.
+func fieldsJSON(fs []Field) string {
+	pairs := make([][2]string, len(fs))
+	for i, f := range fs {
+		pairs[i] = [2]string{f.Name, f.Value}
+	}
+	b, _ := json.Marshal(pairs)
+	return string(b)
+}
+
+func parseFields(s string) []Field {
+	var pairs [][2]string
+	json.Unmarshal([]byte(s), &pairs)
+	fs := make([]Field, len(pairs))
+	for i, p := range pairs {
+		fs[i] = Field{Name: p[0], Value: p[1]}
+	}
+	return fs
+}
+
+// MarshalJSON keeps Field as a [name, value] pair in JSON too.
+func (f Field) MarshalJSON() ([]byte, error) { return json.Marshal([2]string{f.Name, f.Value}) }
+
+// UnmarshalJSON reads a [name, value] pair.
+func (f *Field) UnmarshalJSON(b []byte) error {
+	var p [2]string
+	if err := json.Unmarshal(b, &p); err != nil {
+		return err
+	}
+	f.Name, f.Value = p[0], p[1]
+	return nil
+}
+
+func nullID(id int64) any {
+	if id == 0 {
+		return nil
+	}
+	return id
+}
+
+// Sweep deletes what has expired: Idempotency-Key records and sessions.
+func (db *DB) Sweep(ctx context.Context) error {
+	now := db.now().Unix()
+	err := db.write(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, "DELETE FROM idempotency_keys WHERE created_at <= ?", now-int64(IdempotencyTTL/time.Second)); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, "DELETE FROM web_sessions WHERE expires_at < ?", now)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("sweep: %w", err)
+	}
+	return nil
+}

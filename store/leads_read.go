@@ -1,0 +1,112 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Lead is one person in a team's pipeline.
+type Lead struct {
+	ID         int64
+	TeamID     int64
+	Name       string
+	Email      string
+	Phone      string
+	Message    string
+	Source     string
+	Custom     []Field
+	KeyLabel   string // the key of the first submission
+	KeyPreview string
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
+}
+
+// Submission is one post that created or updated a lead.
+type Submission struct {
+	ID          int64
+	Source      string
+	ContentType string
+	Raw         []byte
+	Fields      []Field
+	KeyLabel    string
+	KeyPreview  string
+	At          time.Time
+}
+
+const leadColumns = `l.id, l.team_id, l.name, l.email, l.phone, l.message, l.source, l.custom,
+	coalesce(k.label, ''), coalesce(k.preview, ''), l.created_at, l.updated_at
+	FROM leads l LEFT JOIN api_keys k ON k.id = l.key_id`
+
+func scanLead(sc interface{ Scan(...any) error }) (Lead, error) {
+	var l Lead
+	var custom string
+	var created, updated int64
+	err := sc.Scan(&l.ID, &l.TeamID, &l.Name, &l.Email, &l.Phone, &l.Message, &l.Source, &custom,
+		&l.KeyLabel, &l.KeyPreview, &created, &updated)
+	l.Custom = parseFields(custom)
+	l.CreatedAt, l.UpdatedAt = time.Unix(created, 0).UTC(), time.Unix(updated, 0).UTC()
+	return l, err
+}
+
+// Leads returns a page of the team's leads, newest first, and how many the
+// team has in all.
+func (db *DB) Leads(ctx context.Context, teamID int64, limit, offset int) ([]Lead, int, error) {
+	var total int
+	if err := db.r.QueryRowContext(ctx, "SELECT count(*) FROM leads WHERE team_id = ?", teamID).Scan(&total); err != nil {
+		return nil, 0, fmt.Errorf("count leads: %w", wrapUnavailable(err))
+	}
+	leads, err := db.queryLeads(ctx, "SELECT "+leadColumns+" WHERE l.team_id = ? ORDER BY l.id DESC LIMIT ? OFFSET ?", teamID, limit, offset)
+	return leads, total, err
+}
+
+func (db *DB) queryLeads(ctx context.Context, query string, args ...any) ([]Lead, error) {
+	rows, err := db.r.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list leads: %w", wrapUnavailable(err))
+	}
+	defer rows.Close()
+	var leads []Lead
+	for rows.Next() {
+		l, err := scanLead(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list leads: %w", err)
+		}
+		leads = append(leads, l)
+	}
+	return leads, wrapUnavailable(rows.Err())
+}
+
+// Lead returns one of the team's leads with its submissions, oldest first.
+// Another team's lead is ErrNotFound.
+func (db *DB) Lead(ctx context.Context, teamID, id int64) (Lead, []Submission, error) {
+	l, err := scanLead(db.r.QueryRowContext(ctx, "SELECT "+leadColumns+" WHERE l.id = ? AND l.team_id = ?", id, teamID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Lead{}, nil, fmt.Errorf("lead %d: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return Lead{}, nil, fmt.Errorf("lead %d: %w", id, wrapUnavailable(err))
+	}
+	rows, err := db.r.QueryContext(ctx, `SELECT s.id, s.source, s.content_type, s.raw, s.fields,
+		coalesce(k.label, ''), coalesce(k.preview, ''), s.created_at
+		FROM submissions s LEFT JOIN api_keys k ON k.id = s.key_id
+		WHERE s.lead_id = ? AND s.team_id = ? ORDER BY s.id`, id, teamID)
+	if err != nil {
+		return Lead{}, nil, fmt.Errorf("lead %d submissions: %w", id, wrapUnavailable(err))
+	}
+	defer rows.Close()
+	var subs []Submission
+	for rows.Next() {
+		var s Submission
+		var fields string
+		var at int64
+		if err := rows.Scan(&s.ID, &s.Source, &s.ContentType, &s.Raw, &fields, &s.KeyLabel, &s.KeyPreview, &at); err != nil {
+			return Lead{}, nil, fmt.Errorf("lead %d submissions: %w", id, err)
+		}
+		s.Fields, s.At = parseFields(fields), time.Unix(at, 0).UTC()
+		subs = append(subs, s)
+	}
+	return l, subs, wrapUnavailable(rows.Err())
+}

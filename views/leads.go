@@ -1,0 +1,68 @@
+package views
+
+import (
+	"fmt"
+	"time"
+)
+
+// LeadList is one page of the pipeline.
+type LeadList struct {
+	Leads []LeadRow
+	Page  int // 1-based
+	Pages int
+	Total int
+}
+
+// LeadRow is a lead in the pipeline list.
+type LeadRow struct {
+	ID       int64
+	Name     string
+	Email    string
+	Phone    string
+	Source   string
+	KeyLabel string
+	At       time.Time
+	Visits   int  // tracker page views
+	Hot      bool // three or more visits in the last 7 days
+}
+
+// LeadDetail is one lead with its history.
+type LeadDetail struct {
+	Lead        LeadRow
+	Message     string
+	Custom      []Pair
+	Updated     time.Time
+	Submissions []SubmissionView
+	PageViews   []PageView
+}
+
+// Pair is a named value.
+type Pair struct{ Name, Value string }
+
+// SubmissionView is one post that created or updated the lead.
+type SubmissionView struct {
+	At          time.Time
+	Source      string
+	KeyLabel    string
+	KeyPreview  string
+	ContentType string
+	Fields      []Pair
+	Raw         string
+}
+
+// PageView is one page the lead's visitor looked at.
+type PageView struct {
+	At     time.Time
+	Title  string
+	URL    string
+	Before bool // viewed before the person became a lead
+}
+
+func leadURL(id int64) string    { return fmt.Sprintf("/leads/%d", id) }
+func pageURL(page int) string    { return fmt.Sprintf("/leads?page=%d", page) }
+func displayName(l LeadRow) string {
+	if l.Name != "" {
+		return l.Name
+	}
+	return "(no name)"
+}
