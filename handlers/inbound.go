@@ -65,7 +65,10 @@ func (s *Server) inboundLead(c echo.Context) error {
 		d.Source = guessSource(r, browser)
 	}
 	// A form carries its key in the body; the stored copy must not.
-	raw := bytes.ReplaceAll(body, []byte(p.APIKey), []byte(store.KeyPrefix+"[redacted]"))
+	raw := body
+	if p.APIKey != "" {
+		raw = bytes.ReplaceAll(body, []byte(p.APIKey), []byte(store.KeyPrefix+"[redacted]"))
+	}
 	now := time.Now()
 	in := store.LeadInput{
 		TeamID: key.TeamID, KeyID: key.ID, TouchKey: s.touches.due(key.ID, now),

@@ -58,8 +58,8 @@ type PageView struct {
 	Before bool // viewed before the person became a lead
 }
 
-func leadURL(id int64) string    { return fmt.Sprintf("/leads/%d", id) }
-func pageURL(page int) string    { return fmt.Sprintf("/leads?page=%d", page) }
+func leadURL(id int64) string { return fmt.Sprintf("/leads/%d", id) }
+func pageURL(page int) string { return fmt.Sprintf("/leads?page=%d", page) }
 func displayName(l LeadRow) string {
 	if l.Name != "" {
 		return l.Name
