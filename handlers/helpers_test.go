@@ -31,7 +31,6 @@ type env struct {
 	log    *syncBuffer
 }
 
-
 // syncBuffer collects log output from concurrent requests.
 type syncBuffer struct {
 	mu sync.Mutex
