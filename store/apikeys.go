@@ -72,7 +72,7 @@ func (db *DB) CreateAPIKey(ctx context.Context, teamID, agentID int64, label, ac
 	key := KeyPrefix + randomToken()
 	h := HashKey(key)
 	k := APIKey{TeamID: teamID, Preview: key[:PreviewLen], Label: label, Access: access, CreatedBy: agentID, CreatedAt: db.now().UTC().Truncate(time.Second)}
-	err := db.write(ctx, func(tx *sql.Tx) error {
+	err := db.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		var active int
 		if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM api_keys WHERE team_id = ? AND revoked_at IS NULL", teamID).Scan(&active); err != nil {
 			return err
@@ -153,7 +153,7 @@ func (db *DB) APIKeyByHash(ctx context.Context, hash [32]byte) (APIKey, error) {
 func (db *DB) RevokeAPIKey(ctx context.Context, teamID, keyID, agentID int64) (APIKey, error) {
 	var k APIKey
 	now := db.now().UTC()
-	err := db.write(ctx, func(tx *sql.Tx) error {
+	err := db.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		var err error
 		k, err = scanKey(tx.QueryRowContext(ctx, "SELECT "+keyColumns+" WHERE k.id = ? AND k.team_id = ? AND k.revoked_at IS NULL", keyID, teamID))
 		if errors.Is(err, sql.ErrNoRows) {
@@ -177,7 +177,7 @@ func (db *DB) RevokeAPIKey(ctx context.Context, teamID, keyID, agentID int64) (A
 // TouchAPIKey records that the key was used at t. Writes are coalesced: the
 // stored time moves only when it is a minute or more behind.
 func (db *DB) TouchAPIKey(ctx context.Context, keyID int64, t time.Time) error {
-	err := db.write(ctx, func(tx *sql.Tx) error {
+	err := db.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		return touchKey(ctx, tx, keyID, t)
 	})
 	if err != nil {

@@ -53,7 +53,7 @@ type IngestResult struct {
 // When it returns without error the data is committed.
 func (db *DB) IngestLead(ctx context.Context, in LeadInput) (IngestResult, error) {
 	var res IngestResult
-	err := db.write(ctx, func(tx *sql.Tx) error {
+	err := db.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		var err error
 		res, err = ingestLead(ctx, tx, in)
 		return err
@@ -130,7 +130,7 @@ func ingestLead(ctx context.Context, tx *sql.Tx, in LeadInput) (IngestResult, er
 }
 
 // findLead finds the team's lead with this email, else this phone. The
-// literal "<> ''" terms let SQLite use the partial unique indexes.
+// literal "<> empty string" terms let SQLite use the partial unique indexes.
 func findLead(ctx context.Context, tx *sql.Tx, teamID int64, email, phone string, id *int64) error {
 	err := sql.ErrNoRows
 	if email != "" {
@@ -235,7 +235,7 @@ func nullID(id int64) any {
 // Sweep deletes what has expired: Idempotency-Key records and sessions.
 func (db *DB) Sweep(ctx context.Context) error {
 	now := db.now().Unix()
-	err := db.write(ctx, func(tx *sql.Tx) error {
+	err := db.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, "DELETE FROM idempotency_keys WHERE created_at <= ?", now-int64(IdempotencyTTL/time.Second)); err != nil {
 			return err
 		}

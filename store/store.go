@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
@@ -34,10 +35,15 @@ const MaxActiveKeys = 10
 
 // DB is the Closr database: one writer connection and a pool of readers.
 type DB struct {
-	w    *sql.DB
-	r    *sql.DB
-	path string
-	now  func() time.Time
+	w       *sql.DB
+	r       *sql.DB
+	path    string
+	now     func() time.Time
+	writes  chan *writeReq
+	quit    chan struct{}
+	stopped chan struct{}
+
+	closeOnce sync.Once
 }
 
 // Open opens (creating if needed) the database file at path and migrates it.
@@ -58,16 +64,22 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		return nil, fmt.Errorf("open %s for reading: %w", path, err)
 	}
 	r.SetMaxOpenConns(8)
-	db := &DB{w: w, r: r, path: path, now: time.Now}
+	db := &DB{w: w, r: r, path: path, now: time.Now,
+		writes: make(chan *writeReq, maxBatch), quit: make(chan struct{}), stopped: make(chan struct{})}
 	if err := db.migrate(ctx); err != nil {
-		db.Close()
+		w.Close()
+		r.Close()
 		return nil, err
 	}
+	go db.writer()
 	return db, nil
 }
 
-// Close closes both connection pools.
+// Close stops the writer and closes both connection pools. Writes must have
+// returned before Close is called; later ones fail with ErrUnavailable.
 func (db *DB) Close() error {
+	db.closeOnce.Do(func() { close(db.quit) })
+	<-db.stopped
 	return errors.Join(db.r.Close(), db.w.Close())
 }
 
@@ -141,7 +153,7 @@ func (db *DB) Backup(ctx context.Context, path string) error {
 // Setting returns the named setting, creating it with gen() the first time.
 func (db *DB) Setting(ctx context.Context, name string, gen func() ([]byte, error)) ([]byte, error) {
 	var v []byte
-	err := db.write(ctx, func(tx *sql.Tx) error {
+	err := db.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		err := tx.QueryRowContext(ctx, "SELECT value FROM settings WHERE name = ?", name).Scan(&v)
 		if !errors.Is(err, sql.ErrNoRows) {
 			return err
@@ -156,20 +168,6 @@ func (db *DB) Setting(ctx context.Context, name string, gen func() ([]byte, erro
 		return nil, fmt.Errorf("setting %s: %w", name, err)
 	}
 	return v, nil
-}
-
-// write runs fn in one immediate transaction on the writer connection and
-// commits it; storage trouble comes back wrapped in ErrUnavailable.
-func (db *DB) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	tx, err := db.w.BeginTx(ctx, nil)
-	if err != nil {
-		return wrapUnavailable(err)
-	}
-	defer tx.Rollback()
-	if err := fn(tx); err != nil {
-		return wrapUnavailable(err)
-	}
-	return wrapUnavailable(tx.Commit())
 }
 
 // wrapUnavailable marks errors that mean the database cannot be used right

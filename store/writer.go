@@ -1,0 +1,131 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"runtime"
+)
+
+// maxBatch bounds how many writes share one transaction.
+const maxBatch = 512
+
+// errClosed is returned for writes after Close.
+var errClosed = fmt.Errorf("%w: database is closed", ErrUnavailable)
+
+// writeReq is one caller's transaction body waiting for the writer.
+type writeReq struct {
+	ctx  context.Context
+	fn   func(ctx context.Context, tx *sql.Tx) error
+	done chan error
+}
+
+// write runs fn inside a transaction on the single writer connection and
+// returns once that transaction is committed (or fn's changes are rolled
+// back). Concurrent writes are committed together (group commit): each runs
+// under its own savepoint, so one caller's failure undoes only its own
+// changes, and one fsync covers the whole batch. Storage trouble comes back
+// wrapped in ErrUnavailable.
+//
+// fn gets a context that is not cancelled: interrupting SQLite in the middle
+// of a shared transaction would roll back the other callers' work too. A
+// caller whose context ends before its turn is skipped.
+func (db *DB) write(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx) error) error {
+	req := &writeReq{ctx: ctx, fn: fn, done: make(chan error, 1)}
+	select {
+	case db.writes <- req:
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-db.quit:
+		return errClosed
+	}
+	return <-req.done
+}
+
+// writer is the goroutine that owns the writer connection.
+func (db *DB) writer() {
+	defer close(db.stopped)
+	batch := make([]*writeReq, 0, maxBatch)
+	for {
+		select {
+		case <-db.quit:
+			return
+		case req := <-db.writes:
+			batch = append(batch[:0], req)
+		}
+		// Take what is queued, let the goroutines that are about to queue
+		// run, and take again: waiting requests join this commit instead of
+		// paying for their own.
+		batch = drain(db.writes, batch)
+		runtime.Gosched()
+		batch = drain(db.writes, batch)
+		db.commit(batch)
+	}
+}
+
+func drain(ch chan *writeReq, batch []*writeReq) []*writeReq {
+	for len(batch) < maxBatch {
+		select {
+		case req := <-ch:
+			batch = append(batch, req)
+		default:
+			return batch
+		}
+	}
+	return batch
+}
+
+// commit runs a batch in one transaction and tells each caller its outcome.
+func (db *DB) commit(batch []*writeReq) {
+	results := make([]error, len(batch))
+	ctx := context.Background()
+	tx, err := db.w.BeginTx(ctx, nil)
+	if err != nil {
+		for _, req := range batch {
+			req.done <- wrapUnavailable(err)
+		}
+		return
+	}
+	ran := false
+	for i, req := range batch {
+		if err := req.ctx.Err(); err != nil {
+			results[i] = err
+			continue
+		}
+		results[i] = runSavepoint(ctx, tx, req.fn)
+		ran = ran || results[i] == nil
+	}
+	if ran {
+		err = tx.Commit()
+	} else {
+		err = tx.Rollback()
+	}
+	for i, req := range batch {
+		if results[i] == nil && err != nil {
+			results[i] = err
+		}
+		req.done <- wrapUnavailable(results[i])
+	}
+}
+
+// runSavepoint runs fn so that a failure (or panic) undoes only its changes.
+func runSavepoint(ctx context.Context, tx *sql.Tx, fn func(context.Context, *sql.Tx) error) (err error) {
+	if _, err := tx.ExecContext(ctx, "SAVEPOINT w"); err != nil {
+		return err
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("write panicked: %v", p)
+		}
+		if err != nil {
+			if _, rerr := tx.ExecContext(ctx, "ROLLBACK TO w"); rerr != nil {
+				err = errors.Join(err, rerr)
+			}
+		}
+		if _, rerr := tx.ExecContext(ctx, "RELEASE w"); rerr != nil && err == nil {
+			err = rerr
+		}
+	}()
+	return fn(ctx, tx)
+}
