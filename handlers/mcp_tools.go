@@ -70,16 +70,16 @@ var errNoCaller = errors.New("this call carries no Closr MCP key")
 
 // leadOut is a lead as the tools show it.
 type leadOut struct {
-	ID        int64           `json:"id"`
-	Name      string          `json:"name"`
-	Email     string          `json:"email"`
-	Phone     string          `json:"phone" jsonschema:"E.164, e.g. +15551234567"`
-	Source    string          `json:"source"`
-	Message   string          `json:"message,omitempty"`
-	Custom    []fieldOut      `json:"custom,omitempty" jsonschema:"other details sent with the lead"`
-	KeyLabel  string          `json:"key_label,omitempty" jsonschema:"label of the API key the lead first came through"`
-	CreatedAt string          `json:"created_at"`
-	UpdatedAt string          `json:"updated_at"`
+	ID        int64      `json:"id"`
+	Name      string     `json:"name"`
+	Email     string     `json:"email"`
+	Phone     string     `json:"phone" jsonschema:"E.164, e.g. +15551234567"`
+	Source    string     `json:"source"`
+	Message   string     `json:"message,omitempty"`
+	Custom    []fieldOut `json:"custom,omitempty" jsonschema:"other details sent with the lead"`
+	KeyLabel  string     `json:"key_label,omitempty" jsonschema:"label of the API key the lead first came through"`
+	CreatedAt string     `json:"created_at"`
+	UpdatedAt string     `json:"updated_at"`
 }
 
 type fieldOut struct {

@@ -125,7 +125,9 @@ func (s *Server) routes() {
 	// could forge; a proxy in front would need its own extractor.
 	e.IPExtractor = echo.ExtractIPDirect()
 	e.HTTPErrorHandler = s.handleError
-	e.Pre(middleware.MethodOverrideWithConfig(middleware.MethodOverrideConfig{Getter: middleware.MethodFromForm("_method")}))
+	// The override reads the form, which would consume an API body before
+	// its handler could read it; the API never needs it.
+	e.Pre(middleware.MethodOverrideWithConfig(middleware.MethodOverrideConfig{Getter: middleware.MethodFromForm("_method"), Skipper: isAPI}))
 	e.Use(middleware.RequestIDWithConfig(middleware.RequestIDConfig{Generator: func() string { return randomID(12) }}))
 	e.Use(s.logRequests, middleware.Recover(), securityHeaders)
 
