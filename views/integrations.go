@@ -14,21 +14,21 @@ type Integrations struct {
 // KeysCard is the API keys card: the list, the generate form and, right after
 // a generate, the one-time COPY NOW panel.
 type KeysCard struct {
-	Keys    []KeyRow
-	Events  []KeyEvent
-	Max     int
-	NewKey  string // the full key, set only in the response to Generate
-	NewFor  string // label of the new key
-	Label   string // the label to put back in the input after an error
-	Error   string // what to fix, shown under the input
+	Keys   []KeyRow
+	Events []KeyEvent
+	Max    int
+	NewKey string // the full key, set only in the response to Generate
+	NewFor string // label of the new key
+	Label  string // the label to put back in the input after an error
+	Error  string // what to fix, shown under the input
 	// Access is the access kind to keep chosen after an error ("" = intake).
 	Access string
 	// AccessError is what to fix about the access choice.
 	AccessError string
 	// NewAccess is the new key's access kind, set with NewKey.
 	NewAccess string
-	Notice  string // what just happened, e.g. "Revoked …"
-	Limited bool   // the team is at the active-key limit
+	Notice    string // what just happened, e.g. "Revoked …"
+	Limited   bool   // the team is at the active-key limit
 }
 
 // KeyRow is one active key in the list.
