@@ -24,11 +24,11 @@ import (
 
 // env is a running server on a real SQLite file, with everything its logs said.
 type env struct {
-	t    testing.TB
-	srv  *httptest.Server
-	db   *store.DB
-	path string // the database file, for tests that seed tables directly
-	log  *syncBuffer
+	t      testing.TB
+	srv    *httptest.Server
+	db     *store.DB
+	dbPath string
+	log    *syncBuffer
 }
 
 // syncBuffer collects log output from concurrent requests.
@@ -71,7 +71,7 @@ func newEnv(t testing.TB) *env {
 	}
 	srv := httptest.NewServer(h)
 	t.Cleanup(func() { srv.Close(); db.Close() })
-	return &env{t: t, srv: srv, db: db, path: path, log: logs}
+	return &env{t: t, srv: srv, db: db, dbPath: path, log: logs}
 }
 
 // client is one browser-like user: a cookie jar, no automatic redirects.

@@ -127,7 +127,7 @@ func (e *env) mustPostLead(key, body string) int64 {
 // endpoint is not what these tests are about.
 func (e *env) seedSQL(query string, args ...any) int64 {
 	e.t.Helper()
-	db, err := sql.Open("sqlite", "file:"+e.path+"?_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)")
+	db, err := sql.Open("sqlite", "file:"+e.dbPath+"?_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)")
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -185,7 +185,7 @@ func TestMCPToolsSeeOnlyTheirTeam(t *testing.T) {
 	now := time.Now()
 	var jamieVisitor int64
 	if err := func() error {
-		db, err := sql.Open("sqlite", "file:"+e.path)
+		db, err := sql.Open("sqlite", "file:"+e.dbPath)
 		if err != nil {
 			return err
 		}

@@ -125,9 +125,12 @@ func (s *Server) routes() {
 	// could forge; a proxy in front would need its own extractor.
 	e.IPExtractor = echo.ExtractIPDirect()
 	e.HTTPErrorHandler = s.handleError
-	// The override reads the form, which would consume an API body before
-	// its handler could read it; the API never needs it.
-	e.Pre(middleware.MethodOverrideWithConfig(middleware.MethodOverrideConfig{Getter: middleware.MethodFromForm("_method"), Skipper: isAPI}))
+	// Plain forms revoke with POST + _method=DELETE. The API is skipped: the
+	// override reads the form, which would consume an API request's body.
+	e.Pre(middleware.MethodOverrideWithConfig(middleware.MethodOverrideConfig{
+		Getter:  middleware.MethodFromForm("_method"),
+		Skipper: isAPI,
+	}))
 	e.Use(middleware.RequestIDWithConfig(middleware.RequestIDConfig{Generator: func() string { return randomID(12) }}))
 	e.Use(s.logRequests, middleware.Recover(), securityHeaders)
 
