@@ -693,3 +693,25 @@ func TestIntegrationsPageShowsMCPConfig(t *testing.T) {
 		t.Fatalf("%s: %d, want 401 without a key", s.URL, r.StatusCode)
 	}
 }
+
+func TestKeyLimitCountsBothKinds(t *testing.T) {
+	e := newEnv(t)
+	c := e.client()
+	c.signup("Ana", "ana@example.com", "Team")
+	for i := range store.MaxActiveKeys {
+		access := "intake"
+		if i%2 == 1 {
+			access = "mcp"
+		}
+		c.generateAccess(fmt.Sprintf("key %d", i), access)
+	}
+	for _, access := range []string{"mcp", "intake"} {
+		r := c.post("/settings/integrations/api-keys", url.Values{"label": {"one too many"}, "access": {access}}, "HX-Request", "true")
+		if r.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(r.body, "the most it can have") {
+			t.Fatalf("an 11th %s key: %d", access, r.StatusCode)
+		}
+	}
+	if n := e.activeKeys(e.agent("ana@example.com").TeamID); n != store.MaxActiveKeys {
+		t.Fatalf("active keys = %d, want %d", n, store.MaxActiveKeys)
+	}
+}
