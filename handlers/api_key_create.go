@@ -20,22 +20,23 @@ const maxLabel = 100
 func (s *Server) createAPIKey(c echo.Context) error {
 	a := agentOf(c)
 	label := strings.TrimSpace(c.FormValue("label"))
-	if msg := checkLabel(label); msg != "" {
-		return s.keyFormError(c, label, msg)
+	access, accessMsg := checkAccess(c.FormValue("access"))
+	if msg := checkLabel(label); msg != "" || accessMsg != "" {
+		return s.keyFormError(c, label, access, msg, accessMsg)
 	}
-	k, key, err := s.store.CreateAPIKey(c.Request().Context(), a.TeamID, a.ID, label, store.AccessIntake)
+	k, key, err := s.store.CreateAPIKey(c.Request().Context(), a.TeamID, a.ID, label, access)
 	if errors.Is(err, store.ErrKeyLimit) {
-		return s.keyFormError(c, label, fmt.Sprintf("Your team already has %d active keys, the most it can have. Revoke a key you no longer use, then generate again.", store.MaxActiveKeys))
+		return s.keyFormError(c, label, access, fmt.Sprintf("Your team already has %d active keys, the most it can have. Revoke a key you no longer use, then generate again.", store.MaxActiveKeys), "")
 	}
 	if err != nil {
 		return err
 	}
-	s.logOf(c).Info("api key generated", "team", a.TeamID, "key_id", k.ID, "preview", k.Preview)
+	s.logOf(c).Info("api key generated", "team", a.TeamID, "key_id", k.ID, "preview", k.Preview, "access", k.Access)
 	card, err := s.keysCard(c)
 	if err != nil {
 		return err
 	}
-	card.NewKey, card.NewFor = key, k.Label
+	card.NewKey, card.NewFor, card.NewAccess = key, k.Label, k.Access
 	noStore(c)
 	return s.renderIntegrations(c, http.StatusOK, card)
 }
@@ -51,12 +52,25 @@ func checkLabel(label string) string {
 	return ""
 }
 
-// keyFormError shows msg under the label input and creates nothing.
-func (s *Server) keyFormError(c echo.Context, label, msg string) error {
+// checkAccess returns the key kind the form chose (intake when it chose
+// none), or what to fix.
+func checkAccess(v string) (access, msg string) {
+	switch v = strings.TrimSpace(v); v {
+	case "", store.AccessIntake:
+		return store.AccessIntake, ""
+	case store.AccessMCP:
+		return store.AccessMCP, ""
+	}
+	return store.AccessIntake, "Choose the key's access: “Lead intake and web tracker” or “MCP: read and write your CRM”."
+}
+
+// keyFormError shows what to fix under the label input and the access
+// choice, keeping what was entered, and creates nothing.
+func (s *Server) keyFormError(c echo.Context, label, access, labelMsg, accessMsg string) error {
 	card, err := s.keysCard(c)
 	if err != nil {
 		return err
 	}
-	card.Label, card.Error = label, msg
+	card.Label, card.Access, card.Error, card.AccessError = label, access, labelMsg, accessMsg
 	return s.renderIntegrations(c, http.StatusUnprocessableEntity, card)
 }

@@ -49,6 +49,9 @@ func (s *Server) inboundLead(c echo.Context) error {
 	if err != nil {
 		return fail(err)
 	}
+	if err := refuseSecretKeyFromBrowser(r, key); err != nil {
+		return fail(err)
+	}
 	if p.Gotcha != "" { // a bot filled the honeypot: look successful, keep nothing
 		return s.leadAccepted(c, browser, p, store.IngestResult{Created: true})
 	}

@@ -49,6 +49,7 @@ type Store interface {
 	AccountStore
 	KeyStore
 	LeadStore
+	MCPStore
 	Ping(ctx context.Context) error
 }
 
@@ -81,6 +82,7 @@ type Server struct {
 	loginIPs *throttle
 	touches  keyTouches
 	region   string
+	mcp      http.Handler // the MCP server's Streamable HTTP handler
 }
 
 // New builds the server and its routes.
@@ -109,6 +111,7 @@ func New(cfg Config) (*Server, error) {
 		loginIPs: newThrottle(4*cfg.LoginLimit, 15*time.Minute),
 		region:   strings.ToUpper(cfg.PhoneRegion),
 	}
+	s.mcp = s.newMCPHandler()
 	s.routes()
 	return s, nil
 }
@@ -139,6 +142,9 @@ func (s *Server) routes() {
 	e.OPTIONS("/api/leads/inbound", preflight)
 	e.POST("/api/leads/inbound", s.inboundLead)
 	e.GET("/thanks", s.thanks)
+
+	// Key-authenticated like the API, so outside the session and CSRF routes.
+	e.Any("/mcp", s.serveMCP)
 
 	app := routeSet{e: e, mw: []echo.MiddlewareFunc{middleware.BodyLimit("64K"), s.withSession}}
 	app.GET("/", s.home)

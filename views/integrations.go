@@ -14,15 +14,21 @@ type Integrations struct {
 // KeysCard is the API keys card: the list, the generate form and, right after
 // a generate, the one-time COPY NOW panel.
 type KeysCard struct {
-	Keys    []KeyRow
-	Events  []KeyEvent
-	Max     int
-	NewKey  string // the full key, set only in the response to Generate
-	NewFor  string // label of the new key
-	Label   string // the label to put back in the input after an error
-	Error   string // what to fix, shown under the input
-	Notice  string // what just happened, e.g. "Revoked …"
-	Limited bool   // the team is at the active-key limit
+	Keys   []KeyRow
+	Events []KeyEvent
+	Max    int
+	NewKey string // the full key, set only in the response to Generate
+	NewFor string // label of the new key
+	Label  string // the label to put back in the input after an error
+	Error  string // what to fix, shown under the input
+	// Access is the access kind to keep chosen after an error ("" = intake).
+	Access string
+	// AccessError is what to fix about the access choice.
+	AccessError string
+	// NewAccess is the new key's access kind, set with NewKey.
+	NewAccess string
+	Notice    string // what just happened, e.g. "Revoked …"
+	Limited   bool   // the team is at the active-key limit
 }
 
 // KeyRow is one active key in the list.
@@ -43,6 +49,21 @@ type KeyEvent struct {
 	Agent   string
 	Label   string
 	Preview string
+}
+
+// Access kinds as the form sends them; they match store.AccessIntake and
+// store.AccessMCP (views do not import the store).
+const (
+	accessIntake = "intake"
+	accessMCP    = "mcp"
+)
+
+// accessName is how the list names a key's access.
+func accessName(access string) string {
+	if access == accessMCP {
+		return "MCP · secret"
+	}
+	return "Intake & tracker"
 }
 
 func keyURL(id int64) string { return fmt.Sprintf("/settings/integrations/api-keys/%d", id) }

@@ -1,0 +1,103 @@
+package handlers
+
+// The MCP server at /mcp: Streamable HTTP from the official SDK, behind our
+// own key check so that it answers exactly like the rest of the API (the
+// same 401 body, x-api-key as well as Bearer, revocation on the next request).
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"closr/store"
+)
+
+// MCPStore is what the MCP tools read beyond the pipeline pages.
+type MCPStore interface {
+	SearchLeads(ctx context.Context, teamID int64, text string, limit, offset int) ([]store.Lead, int, error)
+	PagesViewedByLead(ctx context.Context, teamID, leadID int64, limit int) ([]store.ViewedPage, int, error)
+	RecentVisitors(ctx context.Context, teamID int64, since time.Time, limit int) ([]store.VisitorActivity, int, error)
+	LeadCounts(ctx context.Context, teamID int64, from, to time.Time) (bySource, byDay []store.Count, err error)
+}
+
+// maxMCPBody caps one JSON-RPC message; tool arguments are small.
+const maxMCPBody = 1 << 20
+
+var errIntakeKeyAtMCP = &problem{Status: http.StatusForbidden, Code: "mcp_key_required",
+	Message: "This is a lead intake key: it can send leads and tracker events but cannot read your CRM. Generate a key with “MCP: read and write your CRM” access in Settings → Integrations and use that one."}
+
+var errSecretKeyFromBrowser = &problem{Status: http.StatusForbidden, Code: "secret_key_in_browser",
+	Message: "This is an MCP key, a secret key that can read your CRM: it must never be embedded on a website or sent from a browser. Use a “Lead intake and web tracker” key on your site, and revoke this key in Settings → Integrations if it was ever in a web page."}
+
+// refuseSecretKeyFromBrowser refuses an MCP key that arrives from a browser
+// (a plain form post, or any request a browser marks with Origin or
+// Sec-Fetch-Site), so a key able to read leads never works from a web page.
+func refuseSecretKeyFromBrowser(r *http.Request, key store.APIKey) error {
+	if key.Access != store.AccessMCP {
+		return nil
+	}
+	if isBrowserForm(r) || r.Header.Get("Origin") != "" || r.Header.Get("Sec-Fetch-Site") != "" {
+		return errSecretKeyFromBrowser
+	}
+	return nil
+}
+
+// mcpCaller is who is calling a tool: the MCP key and the request's logger.
+type mcpCaller struct {
+	key store.APIKey
+	log *slog.Logger
+}
+
+type mcpCallerKey struct{}
+
+// callerOf returns the authenticated caller. The handler is stateless, so
+// each tool call runs in the context of the HTTP request that carried it.
+func callerOf(ctx context.Context) (mcpCaller, bool) {
+	c, ok := ctx.Value(mcpCallerKey{}).(mcpCaller)
+	return c, ok
+}
+
+// newMCPHandler builds the MCP server and its Streamable HTTP handler.
+func (s *Server) newMCPHandler() http.Handler {
+	srv := mcp.NewServer(&mcp.Implementation{Name: "closr", Title: "Closr CRM", Version: "1.0.0"},
+		&mcp.ServerOptions{Logger: s.log, Instructions: "Tools to read and add leads in the Closr CRM of the team that owns the API key: search and read leads, add a lead, see who is on the team's website, and summarize the pipeline."})
+	s.addMCPTools(srv)
+	return mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return srv }, &mcp.StreamableHTTPOptions{
+		// Stateless: no sessions kept in memory, and each tool call sees
+		// the key of the request that carried it.
+		Stateless:    true,
+		JSONResponse: true,
+		// DNS-rebinding protection guards servers without authentication;
+		// every request here needs a key, and behind a reverse proxy on the
+		// same host the protection would refuse every request.
+		DisableLocalhostProtection: true,
+		MaxRequestBodyBytes:        maxMCPBody,
+		Logger:                     s.log,
+	})
+}
+
+// serveMCP is /mcp: it checks the key on every request, then hands over to
+// the SDK.
+func (s *Server) serveMCP(c echo.Context) error {
+	r := c.Request()
+	key, err := s.authenticate(r.Context(), presentedKey(r, ""))
+	if err != nil {
+		return err
+	}
+	if key.Access != store.AccessMCP {
+		return errIntakeKeyAtMCP
+	}
+	if now := time.Now(); s.touches.due(key.ID, now) {
+		if err := s.store.TouchAPIKey(r.Context(), key.ID, now); err != nil {
+			// Last-used is a convenience; the call itself can still work.
+			s.logOf(c).Warn("touch mcp key", "key_id", key.ID, "err", err)
+		}
+	}
+	ctx := context.WithValue(r.Context(), mcpCallerKey{}, mcpCaller{key: key, log: s.logOf(c).With("team", key.TeamID, "key_id", key.ID)})
+	s.mcp.ServeHTTP(c.Response(), r.WithContext(ctx))
+	return nil
+}
