@@ -118,6 +118,9 @@ func ingestLead(ctx context.Context, tx *sql.Tx, in LeadInput) (IngestResult, er
 			return IngestResult{}, err
 		}
 	}
+	if err := linkIdentifiedVisitors(ctx, tx, in.TeamID, res.LeadID, in.Email, in.Phone); err != nil {
+		return IngestResult{}, err
+	}
 	if in.VisitorID != "" {
 		if err := linkVisitor(ctx, tx, in.TeamID, in.VisitorID, res.LeadID, at); err != nil {
 			return IngestResult{}, err
