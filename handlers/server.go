@@ -137,7 +137,9 @@ func (s *Server) routes() {
 	// could forge; a proxy in front would need its own extractor.
 	e.IPExtractor = echo.ExtractIPDirect()
 	e.HTTPErrorHandler = s.handleError
-	e.Pre(middleware.MethodOverrideWithConfig(middleware.MethodOverrideConfig{Getter: middleware.MethodFromForm("_method")}))
+	// The override reads the form, which would consume an API request's
+	// body (a plain HTML form posting a lead) before its handler reads it.
+	e.Pre(middleware.MethodOverrideWithConfig(middleware.MethodOverrideConfig{Getter: middleware.MethodFromForm("_method"), Skipper: isAPI}))
 	e.Use(middleware.RequestIDWithConfig(middleware.RequestIDConfig{Generator: func() string { return randomID(12) }}))
 	e.Use(s.logRequests, middleware.Recover(), securityHeaders)
 
