@@ -24,10 +24,11 @@ import (
 
 // env is a running server on a real SQLite file, with everything its logs said.
 type env struct {
-	t   testing.TB
-	srv *httptest.Server
-	db  *store.DB
-	log *syncBuffer
+	t      testing.TB
+	srv    *httptest.Server
+	db     *store.DB
+	dbPath string
+	log    *syncBuffer
 }
 
 // syncBuffer collects log output from concurrent requests.
@@ -50,7 +51,8 @@ func (s *syncBuffer) String() string {
 
 func newEnv(t testing.TB) *env {
 	t.Helper()
-	db, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "closr.db"))
+	path := filepath.Join(t.TempDir(), "closr.db")
+	db, err := store.Open(context.Background(), path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,7 +71,7 @@ func newEnv(t testing.TB) *env {
 	}
 	srv := httptest.NewServer(h)
 	t.Cleanup(func() { srv.Close(); db.Close() })
-	return &env{t: t, srv: srv, db: db, log: logs}
+	return &env{t: t, srv: srv, db: db, dbPath: path, log: logs}
 }
 
 // client is one browser-like user: a cookie jar, no automatic redirects.

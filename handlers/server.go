@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -137,9 +138,12 @@ func (s *Server) routes() {
 	// could forge; a proxy in front would need its own extractor.
 	e.IPExtractor = echo.ExtractIPDirect()
 	e.HTTPErrorHandler = s.handleError
-	// The override reads the form, which would consume an API request's
-	// body (a plain HTML form posting a lead) before its handler reads it.
-	e.Pre(middleware.MethodOverrideWithConfig(middleware.MethodOverrideConfig{Getter: middleware.MethodFromForm("_method"), Skipper: isAPI}))
+	// Plain forms revoke with POST + _method=DELETE. The API is skipped: the
+	// override reads the form, which would consume an API request's body.
+	e.Pre(middleware.MethodOverrideWithConfig(middleware.MethodOverrideConfig{
+		Getter:  middleware.MethodFromForm("_method"),
+		Skipper: isAPI,
+	}))
 	e.Use(middleware.RequestIDWithConfig(middleware.RequestIDConfig{Generator: func() string { return randomID(12) }}))
 	e.Use(s.logRequests, middleware.Recover(), securityHeaders)
 
@@ -156,7 +160,7 @@ func (s *Server) routes() {
 	e.POST("/api/leads/inbound", s.inboundLead)
 	e.GET("/thanks", s.thanks)
 
-	app := e.Group("", middleware.BodyLimit("64K"), s.withSession)
+	app := routeSet{e: e, mw: []echo.MiddlewareFunc{middleware.BodyLimit("64K"), s.withSession}}
 	app.GET("/", s.home)
 	app.GET("/signup", s.signupPage)
 	app.POST("/signup", s.signup)
@@ -164,7 +168,7 @@ func (s *Server) routes() {
 	app.POST("/login", s.login)
 	app.POST("/logout", s.logout)
 
-	agent := app.Group("", s.requireAgent)
+	agent := app.with(s.requireAgent)
 	agent.GET("/settings/integrations", s.integrationsPage)
 	agent.POST("/settings/integrations/api-keys", s.createAPIKey)
 	agent.DELETE("/settings/integrations/api-keys/:id", s.revokeAPIKey)
@@ -173,6 +177,22 @@ func (s *Server) routes() {
 	agent.GET("/leads", s.leadsPage)
 	agent.GET("/leads/:id", s.leadPage)
 }
+
+// routeSet registers routes with middleware attached to each route. An Echo
+// group would also catch every unknown path and run its middleware there, so
+// a mistyped API URL would get a CSRF error instead of a 404.
+type routeSet struct {
+	e  *echo.Echo
+	mw []echo.MiddlewareFunc
+}
+
+func (r routeSet) with(mw ...echo.MiddlewareFunc) routeSet {
+	return routeSet{e: r.e, mw: append(slices.Clone(r.mw), mw...)}
+}
+
+func (r routeSet) GET(path string, h echo.HandlerFunc)    { r.e.GET(path, h, r.mw...) }
+func (r routeSet) POST(path string, h echo.HandlerFunc)   { r.e.POST(path, h, r.mw...) }
+func (r routeSet) DELETE(path string, h echo.HandlerFunc) { r.e.DELETE(path, h, r.mw...) }
 
 func (s *Server) health(c echo.Context) error {
 	if err := s.store.Ping(c.Request().Context()); err != nil {

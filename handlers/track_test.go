@@ -46,14 +46,6 @@ func (e *env) stored(teamID int64) (views int, visitors []store.AnonymousVisitor
 	return st.Last24h, visitors
 }
 
-// team signs up an agent with a tracker key and returns the client, team id and key.
-func (e *env) team(email string) (*client, int64, string) {
-	e.t.Helper()
-	c := e.client()
-	c.signup("Agent "+email, email, "Team "+email)
-	return c, e.agent(email).TeamID, c.generate("Web tracker on main site")
-}
-
 func TestTrackStoresPageView(t *testing.T) {
 	e := newEnv(t)
 	c, team, key := e.team("ana@example.com")

@@ -16,9 +16,9 @@ import (
 	"closr/store"
 )
 
-// agentSite is an agent's website on a second origin: it serves pages that
+// trackedSite is an agent's website on a second origin: it serves pages that
 // carry the tracker snippet, and a contact form that posts to Closr.
-func agentSite(t *testing.T, closrURL, key string) string {
+func trackedSite(t *testing.T, closrURL, key string) string {
 	t.Helper()
 	snippet := fmt.Sprintf(`<script async src="%s/t.js" data-key="%s" data-allow-automation></script>`, closrURL, key)
 	pageHTML := func(title, body string) string {
@@ -62,7 +62,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 func TestBrowserTrackerFlow(t *testing.T) {
 	e := newEnv(t)
 	c, team, key := e.team("ana@example.com")
-	site := agentSite(t, e.srv.URL, key)
+	site := trackedSite(t, e.srv.URL, key)
 	// The site is listed, so this also checks the origin rule against the
 	// Origin headers a real browser sends.
 	if r := c.post("/settings/integrations/tracked-domains", url.Values{"domain": {"localhost"}}, "HX-Request", "true"); r.StatusCode != 200 {
@@ -148,7 +148,7 @@ func TestBrowserTrackerFlow(t *testing.T) {
 func TestBrowserTrackerOptOut(t *testing.T) {
 	e := newEnv(t)
 	_, team, key := e.team("ana@example.com")
-	site := agentSite(t, e.srv.URL, key)
+	site := trackedSite(t, e.srv.URL, key)
 	browser := newBrowser(t)
 
 	for _, tc := range []struct{ name, before string }{

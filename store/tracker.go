@@ -72,9 +72,7 @@ func (db *DB) Identify(ctx context.Context, in IdentifyInput) (int64, error) {
 		if err != nil {
 			return err
 		}
-		err = tx.QueryRowContext(ctx, `SELECT id FROM leads WHERE team_id = ?1 AND
-			((?2 <> '' AND email = ?2) OR (?3 <> '' AND phone = ?3)) ORDER BY email = ?2 DESC LIMIT 1`,
-			in.TeamID, in.Email, in.Phone).Scan(&leadID)
+		err = findLead(ctx, tx, in.TeamID, in.Email, in.Phone, &leadID)
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
 			_, err = tx.ExecContext(ctx, `UPDATE visitors SET email = ?, phone = ? WHERE id = ? AND team_id = ?`,
@@ -106,12 +104,18 @@ func upsertVisitor(ctx context.Context, tx *sql.Tx, teamID int64, vid string, at
 // linkIdentifiedVisitors ties the visitors that identified themselves with
 // this email or phone before the lead existed to the lead.
 func linkIdentifiedVisitors(ctx context.Context, tx *sql.Tx, teamID, leadID int64, email, phone string) error {
-	if email == "" && phone == "" {
-		return nil
+	// One statement per column, with the literal tests of the partial
+	// indexes, so each is an index lookup.
+	for _, q := range []struct{ column, value string }{{"email", email}, {"phone", phone}} {
+		if q.value == "" {
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE visitors SET lead_id = ? WHERE team_id = ? AND lead_id IS NULL
+			AND `+q.column+` = ? AND `+q.column+` <> ''`, leadID, teamID, q.value); err != nil {
+			return err
+		}
 	}
-	_, err := tx.ExecContext(ctx, `UPDATE visitors SET lead_id = ?1 WHERE team_id = ?2 AND lead_id IS NULL
-		AND ((?3 <> '' AND email = ?3) OR (?4 <> '' AND phone = ?4))`, leadID, teamID, email, phone)
-	return err
+	return nil
 }
 
 func touchIf(ctx context.Context, tx *sql.Tx, due bool, keyID int64, at time.Time) error {

@@ -108,6 +108,7 @@ func serve(cfg config) error {
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    64 << 10,
 	}
+	go sweep(ctx, db, log)
 	errc := make(chan error, 1)
 	go func() { errc <- hs.ListenAndServe() }()
 	log.Info("closr listening", "addr", cfg.addr, "db", cfg.db)
@@ -147,4 +148,20 @@ func backup(args []string) error {
 	}
 	fmt.Println("backup written to", rest[0])
 	return nil
+}
+
+// sweep deletes expired Idempotency-Key records and sessions every hour.
+func sweep(ctx context.Context, db *store.DB, log *slog.Logger) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := db.Sweep(ctx); err != nil {
+				log.Warn("sweep", "err", err)
+			}
+		}
+	}
 }
