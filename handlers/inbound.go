@@ -52,6 +52,11 @@ func (s *Server) inboundLead(c echo.Context) error {
 	if err := refuseSecretKeyFromBrowser(r, key); err != nil {
 		return fail(err)
 	}
+	if host, ok, err := s.checkOrigin(c, key.TeamID); err != nil {
+		return fail(err)
+	} else if !ok {
+		return fail(errOriginNotAllowed(host))
+	}
 	if p.Gotcha != "" { // a bot filled the honeypot: look successful, keep nothing
 		return s.leadAccepted(c, browser, p, store.IngestResult{Created: true})
 	}

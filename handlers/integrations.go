@@ -49,7 +49,11 @@ func (s *Server) renderIntegrations(c echo.Context, status int, card views.KeysC
 	if isHTMX(c) {
 		return render(c, status, views.APIKeysCard(csrfToken(c), card))
 	}
-	return render(c, status, views.IntegrationsPage(page(c, "Integrations", "integrations"), views.Integrations{Keys: card, BaseURL: baseURL(c)}))
+	tracker, err := s.trackerCard(c)
+	if err != nil {
+		return err
+	}
+	return render(c, status, views.IntegrationsPage(page(c, "Integrations", "integrations"), views.Integrations{Keys: card, Tracker: tracker, BaseURL: baseURL(c)}))
 }
 
 // baseURL is this server's own address as the browser reached it.

@@ -3,6 +3,7 @@ package handlers
 import (
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -11,6 +12,15 @@ import (
 )
 
 const leadsPerPage = 50
+
+// A lead is hot after hotVisits visits (see store.VisitGap) in hotWindow.
+const (
+	hotVisits = 3
+	hotWindow = 7 * 24 * time.Hour
+)
+
+// maxLeadPageViews is how many of a lead's latest page views its page lists.
+const maxLeadPageViews = 200
 
 func (s *Server) leadsPage(c echo.Context) error {
 	a := agentOf(c)
@@ -21,8 +31,18 @@ func (s *Server) leadsPage(c echo.Context) error {
 		return err
 	}
 	list := views.LeadList{Page: pageNo, Total: total, Pages: (total + leadsPerPage - 1) / leadsPerPage}
+	ids := make([]int64, len(leads))
+	for i, l := range leads {
+		ids[i] = l.ID
+	}
+	visits, err := s.store.VisitsOfLeads(c.Request().Context(), a.TeamID, ids, time.Now().Add(-hotWindow))
+	if err != nil {
+		return err
+	}
 	for _, l := range leads {
-		list.Leads = append(list.Leads, leadRow(l))
+		row := leadRow(l)
+		row.Visits, row.Hot = visits[l.ID].Visits, visits[l.ID].Recent >= hotVisits
+		list.Leads = append(list.Leads, row)
 	}
 	return render(c, http.StatusOK, views.LeadsPage(page(c, "Leads", "leads"), list))
 }
@@ -42,6 +62,15 @@ func (s *Server) leadPage(c echo.Context) error {
 		return err
 	}
 	d := views.LeadDetail{Lead: leadRow(l), Message: l.Message, Updated: l.UpdatedAt, Custom: pairs(l.Custom)}
+	seen, err := s.store.LeadPageViews(c.Request().Context(), a.TeamID, id, maxLeadPageViews)
+	if err != nil {
+		return err
+	}
+	for _, v := range seen {
+		// Times are kept to the second: a view in the same second as the
+		// lead's first form counts as before it (it is usually the form page).
+		d.PageViews = append(d.PageViews, views.PageView{At: v.At, Title: v.Title, URL: v.URL, Before: !v.At.After(l.CreatedAt)})
+	}
 	for _, sub := range subs {
 		d.Submissions = append(d.Submissions, views.SubmissionView{At: sub.At, Source: sub.Source, KeyLabel: sub.KeyLabel,
 			KeyPreview: sub.KeyPreview, ContentType: sub.ContentType, Fields: pairs(sub.Fields), Raw: string(sub.Raw)})

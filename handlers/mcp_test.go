@@ -569,6 +569,10 @@ func TestMCPKeyRefusedFromBrowser(t *testing.T) {
 		{"MCP key in a fetch with Origin", func() resp { return e.postLead(secret, lead, "Origin", "https://ana.example") }, 403, `"secret_key_in_browser"`},
 		{"MCP key in a same-origin fetch", func() resp { return e.postLead(secret, lead, "Sec-Fetch-Site", "same-origin") }, 403, "never be embedded on a website"},
 		{"MCP key from a server", func() resp { return e.postLead(secret, lead) }, 201, `"created"`},
+		{"MCP key in the tracker", func() resp {
+			return e.api("POST", "/api/track", "text/plain;charset=UTF-8",
+				`{"api_key": "`+secret+`", "type": "pageview", "visitor_id": "0123456789abcdef0123", "url": "https://ana.example/"}`)
+		}, 403, `"secret_key_in_browser"`},
 		{"intake key in a browser form post", func() resp { return form(intake) }, 303, ""},
 		{"intake key in a fetch with Origin", func() resp {
 			return e.postLead(intake, `{"email": "fetch@example.com"}`, "Origin", "https://ana.example")

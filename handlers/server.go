@@ -44,12 +44,27 @@ type LeadStore interface {
 	Lead(ctx context.Context, teamID, id int64) (store.Lead, []store.Submission, error)
 }
 
+// TrackerStore is what the web tracker, its settings card and the lead
+// views' page-view history need.
+type TrackerStore interface {
+	RecordPageView(ctx context.Context, in store.PageViewInput) error
+	Identify(ctx context.Context, in store.IdentifyInput) (int64, error)
+	TrackedDomains(ctx context.Context, teamID int64) ([]store.TrackedDomain, error)
+	AddTrackedDomain(ctx context.Context, teamID int64, domain string) (store.TrackedDomain, error)
+	RemoveTrackedDomain(ctx context.Context, teamID, id int64) (store.TrackedDomain, error)
+	TrackerStats(ctx context.Context, teamID int64, now time.Time) (store.TrackerStats, error)
+	AnonymousVisitors(ctx context.Context, teamID int64, limit int) ([]store.AnonymousVisitor, error)
+	LeadPageViews(ctx context.Context, teamID, leadID int64, limit int) ([]store.PageView, error)
+	VisitsOfLeads(ctx context.Context, teamID int64, leadIDs []int64, since time.Time) (map[int64]store.LeadVisits, error)
+}
+
 // Store is every storage capability the server uses.
 type Store interface {
 	AccountStore
 	KeyStore
 	LeadStore
 	MCPStore
+	TrackerStore
 	Ping(ctx context.Context) error
 }
 
@@ -139,6 +154,11 @@ func (s *Server) routes() {
 	e.GET("/static/*", s.serveStatic("static"))
 	e.HEAD("/static/*", s.serveStatic("static"))
 
+	e.GET("/t.js", s.serveStatic("t.js"))
+	e.HEAD("/t.js", s.serveStatic("t.js"))
+	e.OPTIONS("/api/track", preflight)
+	e.POST("/api/track", s.track)
+
 	e.OPTIONS("/api/leads/inbound", preflight)
 	e.POST("/api/leads/inbound", s.inboundLead)
 	e.GET("/thanks", s.thanks)
@@ -158,6 +178,8 @@ func (s *Server) routes() {
 	agent.GET("/settings/integrations", s.integrationsPage)
 	agent.POST("/settings/integrations/api-keys", s.createAPIKey)
 	agent.DELETE("/settings/integrations/api-keys/:id", s.revokeAPIKey)
+	agent.POST("/settings/integrations/tracked-domains", s.addTrackedDomain)
+	agent.DELETE("/settings/integrations/tracked-domains/:id", s.removeTrackedDomain)
 	agent.GET("/leads", s.leadsPage)
 	agent.GET("/leads/:id", s.leadPage)
 }

@@ -74,6 +74,7 @@ func (s *Server) serveStatic(name string) echo.HandlerFunc {
 			// an hour, then revalidate against the ETag.
 			h.Set("Cache-Control", "public, max-age=3600")
 			h.Set("Cross-Origin-Resource-Policy", "cross-origin")
+			h.Set("Access-Control-Allow-Origin", "*")
 		} else {
 			h.Set("Cache-Control", "no-cache")
 		}
@@ -85,6 +86,10 @@ func (s *Server) serveStatic(name string) echo.HandlerFunc {
 			h.Set("Content-Encoding", "gzip")
 			body = a.gz
 		}
-		return c.Blob(http.StatusOK, a.ctype, body)
+		ctype := a.ctype
+		if name == "t.js" {
+			ctype = "application/javascript; charset=utf-8"
+		}
+		return c.Blob(http.StatusOK, ctype, body)
 	}
 }

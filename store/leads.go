@@ -116,6 +116,9 @@ func ingestLead(ctx context.Context, tx *sql.Tx, in LeadInput) (IngestResult, er
 			return IngestResult{}, err
 		}
 	}
+	if err := linkIdentifiedVisitors(ctx, tx, in.TeamID, res.LeadID, in.Email, in.Phone); err != nil {
+		return IngestResult{}, err
+	}
 	if in.VisitorID != "" {
 		if err := linkVisitor(ctx, tx, in.TeamID, in.VisitorID, res.LeadID, at); err != nil {
 			return IngestResult{}, err
@@ -130,7 +133,7 @@ func ingestLead(ctx context.Context, tx *sql.Tx, in LeadInput) (IngestResult, er
 }
 
 // findLead finds the team's lead with this email, else this phone. The
-// literal "<> empty string" terms let SQLite use the partial unique indexes.
+// literal not-empty tests let SQLite use the partial unique indexes.
 func findLead(ctx context.Context, tx *sql.Tx, teamID int64, email, phone string, id *int64) error {
 	err := sql.ErrNoRows
 	if email != "" {

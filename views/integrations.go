@@ -8,6 +8,7 @@ import (
 // Integrations is everything the Settings → Integrations page shows.
 type Integrations struct {
 	Keys    KeysCard
+	Tracker TrackerCard
 	BaseURL string // this server's own URL, e.g. https://closr.example.com
 }
 

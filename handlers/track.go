@@ -1,0 +1,98 @@
+package handlers
+
+import (
+	"errors"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"closr/store"
+)
+
+// track is POST /api/track: page views and identify calls from t.js. It
+// answers 202 only once the event is committed; an event it chooses not to
+// keep also gets 202, with X-Closr-Dropped saying why, so a site never
+// shows an error for it.
+func (s *Server) track(c echo.Context) error {
+	allowCORS(c)
+	c.Response().Header().Add("Access-Control-Expose-Headers", "X-Closr-Dropped")
+	r := c.Request()
+	body, err := io.ReadAll(http.MaxBytesReader(c.Response(), r.Body, maxTrackBody))
+	if err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return errTrackTooLarge
+		}
+		return errUnreadable("The request body could not be read.")
+	}
+	ev, err := parseTrackPayload(r.Header.Get("Content-Type"), body)
+	if err != nil {
+		// As for leads: a wrong key in a header is reported first.
+		if hk := presentedKey(r, ""); hk != "" {
+			if _, kerr := s.authenticate(r.Context(), hk); kerr != nil {
+				return kerr
+			}
+		}
+		return err
+	}
+	key, err := s.authenticate(r.Context(), presentedKey(r, ev.APIKey))
+	if err != nil {
+		return err
+	}
+	// The tracker runs in web pages, so an MCP key here is always one that
+	// was embedded on a site.
+	if key.Access == store.AccessMCP {
+		return errSecretKeyFromBrowser
+	}
+	if _, ok, err := s.checkOrigin(c, key.TeamID); err != nil {
+		return err
+	} else if !ok {
+		// A foreign page may not even read the answer.
+		c.Response().Header().Del("Access-Control-Allow-Origin")
+		return dropped(c, "origin")
+	}
+	now := time.Now()
+	touch := s.touches.due(key.ID, now)
+	if ev.Type == "identify" {
+		return s.identify(c, key, ev, touch, now)
+	}
+	err = s.store.RecordPageView(r.Context(), store.PageViewInput{
+		TeamID: key.TeamID, KeyID: key.ID, TouchKey: touch, VisitorID: ev.VisitorID,
+		URL: ev.URL, Title: ev.Title, Referrer: ev.Referrer,
+		UTMSource: ev.UTMSource, UTMMedium: ev.UTMMedium, UTMCampaign: ev.UTMCampaign,
+		UTMTerm: ev.UTMTerm, UTMContent: ev.UTMContent, Clsr: ev.Clsr, ScreenWidth: ev.ScreenWidth, At: now,
+	})
+	if err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusAccepted)
+}
+
+// identify ties the event's visitor to the lead with its email or phone,
+// normalised as inbound leads are, so the two meet.
+func (s *Server) identify(c echo.Context, key store.APIKey, ev trackEvent, touch bool, now time.Time) error {
+	if ev.Email == "" && ev.Phone == "" {
+		return dropped(c, "no-identity")
+	}
+	d, errs := validateLead(leadDetails{Email: ev.Email, Phone: ev.Phone}, s.region)
+	if len(errs) > 0 {
+		return &problem{Status: http.StatusUnprocessableEntity, Code: "validation_failed",
+			Message: validationSummary(errs), Fields: errs}
+	}
+	_, err := s.store.Identify(c.Request().Context(), store.IdentifyInput{
+		TeamID: key.TeamID, KeyID: key.ID, TouchKey: touch, VisitorID: ev.VisitorID,
+		Email: d.Email, Phone: d.Phone, At: now,
+	})
+	if err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusAccepted)
+}
+
+// dropped answers an event that was accepted but not kept.
+func dropped(c echo.Context, why string) error {
+	c.Response().Header().Set("X-Closr-Dropped", why)
+	return c.NoContent(http.StatusAccepted)
+}

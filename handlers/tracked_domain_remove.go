@@ -1,0 +1,50 @@
+package handlers
+
+import (
+	"fmt"
+	"net/http"
+	"strconv"
+
+	"github.com/labstack/echo/v4"
+
+	"closr/store"
+	"closr/views"
+)
+
+// removeTrackedDomain removes one of the team's domains. HTMX has already
+// asked for confirmation; a plain form post gets a confirmation page first.
+func (s *Server) removeTrackedDomain(c echo.Context) error {
+	a := agentOf(c)
+	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+	if err != nil {
+		return store.ErrNotFound
+	}
+	ctx := c.Request().Context()
+	if !isHTMX(c) && c.FormValue("confirm") != "yes" {
+		domains, err := s.store.TrackedDomains(ctx, a.TeamID)
+		if err != nil {
+			return err
+		}
+		for _, d := range domains {
+			if d.ID == id {
+				return render(c, http.StatusOK, views.RemoveDomainConfirmPage(page(c, "Remove domain", "integrations"),
+					views.DomainRow{ID: d.ID, Domain: d.Domain, Added: d.CreatedAt}))
+			}
+		}
+		return store.ErrNotFound
+	}
+	d, err := s.store.RemoveTrackedDomain(ctx, a.TeamID, id)
+	if err != nil {
+		return err
+	}
+	s.logOf(c).Info("tracked domain removed", "team", a.TeamID, "domain_id", d.ID)
+	card, err := s.trackerCard(c)
+	if err != nil {
+		return err
+	}
+	card.Notice = fmt.Sprintf("Removed %s.", d.Domain)
+	if len(card.Domains) == 0 {
+		card.Notice += " No domains are listed, so every site is accepted again."
+	}
+	return s.renderTracker(c, http.StatusOK, card)
+}

@@ -1,0 +1,96 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// MaxTrackedDomains is how many domains a team may list for the tracker.
+const MaxTrackedDomains = 50
+
+// Errors adding a tracked domain.
+var (
+	ErrDomainListed = errors.New("domain already listed")
+	ErrDomainLimit  = errors.New("tracked domain limit reached")
+)
+
+// TrackedDomain is a site a team accepts tracker events and browser form
+// posts from (the domain and its subdomains).
+type TrackedDomain struct {
+	ID        int64
+	Domain    string
+	CreatedAt time.Time
+}
+
+// TrackedDomains returns the team's domains in alphabetical order.
+func (db *DB) TrackedDomains(ctx context.Context, teamID int64) ([]TrackedDomain, error) {
+	rows, err := db.r.QueryContext(ctx, `SELECT id, domain, created_at FROM tracked_domains WHERE team_id = ? ORDER BY domain`, teamID)
+	if err != nil {
+		return nil, fmt.Errorf("list tracked domains: %w", wrapUnavailable(err))
+	}
+	defer rows.Close()
+	var out []TrackedDomain
+	for rows.Next() {
+		var d TrackedDomain
+		var at int64
+		if err := rows.Scan(&d.ID, &d.Domain, &at); err != nil {
+			return nil, fmt.Errorf("list tracked domains: %w", err)
+		}
+		d.CreatedAt = time.Unix(at, 0).UTC()
+		out = append(out, d)
+	}
+	return out, wrapUnavailable(rows.Err())
+}
+
+// AddTrackedDomain lists a domain (already validated and lower-cased) for
+// the team. The limit and the duplicate check run in the write transaction.
+func (db *DB) AddTrackedDomain(ctx context.Context, teamID int64, domain string) (TrackedDomain, error) {
+	d := TrackedDomain{Domain: domain, CreatedAt: db.now().UTC().Truncate(time.Second)}
+	err := db.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		var n, same int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*), count(*) FILTER (WHERE domain = ?) FROM tracked_domains WHERE team_id = ?`,
+			domain, teamID).Scan(&n, &same); err != nil {
+			return err
+		}
+		if same > 0 {
+			return ErrDomainListed
+		}
+		if n >= MaxTrackedDomains {
+			return ErrDomainLimit
+		}
+		r, err := tx.ExecContext(ctx, `INSERT INTO tracked_domains (team_id, domain, created_at) VALUES (?, ?, ?)`,
+			teamID, domain, d.CreatedAt.Unix())
+		if err != nil {
+			return err
+		}
+		d.ID, err = r.LastInsertId()
+		return err
+	})
+	if err != nil {
+		return TrackedDomain{}, fmt.Errorf("add tracked domain %s: %w", domain, err)
+	}
+	return d, nil
+}
+
+// RemoveTrackedDomain deletes one of the team's domains and returns it.
+// Another team's domain is ErrNotFound and stays.
+func (db *DB) RemoveTrackedDomain(ctx context.Context, teamID, id int64) (TrackedDomain, error) {
+	var d TrackedDomain
+	err := db.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		var at int64
+		err := tx.QueryRowContext(ctx, `DELETE FROM tracked_domains WHERE id = ? AND team_id = ? RETURNING id, domain, created_at`,
+			id, teamID).Scan(&d.ID, &d.Domain, &at)
+		if errors.Is(err, sql.ErrNoRows) {
+			return ErrNotFound
+		}
+		d.CreatedAt = time.Unix(at, 0).UTC()
+		return err
+	})
+	if err != nil {
+		return TrackedDomain{}, fmt.Errorf("remove tracked domain %d: %w", id, err)
+	}
+	return d, nil
+}

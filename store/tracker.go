@@ -1,0 +1,126 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// PageViewInput is one validated page view from the tracker.
+type PageViewInput struct {
+	TeamID      int64
+	KeyID       int64
+	TouchKey    bool   // also move the key's last-used time (coalesced by the caller)
+	VisitorID   string // the tracker's random id
+	URL         string
+	Title       string
+	Referrer    string
+	UTMSource   string
+	UTMMedium   string
+	UTMCampaign string
+	UTMTerm     string
+	UTMContent  string
+	Clsr        string // the link token, when the URL carried one
+	ScreenWidth int
+	At          time.Time
+}
+
+// IdentifyInput ties a tracker visitor to a person by email or phone.
+type IdentifyInput struct {
+	TeamID    int64
+	KeyID     int64
+	TouchKey  bool
+	VisitorID string
+	Email     string // lower-cased, or ""
+	Phone     string // E.164, or ""
+	At        time.Time
+}
+
+// RecordPageView stores a page view and its visitor in one transaction; when
+// it returns without error the view is committed.
+func (db *DB) RecordPageView(ctx context.Context, in PageViewInput) error {
+	err := db.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		visitor, err := upsertVisitor(ctx, tx, in.TeamID, in.VisitorID, in.At.Unix())
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO page_views (team_id, visitor_id, key_id, url, title, referrer,
+			utm_source, utm_medium, utm_campaign, utm_term, utm_content, clsr, screen_width, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			in.TeamID, visitor, nullID(in.KeyID), in.URL, in.Title, in.Referrer, in.UTMSource, in.UTMMedium,
+			in.UTMCampaign, in.UTMTerm, in.UTMContent, in.Clsr, in.ScreenWidth, in.At.Unix()); err != nil {
+			return err
+		}
+		return touchIf(ctx, tx, in.TouchKey, in.KeyID, in.At)
+	})
+	if err != nil {
+		return fmt.Errorf("record page view: %w", err)
+	}
+	return nil
+}
+
+// Identify ties the visitor to the team's lead with that email (first) or
+// phone. When there is no such lead yet, the email and phone stay on the
+// visitor, and IngestLead links the visitor when that lead arrives. It
+// returns the lead the visitor now belongs to, or 0.
+func (db *DB) Identify(ctx context.Context, in IdentifyInput) (int64, error) {
+	var leadID int64
+	err := db.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		visitor, err := upsertVisitor(ctx, tx, in.TeamID, in.VisitorID, in.At.Unix())
+		if err != nil {
+			return err
+		}
+		err = findLead(ctx, tx, in.TeamID, in.Email, in.Phone, &leadID)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			_, err = tx.ExecContext(ctx, `UPDATE visitors SET email = ?, phone = ? WHERE id = ? AND team_id = ?`,
+				in.Email, in.Phone, visitor, in.TeamID)
+		case err == nil:
+			_, err = tx.ExecContext(ctx, `UPDATE visitors SET lead_id = ?, email = ?, phone = ? WHERE id = ? AND team_id = ?`,
+				leadID, in.Email, in.Phone, visitor, in.TeamID)
+		}
+		if err != nil {
+			return err
+		}
+		return touchIf(ctx, tx, in.TouchKey, in.KeyID, in.At)
+	})
+	if err != nil {
+		return 0, fmt.Errorf("identify visitor: %w", err)
+	}
+	return leadID, nil
+}
+
+// upsertVisitor returns the row id of the team's visitor vid, creating it.
+func upsertVisitor(ctx context.Context, tx *sql.Tx, teamID int64, vid string, at int64) (int64, error) {
+	var id int64
+	err := tx.QueryRowContext(ctx, `INSERT INTO visitors (team_id, vid, first_seen, last_seen) VALUES (?, ?, ?, ?)
+		ON CONFLICT (team_id, vid) DO UPDATE SET last_seen = max(last_seen, excluded.last_seen)
+		RETURNING id`, teamID, vid, at, at).Scan(&id)
+	return id, err
+}
+
+// linkIdentifiedVisitors ties the visitors that identified themselves with
+// this email or phone before the lead existed to the lead.
+func linkIdentifiedVisitors(ctx context.Context, tx *sql.Tx, teamID, leadID int64, email, phone string) error {
+	// One statement per column, with the literal tests of the partial
+	// indexes, so each is an index lookup.
+	for _, q := range []struct{ column, value string }{{"email", email}, {"phone", phone}} {
+		if q.value == "" {
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE visitors SET lead_id = ? WHERE team_id = ? AND lead_id IS NULL
+			AND `+q.column+` = ? AND `+q.column+` <> ''`, leadID, teamID, q.value); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func touchIf(ctx context.Context, tx *sql.Tx, due bool, keyID int64, at time.Time) error {
+	if !due || keyID == 0 {
+		return nil
+	}
+	return touchKey(ctx, tx, keyID, at)
+}

@@ -1,0 +1,44 @@
+package views
+
+import (
+	"fmt"
+	"time"
+)
+
+// TrackerCard is the Web tracker card: install snippet, tracked domains,
+// whether events arrive, and recent anonymous visitors.
+type TrackerCard struct {
+	BaseURL   string // this server's URL, for the snippet
+	Domains   []DomainRow
+	Domain    string // the input to put back after an error
+	Error     string // what to fix, shown under the input
+	Notice    string // what just happened
+	LastEvent time.Time
+	Last24h   int
+	Visitors  []VisitorRow
+}
+
+// DomainRow is one tracked domain.
+type DomainRow struct {
+	ID     int64
+	Domain string
+	Added  time.Time
+}
+
+// VisitorRow is a recent visitor that is not a lead yet.
+type VisitorRow struct {
+	FirstSeen time.Time
+	LastSeen  time.Time
+	PageViews int
+	LastURL   string
+}
+
+func domainURL(id int64) string { return fmt.Sprintf("/settings/integrations/tracked-domains/%d", id) }
+
+func removeDomainQuestion(domain string) string {
+	return fmt.Sprintf("Remove “%s” from tracked domains? Tracker events and website forms from it will be refused while other domains are listed.", domain)
+}
+
+func trackerSnippet(base string) string {
+	return `<script async src="` + base + `/t.js" data-key="YOUR_API_KEY"></script>`
+}
