@@ -86,6 +86,12 @@ func screenshot(t *testing.T, ctx context.Context, name string) {
 	}
 }
 
+// pageReady waits until the deferred scripts (HTMX, app.js) have run, so a
+// click is handled by them rather than by the browser's plain form post.
+func pageReady() chromedp.Action {
+	return chromedp.Poll(`document.readyState === "complete" && !!window.htmx`, nil)
+}
+
 // acceptDialogs accepts every confirm() and records its message.
 func acceptDialogs(ctx context.Context) *[]string {
 	var seen []string
@@ -156,6 +162,7 @@ func TestBrowserAPIKeysFlow(t *testing.T) {
 	var key, copied, clip string
 	var marker bool
 	err = chromedp.Run(ctx,
+		pageReady(),
 		chromedp.Evaluate(`window.__noReload = true`, nil),
 		chromedp.SendKeys("#key-label", label, chromedp.ByQuery),
 		chromedp.Click(`form.generate button`, chromedp.ByQuery),
