@@ -72,7 +72,7 @@ func (db *DB) CreateAPIKey(ctx context.Context, teamID, agentID int64, label, ac
 	key := KeyPrefix + randomToken()
 	h := HashKey(key)
 	k := APIKey{TeamID: teamID, Preview: key[:PreviewLen], Label: label, Access: access, CreatedBy: agentID, CreatedAt: db.now().UTC().Truncate(time.Second)}
-	err := db.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := db.write(ctx, func(ctx context.Context, tx *wtx) error {
 		var active int
 		if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM api_keys WHERE team_id = ? AND revoked_at IS NULL", teamID).Scan(&active); err != nil {
 			return err
@@ -96,10 +96,11 @@ func (db *DB) CreateAPIKey(ctx context.Context, teamID, agentID int64, label, ac
 	if err := db.r.QueryRowContext(ctx, "SELECT name FROM agents WHERE id = ?", agentID).Scan(&k.CreatedByName); err != nil {
 		return APIKey{}, "", fmt.Errorf("create key %q: %w", label, wrapUnavailable(err))
 	}
+	db.keys.put(h, k)
 	return k, key, nil
 }
 
-func addKeyEvent(ctx context.Context, tx *sql.Tx, teamID, keyID, agentID int64, action string, at time.Time) error {
+func addKeyEvent(ctx context.Context, tx *wtx, teamID, keyID, agentID int64, action string, at time.Time) error {
 	_, err := tx.ExecContext(ctx, "INSERT INTO key_events (team_id, key_id, agent_id, action, at) VALUES (?, ?, ?, ?, ?)",
 		teamID, keyID, agentID, action, at.Unix())
 	return err
@@ -135,27 +136,24 @@ func (db *DB) APIKeys(ctx context.Context, teamID int64) ([]APIKey, error) {
 	return keys, wrapUnavailable(rows.Err())
 }
 
-// APIKeyByHash finds the active key with this hash. A revoked or unknown key
-// is ErrNotFound.
+// APIKeyByHash finds the active key with this hash, from memory. A revoked
+// or unknown key is ErrNotFound. LastUsedAt is not kept current here.
 func (db *DB) APIKeyByHash(ctx context.Context, hash [32]byte) (APIKey, error) {
-	k, err := scanKey(db.r.QueryRowContext(ctx, "SELECT "+keyColumns+" WHERE k.hash = ? AND k.revoked_at IS NULL", hash[:]))
-	if errors.Is(err, sql.ErrNoRows) {
-		return APIKey{}, ErrNotFound
+	if k, ok := db.keys.get(hash); ok {
+		return k, nil
 	}
-	if err != nil {
-		return APIKey{}, fmt.Errorf("key by hash: %w", wrapUnavailable(err))
-	}
-	return k, nil
+	return APIKey{}, ErrNotFound
 }
 
 // RevokeAPIKey revokes the team's key id at once and for good. A key of
 // another team, or one already revoked, is ErrNotFound and nothing changes.
 func (db *DB) RevokeAPIKey(ctx context.Context, teamID, keyID, agentID int64) (APIKey, error) {
 	var k APIKey
+	var hash []byte
 	now := db.now().UTC()
-	err := db.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := db.write(ctx, func(ctx context.Context, tx *wtx) error {
 		var err error
-		k, err = scanKey(tx.QueryRowContext(ctx, "SELECT "+keyColumns+" WHERE k.id = ? AND k.team_id = ? AND k.revoked_at IS NULL", keyID, teamID))
+		k, err = scanKey(prefixScanner{tx.QueryRowContext(ctx, "SELECT k.hash, "+keyColumns+" WHERE k.id = ? AND k.team_id = ? AND k.revoked_at IS NULL", keyID, teamID), &hash})
 		if errors.Is(err, sql.ErrNoRows) {
 			return ErrNotFound
 		}
@@ -171,13 +169,14 @@ func (db *DB) RevokeAPIKey(ctx context.Context, teamID, keyID, agentID int64) (A
 	if err != nil {
 		return APIKey{}, fmt.Errorf("revoke key %d: %w", keyID, err)
 	}
+	db.keys.remove([32]byte(hash))
 	return k, nil
 }
 
 // TouchAPIKey records that the key was used at t. Writes are coalesced: the
 // stored time moves only when it is a minute or more behind.
 func (db *DB) TouchAPIKey(ctx context.Context, keyID int64, t time.Time) error {
-	err := db.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := db.write(ctx, func(ctx context.Context, tx *wtx) error {
 		return touchKey(ctx, tx, keyID, t)
 	})
 	if err != nil {
@@ -186,7 +185,7 @@ func (db *DB) TouchAPIKey(ctx context.Context, keyID int64, t time.Time) error {
 	return nil
 }
 
-func touchKey(ctx context.Context, tx *sql.Tx, keyID int64, t time.Time) error {
+func touchKey(ctx context.Context, tx *wtx, keyID int64, t time.Time) error {
 	_, err := tx.ExecContext(ctx, `UPDATE api_keys SET last_used_at = ?1
 		WHERE id = ?2 AND (last_used_at IS NULL OR last_used_at <= ?1 - 60)`, t.Unix(), keyID)
 	return err

@@ -53,7 +53,7 @@ type IngestResult struct {
 // When it returns without error the data is committed.
 func (db *DB) IngestLead(ctx context.Context, in LeadInput) (IngestResult, error) {
 	var res IngestResult
-	err := db.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := db.write(ctx, func(ctx context.Context, tx *wtx) error {
 		var err error
 		res, err = ingestLead(ctx, tx, in)
 		return err
@@ -64,7 +64,7 @@ func (db *DB) IngestLead(ctx context.Context, in LeadInput) (IngestResult, error
 	return res, nil
 }
 
-func ingestLead(ctx context.Context, tx *sql.Tx, in LeadInput) (IngestResult, error) {
+func ingestLead(ctx context.Context, tx *wtx, in LeadInput) (IngestResult, error) {
 	var res IngestResult
 	at := in.At.Unix()
 	if in.IdemKey != "" {
@@ -134,7 +134,7 @@ func ingestLead(ctx context.Context, tx *sql.Tx, in LeadInput) (IngestResult, er
 
 // findLead finds the team's lead with this email, else this phone. The
 // literal not-empty tests let SQLite use the partial unique indexes.
-func findLead(ctx context.Context, tx *sql.Tx, teamID int64, email, phone string, id *int64) error {
+func findLead(ctx context.Context, tx *wtx, teamID int64, email, phone string, id *int64) error {
 	err := sql.ErrNoRows
 	if email != "" {
 		err = tx.QueryRowContext(ctx, "SELECT id FROM leads WHERE team_id = ? AND email = ? AND email <> ''", teamID, email).Scan(id)
@@ -148,7 +148,7 @@ func findLead(ctx context.Context, tx *sql.Tx, teamID int64, email, phone string
 // mergeLead folds a new submission into an existing lead: empty details are
 // filled in, the latest message, source and custom values win. A phone or
 // email that belongs to another of the team's leads is not moved over.
-func mergeLead(ctx context.Context, tx *sql.Tx, leadID int64, in LeadInput) error {
+func mergeLead(ctx context.Context, tx *wtx, leadID int64, in LeadInput) error {
 	var name, email, phone, custom string
 	if err := tx.QueryRowContext(ctx, "SELECT name, email, phone, custom FROM leads WHERE id = ?", leadID).Scan(&name, &email, &phone, &custom); err != nil {
 		return err
@@ -173,7 +173,7 @@ func mergeLead(ctx context.Context, tx *sql.Tx, leadID int64, in LeadInput) erro
 	return err
 }
 
-func taken(ctx context.Context, tx *sql.Tx, teamID int64, column, value string) bool {
+func taken(ctx context.Context, tx *wtx, teamID int64, column, value string) bool {
 	var id int64
 	return tx.QueryRowContext(ctx, "SELECT id FROM leads WHERE team_id = ? AND "+column+" = ? AND "+column+" <> ''", teamID, value).Scan(&id) == nil
 }
@@ -238,7 +238,7 @@ func nullID(id int64) any {
 // Sweep deletes what has expired: Idempotency-Key records and sessions.
 func (db *DB) Sweep(ctx context.Context) error {
 	now := db.now().Unix()
-	err := db.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := db.write(ctx, func(ctx context.Context, tx *wtx) error {
 		if _, err := tx.ExecContext(ctx, "DELETE FROM idempotency_keys WHERE created_at <= ?", now-int64(IdempotencyTTL/time.Second)); err != nil {
 			return err
 		}

@@ -42,6 +42,8 @@ type DB struct {
 	writes  chan *writeReq
 	quit    chan struct{}
 	stopped chan struct{}
+	stmts   *stmtCache // used only by the writer goroutine
+	keys    keyIndex
 
 	closeOnce sync.Once
 }
@@ -64,9 +66,16 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		return nil, fmt.Errorf("open %s for reading: %w", path, err)
 	}
 	r.SetMaxOpenConns(8)
+	r.SetMaxIdleConns(8) // the default (2) would reopen connections under load
 	db := &DB{w: w, r: r, path: path, now: time.Now,
-		writes: make(chan *writeReq, maxBatch), quit: make(chan struct{}), stopped: make(chan struct{})}
+		writes: make(chan *writeReq, maxBatch), quit: make(chan struct{}), stopped: make(chan struct{}),
+		stmts: newStmtCache()}
 	if err := db.migrate(ctx); err != nil {
+		w.Close()
+		r.Close()
+		return nil, err
+	}
+	if err := db.loadKeys(ctx); err != nil {
 		w.Close()
 		r.Close()
 		return nil, err
@@ -153,7 +162,7 @@ func (db *DB) Backup(ctx context.Context, path string) error {
 // Setting returns the named setting, creating it with gen() the first time.
 func (db *DB) Setting(ctx context.Context, name string, gen func() ([]byte, error)) ([]byte, error) {
 	var v []byte
-	err := db.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := db.write(ctx, func(ctx context.Context, tx *wtx) error {
 		err := tx.QueryRowContext(ctx, "SELECT value FROM settings WHERE name = ?", name).Scan(&v)
 		if !errors.Is(err, sql.ErrNoRows) {
 			return err

@@ -49,7 +49,7 @@ func (db *DB) TrackedDomains(ctx context.Context, teamID int64) ([]TrackedDomain
 // the team. The limit and the duplicate check run in the write transaction.
 func (db *DB) AddTrackedDomain(ctx context.Context, teamID int64, domain string) (TrackedDomain, error) {
 	d := TrackedDomain{Domain: domain, CreatedAt: db.now().UTC().Truncate(time.Second)}
-	err := db.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := db.write(ctx, func(ctx context.Context, tx *wtx) error {
 		var n, same int
 		if err := tx.QueryRowContext(ctx, `SELECT count(*), count(*) FILTER (WHERE domain = ?) FROM tracked_domains WHERE team_id = ?`,
 			domain, teamID).Scan(&n, &same); err != nil {
@@ -79,7 +79,7 @@ func (db *DB) AddTrackedDomain(ctx context.Context, teamID int64, domain string)
 // Another team's domain is ErrNotFound and stays.
 func (db *DB) RemoveTrackedDomain(ctx context.Context, teamID, id int64) (TrackedDomain, error) {
 	var d TrackedDomain
-	err := db.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := db.write(ctx, func(ctx context.Context, tx *wtx) error {
 		var at int64
 		err := tx.QueryRowContext(ctx, `DELETE FROM tracked_domains WHERE id = ? AND team_id = ? RETURNING id, domain, created_at`,
 			id, teamID).Scan(&d.ID, &d.Domain, &at)

@@ -41,7 +41,7 @@ type IdentifyInput struct {
 // RecordPageView stores a page view and its visitor in one transaction; when
 // it returns without error the view is committed.
 func (db *DB) RecordPageView(ctx context.Context, in PageViewInput) error {
-	err := db.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := db.write(ctx, func(ctx context.Context, tx *wtx) error {
 		visitor, err := upsertVisitor(ctx, tx, in.TeamID, in.VisitorID, in.At.Unix())
 		if err != nil {
 			return err
@@ -67,7 +67,7 @@ func (db *DB) RecordPageView(ctx context.Context, in PageViewInput) error {
 // returns the lead the visitor now belongs to, or 0.
 func (db *DB) Identify(ctx context.Context, in IdentifyInput) (int64, error) {
 	var leadID int64
-	err := db.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := db.write(ctx, func(ctx context.Context, tx *wtx) error {
 		visitor, err := upsertVisitor(ctx, tx, in.TeamID, in.VisitorID, in.At.Unix())
 		if err != nil {
 			return err
@@ -93,7 +93,7 @@ func (db *DB) Identify(ctx context.Context, in IdentifyInput) (int64, error) {
 }
 
 // upsertVisitor returns the row id of the team's visitor vid, creating it.
-func upsertVisitor(ctx context.Context, tx *sql.Tx, teamID int64, vid string, at int64) (int64, error) {
+func upsertVisitor(ctx context.Context, tx *wtx, teamID int64, vid string, at int64) (int64, error) {
 	var id int64
 	err := tx.QueryRowContext(ctx, `INSERT INTO visitors (team_id, vid, first_seen, last_seen) VALUES (?, ?, ?, ?)
 		ON CONFLICT (team_id, vid) DO UPDATE SET last_seen = max(last_seen, excluded.last_seen)
@@ -103,7 +103,7 @@ func upsertVisitor(ctx context.Context, tx *sql.Tx, teamID int64, vid string, at
 
 // linkIdentifiedVisitors ties the visitors that identified themselves with
 // this email or phone before the lead existed to the lead.
-func linkIdentifiedVisitors(ctx context.Context, tx *sql.Tx, teamID, leadID int64, email, phone string) error {
+func linkIdentifiedVisitors(ctx context.Context, tx *wtx, teamID, leadID int64, email, phone string) error {
 	// One statement per column, with the literal tests of the partial
 	// indexes, so each is an index lookup.
 	for _, q := range []struct{ column, value string }{{"email", email}, {"phone", phone}} {
@@ -118,7 +118,7 @@ func linkIdentifiedVisitors(ctx context.Context, tx *sql.Tx, teamID, leadID int6
 	return nil
 }
 
-func touchIf(ctx context.Context, tx *sql.Tx, due bool, keyID int64, at time.Time) error {
+func touchIf(ctx context.Context, tx *wtx, due bool, keyID int64, at time.Time) error {
 	if !due || keyID == 0 {
 		return nil
 	}

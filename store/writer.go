@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"runtime"
@@ -17,7 +16,7 @@ var errClosed = fmt.Errorf("%w: database is closed", ErrUnavailable)
 // writeReq is one caller's transaction body waiting for the writer.
 type writeReq struct {
 	ctx  context.Context
-	fn   func(ctx context.Context, tx *sql.Tx) error
+	fn   func(ctx context.Context, tx *wtx) error
 	done chan error
 }
 
@@ -31,7 +30,7 @@ type writeReq struct {
 // fn gets a context that is not cancelled: interrupting SQLite in the middle
 // of a shared transaction would roll back the other callers' work too. A
 // caller whose context ends before its turn is skipped.
-func (db *DB) write(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx) error) error {
+func (db *DB) write(ctx context.Context, fn func(ctx context.Context, tx *wtx) error) error {
 	req := &writeReq{ctx: ctx, fn: fn, done: make(chan error, 1)}
 	select {
 	case db.writes <- req:
@@ -46,6 +45,7 @@ func (db *DB) write(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx
 // writer is the goroutine that owns the writer connection.
 func (db *DB) writer() {
 	defer close(db.stopped)
+	defer db.stmts.close()
 	batch := make([]*writeReq, 0, maxBatch)
 	for {
 		select {
@@ -61,6 +61,7 @@ func (db *DB) writer() {
 		runtime.Gosched()
 		batch = drain(db.writes, batch)
 		db.commit(batch)
+		db.stmts.prepare(context.Background(), db.w)
 	}
 }
 
@@ -80,13 +81,14 @@ func drain(ch chan *writeReq, batch []*writeReq) []*writeReq {
 func (db *DB) commit(batch []*writeReq) {
 	results := make([]error, len(batch))
 	ctx := context.Background()
-	tx, err := db.w.BeginTx(ctx, nil)
+	sqlTx, err := db.w.BeginTx(ctx, nil)
 	if err != nil {
 		for _, req := range batch {
 			req.done <- wrapUnavailable(err)
 		}
 		return
 	}
+	tx := &wtx{Tx: sqlTx, cache: db.stmts}
 	ran := false
 	for i, req := range batch {
 		if err := req.ctx.Err(); err != nil {
@@ -110,7 +112,7 @@ func (db *DB) commit(batch []*writeReq) {
 }
 
 // runSavepoint runs fn so that a failure (or panic) undoes only its changes.
-func runSavepoint(ctx context.Context, tx *sql.Tx, fn func(context.Context, *sql.Tx) error) (err error) {
+func runSavepoint(ctx context.Context, tx *wtx, fn func(context.Context, *wtx) error) (err error) {
 	if _, err := tx.ExecContext(ctx, "SAVEPOINT w"); err != nil {
 		return err
 	}
