@@ -66,6 +66,10 @@ type Config struct {
 	// LoginLimit is how many failed logins an account may have in 15
 	// minutes (an IP gets four times as many); 0 means 5.
 	LoginLimit int
+	// LimitKey and LimitIP are the API's requests per second per key and
+	// per client IP (bursts of four seconds' worth); 0 turns a limit off.
+	// cmd/closr defaults them to DefaultKeyRate and DefaultIPRate.
+	LimitKey, LimitIP float64
 }
 
 // Server is the Closr HTTP application.
@@ -80,6 +84,8 @@ type Server struct {
 	loginIPs *throttle
 	touches  keyTouches
 	region   string
+	// keyLimits and ipLimits rate-limit the API; nil means no limit.
+	keyLimits, ipLimits *limiterSet
 }
 
 // New builds the server and its routes.
@@ -107,6 +113,9 @@ func New(cfg Config) (*Server, error) {
 		logins:   newThrottle(cfg.LoginLimit, 15*time.Minute),
 		loginIPs: newThrottle(4*cfg.LoginLimit, 15*time.Minute),
 		region:   strings.ToUpper(cfg.PhoneRegion),
+
+		keyLimits: newLimiterSet(cfg.LimitKey),
+		ipLimits:  newLimiterSet(cfg.LimitIP),
 	}
 	s.routes()
 	return s, nil
@@ -124,7 +133,7 @@ func (s *Server) routes() {
 	e.HTTPErrorHandler = s.handleError
 	e.Pre(middleware.MethodOverrideWithConfig(middleware.MethodOverrideConfig{Getter: middleware.MethodFromForm("_method")}))
 	e.Use(middleware.RequestIDWithConfig(middleware.RequestIDConfig{Generator: func() string { return randomID(12) }}))
-	e.Use(s.logRequests, middleware.Recover(), securityHeaders)
+	e.Use(s.logRequests, middleware.Recover(), securityHeaders, s.limitIP)
 
 	e.GET("/healthz", s.health)
 	e.GET("/static/*", s.serveStatic("static"))
