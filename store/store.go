@@ -152,7 +152,10 @@ func (db *DB) applyMigration(ctx context.Context, version, name string) error {
 // Backup writes a consistent copy of the database to path while the server
 // keeps taking writes. path must not exist yet.
 func (db *DB) Backup(ctx context.Context, path string) error {
-	if _, err := db.r.ExecContext(ctx, "VACUUM INTO ?", path); err != nil {
+	// Not on the query_only reader pool: SQLite counts writing the new file
+	// as a write and refuses it there. VACUUM INTO reads the source in one
+	// read transaction, so the server's writers carry on meanwhile.
+	if _, err := db.w.ExecContext(ctx, "VACUUM INTO ?", path); err != nil {
 		return fmt.Errorf("backup to %s: %w", path, err)
 	}
 	return nil
