@@ -131,7 +131,13 @@ func (s *Server) routes() {
 	// could forge; a proxy in front would need its own extractor.
 	e.IPExtractor = echo.ExtractIPDirect()
 	e.HTTPErrorHandler = s.handleError
-	e.Pre(middleware.MethodOverrideWithConfig(middleware.MethodOverrideConfig{Getter: middleware.MethodFromForm("_method")}))
+	// _method lets plain forms send DELETE. Reading it parses the form, so
+	// it must not touch API bodies (the handlers read them raw: a form
+	// lead's api_key was being eaten here) and comes after a size cap, or a
+	// huge form would be read before any limit.
+	notApp := func(c echo.Context) bool { return isAPI(c) }
+	e.Pre(middleware.BodyLimitWithConfig(middleware.BodyLimitConfig{Skipper: notApp, Limit: "64K"}))
+	e.Pre(middleware.MethodOverrideWithConfig(middleware.MethodOverrideConfig{Skipper: notApp, Getter: middleware.MethodFromForm("_method")}))
 	e.Use(middleware.RequestIDWithConfig(middleware.RequestIDConfig{Generator: func() string { return randomID(12) }}))
 	e.Use(s.logRequests, middleware.Recover(), securityHeaders, s.limitIP)
 
