@@ -29,6 +29,7 @@ type env struct {
 	db     *store.DB
 	dbPath string
 	log    *syncBuffer
+	h      *handlers.Server
 }
 
 // syncBuffer collects log output from concurrent requests.
@@ -86,7 +87,7 @@ func newEnvWith(t testing.TB, o envOptions) *env {
 	}
 	srv := httptest.NewServer(h)
 	t.Cleanup(func() { srv.Close(); db.Close() })
-	return &env{t: t, srv: srv, db: db, dbPath: o.dbPath, log: logs}
+	return &env{t: t, srv: srv, db: db, dbPath: o.dbPath, log: logs, h: h}
 }
 
 // client is one browser-like user: a cookie jar, no automatic redirects.

@@ -7,6 +7,8 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"slices"
+	"sort"
 	"strings"
 	"time"
 
@@ -186,4 +188,18 @@ func isHTMX(c echo.Context) bool { return c.Request().Header.Get("HX-Request") =
 func isAPI(c echo.Context) bool {
 	p := c.Request().URL.Path
 	return strings.HasPrefix(p, "/api/") || p == "/mcp"
+}
+
+// Routes lists every route as "METHOD /path", sorted; the access test
+// holds a row for each, so a route cannot be added without one.
+func (s *Server) Routes() []string {
+	var out []string
+	for _, r := range s.echo.Routes() {
+		if strings.HasPrefix(r.Method, "echo_") { // Echo's own not-found routes
+			continue
+		}
+		out = append(out, r.Method+" "+r.Path)
+	}
+	sort.Strings(out)
+	return slices.Compact(out)
 }
