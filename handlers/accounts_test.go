@@ -143,3 +143,16 @@ func TestSignedOutRedirects(t *testing.T) {
 		t.Fatalf("healthz: %d", r.StatusCode)
 	}
 }
+
+func TestUnknownPathsAre404(t *testing.T) {
+	e := newEnv(t)
+	for _, m := range []string{"GET", "POST"} {
+		r := e.api(m, "/api/no-such-endpoint", "application/json", `{}`)
+		if r.StatusCode != 404 || !strings.Contains(r.body, `"not_found"`) {
+			t.Fatalf("%s unknown API path: %d %s", m, r.StatusCode, r.body)
+		}
+	}
+	if r := e.client().get("/no-such-page"); r.StatusCode != 404 {
+		t.Fatalf("unknown page: %d", r.StatusCode)
+	}
+}

@@ -100,20 +100,15 @@ func acceptDialogs(ctx context.Context) *[]string {
 
 var fullKeyRE = regexp.MustCompile(`^closr_[A-Za-z0-9_-]{43}$`)
 
-func TestBrowserAPIKeysFlow(t *testing.T) {
-	e := newEnv(t)
-	ctx := newBrowser(t)
-	dialogs := acceptDialogs(ctx)
-	base := e.srv.URL
-	label := "Webflow contact form"
-
-	// Sign up and land on Settings → Integrations.
+// signupInBrowser signs up through the form and checks where it lands.
+func signupInBrowser(t *testing.T, ctx context.Context, base, email string) {
+	t.Helper()
 	var url string
 	err := chromedp.Run(ctx,
 		browser.GrantPermissions([]browser.PermissionType{browser.PermissionTypeClipboardReadWrite, browser.PermissionTypeClipboardSanitizedWrite}).WithOrigin(base),
 		chromedp.Navigate(base+"/signup"),
 		chromedp.SendKeys("#name", "Ana Agent", chromedp.ByQuery),
-		chromedp.SendKeys("#email", "ana@example.com", chromedp.ByQuery),
+		chromedp.SendKeys("#email", email, chromedp.ByQuery),
 		chromedp.SendKeys("#password", "correct horse battery", chromedp.ByQuery),
 		chromedp.SendKeys("#team", "Sunset Realty", chromedp.ByQuery),
 		chromedp.Click(`button[type=submit].primary`, chromedp.ByQuery),
@@ -126,10 +121,20 @@ func TestBrowserAPIKeysFlow(t *testing.T) {
 	if url != base+"/settings/integrations" {
 		t.Fatalf("after signup at %s", url)
 	}
+}
+
+func TestBrowserAPIKeysFlow(t *testing.T) {
+	e := newEnv(t)
+	ctx := newBrowser(t)
+	dialogs := acceptDialogs(ctx)
+	base := e.srv.URL
+	label := "Webflow contact form"
+
+	signupInBrowser(t, ctx, base, "ana@example.com")
 
 	// Log out and back in; a wrong password first.
 	var loginErr string
-	err = chromedp.Run(ctx,
+	err := chromedp.Run(ctx,
 		chromedp.Click(`.signout button`, chromedp.ByQuery),
 		chromedp.WaitVisible(`#email`, chromedp.ByQuery),
 		chromedp.SendKeys("#email", "ana@example.com", chromedp.ByQuery),

@@ -133,13 +133,14 @@ func (s *Server) routes() {
 	// could forge; a proxy in front would need its own extractor.
 	e.IPExtractor = echo.ExtractIPDirect()
 	e.HTTPErrorHandler = s.handleError
-	// _method lets plain forms send DELETE. Reading it parses the form, so
-	// it must not touch API bodies (the handlers read them raw: a form
-	// lead's api_key was being eaten here) and comes after a size cap, or a
-	// huge form would be read before any limit.
-	notApp := func(c echo.Context) bool { return isAPI(c) }
-	e.Pre(middleware.BodyLimitWithConfig(middleware.BodyLimitConfig{Skipper: notApp, Limit: "64K"}))
-	e.Pre(middleware.MethodOverrideWithConfig(middleware.MethodOverrideConfig{Skipper: notApp, Getter: middleware.MethodFromForm("_method")}))
+	// Plain forms revoke with POST + _method=DELETE. The API is skipped: the
+	// override reads the form, which would consume an API request's body.
+	// The cap comes first, or a huge form would be read before any limit.
+	e.Pre(middleware.BodyLimitWithConfig(middleware.BodyLimitConfig{Skipper: isAPI, Limit: "64K"}))
+	e.Pre(middleware.MethodOverrideWithConfig(middleware.MethodOverrideConfig{
+		Getter:  middleware.MethodFromForm("_method"),
+		Skipper: isAPI,
+	}))
 	e.Use(middleware.RequestIDWithConfig(middleware.RequestIDConfig{Generator: func() string { return randomID(12) }}))
 	e.Use(s.logRequests, middleware.Recover(), securityHeaders, s.limitIP)
 
@@ -151,7 +152,7 @@ func (s *Server) routes() {
 	e.POST("/api/leads/inbound", s.inboundLead)
 	e.GET("/thanks", s.thanks)
 
-	app := e.Group("", middleware.BodyLimit("64K"), s.withSession)
+	app := routeSet{e: e, mw: []echo.MiddlewareFunc{middleware.BodyLimit("64K"), s.withSession}}
 	app.GET("/", s.home)
 	app.GET("/signup", s.signupPage)
 	app.POST("/signup", s.signup)
@@ -159,13 +160,29 @@ func (s *Server) routes() {
 	app.POST("/login", s.login)
 	app.POST("/logout", s.logout)
 
-	agent := app.Group("", s.requireAgent)
+	agent := app.with(s.requireAgent)
 	agent.GET("/settings/integrations", s.integrationsPage)
 	agent.POST("/settings/integrations/api-keys", s.createAPIKey)
 	agent.DELETE("/settings/integrations/api-keys/:id", s.revokeAPIKey)
 	agent.GET("/leads", s.leadsPage)
 	agent.GET("/leads/:id", s.leadPage)
 }
+
+// routeSet registers routes with middleware attached to each route. An Echo
+// group would also catch every unknown path and run its middleware there, so
+// a mistyped API URL would get a CSRF error instead of a 404.
+type routeSet struct {
+	e  *echo.Echo
+	mw []echo.MiddlewareFunc
+}
+
+func (r routeSet) with(mw ...echo.MiddlewareFunc) routeSet {
+	return routeSet{e: r.e, mw: append(slices.Clone(r.mw), mw...)}
+}
+
+func (r routeSet) GET(path string, h echo.HandlerFunc)    { r.e.GET(path, h, r.mw...) }
+func (r routeSet) POST(path string, h echo.HandlerFunc)   { r.e.POST(path, h, r.mw...) }
+func (r routeSet) DELETE(path string, h echo.HandlerFunc) { r.e.DELETE(path, h, r.mw...) }
 
 func (s *Server) health(c echo.Context) error {
 	if err := s.store.Ping(c.Request().Context()); err != nil {

@@ -85,9 +85,7 @@ func ingestLead(ctx context.Context, tx *sql.Tx, in LeadInput) (IngestResult, er
 	}
 
 	// The same person: same email, else same phone, within the team.
-	err := tx.QueryRowContext(ctx, `SELECT id FROM leads WHERE team_id = ?1 AND
-		((?2 <> '' AND email = ?2) OR (?3 <> '' AND phone = ?3)) ORDER BY email = ?2 DESC LIMIT 1`,
-		in.TeamID, in.Email, in.Phone).Scan(&res.LeadID)
+	err := findLead(ctx, tx, in.TeamID, in.Email, in.Phone, &res.LeadID)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		r, err := tx.ExecContext(ctx, `INSERT INTO leads (team_id, name, email, phone, message, source, custom, key_id, created_at, updated_at)
@@ -131,6 +129,19 @@ func ingestLead(ctx context.Context, tx *sql.Tx, in LeadInput) (IngestResult, er
 	return res, nil
 }
 
+// findLead finds the team's lead with this email, else this phone. The
+// literal "<> ''" terms let SQLite use the partial unique indexes.
+func findLead(ctx context.Context, tx *sql.Tx, teamID int64, email, phone string, id *int64) error {
+	err := sql.ErrNoRows
+	if email != "" {
+		err = tx.QueryRowContext(ctx, "SELECT id FROM leads WHERE team_id = ? AND email = ? AND email <> ''", teamID, email).Scan(id)
+	}
+	if errors.Is(err, sql.ErrNoRows) && phone != "" {
+		err = tx.QueryRowContext(ctx, "SELECT id FROM leads WHERE team_id = ? AND phone = ? AND phone <> ''", teamID, phone).Scan(id)
+	}
+	return err
+}
+
 // mergeLead folds a new submission into an existing lead: empty details are
 // filled in, the latest message, source and custom values win. A phone or
 // email that belongs to another of the team's leads is not moved over.
@@ -160,9 +171,8 @@ func mergeLead(ctx context.Context, tx *sql.Tx, leadID int64, in LeadInput) erro
 }
 
 func taken(ctx context.Context, tx *sql.Tx, teamID int64, column, value string) bool {
-	var n int
-	tx.QueryRowContext(ctx, "SELECT count(*) FROM leads WHERE team_id = ? AND "+column+" = ?", teamID, value).Scan(&n)
-	return n > 0
+	var id int64
+	return tx.QueryRowContext(ctx, "SELECT id FROM leads WHERE team_id = ? AND "+column+" = ? AND "+column+" <> ''", teamID, value).Scan(&id) == nil
 }
 
 // mergeFields returns old with each of add set, in first-seen order.

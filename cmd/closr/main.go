@@ -133,6 +133,7 @@ func serve(cfg config) error {
 		return err
 	}
 	hs := newHTTPServer(cfg.addr, srv, productionTimeouts())
+	go sweep(ctx, db, log)
 	errc := make(chan error, 1)
 	go func() { errc <- hs.ListenAndServe() }()
 	log.Info("closr listening", "addr", cfg.addr, "db", cfg.db,
@@ -204,4 +205,20 @@ func backup(args []string) error {
 	}
 	fmt.Println("backup written to", rest[0])
 	return nil
+}
+
+// sweep deletes expired Idempotency-Key records and sessions every hour.
+func sweep(ctx context.Context, db *store.DB, log *slog.Logger) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := db.Sweep(ctx); err != nil {
+				log.Warn("sweep", "err", err)
+			}
+		}
+	}
 }

@@ -1,0 +1,201 @@
+// Command closr-bench measures the ingest endpoints under load. It builds and
+// starts the real closr binary on a temporary database, starts a no-op 204
+// server (which lives only in this command) as the baseline, drives each with
+// the same closed-loop client in the same run, and prints a table:
+//
+//	go run ./cmd/closr-bench [-c 64] [-d 5s]
+//
+// The server's rate limits are turned off for the run (--limit-key 0
+// --limit-ip 0), since one client address and one key would otherwise be
+// throttled.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"closr/store"
+)
+
+func main() {
+	if len(os.Args) > 2 && os.Args[1] == "noop-server" {
+		serveNoop(os.Args[2])
+		return
+	}
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "closr-bench:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	conns := flag.Int("c", 64, "concurrent connections")
+	dur := flag.Duration("d", 5*time.Second, "duration of each phase")
+	bin := flag.String("bin", "", "closr binary to run (default: go build ./cmd/closr)")
+	target := flag.String("target", "", "URL of a running closr to load instead (needs -key)")
+	key := flag.String("key", "", "intake API key for -target")
+	serverArgs := flag.String("server-args", "--limit-key 0 --limit-ip 0", "extra arguments for the closr server")
+	flag.Parse()
+
+	dir, err := os.MkdirTemp("", "closr-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+
+	noop, err := startProcess(dir, "noop", os.Args[0], "noop-server")
+	if err != nil {
+		return err
+	}
+	defer noop.stop()
+
+	var srv *process
+	base, apiKey := *target, *key
+	if base == "" {
+		if *bin == "" {
+			*bin = filepath.Join(dir, "closr")
+			build := exec.Command("go", "build", "-o", *bin, "./cmd/closr")
+			build.Stdout, build.Stderr = os.Stdout, os.Stderr
+			if err := build.Run(); err != nil {
+				return fmt.Errorf("build closr: %w", err)
+			}
+		}
+		dbPath := filepath.Join(dir, "bench.db")
+		if apiKey, err = seed(dbPath); err != nil {
+			return err
+		}
+		args := append([]string{"--db", dbPath}, strings.Fields(*serverArgs)...)
+		if srv, err = startProcess(dir, "closr", *bin, args...); err != nil {
+			return err
+		}
+		defer srv.stop()
+		base = srv.url
+	} else if apiKey == "" {
+		return errors.New("-target needs -key")
+	}
+
+	fmt.Printf("closr-bench: %d connections, %v per phase, GOMAXPROCS of the servers = %d CPUs; rate limits off for the run\n\n", *conns, *dur, cpus())
+	phases := []phase{
+		{name: "no-op 204 (baseline)", proc: noop, req: noopRequest(noop.url)},
+		{name: "POST /api/leads/inbound", proc: srv, req: inboundRequest(base, apiKey)},
+		{name: "POST /api/track", proc: srv, req: trackRequest(base, apiKey)},
+		{name: "invalid keys (inbound)", proc: srv, req: invalidKeyRequest(base)},
+	}
+	var baseline float64
+	fmt.Printf("%-26s %10s %9s %9s %8s %10s %7s\n", "phase", "req/s", "p50", "p99", "errors", "peak RSS", "ratio")
+	for i, ph := range phases {
+		res := load(ph.req, *conns, *dur)
+		if i == 0 {
+			baseline = res.rate
+		}
+		rss := "-"
+		if ph.proc != nil {
+			rss = fmt.Sprintf("%.1f MB", float64(ph.proc.peakRSS())/(1<<20))
+		}
+		fmt.Printf("%-26s %10.0f %9s %9s %8d %10s %7.2f\n", ph.name, res.rate, ms(res.p50), ms(res.p99), res.errors, rss, res.rate/baseline)
+		if res.firstErr != "" {
+			fmt.Printf("    first error: %s\n", res.firstErr)
+		}
+	}
+	return nil
+}
+
+type phase struct {
+	name string
+	proc *process
+	req  requestFunc
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.2fms", float64(d)/1e6) }
+
+// seed creates a team and an intake key in a fresh database.
+func seed(path string) (string, error) {
+	ctx := context.Background()
+	db, err := store.Open(ctx, path)
+	if err != nil {
+		return "", err
+	}
+	defer db.Close()
+	a, err := db.CreateTeamWithOwner(ctx, "Bench Realty", "Bench", "bench@example.com", []byte("x"))
+	if err != nil {
+		return "", err
+	}
+	_, key, err := db.CreateAPIKey(ctx, a.TeamID, a.ID, "bench", store.AccessIntake)
+	return key, err
+}
+
+// process is a server started by the bench.
+type process struct {
+	cmd *exec.Cmd
+	url string
+}
+
+func startProcess(dir, name, bin string, args ...string) (*process, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	addr := l.Addr().String()
+	l.Close()
+	if name == "noop" {
+		args = append(args, addr)
+	} else {
+		args = append(args, "--addr", addr)
+	}
+	cmd := exec.Command(bin, args...)
+	logf, err := os.Create(filepath.Join(dir, name+".log"))
+	if err != nil {
+		return nil, err
+	}
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start %s: %w", name, err)
+	}
+	p := &process{cmd: cmd, url: "http://" + addr}
+	for i := 0; i < 100; i++ {
+		if r, err := http.Get(p.url + "/healthz"); err == nil {
+			r.Body.Close()
+			return p, nil
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	p.stop()
+	log, _ := os.ReadFile(logf.Name())
+	return nil, fmt.Errorf("%s did not start:\n%s", name, log)
+}
+
+func (p *process) stop() {
+	p.cmd.Process.Signal(os.Interrupt)
+	done := make(chan struct{})
+	go func() { p.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		p.cmd.Process.Kill()
+	}
+}
+
+// peakRSS is the process's peak resident set size so far (VmHWM).
+func (p *process) peakRSS() int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(line, "VmHWM:") {
+			var kb int64
+			fmt.Sscanf(strings.TrimSpace(strings.TrimPrefix(line, "VmHWM:")), "%d", &kb)
+			return kb << 10
+		}
+	}
+	return 0
+}

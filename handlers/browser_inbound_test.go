@@ -1,0 +1,144 @@
+package handlers_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+
+	"closr/store"
+)
+
+// agentSite serves an agent's website page with a plain contact form that
+// posts to Closr, from another origin than Closr's.
+func agentSite(t *testing.T, closrURL, key string) *httptest.Server {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/contact", func(w http.ResponseWriter, r *http.Request) {
+		redirect := ""
+		if r.URL.Query().Get("redirect") != "" {
+			redirect = `<input type="hidden" name="_redirect" value="http://` + r.Host + `/thank-you">`
+		}
+		fmt.Fprintf(w, `<!doctype html><title>Sunset Realty: contact</title>
+<form method="post" action="%s/api/leads/inbound">
+  <input type="hidden" name="api_key" value="%s">%s
+  <input name="First Name" id="first"><input name="Last Name" id="last">
+  <input name="Email" id="email" type="email"><textarea name="Message" id="msg"></textarea>
+  <input name="_gotcha" style="display:none" tabindex="-1">
+  <button type="submit" id="send">Send</button>
+</form>`, closrURL, key, redirect)
+	})
+	mux.HandleFunc("/thank-you", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, `<!doctype html><title>Thanks</title><h1 id="site-thanks">Thanks from Sunset Realty</h1>`)
+	})
+	site := httptest.NewServer(mux)
+	t.Cleanup(site.Close)
+	return site
+}
+
+func TestBrowserPlainFormFromAnotherSite(t *testing.T) {
+	e := newEnv(t)
+	ctx := newBrowser(t)
+	signupInBrowser(t, ctx, e.srv.URL, "ana@example.com")
+	a := e.agent("ana@example.com")
+	_, key, err := e.db.CreateAPIKey(context.Background(), a.TeamID, a.ID, "Webflow contact form", store.AccessIntake)
+	if err != nil {
+		t.Fatal(err)
+	}
+	site := agentSite(t, e.srv.URL, key)
+	if site.URL == e.srv.URL {
+		t.Fatal("the site must be another origin")
+	}
+
+	send := func(path, first, email string) string {
+		var loc string
+		err := chromedp.Run(ctx,
+			chromedp.Navigate(site.URL+path),
+			chromedp.SendKeys("#first", first, chromedp.ByQuery),
+			chromedp.SendKeys("#last", "Buyer", chromedp.ByQuery),
+			chromedp.SendKeys("#email", email, chromedp.ByQuery),
+			chromedp.SendKeys("#msg", "Is 12 Oak St still available?", chromedp.ByQuery),
+			chromedp.Click("#send", chromedp.ByQuery),
+			chromedp.WaitReady(`h1`, chromedp.ByQuery),
+			chromedp.Location(&loc),
+		)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return loc
+	}
+	if loc := send("/contact", "Jamie", "jamie@example.com"); loc != e.srv.URL+"/thanks" {
+		t.Fatalf("without _redirect landed on %s", loc)
+	}
+	var thanks string
+	chromedp.Run(ctx, chromedp.Text(`[data-testid="thanks"] h1`, &thanks, chromedp.ByQuery))
+	if thanks != "Thank you!" {
+		t.Fatalf("thank-you page heading %q", thanks)
+	}
+	if loc := send("/contact?redirect=1", "Robin", "robin@example.com"); loc != site.URL+"/thank-you" {
+		t.Fatalf("with _redirect landed on %s", loc)
+	}
+
+	var list string
+	err = chromedp.Run(ctx,
+		chromedp.Navigate(e.srv.URL+"/leads"),
+		chromedp.Text(`[data-testid="lead-list"]`, &list, chromedp.ByQuery),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"Jamie Buyer", "jamie@example.com", "Robin Buyer", "Website form", "Webflow contact form"} {
+		if !strings.Contains(list, want) {
+			t.Fatalf("/leads lacks %q:\n%s", want, list)
+		}
+	}
+	screenshot(t, ctx, "leads")
+}
+
+func TestBrowserSendTestLead(t *testing.T) {
+	e := newEnv(t)
+	ctx := newBrowser(t)
+	signupInBrowser(t, ctx, e.srv.URL, "ana@example.com")
+	a := e.agent("ana@example.com")
+	_, key, _ := e.db.CreateAPIKey(context.Background(), a.TeamID, a.ID, "Website", store.AccessIntake)
+
+	var result, curl string
+	err := chromedp.Run(ctx,
+		chromedp.Navigate(e.srv.URL+"/settings/integrations"),
+		chromedp.Text(`[data-testid="curl-example"]`, &curl, chromedp.ByQuery),
+		chromedp.SendKeys("#test-key", "closr_wrong", chromedp.ByQuery),
+		chromedp.Click(`[data-testid="test-lead-form"] button`, chromedp.ByQuery),
+		chromedp.Poll(`document.querySelector('[data-testid="test-result"]').textContent.startsWith("✗")`, nil),
+		chromedp.Text(`[data-testid="test-result"]`, &result, chromedp.ByQuery),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(curl, e.srv.URL+"/api/leads/inbound") {
+		t.Fatalf("curl example does not use this server's URL:\n%s", curl)
+	}
+	if !strings.Contains(result, "valid Closr API key") {
+		t.Fatalf("a wrong key says %q", result)
+	}
+	err = chromedp.Run(ctx,
+		chromedp.SetValue("#test-key", key, chromedp.ByQuery),
+		chromedp.Click(`[data-testid="test-lead-form"] button`, chromedp.ByQuery),
+		chromedp.Poll(`document.querySelector('[data-testid="test-result"]').textContent.startsWith("✓")`, nil),
+		chromedp.Text(`[data-testid="test-result"]`, &result, chromedp.ByQuery),
+		chromedp.Click(`[data-testid="test-result"] a`, chromedp.ByQuery),
+		chromedp.WaitVisible(`[data-testid="lead-name"]`, chromedp.ByQuery),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(result, "test lead created") {
+		t.Fatalf("result %q", result)
+	}
+	leads, n, _ := e.db.Leads(context.Background(), a.TeamID, 10, 0)
+	if n != 1 || leads[0].Source != "Closr test" || leads[0].KeyLabel != "Website" {
+		t.Fatalf("stored %d leads: %+v", n, leads)
+	}
+}

@@ -1,0 +1,442 @@
+package handlers_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"closr/store"
+)
+
+// api sends a request to the JSON API as a script would (no cookies).
+func (e *env) api(method, path, ctype, body string, hdr ...string) resp {
+	e.t.Helper()
+	req, _ := http.NewRequest(method, e.srv.URL+path, strings.NewReader(body))
+	if ctype != "" {
+		req.Header.Set("Content-Type", ctype)
+	}
+	setHeaders(req, hdr)
+	c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	r, err := c.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	b, _ := io.ReadAll(r.Body)
+	r.Body.Close()
+	return resp{r, string(b)}
+}
+
+// team signs up a new agent and returns the client, their team id and a key.
+func (e *env) team(email string) (*client, int64, string) {
+	c := e.client()
+	c.signup("Agent "+email, email, "Team "+email)
+	key := c.generate("Zapier for FB Lead Ads")
+	return c, e.agent(email).TeamID, key
+}
+
+// counts returns how many leads and submissions the team has.
+func (e *env) counts(teamID int64) (leads, subs int) {
+	ls, n, err := e.db.Leads(context.Background(), teamID, 1000, 0)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	for _, l := range ls {
+		_, s, err := e.db.Lead(context.Background(), teamID, l.ID)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		subs += len(s)
+	}
+	return n, subs
+}
+
+type created struct {
+	ID     int64  `json:"id"`
+	Status string `json:"status"`
+}
+
+func decode[T any](t testing.TB, body string) T {
+	t.Helper()
+	var v T
+	if err := json.Unmarshal([]byte(body), &v); err != nil {
+		t.Fatalf("decode %q: %v", body, err)
+	}
+	return v
+}
+
+func multipartBody(fields [][2]string) (string, string) {
+	var buf bytes.Buffer
+	w := multipart.NewWriter(&buf)
+	for _, f := range fields {
+		w.WriteField(f[0], f[1])
+	}
+	fw, _ := w.CreateFormFile("attachment", "floorplan.pdf")
+	fw.Write([]byte("%PDF-1.4 not a lead field"))
+	w.Close()
+	return w.FormDataContentType(), buf.String()
+}
+
+func TestInboundFieldFamilies(t *testing.T) {
+	e := newEnv(t)
+	ana, team, key := e.team("ana@example.com")
+	mpType, mpBody := multipartBody([][2]string{{"first_name", "Mia"}, {"last_name", "Park"}, {"email", "mia@example.com"}, {"message", "Call after 5"}})
+	tests := []struct {
+		name, ctype, body                   string
+		wantName, wantEmail, wantPhone, msg string
+		wantCustom                          map[string]string
+	}{
+		{"Facebook Lead Ads via Zapier (JSON)", "application/json",
+			`{"full_name": "Jamie Buyer", "email": "JAMIE@Example.com", "phone_number": "(555) 123-4567", "ad_name": "Spring open house"}`,
+			"Jamie Buyer", "jamie@example.com", "+15551234567", "", map[string]string{"ad_name": "Spring open house"}},
+		{"Calendly via Zapier (JSON with questions)", "application/json",
+			`{"name": "Lee Chen", "email": "lee@example.com", "questions_and_answers": [{"question": "Phone Number", "answer": "+44 20 7946 0958"}, {"question": "Budget", "answer": "$500k"}]}`,
+			"Lee Chen", "lee@example.com", "+442079460958", "", map[string]string{"Budget": "$500k"}},
+		{"Calendly webhook (nested)", "application/json; charset=utf-8",
+			`{"event": "invitee.created", "payload": {"name": "Sam Ortiz", "email": "sam@example.com", "scheduled_event": {"name": "30 Minute Viewing"}}}`,
+			"Sam Ortiz", "sam@example.com", "", "", map[string]string{"payload.scheduled_event.name": "30 Minute Viewing"}},
+		{"Typeform/Webflow labels (urlencoded)", "application/x-www-form-urlencoded",
+			"First+Name=Ana&Last+Name=Lee&Phone+Number=555-010-0199&Email=Ana.Lee%40Example.com&Property=12+Oak+St",
+			"Ana Lee", "ana.lee@example.com", "+15550100199", "", map[string]string{"Property": "12 Oak St"}},
+		{"camelCase (JSON)", "application/json",
+			`{"firstName": "Bo", "lastName": "Ng", "emailAddress": "bo@example.com", "Message": "Is it still for sale?", "leadSource": "Open house"}`,
+			"Bo Ng", "bo@example.com", "", "Is it still for sale?", nil},
+		{"multipart form", mpType, mpBody, "Mia Park", "mia@example.com", "", "Call after 5", nil},
+		{"text/plain JSON (no-cors fetch)", "text/plain;charset=UTF-8",
+			`{"name": "Tia", "phone": "+1 (555) 222-3333"}`, "Tia", "", "+15552223333", "", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := e.api("POST", "/api/leads/inbound", tt.ctype, tt.body, "x-api-key", key)
+			if r.StatusCode != http.StatusCreated {
+				t.Fatalf("status %d: %s", r.StatusCode, r.body)
+			}
+			got := decode[created](t, r.body)
+			if got.Status != "created" || got.ID == 0 {
+				t.Fatalf("body %s", r.body)
+			}
+			l, subs, err := e.db.Lead(context.Background(), team, got.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if l.Name != tt.wantName || l.Email != tt.wantEmail || l.Phone != tt.wantPhone || l.Message != tt.msg {
+				t.Fatalf("lead = %q %q %q %q, want %q %q %q %q", l.Name, l.Email, l.Phone, l.Message, tt.wantName, tt.wantEmail, tt.wantPhone, tt.msg)
+			}
+			custom := map[string]string{}
+			for _, f := range l.Custom {
+				custom[f.Name] = f.Value
+			}
+			for k, v := range tt.wantCustom {
+				if custom[k] != v {
+					t.Fatalf("custom %q = %q, want %q (all: %v)", k, custom[k], v, custom)
+				}
+			}
+			if len(subs) != 1 || subs[0].KeyLabel != "Zapier for FB Lead Ads" || string(subs[0].Raw) != tt.body {
+				t.Fatalf("submission = %+v", subs)
+			}
+			page := ana.get(fmt.Sprintf("/leads/%d", got.ID))
+			for k, v := range tt.wantCustom {
+				if !strings.Contains(page.body, k) || !strings.Contains(page.body, strings.ReplaceAll(v, "$", "$")) {
+					t.Fatalf("lead page lacks custom field %s=%s", k, v)
+				}
+			}
+		})
+	}
+	list := ana.get("/leads")
+	for _, tt := range tests {
+		if !strings.Contains(list.body, tt.wantName) {
+			t.Fatalf("/leads lacks %q", tt.wantName)
+		}
+	}
+}
+
+func TestInboundKeyPlacesAndSource(t *testing.T) {
+	e := newEnv(t)
+	_, team, key := e.team("ana@example.com")
+	for i, hdr := range [][]string{
+		{"x-api-key", key},
+		{"Authorization", "Bearer " + key},
+		{"Authorization", "bearer " + key, "User-Agent", "Zapier"},
+	} {
+		body := fmt.Sprintf(`{"email": "p%d@example.com"}`, i)
+		if r := e.api("POST", "/api/leads/inbound", "application/json", body, hdr...); r.StatusCode != 201 {
+			t.Fatalf("key as %v: %d %s", hdr[:1], r.StatusCode, r.body)
+		}
+	}
+	form := url.Values{"api_key": {key}, "email": {"form@example.com"}}
+	if r := e.api("POST", "/api/leads/inbound", "application/x-www-form-urlencoded", form.Encode(), "Accept", "application/json"); r.StatusCode != 201 {
+		t.Fatalf("key in form field: %d %s", r.StatusCode, r.body)
+	}
+	leads, _, _ := e.db.Leads(context.Background(), team, 10, 0)
+	sources := map[string]string{}
+	for _, l := range leads {
+		sources[l.Email] = l.Source
+	}
+	if sources["p2@example.com"] != "Zapier" || sources["p0@example.com"] != "API" {
+		t.Fatalf("sources = %v", sources)
+	}
+}
+
+func TestInboundDedupe(t *testing.T) {
+	e := newEnv(t)
+	_, team, key := e.team("ana@example.com")
+	first := e.api("POST", "/api/leads/inbound", "application/json", `{"name": "Jamie", "email": "jamie@example.com"}`, "x-api-key", key)
+	if first.StatusCode != 201 {
+		t.Fatal(first.body)
+	}
+	id := decode[created](t, first.body).ID
+	steps := []struct{ body, why string }{
+		{`{"email": "JAMIE@EXAMPLE.COM", "phone": "555 123 4567", "message": "Second enquiry"}`, "same email, other case"},
+		{`{"phone": "+1 (555) 123-4567", "Budget": "600k"}`, "same phone, other format"},
+	}
+	for _, s := range steps {
+		r := e.api("POST", "/api/leads/inbound", "application/json", s.body, "x-api-key", key)
+		got := decode[created](t, r.body)
+		if r.StatusCode != 200 || got.Status != "updated" || got.ID != id {
+			t.Fatalf("%s: %d %s, want 200 updated id %d", s.why, r.StatusCode, r.body, id)
+		}
+	}
+	l, subs, _ := e.db.Lead(context.Background(), team, id)
+	if l.Phone != "+15551234567" || l.Message != "Second enquiry" || len(subs) != 3 {
+		t.Fatalf("merged lead = %+v with %d submissions", l, len(subs))
+	}
+	if n, _ := e.counts(team); n != 1 {
+		t.Fatalf("%d leads, want 1", n)
+	}
+}
+
+func TestInboundIdempotency(t *testing.T) {
+	e := newEnv(t)
+	_, team, key := e.team("ana@example.com")
+	body := `{"email": "once@example.com"}`
+	a := e.api("POST", "/api/leads/inbound", "application/json", body, "x-api-key", key, "Idempotency-Key", "zap-123")
+	b := e.api("POST", "/api/leads/inbound", "application/json", body, "x-api-key", key, "Idempotency-Key", "zap-123")
+	if a.StatusCode != 201 || b.StatusCode != 201 || a.body != b.body {
+		t.Fatalf("replay: %d %s then %d %s", a.StatusCode, a.body, b.StatusCode, b.body)
+	}
+	if _, subs := e.counts(team); subs != 1 {
+		t.Fatalf("replay stored a submission: %d", subs)
+	}
+	c := e.api("POST", "/api/leads/inbound", "application/json", `{"email": "other@example.com"}`, "x-api-key", key, "Idempotency-Key", "zap-123")
+	if c.StatusCode != 422 || decode[map[string]any](t, c.body)["error"] != "idempotency_key_reused" {
+		t.Fatalf("reused key with another body: %d %s", c.StatusCode, c.body)
+	}
+	if n, subs := e.counts(team); n != 1 || subs != 1 {
+		t.Fatalf("after mismatch: %d leads %d submissions", n, subs)
+	}
+}
+
+func TestInboundErrors(t *testing.T) {
+	e := newEnv(t)
+	c, team, key := e.team("ana@example.com")
+	revoked := c.generate("old key")
+	keys, _ := e.db.APIKeys(context.Background(), team)
+	for _, k := range keys {
+		if k.Label == "old key" {
+			e.db.RevokeAPIKey(context.Background(), team, k.ID, e.agent("ana@example.com").ID)
+		}
+	}
+	ok := `{"email": "x@example.com"}`
+	big := `{"email": "x@example.com", "notes": "` + strings.Repeat("a", 65<<10) + `"}`
+	tests := []struct {
+		name, ctype, body string
+		hdr               []string
+		status            int
+		code, msg         string
+		fields            []string
+	}{
+		{"no key", "application/json", ok, nil, 401, "invalid_api_key", "x-api-key", nil},
+		{"malformed key", "application/json", ok, []string{"x-api-key", "closr_short"}, 401, "invalid_api_key", "x-api-key", nil},
+		{"unknown key", "application/json", ok, []string{"x-api-key", "closr_" + strings.Repeat("A", 43)}, 401, "invalid_api_key", "x-api-key", nil},
+		{"revoked key", "application/json", ok, []string{"x-api-key", revoked}, 401, "invalid_api_key", "x-api-key", nil},
+		{"too large", "application/json", big, []string{"x-api-key", key}, 413, "too_large", "64 KiB", nil},
+		{"xml", "application/xml", "<lead/>", []string{"x-api-key", key}, 415, "unsupported_content_type", "application/json", nil},
+		{"no content type", "", ok, []string{"x-api-key", key}, 415, "unsupported_content_type", "Content-Type", nil},
+		{"bad JSON", "application/json", `{"email": `, []string{"x-api-key", key}, 400, "unreadable_body", "not valid JSON", nil},
+		{"JSON array", "application/json", `[{"email": "x@example.com"}]`, []string{"x-api-key", key}, 400, "unreadable_body", "must be an object", nil},
+		{"no email or phone", "application/json", `{"name": "Nobody"}`, []string{"x-api-key", key}, 422, "validation_failed", "email or a phone", []string{"email", "phone"}},
+		{"bad email", "application/json", `{"email": "jamie at example"}`, []string{"x-api-key", key}, 422, "validation_failed", "not an email address", []string{"email"}},
+		{"bad phone", "application/json", `{"email": "ok@example.com", "phone": "call me"}`, []string{"x-api-key", key}, 422, "validation_failed", "not a phone number", []string{"phone"}},
+	}
+	var unauthorized []string
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := e.api("POST", "/api/leads/inbound", tt.ctype, tt.body, tt.hdr...)
+			if r.StatusCode != tt.status {
+				t.Fatalf("status %d, want %d: %s", r.StatusCode, tt.status, r.body)
+			}
+			got := decode[struct {
+				Error   string            `json:"error"`
+				Message string            `json:"message"`
+				Fields  map[string]string `json:"fields"`
+			}](t, r.body)
+			if got.Error != tt.code || !strings.Contains(got.Message+fmt.Sprint(got.Fields), tt.msg) {
+				t.Fatalf("body %s, want code %s and %q", r.body, tt.code, tt.msg)
+			}
+			for _, f := range tt.fields {
+				if got.Fields[f] == "" {
+					t.Fatalf("no message for field %q: %s", f, r.body)
+				}
+			}
+			if tt.status == 401 {
+				unauthorized = append(unauthorized, r.body)
+			}
+		})
+	}
+	for _, b := range unauthorized[1:] {
+		if b != unauthorized[0] {
+			t.Fatalf("401 bodies differ:\n%s\n%s", unauthorized[0], b)
+		}
+	}
+	if n, subs := e.counts(team); n != 0 || subs != 0 {
+		t.Fatalf("refused requests stored %d leads, %d submissions", n, subs)
+	}
+}
+
+func TestInboundBrowserForm(t *testing.T) {
+	e := newEnv(t)
+	_, team, key := e.team("ana@example.com")
+	html := []string{"Accept", "text/html,application/xhtml+xml,*/*;q=0.8", "Referer", "https://agent.example/contact"}
+	post := func(v url.Values) resp {
+		return e.api("POST", "/api/leads/inbound", "application/x-www-form-urlencoded", v.Encode(), html...)
+	}
+	r := post(url.Values{"api_key": {key}, "email": {"a@example.com"}})
+	if r.StatusCode != 303 || r.Header.Get("Location") != "/thanks" {
+		t.Fatalf("no _redirect: %d %s", r.StatusCode, r.Header.Get("Location"))
+	}
+	r = post(url.Values{"api_key": {key}, "email": {"b@example.com"}, "_redirect": {"https://agent.example/thank-you?x=1"}})
+	if r.StatusCode != 303 || r.Header.Get("Location") != "https://agent.example/thank-you?x=1" {
+		t.Fatalf("_redirect: %d %s", r.StatusCode, r.Header.Get("Location"))
+	}
+	r = post(url.Values{"api_key": {key}, "email": {"c@example.com"}, "_redirect": {"javascript:alert(1)"}})
+	if r.StatusCode != 303 || r.Header.Get("Location") != "/thanks" {
+		t.Fatalf("javascript: _redirect: %d %s", r.StatusCode, r.Header.Get("Location"))
+	}
+	if r := e.api("GET", "/thanks", "", "", html...); r.StatusCode != 200 || !strings.Contains(r.body, "Thank you") || r.Header.Get("Set-Cookie") != "" {
+		t.Fatalf("thank-you page: %d (cookie %q)", r.StatusCode, r.Header.Get("Set-Cookie"))
+	}
+	r = post(url.Values{"api_key": {key}, "email": {"not an email"}})
+	if r.StatusCode != 422 || !strings.Contains(r.body, "not an email address") || !strings.Contains(r.body, `href="https://agent.example/contact"`) {
+		t.Fatalf("error page: %d\n%s", r.StatusCode, r.body)
+	}
+	r = post(url.Values{"api_key": {key}, "email": {"bot@example.com"}, "_gotcha": {"I am a bot"}})
+	if r.StatusCode != 303 || r.Header.Get("Location") != "/thanks" {
+		t.Fatalf("honeypot: %d %s", r.StatusCode, r.Header.Get("Location"))
+	}
+	if n, _ := e.counts(team); n != 3 {
+		t.Fatalf("%d leads, want 3 (not the invalid one, not the bot)", n)
+	}
+	// A script posting a form but asking for JSON gets JSON.
+	r = e.api("POST", "/api/leads/inbound", "application/x-www-form-urlencoded", url.Values{"api_key": {key}, "email": {"d@example.com"}}.Encode(), "Accept", "application/json")
+	if r.StatusCode != 201 || !strings.Contains(r.body, `"status":"created"`) {
+		t.Fatalf("form with Accept JSON: %d %s", r.StatusCode, r.body)
+	}
+}
+
+func TestInboundCORSPreflight(t *testing.T) {
+	e := newEnv(t)
+	r := e.api("OPTIONS", "/api/leads/inbound", "", "", "Origin", "https://agent.example", "Access-Control-Request-Method", "POST", "Access-Control-Request-Headers", "x-api-key, content-type")
+	h := r.Header
+	if r.StatusCode != 204 || h.Get("Access-Control-Allow-Origin") != "*" || !strings.Contains(strings.ToLower(h.Get("Access-Control-Allow-Headers")), "x-api-key") || !strings.Contains(h.Get("Access-Control-Allow-Methods"), "POST") {
+		t.Fatalf("preflight: %d %v", r.StatusCode, h)
+	}
+}
+
+func TestInboundRevokedKeyRefusedOnNextRequest(t *testing.T) {
+	e := newEnv(t)
+	c, team, key := e.team("ana@example.com")
+	if r := e.api("POST", "/api/leads/inbound", "application/json", `{"email": "a@example.com"}`, "x-api-key", key); r.StatusCode != 201 {
+		t.Fatal(r.body)
+	}
+	keys, _ := e.db.APIKeys(context.Background(), team)
+	c.send("DELETE", fmt.Sprintf("/settings/integrations/api-keys/%d", keys[0].ID), nil, "HX-Request", "true")
+	if r := e.api("POST", "/api/leads/inbound", "application/json", `{"email": "b@example.com"}`, "x-api-key", key); r.StatusCode != 401 {
+		t.Fatalf("revoked key: %d %s", r.StatusCode, r.body)
+	}
+	if n, _ := e.counts(team); n != 1 {
+		t.Fatalf("%d leads, want 1", n)
+	}
+}
+
+func TestInboundTeamIsolation(t *testing.T) {
+	e := newEnv(t)
+	ana, teamA, keyA := e.team("ana@example.com")
+	bo, teamB, keyB := e.team("bo@example.com")
+	ra := e.api("POST", "/api/leads/inbound", "application/json", `{"name": "Shared Person", "email": "same@example.com"}`, "x-api-key", keyA)
+	rb := e.api("POST", "/api/leads/inbound", "application/json", `{"name": "Shared Person", "email": "same@example.com", "secret": "B only"}`, "x-api-key", keyB)
+	if ra.StatusCode != 201 || rb.StatusCode != 201 {
+		t.Fatalf("same person in two teams must be two leads: %d %d", ra.StatusCode, rb.StatusCode)
+	}
+	idA, idB := decode[created](t, ra.body).ID, decode[created](t, rb.body).ID
+	// A's key re-posting the person updates A's lead only.
+	r := e.api("POST", "/api/leads/inbound", "application/json", `{"email": "same@example.com", "message": "from A"}`, "x-api-key", keyA)
+	if got := decode[created](t, r.body); got.ID != idA || got.Status != "updated" {
+		t.Fatalf("A's repost: %s", r.body)
+	}
+	lb, subsB, _ := e.db.Lead(context.Background(), teamB, idB)
+	if lb.Message != "" || len(subsB) != 1 {
+		t.Fatal("A's key changed B's lead")
+	}
+	if r := ana.get(fmt.Sprintf("/leads/%d", idB)); r.StatusCode != 404 || strings.Contains(r.body, "B only") {
+		t.Fatalf("A reads B's lead: %d", r.StatusCode)
+	}
+	if r := bo.get("/leads"); strings.Contains(r.body, "from A") || !strings.Contains(r.body, "Shared Person") {
+		t.Fatal("B's list is wrong")
+	}
+	if _, _, err := e.db.Lead(context.Background(), teamA, idB); err == nil {
+		t.Fatal("store returns B's lead for team A")
+	}
+}
+
+func TestInboundKeyNeverStoredAndLastUsed(t *testing.T) {
+	e := newEnv(t)
+	c, team, key := e.team("ana@example.com")
+	form := url.Values{"api_key": {key}, "email": {"a@example.com"}}
+	e.api("POST", "/api/leads/inbound", "application/x-www-form-urlencoded", form.Encode(), "Accept", "application/json")
+	e.api("POST", "/api/leads/inbound", "application/json", `{"email": "b@example.com", "api_key": "`+key+`"}`)
+	keys, _ := e.db.APIKeys(context.Background(), team)
+	if keys[0].LastUsedAt.IsZero() {
+		t.Fatal("last used not recorded")
+	}
+	if r := c.get("/settings/integrations"); strings.Contains(r.body, `data-testid="last-used">Never`) {
+		t.Fatal("the list still says Never")
+	}
+	e.db.Close()
+	matches, _ := filepath.Glob(filepath.Join(filepath.Dir(e.dbPath), "*"))
+	for _, f := range matches {
+		b, _ := os.ReadFile(f)
+		if bytes.Contains(b, []byte(key[6:])) {
+			t.Fatalf("%s contains the key", filepath.Base(f))
+		}
+	}
+	if strings.Contains(e.log.String(), key[6:]) {
+		t.Fatal("the logs contain the key")
+	}
+}
+
+func TestLeadsPagination(t *testing.T) {
+	e := newEnv(t)
+	c, team, _ := e.team("ana@example.com")
+	for i := 0; i < 55; i++ {
+		_, err := e.db.IngestLead(context.Background(), store.LeadInput{TeamID: team, Email: fmt.Sprintf("p%02d@example.com", i), Source: "API", Raw: []byte("{}"), At: time.Now()})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	p1, p2 := c.get("/leads"), c.get("/leads?page=2")
+	if !strings.Contains(p1.body, "p54@example.com") || strings.Contains(p1.body, "p04@example.com") || !strings.Contains(p1.body, "Page 1 of 2") {
+		t.Fatal("page 1 should hold the 50 newest")
+	}
+	if !strings.Contains(p2.body, "p00@example.com") || strings.Contains(p2.body, "p54@example.com") {
+		t.Fatal("page 2 should hold the 5 oldest")
+	}
+}

@@ -1,0 +1,53 @@
+package handlers
+
+import (
+	"testing"
+	"unicode/utf8"
+)
+
+// FuzzParseLeadBody feeds arbitrary bodies to the inbound parser: it must
+// never panic, every field it returns must be valid UTF-8 within the limits,
+// and validation must either refuse the lead or return a usable contact.
+func FuzzParseLeadBody(f *testing.F) {
+	seeds := []struct{ ctype, body string }{
+		{"application/json", `{"full_name": "Jamie Buyer", "email": "jamie@example.com", "phone_number": "(555) 123-4567"}`},
+		{"application/json", `{"name": "Lee", "questions_and_answers": [{"question": "Phone Number", "answer": "+44 20 7946 0958"}]}`},
+		{"application/json", `{"payload": {"name": "Sam", "email": "s@example.com", "tags": [1, "two", null, [3]]}}`},
+		{"application/x-www-form-urlencoded", "First+Name=Ana&Last+Name=Lee&Email=ana%40example.com&api_key=closr_x&_gotcha="},
+		{"multipart/form-data; boundary=XYZ", "--XYZ\r\nContent-Disposition: form-data; name=\"email\"\r\n\r\nm@example.com\r\n--XYZ--\r\n"},
+		{"text/plain", `{"phone": "+1 555 222 3333"}`},
+		{"application/json", `[1, 2]`},
+		{"application/json", `{"a": {"b": {"c": {"d": {"e": {"f": {"g": {"h": {"i": {"j": 1}}}}}}}}}}`},
+		{"text/xml", "<x/>"},
+	}
+	for _, s := range seeds {
+		f.Add(s.ctype, []byte(s.body))
+	}
+	f.Fuzz(func(t *testing.T, ctype string, body []byte) {
+		p, err := parseLeadBody(ctype, body)
+		if err != nil {
+			if _, ok := err.(*problem); !ok {
+				t.Fatalf("error %v is not a problem with a status", err)
+			}
+			return
+		}
+		if len(p.Fields) > maxFields {
+			t.Fatalf("%d fields, limit %d", len(p.Fields), maxFields)
+		}
+		for _, fl := range p.Fields {
+			if !utf8.ValidString(fl.Name) || !utf8.ValidString(fl.Value) {
+				t.Fatalf("invalid UTF-8 in %q=%q", fl.Name, fl.Value)
+			}
+			if utf8.RuneCountInString(fl.Name) > maxFieldName || utf8.RuneCountInString(fl.Value) > maxFieldValue {
+				t.Fatalf("field over the limits: %d/%d runes", utf8.RuneCountInString(fl.Name), utf8.RuneCountInString(fl.Value))
+			}
+		}
+		d, errs := validateLead(mapLead(p.Fields), "US")
+		if len(errs) == 0 && d.Email == "" && d.Phone == "" {
+			t.Fatal("a lead without email or phone passed validation")
+		}
+		if len(errs) == 0 && d.Phone != "" && d.Phone[0] != '+' {
+			t.Fatalf("phone %q is not E.164", d.Phone)
+		}
+	})
+}

@@ -1,0 +1,38 @@
+package store
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// The ingest path's lookups must use indexes, or every post would scan the
+// team's whole pipeline.
+func TestIngestLookupsUseIndexes(t *testing.T) {
+	db, err := Open(context.Background(), filepath.Join(t.TempDir(), "closr.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for query, index := range map[string]string{
+		"SELECT id FROM leads WHERE team_id = ? AND email = ? AND email <> ''": "leads_team_email",
+		"SELECT id FROM leads WHERE team_id = ? AND phone = ? AND phone <> ''": "leads_team_phone",
+	} {
+		rows, err := db.r.Query("EXPLAIN QUERY PLAN "+query, 1, "x")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var plan strings.Builder
+		for rows.Next() {
+			var id, parent, unused int
+			var detail string
+			rows.Scan(&id, &parent, &unused, &detail)
+			plan.WriteString(detail + "\n")
+		}
+		rows.Close()
+		if !strings.Contains(plan.String(), index) {
+			t.Errorf("%s\nplan: %s, want index %s", query, plan.String(), index)
+		}
+	}
+}
