@@ -130,7 +130,7 @@ func ingestLead(ctx context.Context, tx *sql.Tx, in LeadInput) (IngestResult, er
 }
 
 // findLead finds the team's lead with this email, else this phone. The
-// literal "<> ''" terms let SQLite use the partial unique indexes.
+// literal "<> ”" terms let SQLite use the partial unique indexes.
 func findLead(ctx context.Context, tx *sql.Tx, teamID int64, email, phone string, id *int64) error {
 	err := sql.ErrNoRows
 	if email != "" {
