@@ -30,7 +30,8 @@ func presentedKey(r *http.Request, bodyKey string) string {
 	return strings.TrimSpace(bodyKey)
 }
 
-// authenticate finds the active key. Malformed keys never reach the store.
+// authenticate finds the active key and charges the request to the key's
+// rate limit. Malformed keys never reach the store.
 func (s *Server) authenticate(ctx context.Context, key string) (store.APIKey, error) {
 	if !store.WellFormedKey(key) {
 		return store.APIKey{}, errBadKey
@@ -39,7 +40,13 @@ func (s *Server) authenticate(ctx context.Context, key string) (store.APIKey, er
 	if errors.Is(err, store.ErrNotFound) {
 		return store.APIKey{}, errBadKey
 	}
-	return k, err
+	if err != nil {
+		return store.APIKey{}, err
+	}
+	if err := s.limitKey(k.ID); err != nil {
+		return store.APIKey{}, err
+	}
+	return k, nil
 }
 
 // keyTouches coalesces "last used" writes to one per key per minute.

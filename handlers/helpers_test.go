@@ -29,6 +29,7 @@ type env struct {
 	db     *store.DB
 	dbPath string
 	log    *syncBuffer
+	h      *handlers.Server
 }
 
 // syncBuffer collects log output from concurrent requests.
@@ -49,10 +50,21 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-func newEnv(t testing.TB) *env {
+func newEnv(t testing.TB) *env { return newEnvWith(t, envOptions{}) }
+
+// envOptions change newEnv's defaults for tests that need to.
+type envOptions struct {
+	dbPath string                 // "" is a file in t.TempDir()
+	store  store.Options          // e.g. a short busy timeout
+	config func(*handlers.Config) // adjusts the server's config
+}
+
+func newEnvWith(t testing.TB, o envOptions) *env {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "closr.db")
-	db, err := store.Open(context.Background(), path)
+	if o.dbPath == "" {
+		o.dbPath = filepath.Join(t.TempDir(), "closr.db")
+	}
+	db, err := store.OpenWith(context.Background(), o.dbPath, o.store)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,17 +73,21 @@ func newEnv(t testing.TB) *env {
 		t.Fatal(err)
 	}
 	logs := &syncBuffer{}
-	h, err := handlers.New(handlers.Config{
+	cfg := handlers.Config{
 		Store: db, Static: static, SessionKey: []byte("test secret"),
 		Logger:       slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		PasswordCost: 64, // KiB: fast hashing in tests
-	})
+	}
+	if o.config != nil {
+		o.config(&cfg)
+	}
+	h, err := handlers.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(h)
 	t.Cleanup(func() { srv.Close(); db.Close() })
-	return &env{t: t, srv: srv, db: db, dbPath: path, log: logs}
+	return &env{t: t, srv: srv, db: db, dbPath: o.dbPath, log: logs, h: h}
 }
 
 // client is one browser-like user: a cookie jar, no automatic redirects.

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
+	"sort"
 	"strings"
 	"time"
 
@@ -83,6 +84,10 @@ type Config struct {
 	// LoginLimit is how many failed logins an account may have in 15
 	// minutes (an IP gets four times as many); 0 means 5.
 	LoginLimit int
+	// LimitKey and LimitIP are the API's requests per second per key and
+	// per client IP (bursts of four seconds' worth); 0 turns a limit off.
+	// cmd/closr defaults them to DefaultKeyRate and DefaultIPRate.
+	LimitKey, LimitIP float64
 }
 
 // Server is the Closr HTTP application.
@@ -98,6 +103,8 @@ type Server struct {
 	touches  keyTouches
 	region   string
 	mcp      http.Handler // the MCP server's Streamable HTTP handler
+	// keyLimits and ipLimits rate-limit the API; nil means no limit.
+	keyLimits, ipLimits *limiterSet
 }
 
 // New builds the server and its routes.
@@ -125,6 +132,9 @@ func New(cfg Config) (*Server, error) {
 		logins:   newThrottle(cfg.LoginLimit, 15*time.Minute),
 		loginIPs: newThrottle(4*cfg.LoginLimit, 15*time.Minute),
 		region:   strings.ToUpper(cfg.PhoneRegion),
+
+		keyLimits: newLimiterSet(cfg.LimitKey),
+		ipLimits:  newLimiterSet(cfg.LimitIP),
 	}
 	s.mcp = s.newMCPHandler()
 	s.routes()
@@ -143,12 +153,14 @@ func (s *Server) routes() {
 	e.HTTPErrorHandler = s.handleError
 	// Plain forms revoke with POST + _method=DELETE. The API is skipped: the
 	// override reads the form, which would consume an API request's body.
+	// The cap comes first, or a huge form would be read before any limit.
+	e.Pre(middleware.BodyLimitWithConfig(middleware.BodyLimitConfig{Skipper: isAPI, Limit: "64K"}))
 	e.Pre(middleware.MethodOverrideWithConfig(middleware.MethodOverrideConfig{
 		Getter:  middleware.MethodFromForm("_method"),
 		Skipper: isAPI,
 	}))
 	e.Use(middleware.RequestIDWithConfig(middleware.RequestIDConfig{Generator: func() string { return randomID(12) }}))
-	e.Use(s.logRequests, middleware.Recover(), securityHeaders)
+	e.Use(s.logRequests, middleware.Recover(), securityHeaders, s.limitIP)
 
 	e.GET("/healthz", s.health)
 	e.GET("/static/*", s.serveStatic("static"))
@@ -164,7 +176,7 @@ func (s *Server) routes() {
 	e.GET("/thanks", s.thanks)
 
 	// Key-authenticated like the API, so outside the session and CSRF routes.
-	e.Any("/mcp", s.serveMCP)
+	e.Match([]string{http.MethodPost, http.MethodGet, http.MethodDelete}, "/mcp", s.serveMCP)
 
 	app := routeSet{e: e, mw: []echo.MiddlewareFunc{middleware.BodyLimit("64K"), s.withSession}}
 	app.GET("/", s.home)
@@ -221,4 +233,18 @@ func isHTMX(c echo.Context) bool { return c.Request().Header.Get("HX-Request") =
 func isAPI(c echo.Context) bool {
 	p := c.Request().URL.Path
 	return strings.HasPrefix(p, "/api/") || p == "/mcp"
+}
+
+// Routes lists every route as "METHOD /path", sorted; the access test
+// holds a row for each, so a route cannot be added without one.
+func (s *Server) Routes() []string {
+	var out []string
+	for _, r := range s.echo.Routes() {
+		if strings.HasPrefix(r.Method, "echo_") { // Echo's own not-found routes
+			continue
+		}
+		out = append(out, r.Method+" "+r.Path)
+	}
+	sort.Strings(out)
+	return slices.Compact(out)
 }

@@ -16,7 +16,8 @@ import (
 	"sync"
 	"time"
 
-	_ "modernc.org/sqlite" // registers the "sqlite" driver
+	"modernc.org/sqlite" // also registers the "sqlite" driver
+	sqlite3 "modernc.org/sqlite/lib"
 )
 
 //go:embed migrations/*.sql
@@ -48,11 +49,30 @@ type DB struct {
 	closeOnce sync.Once
 }
 
+// DefaultBusyTimeout is how long a write waits for a lock held by another
+// process before giving up with ErrUnavailable. Five seconds rides out a
+// backup or a long read; a client then gets 503 and retries.
+const DefaultBusyTimeout = 5 * time.Second
+
+// Options tune Open; the zero value is the production setting.
+type Options struct {
+	// BusyTimeout replaces DefaultBusyTimeout (tests use a short one).
+	BusyTimeout time.Duration
+}
+
 // Open opens (creating if needed) the database file at path and migrates it.
 func Open(ctx context.Context, path string) (*DB, error) {
+	return OpenWith(ctx, path, Options{})
+}
+
+// OpenWith is Open with options.
+func OpenWith(ctx context.Context, path string, opt Options) (*DB, error) {
+	if opt.BusyTimeout <= 0 {
+		opt.BusyTimeout = DefaultBusyTimeout
+	}
 	// busy_timeout comes first so that the journal_mode change, which needs a
 	// lock, waits for another process instead of failing at once.
-	pragmas := "_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(FULL)"
+	pragmas := fmt.Sprintf("_pragma=busy_timeout(%d)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(FULL)", opt.BusyTimeout.Milliseconds())
 	base := "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + pragmas
 	w, err := sql.Open("sqlite", base+"&_txlock=immediate")
 	if err != nil {
@@ -153,7 +173,10 @@ func (db *DB) applyMigration(ctx context.Context, version, name string) error {
 // Backup writes a consistent copy of the database to path while the server
 // keeps taking writes. path must not exist yet.
 func (db *DB) Backup(ctx context.Context, path string) error {
-	if _, err := db.r.ExecContext(ctx, "VACUUM INTO ?", path); err != nil {
+	// Not on the query_only reader pool: SQLite counts writing the new file
+	// as a write and refuses it there. VACUUM INTO reads the source in one
+	// read transaction, so the server's writers carry on meanwhile.
+	if _, err := db.w.ExecContext(ctx, "VACUUM INTO ?", path); err != nil {
 		return fmt.Errorf("backup to %s: %w", path, err)
 	}
 	return nil
@@ -180,16 +203,25 @@ func (db *DB) Setting(ctx context.Context, name string, gen func() ([]byte, erro
 }
 
 // wrapUnavailable marks errors that mean the database cannot be used right
-// now (locked, busy, disk full, read-only) so handlers answer 503.
+// now (locked, busy, disk full, I/O trouble, read-only) so handlers answer
+// 503 and the client retries. The SQLite result code decides; constraint
+// violations and the like stay as they are.
 func wrapUnavailable(err error) error {
-	if err == nil {
-		return nil
+	if err == nil || errors.Is(err, ErrUnavailable) {
+		return err
 	}
-	msg := err.Error()
-	for _, s := range []string{"SQLITE_BUSY", "SQLITE_LOCKED", "SQLITE_FULL", "SQLITE_IOERR", "SQLITE_READONLY", "SQLITE_CANTOPEN", "database is locked", "disk is full", "database or disk is full", "sql: database is closed"} {
-		if strings.Contains(msg, s) {
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		switch se.Code() & 0xff { // the primary code; extended codes add bits above
+		case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR,
+			sqlite3.SQLITE_READONLY, sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_NOMEM:
 			return fmt.Errorf("%w: %w", ErrUnavailable, err)
 		}
+		return err
+	}
+	// database/sql's own error for a closed pool has no exported value.
+	if strings.Contains(err.Error(), "sql: database is closed") || errors.Is(err, sql.ErrConnDone) {
+		return fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
 	return err
 }

@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -36,17 +37,49 @@ type config struct {
 	addr          string
 	db            string
 	sessionSecret string
+	limitKey      float64 // API requests per second per key; 0 is no limit
+	limitIP       float64 // API requests per second per client IP; 0 is no limit
 }
 
 func parseFlags(name string, args []string) (config, []string, error) {
 	var cfg config
+	limitKey, err := envFloat("CLOSR_LIMIT_KEY", handlers.DefaultKeyRate)
+	if err != nil {
+		return cfg, nil, err
+	}
+	limitIP, err := envFloat("CLOSR_LIMIT_IP", handlers.DefaultIPRate)
+	if err != nil {
+		return cfg, nil, err
+	}
 	fl := flag.NewFlagSet(name, flag.ContinueOnError)
 	fl.StringVar(&cfg.addr, "addr", envOr("CLOSR_ADDR", ":8080"), "address to listen on (env CLOSR_ADDR)")
 	fl.StringVar(&cfg.db, "db", envOr("CLOSR_DB", "./closr.db"), "SQLite database file (env CLOSR_DB)")
 	fl.StringVar(&cfg.sessionSecret, "session-secret", os.Getenv("CLOSR_SESSION_SECRET"),
 		"secret for session cookies (env CLOSR_SESSION_SECRET); generated and kept in the database when unset")
-	err := fl.Parse(args)
-	return cfg, fl.Args(), err
+	fl.Float64Var(&cfg.limitKey, "limit-key", limitKey,
+		"API requests per second per key, bursts of 4 s worth; 0 turns the limit off (env CLOSR_LIMIT_KEY)")
+	fl.Float64Var(&cfg.limitIP, "limit-ip", limitIP,
+		"API requests per second per client IP, bursts of 4 s worth; 0 turns the limit off (env CLOSR_LIMIT_IP)")
+	if err := fl.Parse(args); err != nil {
+		return cfg, nil, err
+	}
+	if cfg.limitKey < 0 || cfg.limitIP < 0 {
+		return cfg, nil, errors.New("--limit-key and --limit-ip take requests per second: 0 (off) or more")
+	}
+	return cfg, fl.Args(), nil
+}
+
+// envFloat reads a number from the environment; unset gives def.
+func envFloat(name string, def float64) (float64, error) {
+	v := os.Getenv(name)
+	if v == "" {
+		return def, nil
+	}
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil {
+		return 0, fmt.Errorf("%s=%q: want requests per second, e.g. 50 (0 turns the limit off)", name, v)
+	}
+	return f, nil
 }
 
 func envOr(name, def string) string {
@@ -94,24 +127,17 @@ func serve(cfg config) error {
 	if err != nil {
 		return err
 	}
-	srv, err := handlers.New(handlers.Config{Store: db, Static: static, SessionKey: secret, Logger: log})
+	srv, err := handlers.New(handlers.Config{Store: db, Static: static, SessionKey: secret, Logger: log,
+		LimitKey: cfg.limitKey, LimitIP: cfg.limitIP})
 	if err != nil {
 		return err
 	}
-	hs := &http.Server{
-		Addr:    cfg.addr,
-		Handler: srv,
-		// Slow clients cannot hold connections open forever.
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      60 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    64 << 10,
-	}
+	hs := newHTTPServer(cfg.addr, srv, productionTimeouts())
 	go sweep(ctx, db, log)
 	errc := make(chan error, 1)
 	go func() { errc <- hs.ListenAndServe() }()
-	log.Info("closr listening", "addr", cfg.addr, "db", cfg.db)
+	log.Info("closr listening", "addr", cfg.addr, "db", cfg.db,
+		"limit_key_per_s", limitText(cfg.limitKey), "limit_ip_per_s", limitText(cfg.limitIP))
 	select {
 	case err := <-errc:
 		return err
@@ -124,6 +150,37 @@ func serve(cfg config) error {
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	return nil
+}
+
+// limitText shows a rate limit in the start-up log line.
+func limitText(perSecond float64) string {
+	if perSecond == 0 {
+		return "off"
+	}
+	return strconv.FormatFloat(perSecond, 'g', -1, 64)
+}
+
+// timeouts bound how long a client may take; slow clients cannot hold
+// connections (and goroutines) open forever.
+type timeouts struct {
+	readHeader, read, write, idle time.Duration
+}
+
+func productionTimeouts() timeouts {
+	return timeouts{readHeader: 5 * time.Second, read: 30 * time.Second, write: 60 * time.Second, idle: 120 * time.Second}
+}
+
+// newHTTPServer is the server closr runs, with the given timeouts.
+func newHTTPServer(addr string, h http.Handler, t timeouts) *http.Server {
+	return &http.Server{
+		Addr:              addr,
+		Handler:           h,
+		ReadHeaderTimeout: t.readHeader,
+		ReadTimeout:       t.read,
+		WriteTimeout:      t.write,
+		IdleTimeout:       t.idle,
+		MaxHeaderBytes:    64 << 10,
+	}
 }
 
 func backup(args []string) error {

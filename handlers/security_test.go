@@ -1,0 +1,190 @@
+package handlers_test
+
+import (
+	"crypto/tls"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+
+	"closr/handlers"
+)
+
+// TestAPIRateLimits: per IP and per key, the API answers 429 with
+// Retry-After and the JSON error; other clients and 0 (off) are unaffected.
+func TestAPIRateLimits(t *testing.T) {
+	cases := []struct {
+		name              string
+		limitKey, limitIP float64
+		who               string
+	}{
+		{"per key", 0.5, 0, "API key"}, // burst 2
+		{"per IP", 0, 0.5, "address"},  // burst 2
+		{"both off", 0, 0, ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnvWith(t, envOptions{config: func(c *handlers.Config) { c.LimitKey, c.LimitIP = tc.limitKey, tc.limitIP }})
+			c := e.client()
+			c.signup("Ana Agent", "ana@example.com", "Sunset Realty")
+			key := c.generate("Website")
+			other := c.generate("Zapier")
+			var last resp
+			for i := range 3 {
+				last = c.apiPost(key, `{"email":"a`+strconv.Itoa(i)+`@example.com"}`)
+			}
+			if tc.who == "" {
+				if last.StatusCode != http.StatusCreated {
+					t.Fatalf("limits off: %d %s", last.StatusCode, last.body)
+				}
+				return
+			}
+			var body struct{ Error, Message string }
+			json.Unmarshal([]byte(last.body), &body)
+			ra, _ := strconv.Atoi(last.Header.Get("Retry-After"))
+			if last.StatusCode != http.StatusTooManyRequests || ra < 1 || body.Error != "rate_limited" ||
+				!strings.Contains(body.Message, "Retry in "+last.Header.Get("Retry-After")) || !strings.Contains(body.Message, tc.who) {
+				t.Fatalf("third request: %d Retry-After %q %s", last.StatusCode, last.Header.Get("Retry-After"), last.body)
+			}
+			if last.Header.Get("Access-Control-Allow-Origin") != "*" {
+				t.Fatal("a site's script cannot read the 429 without CORS")
+			}
+			if n, _, _ := e.db.Leads(t.Context(), e.agent("ana@example.com").TeamID, 10, 0); len(n) != 2 {
+				t.Fatalf("%d leads stored, want the 2 allowed", len(n))
+			}
+			r := c.apiPost(other, `{"email":"other@example.com"}`)
+			if tc.who == "API key" && r.StatusCode != http.StatusCreated {
+				t.Fatalf("another key was limited too: %d", r.StatusCode)
+			}
+			if tc.who == "address" && r.StatusCode != http.StatusTooManyRequests {
+				t.Fatalf("the same address with another key: %d, want 429", r.StatusCode)
+			}
+			if r := c.get("/settings/integrations"); r.StatusCode != 200 {
+				t.Fatalf("the app is rate-limited too: %d", r.StatusCode)
+			}
+		})
+	}
+}
+
+// TestBodyLimits: oversized bodies are refused with 413 before any work.
+func TestBodyLimits(t *testing.T) {
+	e := newEnv(t)
+	c := e.client()
+	c.signup("Ana Agent", "ana@example.com", "Sunset Realty")
+	key := c.generate("Website")
+	before := rowCounts(t, e)
+	big := strings.Repeat("x", 65<<10)
+	r := c.apiPost(key, `{"email":"big@example.com","message":"`+big+`"}`)
+	if r.StatusCode != http.StatusRequestEntityTooLarge || !strings.Contains(r.body, "too_large") {
+		t.Fatalf("65 KiB lead: %d %s", r.StatusCode, r.body)
+	}
+	r = c.post("/settings/integrations/api-keys", url.Values{"label": {big}})
+	if r.StatusCode != http.StatusRequestEntityTooLarge {
+		t.Fatalf("65 KiB form: %d", r.StatusCode)
+	}
+	sameCounts(t, "oversized bodies", before, rowCounts(t, e))
+}
+
+// TestSecurityHeadersOnEveryPage: CSP without inline script, no framing,
+// nosniff, a referrer policy; HSTS only over TLS.
+func TestSecurityHeadersOnEveryPage(t *testing.T) {
+	e := newEnv(t)
+	c := e.client()
+	for _, p := range []string{"/login", "/signup", "/thanks", "/static/app.css"} {
+		checkHeaders(t, p, c.get(p), false)
+	}
+	c.signup("Ana Agent", "ana@example.com", "Sunset Realty")
+	key := c.generate("Website")
+	c.apiPost(key, `{"name":"Lena","email":"lena@example.com"}`)
+	for _, p := range []string{"/settings/integrations", "/leads", "/leads/1", "/nowhere"} {
+		r := c.get(p)
+		checkHeaders(t, p, r, false)
+		// Real attributes only: the snippet shown for agents' sites is escaped text.
+		if m := regexp.MustCompile(`<script[^>]*>[^<]|<style|\sstyle="|\son[a-z]+="`).FindString(r.body); m != "" {
+			t.Fatalf("%s has inline script or style, which the CSP blocks", p)
+		}
+	}
+
+	tlsSrv := httptest.NewTLSServer(e.h)
+	defer tlsSrv.Close()
+	cl := tlsSrv.Client()
+	cl.Transport.(*http.Transport).TLSClientConfig = &tls.Config{InsecureSkipVerify: true}
+	r, err := cl.Get(tlsSrv.URL + "/login")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Body.Close()
+	checkHeaders(t, "/login over TLS", resp{Response: r}, true)
+}
+
+func checkHeaders(t *testing.T, what string, r resp, tls bool) {
+	t.Helper()
+	h := r.Header
+	csp := h.Get("Content-Security-Policy")
+	for _, want := range []string{"script-src 'self'", "frame-ancestors 'none'", "default-src 'self'", "object-src 'none'"} {
+		if !strings.Contains(csp, want) {
+			t.Errorf("%s: CSP %q lacks %q", what, csp, want)
+		}
+	}
+	if strings.Contains(csp, "unsafe-inline") || strings.Contains(csp, "unsafe-eval") {
+		t.Errorf("%s: CSP allows inline or eval: %q", what, csp)
+	}
+	if h.Get("X-Content-Type-Options") != "nosniff" || h.Get("Referrer-Policy") == "" || h.Get("X-Frame-Options") != "DENY" {
+		t.Errorf("%s: nosniff %q, Referrer-Policy %q, X-Frame-Options %q", what, h.Get("X-Content-Type-Options"), h.Get("Referrer-Policy"), h.Get("X-Frame-Options"))
+	}
+	if hsts := h.Get("Strict-Transport-Security"); tls != strings.Contains(hsts, "max-age=") {
+		t.Errorf("%s: Strict-Transport-Security %q (TLS %v)", what, hsts, tls)
+	}
+}
+
+// TestLogsHoldNoSecrets runs a full flow and searches every log line for
+// the key, the passwords and the session cookie; every line carries a
+// request id.
+func TestLogsHoldNoSecrets(t *testing.T) {
+	e := newEnv(t)
+	c := e.client()
+	c.signup("Ana Agent", "ana@example.com", "Sunset Realty")
+	c.post("/logout", nil)
+	c.get("/login")
+	c.post("/login", url.Values{"email": {"ana@example.com"}, "password": {"wrong password 123"}})
+	c.post("/login", url.Values{"email": {"ana@example.com"}, "password": {"correct horse battery"}})
+	c.get("/settings/integrations")
+	key := c.generate("Website")
+	c.apiPost(key, `{"email":"h@example.com"}`)
+	c.apiPost("", `{"email":"b@example.com"}`, "Authorization", "Bearer "+key)
+	c.apiPost("", `{"email":"j@example.com","api_key":"`+key+`"}`)
+	c.post("/api/leads/inbound", url.Values{"email": {"f@example.com"}, "api_key": {key}})
+	c.apiPost(key[:40]+"wrongwrong", `{"email":"w@example.com"}`)
+	cookies := c.http.Jar.Cookies(mustURL(e.srv.URL))
+	c.post("/logout", nil)
+
+	logs := e.log.String()
+	secrets := map[string]string{"API key": key, "key body": key[len("closr_"):], "password": "correct horse battery", "wrong password": "wrong password 123"}
+	for _, ck := range cookies {
+		secrets["cookie "+ck.Name] = ck.Value
+	}
+	if len(cookies) == 0 {
+		t.Fatal("no session cookie to look for")
+	}
+	for what, s := range secrets {
+		if strings.Contains(logs, s) {
+			t.Errorf("the logs hold the %s", what)
+		}
+	}
+	lines := strings.Split(strings.TrimSpace(logs), "\n")
+	for _, l := range lines {
+		if !regexp.MustCompile(`request_id=[A-Za-z0-9_-]{8,}`).MatchString(l) {
+			t.Errorf("log line without a request id: %s", l)
+		}
+	}
+	t.Logf("%d log lines checked for %d secrets", len(lines), len(secrets))
+}
+
+func mustURL(s string) *url.URL {
+	u, _ := url.Parse(s)
+	return u
+}

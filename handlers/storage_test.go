@@ -1,0 +1,199 @@
+package handlers_test
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"sort"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"closr/handlers"
+	"closr/store"
+)
+
+// apiPost sends a JSON lead with the key in the x-api-key header.
+func (c *client) apiPost(key, body string, hdr ...string) resp {
+	req, _ := http.NewRequest("POST", c.e.srv.URL+"/api/leads/inbound", strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	if key != "" {
+		req.Header.Set("X-Api-Key", key)
+	}
+	setHeaders(req, hdr)
+	return c.do(req)
+}
+
+// rawDB opens the test's database file as another process would.
+func rawDB(t *testing.T, e *env) *sql.DB {
+	t.Helper()
+	db, err := sql.Open("sqlite", "file:"+e.dbPath+"?_pragma=busy_timeout(2000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// rowCounts counts the rows of every table, to prove a refused request
+// left nothing behind.
+func rowCounts(t *testing.T, e *env) map[string]int {
+	t.Helper()
+	db := rawDB(t, e)
+	rows, err := db.Query("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tables []string
+	for rows.Next() {
+		var n string
+		rows.Scan(&n)
+		tables = append(tables, n)
+	}
+	rows.Close()
+	sort.Strings(tables)
+	counts := map[string]int{}
+	for _, tb := range tables {
+		var n int
+		if err := db.QueryRow(`SELECT count(*) FROM "` + tb + `"`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		counts[tb] = n
+	}
+	db.Close()
+	return counts
+}
+
+func sameCounts(t *testing.T, what string, before, after map[string]int) {
+	t.Helper()
+	if fmt.Sprint(before) != fmt.Sprint(after) {
+		t.Fatalf("%s changed the database:\nbefore %v\nafter  %v", what, before, after)
+	}
+}
+
+// noInternals fails if an answer shows an error's innards to a person.
+func noInternals(t *testing.T, what string, r resp) {
+	t.Helper()
+	for _, s := range []string{"SQLITE", "database is locked", "goroutine", "ingest lead:", ".go:"} {
+		if strings.Contains(r.body, s) {
+			t.Fatalf("%s shows internals (%q):\n%s", what, s, r.body)
+		}
+	}
+}
+
+func want503(t *testing.T, what string, r resp) {
+	t.Helper()
+	if r.StatusCode != http.StatusServiceUnavailable || r.Header.Get("Retry-After") != "5" {
+		t.Fatalf("%s: %d Retry-After %q, want 503 with Retry-After 5\n%s", what, r.StatusCode, r.Header.Get("Retry-After"), r.body)
+	}
+	noInternals(t, what, r)
+}
+
+func wantStorageJSON(t *testing.T, r resp) {
+	t.Helper()
+	var body struct{ Error, Message string }
+	if err := json.Unmarshal([]byte(r.body), &body); err != nil || body.Error != "storage_unavailable" || !strings.Contains(body.Message, "try again") {
+		t.Fatalf("503 body = %s (%v)", r.body, err)
+	}
+}
+
+// TestStorageLockedByAnotherProcess: while another process holds the write
+// lock, ingest and key generation answer 503 with Retry-After and write
+// nothing; once the lock goes, the next request succeeds without a restart.
+// With the whole file locked, the settings page is a clear error page.
+func TestStorageLockedByAnotherProcess(t *testing.T) {
+	e := newEnvWith(t, envOptions{store: store.Options{BusyTimeout: 200 * time.Millisecond}})
+	c := e.client()
+	c.signup("Ana Agent", "ana@example.com", "Sunset Realty")
+	key := c.generate("Webflow form")
+	if r := c.apiPost(key, `{"email":"first@example.com"}`); r.StatusCode != http.StatusCreated {
+		t.Fatalf("baseline lead: %d %s", r.StatusCode, r.body)
+	}
+	before := rowCounts(t, e)
+
+	// Another process takes the write lock and sits on it.
+	other := rawDB(t, e)
+	ctx := context.Background()
+	conn, err := other.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+		t.Fatal(err)
+	}
+
+	r := c.apiPost(key, `{"name":"Bo","email":"locked@example.com"}`)
+	want503(t, "JSON lead while locked", r)
+	wantStorageJSON(t, r)
+	form := url.Values{"email": {"form@example.com"}, "api_key": {key}}
+	r = c.post("/api/leads/inbound", form)
+	want503(t, "form lead while locked", r)
+	if !strings.Contains(r.body, "try again") || !strings.Contains(r.body, "<html") {
+		t.Fatalf("form lead while locked is not a page saying to retry:\n%s", r.body)
+	}
+	r = c.post("/settings/integrations/api-keys", url.Values{"label": {"Zapier"}})
+	want503(t, "generate key (form) while locked", r)
+	if !strings.Contains(r.body, "storage is busy") || !strings.Contains(r.body, `data-testid="message"`) {
+		t.Fatalf("generate key while locked is not a clear error page:\n%s", r.body)
+	}
+	r = c.post("/settings/integrations/api-keys", url.Values{"label": {"Zapier"}}, "HX-Request", "true")
+	want503(t, "generate key (HTMX) while locked", r)
+
+	if _, err := conn.ExecContext(ctx, "ROLLBACK"); err != nil {
+		t.Fatal(err)
+	}
+	conn.Close()
+	sameCounts(t, "requests refused while locked", before, rowCounts(t, e))
+
+	// Storage is back: no restart, the very next requests succeed.
+	if r := c.apiPost(key, `{"name":"Bo","email":"locked@example.com"}`); r.StatusCode != http.StatusCreated {
+		t.Fatalf("lead after the lock went: %d %s", r.StatusCode, r.body)
+	}
+	c.get("/settings/integrations")
+	c.generate("Zapier")
+
+	other.Close()
+}
+
+// readFailStore is the real store whose reads of the key list fail as if
+// the disk had gone away; in WAL mode another process cannot block reads.
+type readFailStore struct {
+	*store.DB
+	fail atomic.Bool
+}
+
+func (s *readFailStore) APIKeys(ctx context.Context, teamID int64) ([]store.APIKey, error) {
+	if s.fail.Load() {
+		return nil, fmt.Errorf("list keys: %w: disk I/O error", store.ErrUnavailable)
+	}
+	return s.DB.APIKeys(ctx, teamID)
+}
+
+// TestSettingsPageWhenStorageFails: the page is a clear error page with
+// Retry-After, not a stack trace, and comes back by itself.
+func TestSettingsPageWhenStorageFails(t *testing.T) {
+	var fs *readFailStore
+	e := newEnvWith(t, envOptions{config: func(cfg *handlers.Config) {
+		fs = &readFailStore{DB: cfg.Store.(*store.DB)}
+		cfg.Store = fs
+	}})
+	c := e.client()
+	c.signup("Ana Agent", "ana@example.com", "Sunset Realty")
+	fs.fail.Store(true)
+	r := c.get("/settings/integrations", "Accept", "text/html")
+	want503(t, "settings page", r)
+	if !strings.Contains(r.body, "storage is busy") || !strings.Contains(r.body, `data-testid="message"`) || strings.Contains(r.body, "disk I/O") {
+		t.Fatalf("settings page with failing storage is not a clear error page:\n%s", r.body)
+	}
+	if !strings.Contains(e.log.String(), "disk I/O error") {
+		t.Fatal("the cause was not logged for the operator")
+	}
+	fs.fail.Store(false)
+	if r := c.get("/settings/integrations"); r.StatusCode != http.StatusOK {
+		t.Fatalf("settings page after storage came back: %d", r.StatusCode)
+	}
+}
