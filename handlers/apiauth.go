@@ -3,6 +3,7 @@ package handlers
 import (
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"strings"
 	"sync"
@@ -28,6 +29,32 @@ func presentedKey(r *http.Request, bodyKey string) string {
 		return strings.TrimSpace(token)
 	}
 	return strings.TrimSpace(bodyKey)
+}
+
+// headerKey authenticates a key sent in a header before the body is read,
+// so a wrong key is the caller's first problem and costs no parsing. ok is
+// false when no header carries a key (it may be in the body).
+func (s *Server) headerKey(r *http.Request) (k store.APIKey, ok bool, err error) {
+	key := presentedKey(r, "")
+	if key == "" {
+		return store.APIKey{}, false, nil
+	}
+	k, err = s.authenticate(r.Context(), key)
+	return k, true, err
+}
+
+// readBody reads a request body of at most limit bytes; a larger one is
+// tooLarge.
+func readBody(c echo.Context, limit int64, tooLarge error) ([]byte, error) {
+	body, err := io.ReadAll(http.MaxBytesReader(c.Response(), c.Request().Body, limit))
+	var mbe *http.MaxBytesError
+	switch {
+	case errors.As(err, &mbe):
+		return nil, tooLarge
+	case err != nil:
+		return nil, errUnreadable("The request body could not be read.")
+	}
+	return body, nil
 }
 
 // authenticate finds the active key and charges the request to the key's

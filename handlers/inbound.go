@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"errors"
-	"io"
 	"mime"
 	"net/http"
 	"net/url"
@@ -26,28 +25,22 @@ func (s *Server) inboundLead(c echo.Context) error {
 	browser := isBrowserForm(r)
 	fail := func(err error) error { return s.leadFailed(c, browser, err) }
 
-	body, err := io.ReadAll(http.MaxBytesReader(c.Response(), r.Body, maxLeadBody))
+	key, inHeader, err := s.headerKey(r)
 	if err != nil {
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
-			return fail(&problem{Status: http.StatusRequestEntityTooLarge, Code: "too_large", Message: "The lead is larger than 64 KiB. Send only the form's fields."})
-		}
-		return fail(errUnreadable("The request body could not be read."))
+		return fail(err)
+	}
+	body, err := readBody(c, maxLeadBody, errLeadTooLarge)
+	if err != nil {
+		return fail(err)
 	}
 	p, err := parseLeadBody(r.Header.Get("Content-Type"), body)
 	if err != nil {
-		// A wrong key in a header is the caller's first problem; a key in
-		// the unreadable body cannot be checked, so the body error stands.
-		if hk := presentedKey(r, ""); hk != "" {
-			if _, kerr := s.authenticate(r.Context(), hk); kerr != nil {
-				return fail(kerr)
-			}
-		}
 		return fail(err)
 	}
-	key, err := s.authenticate(r.Context(), presentedKey(r, p.APIKey))
-	if err != nil {
-		return fail(err)
+	if !inHeader {
+		if key, err = s.authenticate(r.Context(), strings.TrimSpace(p.APIKey)); err != nil {
+			return fail(err)
+		}
 	}
 	if err := refuseSecretKeyFromBrowser(r, key); err != nil {
 		return fail(err)
@@ -98,6 +91,9 @@ func (s *Server) inboundLead(c echo.Context) error {
 	}
 	return s.leadAccepted(c, browser, p, res)
 }
+
+var errLeadTooLarge = &problem{Status: http.StatusRequestEntityTooLarge, Code: "too_large",
+	Message: "The lead is larger than 64 KiB. Send only the form's fields."}
 
 // isBrowserForm reports whether a person's browser posted a plain form, so
 // the answer should be a page or a redirect rather than JSON.

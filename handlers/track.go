@@ -1,9 +1,8 @@
 package handlers
 
 import (
-	"errors"
-	"io"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -19,27 +18,22 @@ func (s *Server) track(c echo.Context) error {
 	allowCORS(c)
 	c.Response().Header().Add("Access-Control-Expose-Headers", "X-Closr-Dropped")
 	r := c.Request()
-	body, err := io.ReadAll(http.MaxBytesReader(c.Response(), r.Body, maxTrackBody))
+	key, inHeader, err := s.headerKey(r)
 	if err != nil {
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
-			return errTrackTooLarge
-		}
-		return errUnreadable("The request body could not be read.")
+		return err
+	}
+	body, err := readBody(c, maxTrackBody, errTrackTooLarge)
+	if err != nil {
+		return err
 	}
 	ev, err := parseTrackPayload(r.Header.Get("Content-Type"), body)
 	if err != nil {
-		// As for leads: a wrong key in a header is reported first.
-		if hk := presentedKey(r, ""); hk != "" {
-			if _, kerr := s.authenticate(r.Context(), hk); kerr != nil {
-				return kerr
-			}
-		}
 		return err
 	}
-	key, err := s.authenticate(r.Context(), presentedKey(r, ev.APIKey))
-	if err != nil {
-		return err
+	if !inHeader {
+		if key, err = s.authenticate(r.Context(), strings.TrimSpace(ev.APIKey)); err != nil {
+			return err
+		}
 	}
 	// The tracker runs in web pages, so an MCP key here is always one that
 	// was embedded on a site.

@@ -134,15 +134,13 @@ func ingestLead(ctx context.Context, tx *wtx, in LeadInput) (IngestResult, error
 
 // findLead finds the team's lead with this email, else this phone. The
 // literal not-empty tests let SQLite use the partial unique indexes.
+// findLeadSQL is one statement; the email match comes first when both match.
+const findLeadSQL = `SELECT id FROM leads WHERE team_id = ?1 AND email = ?2 AND email <> ''
+	UNION ALL
+	SELECT id FROM leads WHERE team_id = ?1 AND phone = ?3 AND phone <> '' LIMIT 1`
+
 func findLead(ctx context.Context, tx *wtx, teamID int64, email, phone string, id *int64) error {
-	err := sql.ErrNoRows
-	if email != "" {
-		err = tx.QueryRowContext(ctx, "SELECT id FROM leads WHERE team_id = ? AND email = ? AND email <> ''", teamID, email).Scan(id)
-	}
-	if errors.Is(err, sql.ErrNoRows) && phone != "" {
-		err = tx.QueryRowContext(ctx, "SELECT id FROM leads WHERE team_id = ? AND phone = ? AND phone <> ''", teamID, phone).Scan(id)
-	}
-	return err
+	return tx.QueryRowContext(ctx, findLeadSQL, teamID, email, phone).Scan(id)
 }
 
 // mergeLead folds a new submission into an existing lead: empty details are

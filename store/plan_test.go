@@ -15,11 +15,12 @@ func TestIngestLookupsUseIndexes(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	for query, index := range map[string]string{
-		"SELECT id FROM leads WHERE team_id = ? AND email = ? AND email <> ''": "leads_team_email",
-		"SELECT id FROM leads WHERE team_id = ? AND phone = ? AND phone <> ''": "leads_team_phone",
+	for _, tc := range []struct{ query, index string }{
+		{findLeadSQL, "leads_team_email"}, {findLeadSQL, "leads_team_phone"},
+		{pendingVisitorsSQL, "visitors_pending_email"}, {pendingVisitorsSQL, "visitors_pending_phone"},
 	} {
-		rows, err := db.r.Query("EXPLAIN QUERY PLAN "+query, 1, "x")
+		query, index := tc.query, tc.index
+		rows, err := db.r.Query("EXPLAIN QUERY PLAN "+query, 1, "x", "y")
 		if err != nil {
 			t.Fatal(err)
 		}
