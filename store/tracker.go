@@ -101,14 +101,14 @@ func upsertVisitor(ctx context.Context, tx *wtx, teamID int64, vid string, at in
 	return id, err
 }
 
-// linkIdentifiedVisitors ties the visitors that identified themselves with
-// this email or phone before the lead existed to the lead.
 // pendingVisitorsSQL finds the team's visitors who identified with this email
 // or phone before there was a lead to tie them to.
 const pendingVisitorsSQL = `SELECT id FROM visitors WHERE team_id = ?1 AND email = ?2 AND lead_id IS NULL AND email <> ''
 	UNION ALL
 	SELECT id FROM visitors WHERE team_id = ?1 AND phone = ?3 AND lead_id IS NULL AND phone <> ''`
 
+// linkIdentifiedVisitors ties the visitors that identified themselves with
+// this email or phone before the lead existed to the lead.
 func linkIdentifiedVisitors(ctx context.Context, tx *wtx, teamID, leadID int64, email, phone string) error {
 	// One statement on the ingest path; each branch of the UNION carries the
 	// literal terms of its partial index, so both are index lookups.

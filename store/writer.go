@@ -78,24 +78,50 @@ func drain(ch chan *writeReq, batch []*writeReq) []*writeReq {
 }
 
 // commit runs a batch in one transaction and tells each caller its outcome.
+// It first runs the callers' bodies one after the other with nothing in
+// between; if one fails (rare: requests are validated before they queue),
+// it rolls back and runs the batch again with a savepoint around each body,
+// so that only the failing caller's changes are undone.
 func (db *DB) commit(batch []*writeReq) {
-	results := make([]error, len(batch))
+	results, retry := db.runBatch(batch, false)
+	if retry {
+		results, _ = db.runBatch(batch, true)
+	}
+	for i, req := range batch {
+		req.done <- wrapUnavailable(results[i])
+	}
+}
+
+// runBatch runs the batch in one transaction. Without isolate, the first
+// failing body makes it roll back and ask for a retry.
+func (db *DB) runBatch(batch []*writeReq, isolate bool) (results []error, retry bool) {
+	results = make([]error, len(batch))
 	ctx := context.Background()
 	sqlTx, err := db.w.BeginTx(ctx, nil)
 	if err != nil {
-		for _, req := range batch {
-			req.done <- wrapUnavailable(err)
+		for i := range results {
+			results[i] = err
 		}
-		return
+		return results, false
 	}
 	tx := &wtx{Tx: sqlTx, cache: db.stmts}
 	ran := false
 	for i, req := range batch {
 		if err := req.ctx.Err(); err != nil {
-			results[i] = err
+			results[i] = err // its turn came after its caller gave up
 			continue
 		}
-		results[i] = runSavepoint(ctx, tx, req.fn)
+		switch {
+		case len(batch) == 1: // a failure rolls back the whole transaction
+			results[i] = runGuarded(ctx, tx, req.fn)
+		case isolate:
+			results[i] = runSavepoint(ctx, tx, req.fn)
+		default:
+			if results[i] = runGuarded(ctx, tx, req.fn); results[i] != nil {
+				tx.Rollback()
+				return results, true
+			}
+		}
 		ran = ran || results[i] == nil
 	}
 	if ran {
@@ -103,12 +129,22 @@ func (db *DB) commit(batch []*writeReq) {
 	} else {
 		err = tx.Rollback()
 	}
-	for i, req := range batch {
+	for i := range results {
 		if results[i] == nil && err != nil {
 			results[i] = err
 		}
-		req.done <- wrapUnavailable(results[i])
 	}
+	return results, false
+}
+
+// runGuarded runs fn, turning a panic into an error.
+func runGuarded(ctx context.Context, tx *wtx, fn func(context.Context, *wtx) error) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("write panicked: %v", p)
+		}
+	}()
+	return fn(ctx, tx)
 }
 
 // runSavepoint runs fn so that a failure (or panic) undoes only its changes.
@@ -117,9 +153,6 @@ func runSavepoint(ctx context.Context, tx *wtx, fn func(context.Context, *wtx) e
 		return err
 	}
 	defer func() {
-		if p := recover(); p != nil {
-			err = fmt.Errorf("write panicked: %v", p)
-		}
 		if err != nil {
 			if _, rerr := tx.ExecContext(ctx, "ROLLBACK TO w"); rerr != nil {
 				err = errors.Join(err, rerr)
@@ -129,5 +162,5 @@ func runSavepoint(ctx context.Context, tx *wtx, fn func(context.Context, *wtx) e
 			err = rerr
 		}
 	}()
-	return fn(ctx, tx)
+	return runGuarded(ctx, tx, fn)
 }
