@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/mail"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
@@ -113,7 +114,7 @@ func (s *Server) login(c echo.Context) error {
 	if err == nil {
 		ok = s.passwd.verify(a.PasswordHash, password)
 	} else {
-		s.passwd.verify(dummyHash, password) // same time as a real check
+		s.passwd.verify(dummyHash(), password) // same time as a real check
 	}
 	if !ok {
 		s.logins.fail(account)
@@ -128,8 +129,10 @@ func (s *Server) login(c echo.Context) error {
 	return c.Redirect(http.StatusSeeOther, "/settings/integrations")
 }
 
-// dummyHash is verified against when the email is unknown.
-var dummyHash = newPasswordHasher(0).hash("closr dummy password")
+// dummyHash is verified against when the email is unknown. It is made on
+// first use: hashing takes 19 MiB, which the process should not hold from
+// start.
+var dummyHash = sync.OnceValue(func() []byte { return newPasswordHasher(0).hash("closr dummy password") })
 
 // startSession signs the agent in with a new session id and a new CSRF token.
 func (s *Server) startSession(c echo.Context, agentID int64) error {
