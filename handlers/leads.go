@@ -62,7 +62,7 @@ func (s *Server) leadPage(c echo.Context) error {
 		return err
 	}
 	d := views.LeadDetail{Lead: leadRow(l), Message: l.Message, Updated: l.UpdatedAt, Custom: pairs(l.Custom)}
-	seen, err := s.store.LeadPageViews(c.Request().Context(), a.TeamID, id, maxLeadPageViews)
+	seen, _, err := s.store.PagesViewedByLead(c.Request().Context(), a.TeamID, id, maxLeadPageViews)
 	if err != nil {
 		return err
 	}

@@ -119,7 +119,7 @@ func TestBrowserTrackerFlow(t *testing.T) {
 	if err != nil || len(leads) != 1 || leads[0].Email != "jamie@example.com" {
 		t.Fatalf("leads %+v, %v; want Jamie's", leads, err)
 	}
-	pv, err := e.db.LeadPageViews(context.Background(), team, leads[0].ID, 100)
+	pv, _, err := e.db.PagesViewedByLead(context.Background(), team, leads[0].ID, 100)
 	if err != nil {
 		t.Fatal(err)
 	}

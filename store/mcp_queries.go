@@ -10,18 +10,6 @@ import (
 	"time"
 )
 
-// ViewedPage is one page view of a tracked visitor.
-type ViewedPage struct {
-	VisitorID   int64
-	URL         string
-	Title       string
-	Referrer    string
-	UTMSource   string
-	UTMMedium   string
-	UTMCampaign string
-	At          time.Time
-}
-
 // VisitorActivity is a tracked visitor seen in a period.
 type VisitorActivity struct {
 	ID        int64
@@ -80,35 +68,6 @@ func (db *DB) SearchLeads(ctx context.Context, teamID int64, text string, limit,
 		return nil, 0, fmt.Errorf("search leads for %q: %w", text, err)
 	}
 	return leads, total, nil
-}
-
-// PagesViewedByLead returns the latest page views (at most limit, oldest
-// first) of every visitor linked to the team's lead, and how many there are.
-func (db *DB) PagesViewedByLead(ctx context.Context, teamID, leadID int64, limit int) ([]ViewedPage, int, error) {
-	const from = ` FROM page_views p JOIN visitors v ON v.id = p.visitor_id AND v.team_id = p.team_id
-		WHERE p.team_id = ? AND v.lead_id = ?`
-	var total int
-	if err := db.r.QueryRowContext(ctx, "SELECT count(*)"+from, teamID, leadID).Scan(&total); err != nil {
-		return nil, 0, fmt.Errorf("count page views of lead %d: %w", leadID, wrapUnavailable(err))
-	}
-	rows, err := db.r.QueryContext(ctx, `SELECT * FROM (SELECT p.id, p.visitor_id, p.url, p.title, p.referrer,
-		p.utm_source, p.utm_medium, p.utm_campaign, p.created_at`+from+` ORDER BY p.created_at DESC, p.id DESC LIMIT ?)
-		ORDER BY created_at, id`, teamID, leadID, limit)
-	if err != nil {
-		return nil, 0, fmt.Errorf("page views of lead %d: %w", leadID, wrapUnavailable(err))
-	}
-	defer rows.Close()
-	var views []ViewedPage
-	for rows.Next() {
-		var v ViewedPage
-		var id, at int64
-		if err := rows.Scan(&id, &v.VisitorID, &v.URL, &v.Title, &v.Referrer, &v.UTMSource, &v.UTMMedium, &v.UTMCampaign, &at); err != nil {
-			return nil, 0, fmt.Errorf("page views of lead %d: %w", leadID, err)
-		}
-		v.At = time.Unix(at, 0).UTC()
-		views = append(views, v)
-	}
-	return views, total, wrapUnavailable(rows.Err())
 }
 
 // RecentVisitors returns the team's visitors seen since the given time,

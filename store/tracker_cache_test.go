@@ -38,7 +38,7 @@ func TestPendingIdentityLinksAcrossRestart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	views, err := db.LeadPageViews(ctx, a.TeamID, res.LeadID, 10)
+	views, _, err := db.PagesViewedByLead(ctx, a.TeamID, res.LeadID, 10)
 	if err != nil || len(views) != 1 {
 		t.Fatalf("lead's page views = %v, %v; want the one view from before", views, err)
 	}
@@ -58,7 +58,7 @@ func TestRepeatPageViewsShareTheVisitor(t *testing.T) {
 		}
 	}
 	res, _ := db.IngestLead(ctx, store.LeadInput{TeamID: a.TeamID, Email: "v@example.com", VisitorID: "same-visitor-id-01", Raw: []byte("{}"), At: now})
-	views, _ := db.LeadPageViews(ctx, a.TeamID, res.LeadID, 10)
+	views, _, _ := db.PagesViewedByLead(ctx, a.TeamID, res.LeadID, 10)
 	if len(views) != 3 {
 		t.Fatalf("team A's visitor has %d views, want 3 (team B's view is B's own visitor)", len(views))
 	}

@@ -25,13 +25,6 @@ type AnonymousVisitor struct {
 	LastURL   string
 }
 
-// PageView is one page a lead's visitor looked at.
-type PageView struct {
-	At    time.Time
-	Title string
-	URL   string
-}
-
 // LeadVisits is how often a lead came to the team's site.
 type LeadVisits struct {
 	Visits int // all visits
@@ -78,30 +71,6 @@ func (db *DB) AnonymousVisitors(ctx context.Context, teamID int64, limit int) ([
 	return out, wrapUnavailable(rows.Err())
 }
 
-// LeadPageViews returns the latest page views (at most limit) of every
-// visitor tied to the team's lead, oldest first.
-func (db *DB) LeadPageViews(ctx context.Context, teamID, leadID int64, limit int) ([]PageView, error) {
-	rows, err := db.r.QueryContext(ctx, `SELECT at, title, url FROM (
-		SELECT p.created_at AS at, p.title, p.url, p.id FROM page_views p JOIN visitors v ON v.id = p.visitor_id
-		WHERE v.team_id = ?1 AND v.lead_id = ?2 AND p.team_id = ?1 ORDER BY p.created_at DESC, p.id DESC LIMIT ?3)
-		ORDER BY at, id`, teamID, leadID, limit)
-	if err != nil {
-		return nil, fmt.Errorf("lead %d page views: %w", leadID, wrapUnavailable(err))
-	}
-	defer rows.Close()
-	var out []PageView
-	for rows.Next() {
-		var v PageView
-		var at int64
-		if err := rows.Scan(&at, &v.Title, &v.URL); err != nil {
-			return nil, fmt.Errorf("lead %d page views: %w", leadID, err)
-		}
-		v.At = time.Unix(at, 0).UTC()
-		out = append(out, v)
-	}
-	return out, wrapUnavailable(rows.Err())
-}
-
 // VisitsOfLeads counts, in one query, the visits of each of the team's
 // leads given (see VisitGap), and how many of them started at or after
 // since. Leads without page views are left out of the map.
@@ -135,4 +104,45 @@ func (db *DB) VisitsOfLeads(ctx context.Context, teamID int64, leadIDs []int64, 
 		out[id] = v
 	}
 	return out, wrapUnavailable(rows.Err())
+}
+
+// ViewedPage is one page view of a tracked visitor.
+type ViewedPage struct {
+	VisitorID   int64
+	URL         string
+	Title       string
+	Referrer    string
+	UTMSource   string
+	UTMMedium   string
+	UTMCampaign string
+	At          time.Time
+}
+
+// PagesViewedByLead returns the latest page views (at most limit, oldest
+// first) of every visitor linked to the team's lead, and how many there are.
+func (db *DB) PagesViewedByLead(ctx context.Context, teamID, leadID int64, limit int) ([]ViewedPage, int, error) {
+	const from = ` FROM page_views p JOIN visitors v ON v.id = p.visitor_id AND v.team_id = p.team_id
+		WHERE p.team_id = ? AND v.lead_id = ?`
+	var total int
+	if err := db.r.QueryRowContext(ctx, "SELECT count(*)"+from, teamID, leadID).Scan(&total); err != nil {
+		return nil, 0, fmt.Errorf("count page views of lead %d: %w", leadID, wrapUnavailable(err))
+	}
+	rows, err := db.r.QueryContext(ctx, `SELECT * FROM (SELECT p.id, p.visitor_id, p.url, p.title, p.referrer,
+		p.utm_source, p.utm_medium, p.utm_campaign, p.created_at`+from+` ORDER BY p.created_at DESC, p.id DESC LIMIT ?)
+		ORDER BY created_at, id`, teamID, leadID, limit)
+	if err != nil {
+		return nil, 0, fmt.Errorf("page views of lead %d: %w", leadID, wrapUnavailable(err))
+	}
+	defer rows.Close()
+	var views []ViewedPage
+	for rows.Next() {
+		var v ViewedPage
+		var id, at int64
+		if err := rows.Scan(&id, &v.VisitorID, &v.URL, &v.Title, &v.Referrer, &v.UTMSource, &v.UTMMedium, &v.UTMCampaign, &at); err != nil {
+			return nil, 0, fmt.Errorf("page views of lead %d: %w", leadID, err)
+		}
+		v.At = time.Unix(at, 0).UTC()
+		views = append(views, v)
+	}
+	return views, total, wrapUnavailable(rows.Err())
 }
