@@ -3,7 +3,6 @@ package handlers
 import (
 	"fmt"
 	"net/http"
-	"strconv"
 
 	"github.com/labstack/echo/v4"
 
@@ -15,12 +14,12 @@ import (
 // confirmation; a plain form post gets a confirmation page first.
 func (s *Server) revokeAPIKey(c echo.Context) error {
 	a := agentOf(c)
-	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+	id, err := idParam(c)
 	if err != nil {
-		return store.ErrNotFound
+		return err
 	}
 	ctx := c.Request().Context()
-	if !isHTMX(c) && c.FormValue("confirm") != "yes" {
+	if needsConfirmation(c) {
 		keys, err := s.store.APIKeys(ctx, a.TeamID)
 		if err != nil {
 			return err

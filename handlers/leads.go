@@ -53,9 +53,9 @@ func leadRow(l store.Lead) views.LeadRow {
 
 func (s *Server) leadPage(c echo.Context) error {
 	a := agentOf(c)
-	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+	id, err := idParam(c)
 	if err != nil {
-		return store.ErrNotFound
+		return err
 	}
 	l, subs, err := s.store.Lead(c.Request().Context(), a.TeamID, id)
 	if err != nil {

@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"bytes"
+	"strconv"
 
 	"github.com/a-h/templ"
 	"github.com/labstack/echo/v4"
@@ -43,4 +44,20 @@ func messagePage(c echo.Context, status int, heading, message, linkText, linkURL
 // noStore marks a response that must not be kept by any cache.
 func noStore(c echo.Context) {
 	c.Response().Header().Set("Cache-Control", "no-store")
+}
+
+// idParam is the route's :id; a malformed one is ErrNotFound, like an id
+// that is not the team's.
+func idParam(c echo.Context) (int64, error) {
+	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+	if err != nil {
+		return 0, store.ErrNotFound
+	}
+	return id, nil
+}
+
+// needsConfirmation reports whether a removal still has to be confirmed:
+// HTMX asked with hx-confirm already; a plain form post gets a page first.
+func needsConfirmation(c echo.Context) bool {
+	return !isHTMX(c) && c.FormValue("confirm") != "yes"
 }
