@@ -100,10 +100,12 @@ type injectedDisk struct {
 	st   *fullStore
 }
 
-func (d injectedDisk) dbPath() string      { return d.path }
-func (d injectedDisk) fill(t *testing.T)   { d.st.full.Store(true) }
-func (d injectedDisk) free(t *testing.T)   { d.st.full.Store(false) }
-func (s *fullStore) err(what string) error { return fmt.Errorf("%s: %w: database or disk is full", what, store.ErrUnavailable) }
+func (d injectedDisk) dbPath() string    { return d.path }
+func (d injectedDisk) fill(t *testing.T) { d.st.full.Store(true) }
+func (d injectedDisk) free(t *testing.T) { d.st.full.Store(false) }
+func (s *fullStore) err(what string) error {
+	return fmt.Errorf("%s: %w: database or disk is full", what, store.ErrUnavailable)
+}
 
 // fullStore is the real store whose writes fail while full is set.
 type fullStore struct {
