@@ -232,9 +232,10 @@ func TestStorageDiskFull(t *testing.T) {
 	if !strings.Contains(r.body, "storage is busy") || !strings.Contains(r.body, `data-testid="message"`) {
 		t.Fatalf("generate key on a full disk is not a clear error page:\n%s", r.body)
 	}
-	r = c.post("/settings/integrations/api-keys", url.Values{"label": {"Zapier"}}, "HX-Request", "true")
+	// HTMX sends Accept */*; app.js shows the plain text in an alert.
+	r = c.post("/settings/integrations/api-keys", url.Values{"label": {"Zapier"}}, "HX-Request", "true", "Accept", "*/*")
 	want503(t, "generate key (HTMX) on a full disk", r)
-	if !strings.Contains(r.body, "storage is busy") || strings.Contains(r.body, "<") {
+	if !strings.HasPrefix(r.Header.Get("Content-Type"), "text/plain") || !strings.Contains(r.body, "storage is busy") || strings.Contains(r.body, "<") {
 		t.Fatalf("HTMX generate on a full disk: want the plain message, got:\n%s", r.body)
 	}
 	r = c.send("DELETE", fmt.Sprintf("/settings/integrations/api-keys/%d", keyID), nil, "HX-Request", "true")
