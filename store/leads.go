@@ -55,7 +55,7 @@ func (db *DB) IngestLead(ctx context.Context, in LeadInput) (IngestResult, error
 	var res IngestResult
 	err := db.write(ctx, func(ctx context.Context, tx *wtx) error {
 		var err error
-		res, err = ingestLead(ctx, tx, in)
+		res, err = ingestLead(ctx, tx, in, db.pending.has(in.TeamID))
 		return err
 	})
 	if err != nil {
@@ -64,7 +64,7 @@ func (db *DB) IngestLead(ctx context.Context, in LeadInput) (IngestResult, error
 	return res, nil
 }
 
-func ingestLead(ctx context.Context, tx *wtx, in LeadInput) (IngestResult, error) {
+func ingestLead(ctx context.Context, tx *wtx, in LeadInput, linkPending bool) (IngestResult, error) {
 	var res IngestResult
 	at := in.At.Unix()
 	if in.IdemKey != "" {
@@ -116,8 +116,10 @@ func ingestLead(ctx context.Context, tx *wtx, in LeadInput) (IngestResult, error
 			return IngestResult{}, err
 		}
 	}
-	if err := linkIdentifiedVisitors(ctx, tx, in.TeamID, res.LeadID, in.Email, in.Phone); err != nil {
-		return IngestResult{}, err
+	if linkPending {
+		if err := linkIdentifiedVisitors(ctx, tx, in.TeamID, res.LeadID, in.Email, in.Phone); err != nil {
+			return IngestResult{}, err
+		}
 	}
 	if in.VisitorID != "" {
 		if err := linkVisitor(ctx, tx, in.TeamID, in.VisitorID, res.LeadID, at); err != nil {

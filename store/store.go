@@ -45,6 +45,11 @@ type DB struct {
 	stopped chan struct{}
 	stmts   *stmtCache // used only by the writer goroutine
 	keys    keyIndex
+	// visitors and pending speed up the tracker and ingest paths; pending
+	// is read and written only inside write transactions (the writer
+	// goroutine), so a team's flag is set before any later lead looks.
+	visitors visitorCache
+	pending  teamSet
 
 	closeOnce sync.Once
 }
@@ -95,7 +100,7 @@ func OpenWith(ctx context.Context, path string, opt Options) (*DB, error) {
 		r.Close()
 		return nil, err
 	}
-	if err := db.loadKeys(ctx); err != nil {
+	if err := errors.Join(db.loadKeys(ctx), db.loadPendingIdentities(ctx)); err != nil {
 		w.Close()
 		r.Close()
 		return nil, err

@@ -41,10 +41,14 @@ type IdentifyInput struct {
 // RecordPageView stores a page view and its visitor in one transaction; when
 // it returns without error the view is committed.
 func (db *DB) RecordPageView(ctx context.Context, in PageViewInput) error {
+	at := in.At.Unix()
+	visitor, fresh := db.visitors.get(in.TeamID, in.VisitorID, at)
 	err := db.write(ctx, func(ctx context.Context, tx *wtx) error {
-		visitor, err := upsertVisitor(ctx, tx, in.TeamID, in.VisitorID, in.At.Unix())
-		if err != nil {
-			return err
+		if !fresh {
+			var err error
+			if visitor, err = upsertVisitor(ctx, tx, in.TeamID, in.VisitorID, at); err != nil {
+				return err
+			}
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO page_views (team_id, visitor_id, key_id, url, title, referrer,
 			utm_source, utm_medium, utm_campaign, utm_term, utm_content, clsr, screen_width, created_at)
@@ -57,6 +61,9 @@ func (db *DB) RecordPageView(ctx context.Context, in PageViewInput) error {
 	})
 	if err != nil {
 		return fmt.Errorf("record page view: %w", err)
+	}
+	if !fresh {
+		db.visitors.put(in.TeamID, in.VisitorID, visitor, at)
 	}
 	return nil
 }
@@ -75,6 +82,7 @@ func (db *DB) Identify(ctx context.Context, in IdentifyInput) (int64, error) {
 		err = findLead(ctx, tx, in.TeamID, in.Email, in.Phone, &leadID)
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
+			db.pending.add(in.TeamID) // set inside the transaction: see DB.pending
 			_, err = tx.ExecContext(ctx, `UPDATE visitors SET email = ?, phone = ? WHERE id = ? AND team_id = ?`,
 				in.Email, in.Phone, visitor, in.TeamID)
 		case err == nil:

@@ -104,7 +104,9 @@ func run(args []string) error {
 }
 
 func serve(cfg config) error {
-	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	logs := newLogWriter(os.Stderr)
+	defer logs.Close()
+	log := slog.New(slog.NewTextHandler(logs, nil))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
