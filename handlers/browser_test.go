@@ -7,18 +7,35 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/chromedp/cdproto/browser"
+	cdplog "github.com/chromedp/cdproto/log"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 )
 
 // newBrowser starts headless chromium with a fresh profile. Without chromium
-// the test is skipped, except in CI, where that is a failure.
+// the test is skipped, except in CI, where that is a failure. Every page the
+// test opens must pass its Content-Security-Policy: a violation the browser
+// reports fails the test at its end.
 func newBrowser(t *testing.T) context.Context {
+	t.Helper()
+	ctx := startBrowser(t)
+	csp := watchCSP(ctx)
+	t.Cleanup(func() {
+		if v := csp.violations(); len(v) > 0 {
+			t.Errorf("%d Content-Security-Policy violations:\n%s", len(v), strings.Join(v, "\n"))
+		}
+	})
+	return ctx
+}
+
+// startBrowser is newBrowser without the CSP check.
+func startBrowser(t *testing.T) context.Context {
 	t.Helper()
 	path := ""
 	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
@@ -68,6 +85,31 @@ func newBrowser(t *testing.T) context.Context {
 		t.Fatalf("start chromium: %v", err)
 	}
 	return ctx
+}
+
+// cspWatch collects the Content-Security-Policy violations the browser
+// reports on every page of one tab, across navigations.
+type cspWatch struct {
+	mu   sync.Mutex
+	seen []string
+}
+
+func watchCSP(ctx context.Context) *cspWatch {
+	w := &cspWatch{}
+	chromedp.ListenTarget(ctx, func(ev any) {
+		if e, ok := ev.(*cdplog.EventEntryAdded); ok && strings.Contains(e.Entry.Text, "Content Security Policy") {
+			w.mu.Lock()
+			w.seen = append(w.seen, e.Entry.URL+": "+e.Entry.Text)
+			w.mu.Unlock()
+		}
+	})
+	return w
+}
+
+func (w *cspWatch) violations() []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return append([]string(nil), w.seen...)
 }
 
 // screenshot saves a full-page PNG when CLOSR_SCREENSHOTS names a folder

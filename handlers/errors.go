@@ -75,10 +75,14 @@ func (s *Server) handleError(err error, c echo.Context) {
 	switch {
 	case c.Request().Method == http.MethodHead:
 		werr = c.NoContent(p.Status)
-	case isAPI(c) || !wantsHTML(c):
+	case isAPI(c):
 		werr = c.JSON(p.Status, apiError{Error: p.Code, Message: p.Message, Fields: p.Fields})
 	case isHTMX(c):
+		// Before the Accept check: HTMX sends Accept */*. app.js shows
+		// this text in an alert, since HTMX swaps no error answer.
 		werr = c.String(p.Status, p.Message)
+	case !wantsHTML(c):
+		werr = c.JSON(p.Status, apiError{Error: p.Code, Message: p.Message, Fields: p.Fields})
 	default:
 		werr = messagePage(c, p.Status, http.StatusText(p.Status), p.Message, "Back to Closr", "/")
 	}

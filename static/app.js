@@ -78,3 +78,62 @@ document.addEventListener("submit", function (ev) {
     out.textContent = "✗ Could not reach Closr. Check your connection and try again.";
   });
 });
+
+// HTMX does not swap error answers (5xx, 403, 429: see htmxConfig), so
+// without this a failed Generate, Revoke or domain change would show
+// nothing. The server answers HTMX requests with a plain-text message; it
+// goes in an alert at the top of the card that sent the request, and the
+// next successful swap clears it.
+(function () {
+  "use strict";
+
+  var offline = "Could not reach Closr. Check your connection and try again.";
+
+  function alertIn(elt) {
+    var card = (elt && elt.closest && elt.closest(".card")) || document.querySelector("main");
+    var box = card.querySelector(".request-error");
+    if (!box) {
+      box = document.createElement("p");
+      box.className = "form-error request-error";
+      box.setAttribute("role", "alert");
+      box.setAttribute("data-testid", "request-error");
+      var heading = card.querySelector("h1, h2");
+      card.insertBefore(box, heading ? heading.nextSibling : card.firstChild);
+    }
+    return box;
+  }
+
+  function show(elt, message) {
+    var box = alertIn(elt);
+    // Emptied first so a repeated message is announced again.
+    box.textContent = "";
+    window.setTimeout(function () { box.textContent = message; }, 50);
+  }
+
+  // messageOf is the server's words when it sent plain text, else a
+  // sentence built from the status.
+  function messageOf(xhr) {
+    var type = xhr.getResponseHeader("Content-Type") || "";
+    var text = (xhr.responseText || "").trim();
+    if (type.indexOf("text/plain") === 0 && text && text.length <= 500) {
+      return text;
+    }
+    if (type.indexOf("application/json") === 0) {
+      try {
+        var msg = JSON.parse(text).message;
+        if (typeof msg === "string" && msg) return msg;
+      } catch (e) { /* not our JSON: fall through */ }
+    }
+    return "Closr could not do that (error " + xhr.status + "). Nothing was changed; please try again.";
+  }
+
+  document.addEventListener("htmx:responseError", function (ev) {
+    show(ev.detail.elt, messageOf(ev.detail.xhr));
+  });
+  document.addEventListener("htmx:sendError", function (ev) {
+    show(ev.detail.elt, offline);
+  });
+  document.addEventListener("htmx:afterSwap", function () {
+    document.querySelectorAll(".request-error").forEach(function (box) { box.remove(); });
+  });
+})();
