@@ -1,9 +1,11 @@
 package handlers
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
+	"sync"
 
 	"github.com/labstack/echo/v4"
 
@@ -24,6 +26,20 @@ type problem struct {
 	Message    string
 	Fields     map[string]string
 	RetryAfter int // seconds; 0 for none
+
+	// body is the JSON answer, made once: the shared problems (a bad key
+	// above all) are answered at flood rates.
+	body     []byte
+	bodyOnce sync.Once
+}
+
+// jsonBody is the problem as the API's JSON error body.
+func (p *problem) jsonBody() []byte {
+	p.bodyOnce.Do(func() {
+		p.body, _ = json.Marshal(apiError{Error: p.Code, Message: p.Message, Fields: p.Fields})
+		p.body = append(p.body, '\n')
+	})
+	return p.body
 }
 
 func (p *problem) Error() string { return fmt.Sprintf("%d %s: %s", p.Status, p.Code, p.Message) }
@@ -76,13 +92,13 @@ func (s *Server) handleError(err error, c echo.Context) {
 	case c.Request().Method == http.MethodHead:
 		werr = c.NoContent(p.Status)
 	case isAPI(c):
-		werr = c.JSON(p.Status, apiError{Error: p.Code, Message: p.Message, Fields: p.Fields})
+		werr = c.JSONBlob(p.Status, p.jsonBody())
 	case isHTMX(c):
 		// Before the Accept check: HTMX sends Accept */*. app.js shows
 		// this text in an alert, since HTMX swaps no error answer.
 		werr = c.String(p.Status, p.Message)
 	case !wantsHTML(c):
-		werr = c.JSON(p.Status, apiError{Error: p.Code, Message: p.Message, Fields: p.Fields})
+		werr = c.JSONBlob(p.Status, p.jsonBody())
 	default:
 		werr = messagePage(c, p.Status, http.StatusText(p.Status), p.Message, "Back to Closr", "/")
 	}

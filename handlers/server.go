@@ -101,8 +101,10 @@ type Server struct {
 	logins   *throttle
 	loginIPs *throttle
 	touches  keyTouches
-	region   string
-	mcp      http.Handler // the MCP server's Streamable HTTP handler
+	// requestIDs names each request for the logs.
+	requestIDs requestIDs
+	region     string
+	mcp        http.Handler // the MCP server's Streamable HTTP handler
 	// keyLimits and ipLimits rate-limit the API; nil means no limit.
 	keyLimits, ipLimits *limiterSet
 }
@@ -159,7 +161,7 @@ func (s *Server) routes() {
 		Getter:  middleware.MethodFromForm("_method"),
 		Skipper: isAPI,
 	}))
-	e.Use(middleware.RequestIDWithConfig(middleware.RequestIDConfig{Generator: func() string { return randomID(12) }}))
+	e.Use(middleware.RequestIDWithConfig(middleware.RequestIDConfig{Generator: s.requestIDs.next}))
 	e.Use(s.logRequests, middleware.Recover(), securityHeaders, s.limitIP)
 
 	e.GET("/healthz", s.health)

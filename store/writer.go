@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"runtime"
@@ -104,7 +105,7 @@ func (db *DB) runBatch(batch []*writeReq, isolate bool) (results []error, retry 
 		}
 		return results, false
 	}
-	tx := &wtx{Tx: sqlTx, cache: db.stmts}
+	tx := &wtx{Tx: sqlTx, cache: db.stmts, bound: map[string]*sql.Stmt{}}
 	ran := false
 	for i, req := range batch {
 		if err := req.ctx.Err(); err != nil {

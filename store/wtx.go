@@ -17,6 +17,7 @@ const maxStmts = 256
 type wtx struct {
 	*sql.Tx
 	cache *stmtCache
+	bound map[string]*sql.Stmt // cached statements bound to this transaction
 }
 
 // stmtCache holds the writer's prepared statements.
@@ -49,10 +50,16 @@ func (c *stmtCache) close() {
 }
 
 func (tx *wtx) stmt(ctx context.Context, query string) *sql.Stmt {
+	if s, ok := tx.bound[query]; ok {
+		return s
+	}
 	if s, ok := tx.cache.stmts[query]; ok {
 		// Prepared on the writer's only connection: the transaction reuses
-		// it rather than preparing it again.
-		return tx.Tx.StmtContext(ctx, s)
+		// it rather than preparing it again, and every caller in the batch
+		// reuses the one binding.
+		s = tx.Tx.StmtContext(ctx, s)
+		tx.bound[query] = s
+		return s
 	}
 	tx.cache.pending[query] = true
 	return nil
