@@ -25,7 +25,6 @@ const (
 	ctxAgent   = "closr.agent"
 	ctxCSRF    = "closr.csrf"
 	ctxSession = "closr.session"
-	ctxLog     = "closr.log"
 )
 
 // newCookieStore derives the cookie's signing and encryption keys from the
@@ -65,9 +64,6 @@ func (r *requestIDs) next() string {
 func (s *Server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		start := time.Now()
-		id := c.Response().Header().Get(echo.HeaderXRequestID)
-		log := s.log.With("request_id", id)
-		c.Set(ctxLog, log)
 		err := next(c)
 		if err != nil {
 			c.Error(err)
@@ -78,6 +74,7 @@ func (s *Server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
 			level = slog.LevelError
 		}
 		attrs := []slog.Attr{
+			slog.String("request_id", c.Response().Header().Get(echo.HeaderXRequestID)),
 			slog.String("method", c.Request().Method),
 			slog.String("path", c.Request().URL.Path),
 			slog.Int("status", status),
@@ -88,17 +85,15 @@ func (s *Server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
 		if err != nil && status >= 500 {
 			attrs = append(attrs, slog.String("err", err.Error()))
 		}
-		log.LogAttrs(c.Request().Context(), level, "request", attrs...)
+		s.log.LogAttrs(c.Request().Context(), level, "request", attrs...)
 		return nil
 	}
 }
 
-// logOf returns the request's logger, which carries its request id.
+// logOf returns a logger for lines about the request, carrying its request
+// id. It is made when needed: most requests log only their request line.
 func (s *Server) logOf(c echo.Context) *slog.Logger {
-	if l, ok := c.Get(ctxLog).(*slog.Logger); ok {
-		return l
-	}
-	return s.log
+	return s.log.With("request_id", c.Response().Header().Get(echo.HeaderXRequestID))
 }
 
 // securityHeaders sets the headers every response carries.
