@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strconv"
 	"syscall"
 	"time"
@@ -104,6 +105,11 @@ func run(args []string) error {
 }
 
 func serve(cfg config) error {
+	// The live heap is small (under 10 MB under load): let it grow to three
+	// times that between collections, which halves GC work on the ingest
+	// path, while a soft limit keeps the process well inside 64 MB.
+	debug.SetGCPercent(200)
+	debug.SetMemoryLimit(40 << 20)
 	logs := newLogWriter(os.Stderr)
 	defer logs.Close()
 	log := slog.New(slog.NewTextHandler(logs, nil))
