@@ -1,7 +1,6 @@
 package handlers
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"errors"
 	"mime"
@@ -65,21 +64,17 @@ func (s *Server) inboundLead(c echo.Context) error {
 	if d.Source == "" {
 		d.Source = guessSource(r, browser)
 	}
-	// A form carries its key in the body; the stored copy must not.
-	raw := body
-	if p.APIKey != "" {
-		raw = bytes.ReplaceAll(body, []byte(p.APIKey), []byte(store.KeyPrefix+"[redacted]"))
-	}
 	now := time.Now()
 	in := store.LeadInput{
 		TeamID: key.TeamID, KeyID: key.ID, TouchKey: s.touches.due(key.ID, now),
 		Name: d.Name, Email: d.Email, Phone: d.Phone, Message: d.Message, Source: d.Source,
-		Custom: d.Custom, Fields: d.All, ContentType: r.Header.Get("Content-Type"), Raw: raw,
+		Custom: d.Custom, Fields: d.All, ContentType: r.Header.Get("Content-Type"), Raw: body,
 		VisitorID: validVisitorID(p.VisitorID), IdemKey: idem, At: now,
 	}
 	if idem != "" {
 		in.IdemHash = sha256.Sum256(body)
 	}
+	redactLead(&in) // a form carries its key in the body; the stored copy must not
 	res, err := s.store.IngestLead(r.Context(), in)
 	if errors.Is(err, store.ErrIdempotencyMismatch) {
 		return fail(&problem{Status: http.StatusUnprocessableEntity, Code: "idempotency_key_reused",

@@ -40,10 +40,42 @@ type leadPayload struct {
 }
 
 // field is a parsed value with its depth in a JSON body (0 for forms), so
-// that a top-level "name" beats a nested "event.name".
+// that a top-level "name" beats a nested "event.name", and whether it sits
+// inside a "data" object, so that the submitted fields beat the metadata
+// beside them: a Webflow form webhook sends the form's own name as
+// payload.name next to the person's payload.data.Name.
 type field struct {
 	store.Field
-	depth int
+	depth  int
+	inData bool
+}
+
+// beats reports whether f is a better source for a lead detail than prev:
+// a field inside a data object wins, then the shallower one.
+func (f field) beats(prev field) bool {
+	if f.inData != prev.inData {
+		return f.inData
+	}
+	return f.depth < prev.depth
+}
+
+// underData reports whether a dotted JSON path runs through an object
+// named "data" (any case), such as "payload.data.Email".
+func underData(path string) bool {
+	parents := strings.Split(path, ".")
+	for _, p := range parents[:len(parents)-1] {
+		if strings.EqualFold(p, "data") {
+			return true
+		}
+	}
+	return false
+}
+
+// jsonField is a field read from a JSON body at path.
+func jsonField(path, value string, depth int) field {
+	f := newField(path, value, depth)
+	f.inData = underData(path)
+	return f
 }
 
 var (
@@ -92,6 +124,8 @@ func parseLeadBody(contentType string, body []byte) (leadPayload, error) {
 			if len(p.Fields) == maxFields {
 				return leadPayload{}, errTooManyFields
 			}
+			// Checked and mapped redacted, as it will be stored.
+			f.Name, f.Value = redactKeys(f.Name), redactKeys(f.Value)
 			p.Fields = append(p.Fields, f)
 		}
 	}
@@ -107,7 +141,7 @@ func newField(name, value string, depth int) field {
 	if utf8.RuneCountInString(value) > maxFieldValue {
 		value = string([]rune(value)[:maxFieldValue])
 	}
-	return field{store.Field{Name: name, Value: value}, depth}
+	return field{Field: store.Field{Name: name, Value: value}, depth: depth}
 }
 
 func parseURLEncoded(body []byte) ([]field, error) {
@@ -208,11 +242,11 @@ func walkValue(dec *json.Decoder, path, key string, depth int, out *[]field) err
 		}
 		return walkArray(dec, path, key, depth, out)
 	case string:
-		*out = append(*out, newField(path, v, depth))
+		*out = append(*out, jsonField(path, v, depth))
 	case json.Number:
-		*out = append(*out, newField(path, v.String(), depth))
+		*out = append(*out, jsonField(path, v.String(), depth))
 	case bool:
-		*out = append(*out, newField(path, strconv.FormatBool(v), depth))
+		*out = append(*out, jsonField(path, strconv.FormatBool(v), depth))
 	case nil:
 	}
 	return nil
@@ -233,11 +267,13 @@ func walkArray(dec *json.Decoder, path, key string, depth int, out *[]field) err
 			q, qok := e["question"].(string)
 			if qok && normalize(key) == "questionsandanswers" {
 				a, _ := e["answer"].(string)
-				*out = append(*out, newField(q, a, depth))
+				qa := newField(q, a, depth)
+				qa.inData = underData(path)
+				*out = append(*out, qa)
 				continue
 			}
 			b, _ := json.Marshal(e)
-			*out = append(*out, newField(fmt.Sprintf("%s.%d", path, i), string(b), depth+1))
+			*out = append(*out, jsonField(fmt.Sprintf("%s.%d", path, i), string(b), depth+1))
 		case []any:
 			b, _ := json.Marshal(e)
 			scalars = append(scalars, string(b))
@@ -247,7 +283,7 @@ func walkArray(dec *json.Decoder, path, key string, depth int, out *[]field) err
 		}
 	}
 	if len(scalars) > 0 {
-		*out = append(*out, newField(path, strings.Join(scalars, ", "), depth))
+		*out = append(*out, jsonField(path, strings.Join(scalars, ", "), depth))
 	}
 	_, err := dec.Token() // ']'
 	return err
@@ -302,7 +338,7 @@ func mapLead(fields []field) leadDetails {
 	for _, f := range fields {
 		d.All = append(d.All, f.Field)
 		detail, ok := knownFields[normalize(f.Name)]
-		if prev, seen := found[detail]; ok && f.Value != "" && (!seen || f.depth < prev.depth) {
+		if prev, seen := found[detail]; ok && f.Value != "" && (!seen || f.beats(prev)) {
 			if seen {
 				d.Custom = append(d.Custom, prev.Field)
 			}

@@ -173,6 +173,7 @@ func (s *Server) toolCreateLead(ctx context.Context, _ *mcp.CallToolRequest, in 
 	if lead.IdemKey != "" {
 		lead.IdemHash = sha256.Sum256(raw)
 	}
+	redactLead(&lead)
 	res, err := s.store.IngestLead(ctx, lead)
 	if errors.Is(err, store.ErrIdempotencyMismatch) {
 		return nil, createLeadOut{}, errors.New("this idempotency_key was already used with different input; use a new idempotency_key for a new lead")
