@@ -50,7 +50,7 @@ func (s *Server) inboundLead(c echo.Context) error {
 		return fail(errOriginNotAllowed(host))
 	}
 	if p.Gotcha != "" { // a bot filled the honeypot: look successful, keep nothing
-		return s.leadAccepted(c, browser, p, store.IngestResult{Created: true})
+		return s.leadAccepted(c, browser, key.TeamID, p, store.IngestResult{Created: true})
 	}
 	d, errs := validateLead(mapLead(p.Fields), s.region)
 	idem := strings.TrimSpace(r.Header.Get("Idempotency-Key"))
@@ -84,7 +84,7 @@ func (s *Server) inboundLead(c echo.Context) error {
 	if err != nil {
 		return fail(err)
 	}
-	return s.leadAccepted(c, browser, p, res)
+	return s.leadAccepted(c, browser, key.TeamID, p, res)
 }
 
 var errLeadTooLarge = &problem{Status: http.StatusRequestEntityTooLarge, Code: "too_large",
@@ -139,7 +139,7 @@ func validationSummary(errs map[string]string) string {
 }
 
 // leadAccepted answers a stored (or honeypot) lead.
-func (s *Server) leadAccepted(c echo.Context, browser bool, p leadPayload, res store.IngestResult) error {
+func (s *Server) leadAccepted(c echo.Context, browser bool, teamID int64, p leadPayload, res store.IngestResult) error {
 	status, word := http.StatusOK, "updated"
 	if res.Created {
 		status, word = http.StatusCreated, "created"
@@ -147,10 +147,40 @@ func (s *Server) leadAccepted(c echo.Context, browser bool, p leadPayload, res s
 	if !browser {
 		return c.JSON(status, map[string]any{"id": res.LeadID, "status": word})
 	}
-	if u := httpURL(p.Redirect); u != "" {
+	if u := s.formRedirect(c, teamID, p.Redirect); u != "" {
 		return c.Redirect(http.StatusSeeOther, u)
 	}
 	return c.Redirect(http.StatusSeeOther, "/thanks")
+}
+
+// formRedirect is the _redirect address when it may be followed, else "".
+// The intake key is public, so anyone could post a form with a _redirect
+// to their own site and send people there through Closr: only the page the
+// form was posted from (its Origin, else its Referer) and the team's
+// tracked domains and their subdomains are allowed.
+func (s *Server) formRedirect(c echo.Context, teamID int64, redirect string) string {
+	u := httpURL(redirect)
+	if u == "" {
+		return ""
+	}
+	host := originHost(u)
+	if host == "" {
+		return ""
+	}
+	if page := originHost(requestOrigin(c.Request())); page != "" && page == host {
+		return u
+	}
+	domains, err := s.store.TrackedDomains(c.Request().Context(), teamID)
+	if err != nil {
+		// The lead is stored; losing the custom thank-you page is better
+		// than reporting a failure for it.
+		s.logOf(c).Warn("tracked domains for _redirect", "err", err)
+		return ""
+	}
+	if hostListed(host, domains) {
+		return u
+	}
+	return ""
 }
 
 // leadFailed answers a refused lead: JSON for scripts, a page for people.

@@ -117,7 +117,9 @@ func (s *Server) limitIP(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		if ok, wait := s.ipLimits.allow(c.RealIP()); !ok {
 			allowCORS(c) // a browser script must be able to read the 429
-			return rateLimited("address", wait)
+			// A person posting a plain form gets a page, as for any other
+			// refused lead, not JSON.
+			return s.leadFailed(c, isBrowserForm(c.Request()), rateLimited("address", wait))
 		}
 		return next(c)
 	}
