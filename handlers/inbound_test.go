@@ -3,6 +3,8 @@ package handlers_test
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -397,12 +399,50 @@ func TestInboundTeamIsolation(t *testing.T) {
 	}
 }
 
+// otherKey is a well-formed key that is not the sender's (a second key
+// pasted into a form, a colleague's key in a message).
+func otherKey(i int) string {
+	sum := sha256.Sum256([]byte{byte(i)})
+	return store.KeyPrefix + base64.RawURLEncoding.EncodeToString(sum[:])
+}
+
 func TestInboundKeyNeverStoredAndLastUsed(t *testing.T) {
 	e := newEnv(t)
 	c, team, key := e.team("ana@example.com")
-	form := url.Values{"api_key": {key}, "email": {"a@example.com"}}
-	e.api("POST", "/api/leads/inbound", "application/x-www-form-urlencoded", form.Encode(), "Accept", "application/json")
-	e.api("POST", "/api/leads/inbound", "application/json", `{"email": "b@example.com", "api_key": "`+key+`"}`)
+	secret := c.generateAccess("Claude", "mcp")
+	tail := func(k string) string { return k[len(store.KeyPrefix):] }
+	escapedC := `\u0063losr_` // the key's first letter as a JSON escape
+	posts := []struct {
+		name, ctype, body string
+		hdr               []string
+	}{
+		{"form", "application/x-www-form-urlencoded", url.Values{"api_key": {key}, "email": {"a@example.com"}}.Encode(), nil},
+		{"JSON body key", "application/json", `{"email": "b@example.com", "api_key": "` + key + `"}`, nil},
+		{"second api_key in a form", "application/x-www-form-urlencoded",
+			"api_key=" + otherKey(1) + "&email=c%40example.com&api_key=" + key, nil},
+		{"key under data.api_key", "application/json",
+			`{"email": "d@example.com", "data": {"api_key": "` + otherKey(2) + `"}, "message": "use ` + otherKey(3) + ` please"}`, []string{"X-Api-Key", key}},
+		{"JSON-escaped keys", "application/json",
+			`{"email": "e@example.com", "api_key": "` + escapedC + tail(key) + `", "note": "closr\u005F` + tail(otherKey(4)) + `"}`, nil},
+		{"percent-encoded keys", "application/x-www-form-urlencoded",
+			"api_key=closr%5F" + tail(key) + "&email=f%40example.com&message=closr%5f" + tail(otherKey(5)), nil},
+	}
+	for _, p := range posts {
+		hdr := append([]string{"Accept", "application/json"}, p.hdr...)
+		if r := e.api("POST", "/api/leads/inbound", p.ctype, p.body, hdr...); r.StatusCode != http.StatusCreated {
+			t.Fatalf("%s: %d %s", p.name, r.StatusCode, r.body)
+		}
+	}
+	cs := e.mustConnectMCP(secret)
+	got := callTool[created](t, cs, "create_lead", map[string]any{"email": "g@example.com",
+		"message": "key " + otherKey(6), "fields": map[string]any{"crm_token": otherKey(7)}})
+	if got.Status != "created" {
+		t.Fatalf("create_lead: %+v", got)
+	}
+	l, subs, err := e.db.Lead(context.Background(), team, got.ID)
+	if err != nil || l.Message != "key closr_[redacted]" || len(subs) != 1 || !bytes.Contains(subs[0].Raw, []byte("closr_[redacted]")) {
+		t.Fatalf("MCP lead not redacted as expected: %+v %+v %v", l, subs, err)
+	}
 	keys, _ := e.db.APIKeys(context.Background(), team)
 	if keys[0].LastUsedAt.IsZero() {
 		t.Fatal("last used not recorded")
@@ -412,14 +452,22 @@ func TestInboundKeyNeverStoredAndLastUsed(t *testing.T) {
 	}
 	e.db.Close()
 	matches, _ := filepath.Glob(filepath.Join(filepath.Dir(e.dbPath), "*"))
+	secrets := []string{key, secret}
+	for i := 1; i <= 7; i++ {
+		secrets = append(secrets, otherKey(i))
+	}
 	for _, f := range matches {
 		b, _ := os.ReadFile(f)
-		if bytes.Contains(b, []byte(key[6:])) {
-			t.Fatalf("%s contains the key", filepath.Base(f))
+		for _, k := range secrets {
+			if bytes.Contains(b, []byte(tail(k))) {
+				t.Fatalf("%s contains the key %s…", filepath.Base(f), k[:12])
+			}
 		}
 	}
-	if strings.Contains(e.log.String(), key[6:]) {
-		t.Fatal("the logs contain the key")
+	for _, k := range secrets {
+		if strings.Contains(e.log.String(), tail(k)) {
+			t.Fatalf("the logs contain the key %s…", k[:12])
+		}
 	}
 }
 

@@ -19,6 +19,9 @@ func FuzzParseLeadBody(f *testing.F) {
 		{"application/json", `[1, 2]`},
 		{"application/json", `{"a": {"b": {"c": {"d": {"e": {"f": {"g": {"h": {"i": {"j": 1}}}}}}}}}}`},
 		{"text/xml", "<x/>"},
+		{"application/json", `{"triggerType":"form_submission","payload":{"name":"Contact Form","siteId":"65f0c1","data":{"Name":"Jamie Buyer","Email":"jamie@example.com","Phone":"555-123-4567","Message":"Tour Saturday?"},"submittedAt":"2026-11-26T15:00:00.000Z","id":"6761a","formId":"65f0c2"}}`},
+		{"application/json", `{"name":"Contact Form","site":"65f0c1","data":{"Name":"Jamie Buyer","Email":"jamie@example.com"},"d":"2026-11-26T15:00:00.000Z","_id":"6761a"}`},
+		{"application/json", `{"email":"k@example.com","data":{"api_key":"closr_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"},"note":"\u0063losr_BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB"}`},
 	}
 	for _, s := range seeds {
 		f.Add(s.ctype, []byte(s.body))

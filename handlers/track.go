@@ -26,9 +26,12 @@ func (s *Server) track(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	ev, err := parseTrackPayload(r.Header.Get("Content-Type"), body)
-	if err != nil {
-		return err
+	// An event that was read but fails validation still carries its key:
+	// the key is checked first, so a bad key always gets the one 401 and
+	// field details go only to its owner.
+	ev, invalid := parseTrackPayload(r.Header.Get("Content-Type"), body)
+	if invalid != nil && toProblem(invalid).Status != http.StatusUnprocessableEntity {
+		return invalid
 	}
 	if !inHeader {
 		if key, err = s.authenticate(r.Context(), strings.TrimSpace(ev.APIKey)); err != nil {
@@ -39,6 +42,9 @@ func (s *Server) track(c echo.Context) error {
 	// was embedded on a site.
 	if key.Access == store.AccessMCP {
 		return errSecretKeyFromBrowser
+	}
+	if invalid != nil {
+		return invalid
 	}
 	if _, ok, err := s.checkOrigin(c, key.TeamID); err != nil {
 		return err

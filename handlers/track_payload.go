@@ -63,6 +63,8 @@ var errTrackTooLarge = &problem{Status: http.StatusRequestEntityTooLarge, Code: 
 
 // parseTrackPayload reads and checks one tracker event. It is pure: the same
 // input always gives the same event or error, and it touches nothing else.
+// When the event was read but fails validation (a 422), the returned event
+// still holds the api_key sent, so the caller can check the key first.
 func parseTrackPayload(contentType string, body []byte) (trackEvent, error) {
 	mt, _, err := mime.ParseMediaType(contentType)
 	if contentType == "" || err != nil || !(mt == "text/plain" || mt == "application/json" || mt == "text/json" || strings.HasSuffix(mt, "+json")) {
@@ -75,7 +77,8 @@ func parseTrackPayload(contentType string, body []byte) (trackEvent, error) {
 	if err := json.Unmarshal(body, &w); err != nil {
 		var typeErr *json.UnmarshalTypeError
 		if errors.As(err, &typeErr) && typeErr.Field != "" {
-			return trackEvent{}, &problem{Status: http.StatusUnprocessableEntity, Code: "validation_failed",
+			// Unmarshal fills the other fields before reporting this one.
+			return trackEvent{APIKey: strings.TrimSpace(w.APIKey)}, &problem{Status: http.StatusUnprocessableEntity, Code: "validation_failed",
 				Message: fmt.Sprintf("%s must be a %s.", typeErr.Field, jsonKind(typeErr.Type.Kind().String())),
 				Fields:  map[string]string{typeErr.Field: "must be a " + jsonKind(typeErr.Type.Kind().String())}}
 		}
@@ -122,7 +125,7 @@ func parseTrackPayload(contentType string, body []byte) (trackEvent, error) {
 		ev.UTMContent, ev.Clsr = clean(q.Get("utm_content"), maxUTM), clean(q.Get("clsr"), maxUTM)
 	}
 	if len(errs) > 0 {
-		return trackEvent{}, &problem{Status: http.StatusUnprocessableEntity, Code: "validation_failed",
+		return trackEvent{APIKey: ev.APIKey}, &problem{Status: http.StatusUnprocessableEntity, Code: "validation_failed",
 			Message: validationSummary(errs), Fields: errs}
 	}
 	return ev, nil
