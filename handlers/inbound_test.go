@@ -115,6 +115,12 @@ func TestInboundFieldFamilies(t *testing.T) {
 		{"multipart form", mpType, mpBody, "Mia Park", "mia@example.com", "", "Call after 5", nil},
 		{"text/plain JSON (no-cors fetch)", "text/plain;charset=UTF-8",
 			`{"name": "Tia", "phone": "+1 (555) 222-3333"}`, "Tia", "", "+15552223333", "", nil},
+		{"Webflow form webhook (payload.data)", "application/json",
+			`{"triggerType": "form_submission", "payload": {"name": "Contact Form", "siteId": "65f0c1a2", "data": {"Name": "Riley Stone", "Email": "riley@example.com", "Phone": "(555) 010-0123", "Message": "Tour on Saturday?"}, "submittedAt": "2026-11-26T15:00:00.000Z", "id": "6761aa", "formId": "65f0c1b3"}}`,
+			"Riley Stone", "riley@example.com", "+15550100123", "Tour on Saturday?", map[string]string{"payload.name": "Contact Form", "triggerType": "form_submission"}},
+		{"Webflow form webhook (older, top-level data)", "application/json",
+			`{"name": "Contact Form", "site": "65f0c1a2", "data": {"Name": "Casey Moor", "Email": "casey@example.com"}, "d": "2026-11-26T15:00:00.000Z", "_id": "6761ab"}`,
+			"Casey Moor", "casey@example.com", "", "", map[string]string{"name": "Contact Form"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
