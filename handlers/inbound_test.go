@@ -329,6 +329,18 @@ func TestInboundBrowserForm(t *testing.T) {
 	if r.StatusCode != 303 || r.Header.Get("Location") != "/thanks" {
 		t.Fatalf("javascript: _redirect: %d %s", r.StatusCode, r.Header.Get("Location"))
 	}
+	// The key is public, so _redirect may not send people to any other site.
+	for _, foreign := range []string{"https://evil.example/phish", "https://agent.example.evil.example/", "https://www.agent.example/thanks"} {
+		r = post(url.Values{"api_key": {key}, "email": {"c@example.com"}, "_redirect": {foreign}})
+		if r.StatusCode != 303 || r.Header.Get("Location") != "/thanks" {
+			t.Fatalf("foreign _redirect %s: %d %s", foreign, r.StatusCode, r.Header.Get("Location"))
+		}
+	}
+	r = e.api("POST", "/api/leads/inbound", "application/x-www-form-urlencoded",
+		url.Values{"api_key": {key}, "email": {"c@example.com"}, "_gotcha": {"bot"}, "_redirect": {"https://evil.example/"}}.Encode(), html...)
+	if r.StatusCode != 303 || r.Header.Get("Location") != "/thanks" {
+		t.Fatalf("honeypot with a foreign _redirect: %d %s", r.StatusCode, r.Header.Get("Location"))
+	}
 	if r := e.api("GET", "/thanks", "", "", html...); r.StatusCode != 200 || !strings.Contains(r.body, "Thank you") || r.Header.Get("Set-Cookie") != "" {
 		t.Fatalf("thank-you page: %d (cookie %q)", r.StatusCode, r.Header.Get("Set-Cookie"))
 	}
@@ -342,6 +354,22 @@ func TestInboundBrowserForm(t *testing.T) {
 	}
 	if n, _ := e.counts(team); n != 3 {
 		t.Fatalf("%d leads, want 3 (not the invalid one, not the bot)", n)
+	}
+	// A tracked domain and its subdomains are allowed even when the form
+	// is posted from another of the team's pages.
+	if _, err := e.db.AddTrackedDomain(context.Background(), team, "agent.example"); err != nil {
+		t.Fatal(err)
+	}
+	for target, want := range map[string]string{
+		"https://www.agent.example/thanks": "https://www.agent.example/thanks",
+		"https://agent.example/thank-you":  "https://agent.example/thank-you",
+		"https://evil.example/phish":       "/thanks",
+		"https://badagent.example/":        "/thanks",
+	} {
+		r = post(url.Values{"api_key": {key}, "email": {"c@example.com"}, "_redirect": {target}})
+		if r.StatusCode != 303 || r.Header.Get("Location") != want {
+			t.Fatalf("_redirect %s with agent.example tracked: %d %s, want %s", target, r.StatusCode, r.Header.Get("Location"), want)
+		}
 	}
 	// A script posting a form but asking for JSON gets JSON.
 	r = e.api("POST", "/api/leads/inbound", "application/x-www-form-urlencoded", url.Values{"api_key": {key}, "email": {"d@example.com"}}.Encode(), "Accept", "application/json")
