@@ -70,6 +70,27 @@ func TestAPIRateLimits(t *testing.T) {
 	}
 }
 
+// TestBrowserFormRateLimitedGetsPage: a person whose form post is over the
+// per-IP limit gets the HTML error page with Retry-After, like any other
+// refused form, not JSON.
+func TestBrowserFormRateLimitedGetsPage(t *testing.T) {
+	e := newEnvWith(t, envOptions{config: func(c *handlers.Config) { c.LimitIP = 0.5 }}) // burst 2
+	c := e.client()
+	c.signup("Ana Agent", "ana@example.com", "Sunset Realty")
+	key := c.generate("Website")
+	var last resp
+	for i := range 3 {
+		form := url.Values{"api_key": {key}, "email": {"a" + strconv.Itoa(i) + "@example.com"}}
+		last = e.api("POST", "/api/leads/inbound", "application/x-www-form-urlencoded", form.Encode(),
+			"Accept", "text/html,application/xhtml+xml,*/*;q=0.8", "Referer", "https://agent.example/contact")
+	}
+	ra, _ := strconv.Atoi(last.Header.Get("Retry-After"))
+	if last.StatusCode != http.StatusTooManyRequests || ra < 1 || !strings.HasPrefix(last.Header.Get("Content-Type"), "text/html") ||
+		!strings.Contains(last.body, "Too many requests") || !strings.Contains(last.body, `href="https://agent.example/contact"`) {
+		t.Fatalf("third form post: %d Retry-After %q %s\n%s", last.StatusCode, last.Header.Get("Retry-After"), last.Header.Get("Content-Type"), last.body)
+	}
+}
+
 // TestBodyLimits: oversized bodies are refused with 413 before any work.
 func TestBodyLimits(t *testing.T) {
 	e := newEnv(t)

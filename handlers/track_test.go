@@ -111,6 +111,12 @@ func TestTrackErrors(t *testing.T) {
 		{"unknown key", "text/plain", with(map[string]any{"api_key": unknown}), nil, 401, "invalid_api_key", "valid Closr API key"},
 		{"bad header key beats bad body", "text/plain", "nope", []string{"X-Api-Key", unknown}, 401, "invalid_api_key", "valid Closr API key"},
 		{"bad type", "text/plain", with(map[string]any{"type": "click"}), nil, 422, "validation_failed", `"pageview" or "identify"`},
+		// The key is checked before the event: a bad key never learns which fields are wrong.
+		{"bad type, unknown key", "text/plain", with(map[string]any{"type": "click", "api_key": unknown}), nil, 401, "invalid_api_key", "valid Closr API key"},
+		{"bad type, no key", "text/plain", with(map[string]any{"type": "click", "api_key": ""}), nil, 401, "invalid_api_key", "valid Closr API key"},
+		{"bad type, malformed key", "text/plain", with(map[string]any{"type": "click", "api_key": "closr_short"}), nil, 401, "invalid_api_key", "valid Closr API key"},
+		{"width as text, unknown key", "text/plain", with(map[string]any{"screen_width": "wide", "api_key": unknown}), nil, 401, "invalid_api_key", "valid Closr API key"},
+		{"key as a number", "text/plain", with(map[string]any{"api_key": 7}), nil, 401, "invalid_api_key", "valid Closr API key"},
 		{"bad visitor id", "text/plain", with(map[string]any{"visitor_id": "short"}), nil, 422, "validation_failed", "visitor_id of 16 to 64"},
 		{"no url", "text/plain", with(map[string]any{"url": ""}), nil, 422, "validation_failed", "page's address in url"},
 		{"ftp url", "text/plain", with(map[string]any{"url": "ftp://x.example/"}), nil, 422, "validation_failed", "full http(s) address"},
