@@ -116,7 +116,7 @@ func SendLeadsCard(base string) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 4, "</code></pre><h3>A form on your website</h3><p>Paste this into your Webflow, Squarespace or WordPress page. Visitors land on <code>_redirect</code> after sending (or on a Closr thank-you page without it).</p><pre data-testid=\"form-example\"><code>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 4, "</code></pre><h3>A form on your website</h3><p>Paste this into your Webflow, Squarespace or WordPress page. Visitors land on <code>_redirect</code> after sending when it is on the form's own site or one of your tracked domains (otherwise on a Closr thank-you page).</p><pre data-testid=\"form-example\"><code>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
