@@ -6,8 +6,9 @@ import (
 )
 
 // FuzzParseLeadBody feeds arbitrary bodies to the inbound parser: it must
-// never panic, every field it returns must be valid UTF-8 within the limits,
-// and validation must either refuse the lead or return a usable contact.
+// never panic, every field it returns must be valid UTF-8 within the limits
+// with no API key left in it, and validation must either refuse the lead
+// or return a usable contact.
 func FuzzParseLeadBody(f *testing.F) {
 	seeds := []struct{ ctype, body string }{
 		{"application/json", `{"full_name": "Jamie Buyer", "email": "jamie@example.com", "phone_number": "(555) 123-4567"}`},
@@ -43,6 +44,9 @@ func FuzzParseLeadBody(f *testing.F) {
 			}
 			if utf8.RuneCountInString(fl.Name) > maxFieldName || utf8.RuneCountInString(fl.Value) > maxFieldValue {
 				t.Fatalf("field over the limits: %d/%d runes", utf8.RuneCountInString(fl.Name), utf8.RuneCountInString(fl.Value))
+			}
+			if keyPattern.MatchString(fl.Name) || keyPattern.MatchString(fl.Value) {
+				t.Fatalf("a key survived in %q=%q", fl.Name, fl.Value)
 			}
 		}
 		d, errs := validateLead(mapLead(p.Fields), "US")
