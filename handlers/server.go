@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"runtime"
 	"slices"
 	"sort"
 	"strings"
@@ -84,6 +85,8 @@ type Config struct {
 	// LoginLimit is how many failed logins an account may have in 15
 	// minutes (an IP gets four times as many); 0 means 5.
 	LoginLimit int
+	// SignupLimit is how many sign-ups an IP may make in an hour; 0 means 10.
+	SignupLimit int
 	// LimitKey and LimitIP are the API's requests per second per key and
 	// per client IP (bursts of four seconds' worth); 0 turns a limit off.
 	// cmd/closr defaults them to DefaultKeyRate and DefaultIPRate.
@@ -100,6 +103,8 @@ type Server struct {
 	passwd   passwordHasher
 	logins   *throttle
 	loginIPs *throttle
+	signups  *throttle  // per IP
+	hashes   *hashSlots // bounds concurrent password hashes
 	touches  keyTouches
 	// requestIDs names each request for the logs.
 	requestIDs requestIDs
@@ -120,6 +125,9 @@ func New(cfg Config) (*Server, error) {
 	if cfg.LoginLimit == 0 {
 		cfg.LoginLimit = 5
 	}
+	if cfg.SignupLimit == 0 {
+		cfg.SignupLimit = 10
+	}
 	st, err := loadStatic(cfg.Static)
 	if err != nil {
 		return nil, err
@@ -133,6 +141,8 @@ func New(cfg Config) (*Server, error) {
 		passwd:   newPasswordHasher(cfg.PasswordCost),
 		logins:   newThrottle(cfg.LoginLimit, 15*time.Minute),
 		loginIPs: newThrottle(4*cfg.LoginLimit, 15*time.Minute),
+		signups:  newThrottle(cfg.SignupLimit, time.Hour),
+		hashes:   newHashSlots(runtime.NumCPU()),
 		region:   strings.ToUpper(cfg.PhoneRegion),
 
 		keyLimits: newLimiterSet(cfg.LimitKey),
