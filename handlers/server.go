@@ -6,6 +6,7 @@ import (
 	"context"
 	"io/fs"
 	"log/slog"
+	"net"
 	"net/http"
 	"runtime"
 	"slices"
@@ -91,6 +92,9 @@ type Config struct {
 	// per client IP (bursts of four seconds' worth); 0 turns a limit off.
 	// cmd/closr defaults them to DefaultKeyRate and DefaultIPRate.
 	LimitKey, LimitIP float64
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For and
+	// X-Forwarded-Proto are believed; none means the peer is the client.
+	TrustedProxies []*net.IPNet
 }
 
 // Server is the Closr HTTP application.
@@ -112,6 +116,7 @@ type Server struct {
 	mcp        http.Handler // the MCP server's Streamable HTTP handler
 	// keyLimits and ipLimits rate-limit the API; nil means no limit.
 	keyLimits, ipLimits *limiterSet
+	proxies             []*net.IPNet // trusted reverse proxies
 }
 
 // New builds the server and its routes.
@@ -147,6 +152,7 @@ func New(cfg Config) (*Server, error) {
 
 		keyLimits: newLimiterSet(cfg.LimitKey),
 		ipLimits:  newLimiterSet(cfg.LimitIP),
+		proxies:   cfg.TrustedProxies,
 	}
 	s.mcp = s.newMCPHandler()
 	s.routes()
@@ -159,9 +165,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.echo.Serv
 func (s *Server) routes() {
 	e := s.echo
 	e.HideBanner, e.HidePort = true, true
-	// Client addresses come from the connection, not from headers a client
-	// could forge; a proxy in front would need its own extractor.
-	e.IPExtractor = echo.ExtractIPDirect()
+	e.IPExtractor = clientIPExtractor(s.proxies)
 	e.HTTPErrorHandler = s.handleError
 	// Plain forms revoke with POST + _method=DELETE. The API is skipped: the
 	// override reads the form, which would consume an API request's body.
@@ -172,7 +176,7 @@ func (s *Server) routes() {
 		Skipper: isAPI,
 	}))
 	e.Use(middleware.RequestIDWithConfig(middleware.RequestIDConfig{Generator: s.requestIDs.next}))
-	e.Use(s.logRequests, middleware.Recover(), securityHeaders, s.limitIP)
+	e.Use(s.logRequests, middleware.Recover(), s.securityHeaders, s.limitIP)
 
 	e.GET("/healthz", s.health)
 	e.GET("/static/*", s.serveStatic("static"))
