@@ -36,7 +36,7 @@ type KeyStore interface {
 	APIKeys(ctx context.Context, teamID int64) ([]store.APIKey, error)
 	RevokeAPIKey(ctx context.Context, teamID, keyID, agentID int64) (store.APIKey, error)
 	APIKeyByHash(ctx context.Context, hash [32]byte) (store.APIKey, error)
-	TouchAPIKey(ctx context.Context, keyID int64, t time.Time) error
+	TouchAPIKey(ctx context.Context, teamID, keyID int64, t time.Time) error
 	KeyEvents(ctx context.Context, teamID int64, limit int) ([]store.KeyEvent, error)
 }
 

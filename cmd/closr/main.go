@@ -131,6 +131,11 @@ func serve(cfg config) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
+	unlock, err := lockDatabase(cfg.db)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	db, err := store.Open(ctx, cfg.db)
 	if err != nil {
 		return err
@@ -216,6 +221,10 @@ func backup(args []string) error {
 	}
 	if _, err := os.Stat(rest[0]); err == nil {
 		return fmt.Errorf("backup: %s already exists; choose a new path", rest[0])
+	}
+	// Opening a missing file would create an empty database and back it up.
+	if _, err := os.Stat(cfg.db); err != nil {
+		return fmt.Errorf("backup: no database at %s (set --db or CLOSR_DB)", cfg.db)
 	}
 	ctx := context.Background()
 	db, err := store.Open(ctx, cfg.db)
