@@ -37,7 +37,6 @@ func (s *Server) createAPIKey(c echo.Context) error {
 		return err
 	}
 	card.NewKey, card.NewFor, card.NewAccess = key, k.Label, k.Access
-	noStore(c)
 	return s.renderIntegrations(c, http.StatusOK, card)
 }
 

@@ -109,16 +109,22 @@ func TestSecurityHeadersOnEveryPage(t *testing.T) {
 		}
 	}
 
+	checkHeaders(t, "/login over TLS", resp{Response: getOverTLS(t, e, "/login")}, true)
+}
+
+// getOverTLS requests path from e's handler served directly over TLS.
+func getOverTLS(t *testing.T, e *env, path string) *http.Response {
+	t.Helper()
 	tlsSrv := httptest.NewTLSServer(e.h)
-	defer tlsSrv.Close()
+	t.Cleanup(tlsSrv.Close)
 	cl := tlsSrv.Client()
 	cl.Transport.(*http.Transport).TLSClientConfig = &tls.Config{InsecureSkipVerify: true}
-	r, err := cl.Get(tlsSrv.URL + "/login")
+	r, err := cl.Get(tlsSrv.URL + path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	r.Body.Close()
-	checkHeaders(t, "/login over TLS", resp{Response: r}, true)
+	return r
 }
 
 func checkHeaders(t *testing.T, what string, r resp, tls bool) {
