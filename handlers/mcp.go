@@ -95,7 +95,9 @@ func (h warnAndAbove) WithAttrs(attrs []slog.Attr) slog.Handler {
 	return warnAndAbove{h.Handler.WithAttrs(attrs)}
 }
 
-func (h warnAndAbove) WithGroup(name string) slog.Handler { return warnAndAbove{h.Handler.WithGroup(name)} }
+func (h warnAndAbove) WithGroup(name string) slog.Handler {
+	return warnAndAbove{h.Handler.WithGroup(name)}
+}
 
 // serveMCP is /mcp: it checks the key on every request, then hands over to
 // the SDK.
