@@ -10,6 +10,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"closr/store"
+	"closr/views"
 )
 
 // maxLabel is the longest key label, in characters.
@@ -34,11 +35,23 @@ func (s *Server) createAPIKey(c echo.Context) error {
 	s.logOf(c).Info("api key generated", "team", a.TeamID, "key_id", k.ID, "preview", k.Preview, "access", k.Access)
 	card, err := s.keysCard(c)
 	if err != nil {
-		return err
+		// The key exists now, and this answer is the only place it can
+		// ever be shown: show it, even without the list.
+		s.logOf(c).Error("load the key list after generating a key", "err", err)
+		card = views.KeysCard{Max: store.MaxActiveKeys,
+			Notice: "Your key was created, but the key list could not be loaded just now. Copy the key, then reload the page."}
 	}
 	card.NewKey, card.NewFor, card.NewAccess = key, k.Label, k.Access
-	noStore(c)
-	return s.renderIntegrations(c, http.StatusOK, card)
+	if err == nil {
+		if err = s.renderIntegrations(c, http.StatusOK, card); err == nil {
+			return nil
+		}
+		s.logOf(c).Error("render the page after generating a key", "err", err)
+	}
+	if isHTMX(c) {
+		return render(c, http.StatusOK, views.APIKeysCard(csrfToken(c), card))
+	}
+	return render(c, http.StatusOK, views.IntegrationsPage(page(c, "Integrations", "integrations"), views.Integrations{Keys: card, BaseURL: baseURL(c)}))
 }
 
 // checkLabel says what is wrong with a trimmed label, or "".

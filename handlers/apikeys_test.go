@@ -131,6 +131,9 @@ func TestKeyLimitInCard(t *testing.T) {
 	if n := e.activeKeys(e.agent("ana@example.com").TeamID); n != 10 {
 		t.Fatalf("active keys = %d, want 10", n)
 	}
+	if page := c.get("/settings/integrations"); !strings.Contains(page.body, `data-testid="key-limit-hint"`) {
+		t.Fatal("at the limit, the card does not say so before Generate")
+	}
 }
 
 func TestRevoke(t *testing.T) {

@@ -8,6 +8,7 @@ import (
 	"net/mail"
 	"strings"
 	"sync"
+	"time"
 	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
@@ -47,7 +48,20 @@ func (s *Server) signup(c echo.Context) error {
 	if len(f.Errors) > 0 {
 		return render(c, http.StatusUnprocessableEntity, views.SignupPage(page(c, "Sign up", ""), f))
 	}
-	a, err := s.store.CreateTeamWithOwner(c.Request().Context(), f.Values["team"], f.Values["name"], f.Values["email"], s.passwd.hash(password))
+	ip := "ip:" + c.RealIP()
+	if ok, wait := s.signups.reserve(ip); !ok {
+		f.Error = tooManyAttempts(c, wait, "sign-ups from this address")
+		return render(c, http.StatusTooManyRequests, views.SignupPage(page(c, "Sign up", ""), f))
+	}
+	var hash []byte
+	if err := s.hashes.run(c.Request().Context(), func() { hash = s.passwd.hash(password) }); err != nil {
+		s.signups.refund(ip) // nothing was created
+		if f.Error = hashBusy(c, err); f.Error == "" {
+			return err
+		}
+		return render(c, http.StatusServiceUnavailable, views.SignupPage(page(c, "Sign up", ""), f))
+	}
+	a, err := s.store.CreateTeamWithOwner(c.Request().Context(), f.Values["team"], f.Values["name"], f.Values["email"], hash)
 	if errors.Is(err, store.ErrEmailTaken) {
 		f.Errors["email"] = "An account with this email already exists. Log in instead."
 		return render(c, http.StatusUnprocessableEntity, views.SignupPage(page(c, "Sign up", ""), f))
@@ -95,38 +109,78 @@ func (s *Server) login(c echo.Context) error {
 	password := c.FormValue("password")
 	f := views.Form{Values: map[string]string{"email": email}}
 	account, ip := "email:"+strings.ToLower(email), "ip:"+c.RealIP()
-	for _, t := range []struct {
-		th  *throttle
-		key string
-	}{{s.logins, account}, {s.loginIPs, ip}} {
-		if blocked, wait := t.th.blocked(t.key); blocked {
-			mins := int(math.Ceil(wait.Minutes()))
-			c.Response().Header().Set("Retry-After", fmt.Sprint(int(math.Ceil(wait.Seconds()))))
-			f.Error = fmt.Sprintf("Too many failed attempts. Wait %d minute(s), then try again.", mins)
-			return render(c, http.StatusTooManyRequests, views.LoginPage(page(c, "Log in", ""), f))
+	// The attempt counts before the password is checked, so parallel
+	// guesses cannot all slip past the limit while the first are hashing.
+	ok, wait := s.logins.reserve(account)
+	if ok {
+		if ok, wait = s.loginIPs.reserve(ip); !ok {
+			s.logins.refund(account)
 		}
 	}
-	a, err := s.store.AgentByEmail(c.Request().Context(), email)
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		return err
-	}
-	ok := false
-	if err == nil {
-		ok = s.passwd.verify(a.PasswordHash, password)
-	} else {
-		s.passwd.verify(dummyHash(), password) // same time as a real check
-	}
 	if !ok {
-		s.logins.fail(account)
-		s.loginIPs.fail(ip)
+		f.Error = tooManyAttempts(c, wait, "failed attempts")
+		return render(c, http.StatusTooManyRequests, views.LoginPage(page(c, "Log in", ""), f))
+	}
+	matched, err := s.checkLogin(c, email, password)
+	if err != nil {
+		// The password was never checked: the attempt does not count.
+		s.logins.refund(account)
+		s.loginIPs.refund(ip)
+		if f.Error = hashBusy(c, err); f.Error == "" {
+			return err
+		}
+		return render(c, http.StatusServiceUnavailable, views.LoginPage(page(c, "Log in", ""), f))
+	}
+	if matched == nil {
 		f.Error = badLogin
 		return render(c, http.StatusUnauthorized, views.LoginPage(page(c, "Log in", ""), f))
 	}
 	s.logins.clear(account)
-	if err := s.startSession(c, a.ID); err != nil {
+	s.loginIPs.refund(ip)
+	if err := s.startSession(c, matched.ID); err != nil {
 		return err
 	}
 	return c.Redirect(http.StatusSeeOther, "/settings/integrations")
+}
+
+// checkLogin returns the agent whose email and password these are, or nil.
+// An unknown email is checked against a dummy hash, taking the same time.
+func (s *Server) checkLogin(c echo.Context, email, password string) (*store.Agent, error) {
+	a, err := s.store.AgentByEmail(c.Request().Context(), email)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return nil, err
+	}
+	known := err == nil
+	ok := false
+	if err := s.hashes.run(c.Request().Context(), func() {
+		if known {
+			ok = s.passwd.verify(a.PasswordHash, password)
+		} else {
+			s.passwd.verify(dummyHash(), password)
+		}
+	}); err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, nil
+	}
+	return &a, nil
+}
+
+// tooManyAttempts sets Retry-After and returns the form's message.
+func tooManyAttempts(c echo.Context, wait time.Duration, what string) string {
+	c.Response().Header().Set("Retry-After", fmt.Sprint(int(math.Ceil(wait.Seconds()))))
+	return fmt.Sprintf("Too many %s. Wait %d minute(s), then try again.", what, int(math.Ceil(wait.Minutes())))
+}
+
+// hashBusy returns the form's message when err says no password hash slot
+// freed in time (and sets Retry-After), or "" for any other error.
+func hashBusy(c echo.Context, err error) string {
+	if !errors.Is(err, errHashBusy) {
+		return ""
+	}
+	c.Response().Header().Set("Retry-After", "5")
+	return "Closr is checking many passwords right now. Wait a few seconds, then try again."
 }
 
 // dummyHash is verified against when the email is unknown. It is made on

@@ -10,11 +10,28 @@ import (
 )
 
 func (s *Server) integrationsPage(c echo.Context) error {
-	card, err := s.keysCard(c)
-	if err != nil {
-		return err
+	return s.renderPage(c, http.StatusOK, nil, nil)
+}
+
+// renderPage renders the whole Integrations page; a card the action did
+// not change (nil) is loaded fresh.
+func (s *Server) renderPage(c echo.Context, status int, keys *views.KeysCard, tracker *views.TrackerCard) error {
+	if keys == nil {
+		k, err := s.keysCard(c)
+		if err != nil {
+			return err
+		}
+		keys = &k
 	}
-	return s.renderIntegrations(c, http.StatusOK, card)
+	if tracker == nil {
+		t, err := s.trackerCard(c)
+		if err != nil {
+			return err
+		}
+		tracker = &t
+	}
+	return render(c, status, views.IntegrationsPage(page(c, "Integrations", "integrations"),
+		views.Integrations{Keys: *keys, Tracker: *tracker, BaseURL: baseURL(c)}))
 }
 
 // keysCard loads the signed-in agent's team's keys and audit trail.
@@ -49,11 +66,7 @@ func (s *Server) renderIntegrations(c echo.Context, status int, card views.KeysC
 	if isHTMX(c) {
 		return render(c, status, views.APIKeysCard(csrfToken(c), card))
 	}
-	tracker, err := s.trackerCard(c)
-	if err != nil {
-		return err
-	}
-	return render(c, status, views.IntegrationsPage(page(c, "Integrations", "integrations"), views.Integrations{Keys: card, Tracker: tracker, BaseURL: baseURL(c)}))
+	return s.renderPage(c, status, &card, nil)
 }
 
 // baseURL is this server's own address as the browser reached it.

@@ -313,7 +313,7 @@ func init() {
 		"name":    {"name", "fullname", "yourname", "contactname", "clientname"},
 		"first":   {"firstname", "fname", "givenname", "first"},
 		"last":    {"lastname", "lname", "surname", "familyname", "last"},
-		"email":   {"email", "emailaddress", "youremail", "mail", "e-mail"},
+		"email":   {"email", "emailaddress", "youremail", "mail"},
 		"phone":   {"phone", "phonenumber", "mobile", "mobilephone", "mobilenumber", "tel", "telephone", "cell", "cellphone", "yourphone", "contactnumber"},
 		"message": {"message", "comments", "comment", "notes", "note", "yourmessage", "enquiry", "inquiry"},
 		"source":  {"source", "leadsource"},

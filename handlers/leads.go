@@ -19,7 +19,8 @@ const (
 	hotWindow = 7 * 24 * time.Hour
 )
 
-// maxLeadPageViews is how many of a lead's latest page views its page lists.
+// maxLeadPageViews is how many of a lead's latest page views its page and
+// MCP's get_lead list.
 const maxLeadPageViews = 200
 
 func (s *Server) leadsPage(c echo.Context) error {
@@ -67,9 +68,7 @@ func (s *Server) leadPage(c echo.Context) error {
 		return err
 	}
 	for _, v := range seen {
-		// Times are kept to the second: a view in the same second as the
-		// lead's first form counts as before it (it is usually the form page).
-		d.PageViews = append(d.PageViews, views.PageView{At: v.At, Title: v.Title, URL: v.URL, Before: !v.At.After(l.CreatedAt)})
+		d.PageViews = append(d.PageViews, views.PageView{At: v.At, Title: v.Title, URL: v.URL, Before: v.BeforeLead})
 	}
 	for _, sub := range subs {
 		d.Submissions = append(d.Submissions, views.SubmissionView{At: sub.At, Source: sub.Source, KeyLabel: sub.KeyLabel,

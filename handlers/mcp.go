@@ -62,8 +62,13 @@ func callerOf(ctx context.Context) (mcpCaller, bool) {
 
 // newMCPHandler builds the MCP server and its Streamable HTTP handler.
 func (s *Server) newMCPHandler() http.Handler {
+	// The SDK logs without the request's context, so its lines cannot carry
+	// a request id; they are marked as the SDK's, and its per-request
+	// session chatter (Info) is left out. Our own MCP log lines (tool
+	// failures) go through logOf and carry the request id.
+	sdkLog := slog.New(warnAndAbove{s.log.Handler()}).With("component", "mcp-sdk")
 	srv := mcp.NewServer(&mcp.Implementation{Name: "closr", Title: "Closr CRM", Version: "1.0.0"},
-		&mcp.ServerOptions{Logger: s.log, Instructions: "Tools to read and add leads in the Closr CRM of the team that owns the API key: search and read leads, add a lead, see who is on the team's website, and summarize the pipeline."})
+		&mcp.ServerOptions{Logger: sdkLog, Instructions: "Tools to read and add leads in the Closr CRM of the team that owns the API key: search and read leads, add a lead, see who is on the team's website, and summarize the pipeline."})
 	s.addMCPTools(srv)
 	return mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return srv }, &mcp.StreamableHTTPOptions{
 		// Stateless: no sessions kept in memory, and each tool call sees
@@ -75,8 +80,23 @@ func (s *Server) newMCPHandler() http.Handler {
 		// same host the protection would refuse every request.
 		DisableLocalhostProtection: true,
 		MaxRequestBodyBytes:        maxMCPBody,
-		Logger:                     s.log,
+		Logger:                     sdkLog,
 	})
+}
+
+// warnAndAbove passes on only warnings and errors.
+type warnAndAbove struct{ slog.Handler }
+
+func (h warnAndAbove) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= slog.LevelWarn && h.Handler.Enabled(ctx, l)
+}
+
+func (h warnAndAbove) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return warnAndAbove{h.Handler.WithAttrs(attrs)}
+}
+
+func (h warnAndAbove) WithGroup(name string) slog.Handler {
+	return warnAndAbove{h.Handler.WithGroup(name)}
 }
 
 // serveMCP is /mcp: it checks the key on every request, then hands over to
@@ -91,7 +111,7 @@ func (s *Server) serveMCP(c echo.Context) error {
 		return errIntakeKeyAtMCP
 	}
 	if now := time.Now(); s.touches.due(key.ID, now) {
-		if err := s.store.TouchAPIKey(r.Context(), key.ID, now); err != nil {
+		if err := s.store.TouchAPIKey(r.Context(), key.TeamID, key.ID, now); err != nil {
 			// Last-used is a convenience; the call itself can still work.
 			s.logOf(c).Warn("touch mcp key", "key_id", key.ID, "err", err)
 		}

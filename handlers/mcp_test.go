@@ -333,7 +333,7 @@ func TestMCPToolsSeeOnlyTheirTeam(t *testing.T) {
 			t.Fatalf("Jamie's page views = %+v, want 12 Oak St then Contact", got.PageViews)
 		}
 		m := callTool[detail](t, cs, "get_lead", map[string]any{"id": morgan})
-		if m.Lead.Source != "Open house" || len(m.Submissions) != 2 || m.Submissions[0].Source != "MCP" || m.Submissions[0].KeyLabel != "Claude" {
+		if m.Lead.Source != "Open house (via MCP)" || len(m.Submissions) != 2 || m.Submissions[0].Source != "MCP" || m.Submissions[0].KeyLabel != "Claude" {
 			t.Fatalf("Morgan = %+v, want two submissions, the first from MCP through the Claude key", m)
 		}
 		if msg := toolError(t, cs, "get_lead", map[string]any{"id": bobLead}); msg != fmt.Sprintf("no lead with id %d; find leads with search_leads", bobLead) {
@@ -403,9 +403,9 @@ func TestMCPToolsSeeOnlyTheirTeam(t *testing.T) {
 		for _, s := range got.BySource {
 			bySource[s.Source] = s.Leads
 		}
-		// Morgan's source became "Open house" on the second submission; the
+		// Morgan's source became "Open house (via MCP)" on the second submission; the
 		// other Jamie came through MCP with no source.
-		if want := map[string]int{"Website": 1, "Zillow": 1, "Open house": 1, "MCP": 1}; fmt.Sprint(bySource) != fmt.Sprint(want) {
+		if want := map[string]int{"Website": 1, "Zillow": 1, "Open house (via MCP)": 1, "MCP": 1}; fmt.Sprint(bySource) != fmt.Sprint(want) {
 			t.Fatalf("by source = %v, want %v", bySource, want)
 		}
 		if past := callTool[summary](t, cs, "pipeline_summary", map[string]any{"from": "2020-01-01", "to": "2020-01-31"}); past.NewLeads != 0 || len(past.ByDay) != 31 {

@@ -26,7 +26,6 @@ const (
 	maxVisitorHours  = 720
 	maxVisitorsLimit = 200
 	maxSummaryDays   = 366
-	leadPageViews    = 200 // page views get_lead returns at most
 )
 
 // mcpSource is the source of a lead created through MCP without one.
@@ -157,8 +156,11 @@ func (s *Server) toolCreateLead(ctx context.Context, _ *mcp.CallToolRequest, in 
 	if len(errs) > 0 {
 		return nil, createLeadOut{}, errors.New(validationSummary(errs) + fieldHints(errs))
 	}
+	// The source always says the lead came through MCP.
 	if d.Source == "" {
 		d.Source = mcpSource
+	} else {
+		d.Source += " (via MCP)"
 	}
 	raw, err := json.Marshal(in)
 	if err != nil {
@@ -300,7 +302,7 @@ func (s *Server) toolGetLead(ctx context.Context, _ *mcp.CallToolRequest, in get
 	if err != nil {
 		return nil, getLeadOut{}, toolFailed(ctx, "get_lead", err)
 	}
-	views, total, err := s.store.PagesViewedByLead(ctx, team, in.ID, leadPageViews)
+	views, total, err := s.store.PagesViewedByLead(ctx, team, in.ID, maxLeadPageViews)
 	if err != nil {
 		return nil, getLeadOut{}, toolFailed(ctx, "get_lead", err)
 	}
@@ -310,7 +312,7 @@ func (s *Server) toolGetLead(ctx context.Context, _ *mcp.CallToolRequest, in get
 	}
 	for _, v := range views {
 		out.PageViews = append(out.PageViews, pageViewOut{At: timeOut(v.At), URL: v.URL, Title: v.Title, Referrer: v.Referrer,
-			UTMSource: v.UTMSource, UTMMedium: v.UTMMedium, UTMCampaign: v.UTMCampaign, BeforeLead: v.At.Before(l.CreatedAt)})
+			UTMSource: v.UTMSource, UTMMedium: v.UTMMedium, UTMCampaign: v.UTMCampaign, BeforeLead: v.BeforeLead})
 	}
 	return nil, out, nil
 }

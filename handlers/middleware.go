@@ -97,14 +97,14 @@ func (s *Server) logOf(c echo.Context) *slog.Logger {
 }
 
 // securityHeaders sets the headers every response carries.
-func securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
+func (s *Server) securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		h := c.Response().Header()
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Referrer-Policy", "same-origin")
 		h.Set("X-Frame-Options", "DENY")
 		h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'")
-		if c.IsTLS() {
+		if s.servedOverTLS(c) {
 			h.Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
 		}
 		return next(c)
@@ -157,10 +157,11 @@ func (s *Server) withSession(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-// saveSession writes the session cookie; it is Secure when served over TLS.
+// saveSession writes the session cookie; it is Secure when served over TLS
+// (see servedOverTLS).
 func (s *Server) saveSession(c echo.Context, sess *sessions.Session) error {
 	opts := *sess.Options
-	opts.Secure = c.IsTLS() || c.Request().Header.Get("X-Forwarded-Proto") == "https"
+	opts.Secure = s.servedOverTLS(c)
 	sess.Options = &opts
 	return sess.Save(c.Request(), c.Response())
 }
@@ -179,9 +180,12 @@ func csrfToken(c echo.Context) string {
 
 // requireAgent sends signed-out visitors to the login page; HTMX gets an
 // HX-Redirect since it would otherwise swap the login page into the card.
+// Signed-in responses are never stored: they hold leads' personal data, and
+// Back must not restore a page showing a new key from the browser's cache.
 func (s *Server) requireAgent(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		if agentOf(c) != nil {
+			noStore(c)
 			return next(c)
 		}
 		if isHTMX(c) {

@@ -1,11 +1,15 @@
 package handlers
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
+	"time"
 
 	"golang.org/x/crypto/argon2"
 )
@@ -50,4 +54,37 @@ func (h passwordHasher) verify(stored []byte, password string) bool {
 	}
 	got := argon2.IDKey([]byte(password), salt, t, m, p, uint32(len(want)))
 	return subtle.ConstantTimeCompare(got, want) == 1
+}
+
+// hashSlots bounds how many password hashes run at once: each takes 19 MiB,
+// so a few hundred parallel logins or sign-ups would otherwise exhaust
+// memory. One slot per CPU keeps every core busy and no more.
+type hashSlots struct {
+	c    chan struct{}
+	wait time.Duration // how long a request waits for a slot before a 503
+	runs atomic.Int64  // hashes run, so tests can see which attempts were checked
+}
+
+func newHashSlots(n int) *hashSlots {
+	return &hashSlots{c: make(chan struct{}, n), wait: 2 * time.Second}
+}
+
+// errHashBusy says every hash slot stayed taken for the whole wait.
+var errHashBusy = errors.New("every password hash slot is busy")
+
+// run calls f in a slot, or returns errHashBusy when none frees in time.
+func (h *hashSlots) run(ctx context.Context, f func()) error {
+	t := time.NewTimer(h.wait)
+	defer t.Stop()
+	select {
+	case h.c <- struct{}{}:
+	case <-t.C:
+		return errHashBusy
+	case <-ctx.Done():
+		return fmt.Errorf("waiting for a password hash slot: %w", ctx.Err())
+	}
+	defer func() { <-h.c }()
+	h.runs.Add(1)
+	f()
+	return nil
 }

@@ -6,7 +6,9 @@ import (
 	"context"
 	"io/fs"
 	"log/slog"
+	"net"
 	"net/http"
+	"runtime"
 	"slices"
 	"sort"
 	"strings"
@@ -34,7 +36,7 @@ type KeyStore interface {
 	APIKeys(ctx context.Context, teamID int64) ([]store.APIKey, error)
 	RevokeAPIKey(ctx context.Context, teamID, keyID, agentID int64) (store.APIKey, error)
 	APIKeyByHash(ctx context.Context, hash [32]byte) (store.APIKey, error)
-	TouchAPIKey(ctx context.Context, keyID int64, t time.Time) error
+	TouchAPIKey(ctx context.Context, teamID, keyID int64, t time.Time) error
 	KeyEvents(ctx context.Context, teamID int64, limit int) ([]store.KeyEvent, error)
 }
 
@@ -84,10 +86,15 @@ type Config struct {
 	// LoginLimit is how many failed logins an account may have in 15
 	// minutes (an IP gets four times as many); 0 means 5.
 	LoginLimit int
+	// SignupLimit is how many sign-ups an IP may make in an hour; 0 means 10.
+	SignupLimit int
 	// LimitKey and LimitIP are the API's requests per second per key and
 	// per client IP (bursts of four seconds' worth); 0 turns a limit off.
 	// cmd/closr defaults them to DefaultKeyRate and DefaultIPRate.
 	LimitKey, LimitIP float64
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For and
+	// X-Forwarded-Proto are believed; none means the peer is the client.
+	TrustedProxies []*net.IPNet
 }
 
 // Server is the Closr HTTP application.
@@ -100,6 +107,8 @@ type Server struct {
 	passwd   passwordHasher
 	logins   *throttle
 	loginIPs *throttle
+	signups  *throttle  // per IP
+	hashes   *hashSlots // bounds concurrent password hashes
 	touches  keyTouches
 	// requestIDs names each request for the logs.
 	requestIDs requestIDs
@@ -107,6 +116,7 @@ type Server struct {
 	mcp        http.Handler // the MCP server's Streamable HTTP handler
 	// keyLimits and ipLimits rate-limit the API; nil means no limit.
 	keyLimits, ipLimits *limiterSet
+	proxies             []*net.IPNet // trusted reverse proxies
 }
 
 // New builds the server and its routes.
@@ -119,6 +129,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.LoginLimit == 0 {
 		cfg.LoginLimit = 5
+	}
+	if cfg.SignupLimit == 0 {
+		cfg.SignupLimit = 10
 	}
 	st, err := loadStatic(cfg.Static)
 	if err != nil {
@@ -133,10 +146,13 @@ func New(cfg Config) (*Server, error) {
 		passwd:   newPasswordHasher(cfg.PasswordCost),
 		logins:   newThrottle(cfg.LoginLimit, 15*time.Minute),
 		loginIPs: newThrottle(4*cfg.LoginLimit, 15*time.Minute),
+		signups:  newThrottle(cfg.SignupLimit, time.Hour),
+		hashes:   newHashSlots(runtime.NumCPU()),
 		region:   strings.ToUpper(cfg.PhoneRegion),
 
 		keyLimits: newLimiterSet(cfg.LimitKey),
 		ipLimits:  newLimiterSet(cfg.LimitIP),
+		proxies:   cfg.TrustedProxies,
 	}
 	s.mcp = s.newMCPHandler()
 	s.routes()
@@ -149,9 +165,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.echo.Serv
 func (s *Server) routes() {
 	e := s.echo
 	e.HideBanner, e.HidePort = true, true
-	// Client addresses come from the connection, not from headers a client
-	// could forge; a proxy in front would need its own extractor.
-	e.IPExtractor = echo.ExtractIPDirect()
+	e.IPExtractor = clientIPExtractor(s.proxies)
 	e.HTTPErrorHandler = s.handleError
 	// Plain forms revoke with POST + _method=DELETE. The API is skipped: the
 	// override reads the form, which would consume an API request's body.
@@ -162,7 +176,7 @@ func (s *Server) routes() {
 		Skipper: isAPI,
 	}))
 	e.Use(middleware.RequestIDWithConfig(middleware.RequestIDConfig{Generator: s.requestIDs.next}))
-	e.Use(s.logRequests, middleware.Recover(), securityHeaders, s.limitIP)
+	e.Use(s.logRequests, middleware.Recover(), s.securityHeaders, s.limitIP)
 
 	e.GET("/healthz", s.health)
 	e.GET("/static/*", s.serveStatic("static"))

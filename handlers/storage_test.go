@@ -197,3 +197,26 @@ func TestSettingsPageWhenStorageFails(t *testing.T) {
 		t.Fatalf("settings page after storage came back: %d", r.StatusCode)
 	}
 }
+
+// A key generated while the key list cannot be read is still shown once:
+// it exists, and that answer is the only place it can ever be seen.
+func TestGeneratedKeyShownWhenTheListFails(t *testing.T) {
+	var fs *readFailStore
+	e := newEnvWith(t, envOptions{config: func(cfg *handlers.Config) {
+		fs = &readFailStore{DB: cfg.Store.(*store.DB)}
+		cfg.Store = fs
+	}})
+	c := e.client()
+	c.signup("Ana Agent", "ana@example.com", "Sunset Realty")
+	fs.fail.Store(true)
+	for _, hdr := range [][]string{{"HX-Request", "true"}, nil} {
+		r := c.post("/settings/integrations/api-keys", url.Values{"label": {"Zapier"}}, hdr...)
+		key := newKeyRE.FindStringSubmatch(r.body)
+		if r.StatusCode != http.StatusOK || key == nil || !strings.Contains(r.body, "could not be loaded") {
+			t.Fatalf("HTMX %v: %d, key shown: %v\n%s", hdr != nil, r.StatusCode, key != nil, r.body)
+		}
+		if _, err := e.db.APIKeyByHash(context.Background(), store.HashKey(key[1])); err != nil {
+			t.Fatalf("the shown key does not work: %v", err)
+		}
+	}
+}

@@ -5,8 +5,8 @@ import (
 	"time"
 )
 
-// throttle counts failures per key (an account, an IP) in a fixed window and
-// says when a key has had too many.
+// throttle counts attempts per key (an account, an IP) in a fixed window and
+// refuses a key that has had too many.
 type throttle struct {
 	mu     sync.Mutex
 	limit  int
@@ -24,23 +24,17 @@ func newThrottle(limit int, window time.Duration) *throttle {
 	return &throttle{limit: limit, window: window, now: time.Now, counts: make(map[string]*failures)}
 }
 
-// blocked reports whether key is over the limit and, if so, for how long.
-func (t *throttle) blocked(key string) (bool, time.Duration) {
+// reserve counts an attempt for key before it is checked, so parallel
+// attempts cannot all pass while the first ones are still being checked.
+// Over the limit it counts nothing and says how long until the window ends.
+func (t *throttle) reserve(key string) (bool, time.Duration) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	now := t.now()
 	f := t.counts[key]
-	now := t.now()
-	if f == nil || now.After(f.reset) {
-		return false, 0
+	if f != nil && !now.After(f.reset) && f.n >= t.limit {
+		return false, f.reset.Sub(now)
 	}
-	return f.n >= t.limit, f.reset.Sub(now)
-}
-
-// fail records a failure for key.
-func (t *throttle) fail(key string) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	now := t.now()
 	if len(t.counts) > 100_000 { // bound memory under a spray of keys
 		for k, f := range t.counts {
 			if now.After(f.reset) {
@@ -48,12 +42,22 @@ func (t *throttle) fail(key string) {
 			}
 		}
 	}
-	f := t.counts[key]
 	if f == nil || now.After(f.reset) {
 		f = &failures{reset: now.Add(t.window)}
 		t.counts[key] = f
 	}
 	f.n++
+	return true, 0
+}
+
+// refund gives back one reserved attempt (one that succeeded, or one that
+// was never checked).
+func (t *throttle) refund(key string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if f := t.counts[key]; f != nil && f.n > 0 {
+		f.n--
+	}
 }
 
 // clear forgets key's failures (after a successful login).

@@ -35,7 +35,8 @@ func trackedSite(t *testing.T, closrURL, key string) string {
 				<input type="hidden" name="api_key" value="`+key+`">
 				<input type="hidden" name="_redirect" value="`+siteURL+`/thank-you">
 				<input id="name" name="name"><input id="email" name="email" type="email">
-				<button id="send" type="submit">Send</button></form>`))
+				<button id="send" type="submit">Send</button></form>
+				<form id="search" method="get" action="/search"><input name="q"></form>`))
 		case "/thank-you":
 			fmt.Fprint(w, `<!doctype html><title>Thanks</title><h1 id="thanks">Thanks!</h1>`)
 		default:
@@ -96,6 +97,21 @@ func TestBrowserTrackerFlow(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, "the contact page view", func() bool { return views() == 3 })
+	// A site-search GET form does not get the visitor id (it would land in
+	// URLs); the lead form, checked below, does.
+	var searchTagged bool
+	err = chromedp.Run(ctx, chromedp.Evaluate(`(() => {
+		const f = document.getElementById("search");
+		f.addEventListener("submit", e => e.preventDefault());
+		f.dispatchEvent(new Event("submit", {cancelable: true}));
+		return !!f.querySelector("[name=closr_visitor_id]");
+	})()`, &searchTagged))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if searchTagged {
+		t.Fatal("the GET search form was given the visitor id")
+	}
 	_, visitors := e.stored(team)
 	if len(visitors) != 1 || visitors[0].PageViews != 3 || visitors[0].LastURL != site+"/contact" {
 		t.Fatalf("before the form: visitors %+v; want one visitor with 3 page views", visitors)

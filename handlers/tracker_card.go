@@ -42,10 +42,5 @@ func (s *Server) renderTracker(c echo.Context, status int, card views.TrackerCar
 	if isHTMX(c) {
 		return render(c, status, views.WebTrackerCard(csrfToken(c), card))
 	}
-	keys, err := s.keysCard(c)
-	if err != nil {
-		return err
-	}
-	return render(c, status, views.IntegrationsPage(page(c, "Integrations", "integrations"),
-		views.Integrations{Keys: keys, Tracker: card, BaseURL: baseURL(c)}))
+	return s.renderPage(c, status, nil, &card)
 }

@@ -80,6 +80,11 @@ func (db *DB) CreateAPIKey(ctx context.Context, teamID, agentID int64, label, ac
 		if active >= MaxActiveKeys {
 			return ErrKeyLimit
 		}
+		// The creator's name, read here so nothing can fail after the key
+		// is committed and before it is shown.
+		if err := tx.QueryRowContext(ctx, "SELECT name FROM agents WHERE id = ? AND team_id = ?", agentID, teamID).Scan(&k.CreatedByName); err != nil {
+			return err
+		}
 		res, err := tx.ExecContext(ctx, `INSERT INTO api_keys (team_id, hash, preview, label, access, created_by, created_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?)`, teamID, h[:], k.Preview, label, access, agentID, k.CreatedAt.Unix())
 		if err != nil {
@@ -92,9 +97,6 @@ func (db *DB) CreateAPIKey(ctx context.Context, teamID, agentID int64, label, ac
 	})
 	if err != nil {
 		return APIKey{}, "", fmt.Errorf("create key %q: %w", label, err)
-	}
-	if err := db.r.QueryRowContext(ctx, "SELECT name FROM agents WHERE id = ?", agentID).Scan(&k.CreatedByName); err != nil {
-		return APIKey{}, "", fmt.Errorf("create key %q: %w", label, wrapUnavailable(err))
 	}
 	db.keys.put(h, k)
 	return k, key, nil
@@ -175,9 +177,9 @@ func (db *DB) RevokeAPIKey(ctx context.Context, teamID, keyID, agentID int64) (A
 
 // TouchAPIKey records that the key was used at t. Writes are coalesced: the
 // stored time moves only when it is a minute or more behind.
-func (db *DB) TouchAPIKey(ctx context.Context, keyID int64, t time.Time) error {
+func (db *DB) TouchAPIKey(ctx context.Context, teamID, keyID int64, t time.Time) error {
 	err := db.write(ctx, func(ctx context.Context, tx *wtx) error {
-		return touchKey(ctx, tx, keyID, t)
+		return touchKey(ctx, tx, teamID, keyID, t)
 	})
 	if err != nil {
 		return fmt.Errorf("touch key %d: %w", keyID, err)
@@ -185,9 +187,9 @@ func (db *DB) TouchAPIKey(ctx context.Context, keyID int64, t time.Time) error {
 	return nil
 }
 
-func touchKey(ctx context.Context, tx *wtx, keyID int64, t time.Time) error {
+func touchKey(ctx context.Context, tx *wtx, teamID, keyID int64, t time.Time) error {
 	_, err := tx.ExecContext(ctx, `UPDATE api_keys SET last_used_at = ?1
-		WHERE id = ?2 AND (last_used_at IS NULL OR last_used_at <= ?1 - 60)`, t.Unix(), keyID)
+		WHERE id = ?2 AND team_id = ?3 AND (last_used_at IS NULL OR last_used_at <= ?1 - 60)`, t.Unix(), keyID, teamID)
 	return err
 }
 

@@ -127,7 +127,7 @@ func ingestLead(ctx context.Context, tx *wtx, in LeadInput, linkPending bool) (I
 		}
 	}
 	if in.TouchKey && in.KeyID != 0 {
-		if err := touchKey(ctx, tx, in.KeyID, in.At); err != nil {
+		if err := touchKey(ctx, tx, in.TeamID, in.KeyID, in.At); err != nil {
 			return IngestResult{}, err
 		}
 	}
@@ -150,7 +150,7 @@ func findLead(ctx context.Context, tx *wtx, teamID int64, email, phone string, i
 // email that belongs to another of the team's leads is not moved over.
 func mergeLead(ctx context.Context, tx *wtx, leadID int64, in LeadInput) error {
 	var name, email, phone, custom string
-	if err := tx.QueryRowContext(ctx, "SELECT name, email, phone, custom FROM leads WHERE id = ?", leadID).Scan(&name, &email, &phone, &custom); err != nil {
+	if err := tx.QueryRowContext(ctx, "SELECT name, email, phone, custom FROM leads WHERE id = ? AND team_id = ?", leadID, in.TeamID).Scan(&name, &email, &phone, &custom); err != nil {
 		return err
 	}
 	if name == "" {
@@ -168,8 +168,8 @@ func mergeLead(ctx context.Context, tx *wtx, leadID int64, in LeadInput) error {
 	_, err := tx.ExecContext(ctx, `UPDATE leads SET name = ?, email = ?, phone = ?,
 		message = CASE WHEN ? <> '' THEN ? ELSE message END,
 		source = CASE WHEN ? <> '' THEN ? ELSE source END,
-		custom = ?, updated_at = ? WHERE id = ?`,
-		name, email, phone, in.Message, in.Message, in.Source, in.Source, fieldsJSON(merged), in.At.Unix(), leadID)
+		custom = ?, updated_at = ? WHERE id = ? AND team_id = ?`,
+		name, email, phone, in.Message, in.Message, in.Source, in.Source, fieldsJSON(merged), in.At.Unix(), leadID, in.TeamID)
 	return err
 }
 

@@ -117,8 +117,7 @@ func (db *DB) Close() error {
 	return errors.Join(db.r.Close(), db.w.Close())
 }
 
-// Ping checks that the database answers a read and that the writer is free
-// enough to take a transaction.
+// Ping checks that the database answers a read.
 func (db *DB) Ping(ctx context.Context) error {
 	var one int
 	if err := db.r.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {

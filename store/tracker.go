@@ -57,7 +57,7 @@ func (db *DB) RecordPageView(ctx context.Context, in PageViewInput) error {
 			in.UTMCampaign, in.UTMTerm, in.UTMContent, in.Clsr, in.ScreenWidth, in.At.Unix()); err != nil {
 			return err
 		}
-		return touchIf(ctx, tx, in.TouchKey, in.KeyID, in.At)
+		return touchIf(ctx, tx, in.TouchKey, in.TeamID, in.KeyID, in.At)
 	})
 	if err != nil {
 		return fmt.Errorf("record page view: %w", err)
@@ -92,7 +92,7 @@ func (db *DB) Identify(ctx context.Context, in IdentifyInput) (int64, error) {
 		if err != nil {
 			return err
 		}
-		return touchIf(ctx, tx, in.TouchKey, in.KeyID, in.At)
+		return touchIf(ctx, tx, in.TouchKey, in.TeamID, in.KeyID, in.At)
 	})
 	if err != nil {
 		return 0, fmt.Errorf("identify visitor: %w", err)
@@ -124,9 +124,9 @@ func linkIdentifiedVisitors(ctx context.Context, tx *wtx, teamID, leadID int64, 
 	return err
 }
 
-func touchIf(ctx context.Context, tx *wtx, due bool, keyID int64, at time.Time) error {
+func touchIf(ctx context.Context, tx *wtx, due bool, teamID, keyID int64, at time.Time) error {
 	if !due || keyID == 0 {
 		return nil
 	}
-	return touchKey(ctx, tx, keyID, at)
+	return touchKey(ctx, tx, teamID, keyID, at)
 }

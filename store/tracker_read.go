@@ -116,19 +116,24 @@ type ViewedPage struct {
 	UTMMedium   string
 	UTMCampaign string
 	At          time.Time
+	// BeforeLead: viewed before the lead's first submission. Times are kept
+	// to the second, and a view in the same second counts as before (it is
+	// usually the page with the form).
+	BeforeLead bool
 }
 
 // PagesViewedByLead returns the latest page views (at most limit, oldest
 // first) of every visitor linked to the team's lead, and how many there are.
 func (db *DB) PagesViewedByLead(ctx context.Context, teamID, leadID int64, limit int) ([]ViewedPage, int, error) {
 	const from = ` FROM page_views p JOIN visitors v ON v.id = p.visitor_id AND v.team_id = p.team_id
+		JOIN leads l ON l.id = v.lead_id AND l.team_id = v.team_id
 		WHERE p.team_id = ? AND v.lead_id = ?`
 	var total int
 	if err := db.r.QueryRowContext(ctx, "SELECT count(*)"+from, teamID, leadID).Scan(&total); err != nil {
 		return nil, 0, fmt.Errorf("count page views of lead %d: %w", leadID, wrapUnavailable(err))
 	}
 	rows, err := db.r.QueryContext(ctx, `SELECT * FROM (SELECT p.id, p.visitor_id, p.url, p.title, p.referrer,
-		p.utm_source, p.utm_medium, p.utm_campaign, p.created_at`+from+` ORDER BY p.created_at DESC, p.id DESC LIMIT ?)
+		p.utm_source, p.utm_medium, p.utm_campaign, p.created_at, p.created_at <= l.created_at`+from+` ORDER BY p.created_at DESC, p.id DESC LIMIT ?)
 		ORDER BY created_at, id`, teamID, leadID, limit)
 	if err != nil {
 		return nil, 0, fmt.Errorf("page views of lead %d: %w", leadID, wrapUnavailable(err))
@@ -138,7 +143,7 @@ func (db *DB) PagesViewedByLead(ctx context.Context, teamID, leadID int64, limit
 	for rows.Next() {
 		var v ViewedPage
 		var id, at int64
-		if err := rows.Scan(&id, &v.VisitorID, &v.URL, &v.Title, &v.Referrer, &v.UTMSource, &v.UTMMedium, &v.UTMCampaign, &at); err != nil {
+		if err := rows.Scan(&id, &v.VisitorID, &v.URL, &v.Title, &v.Referrer, &v.UTMSource, &v.UTMMedium, &v.UTMCampaign, &at, &v.BeforeLead); err != nil {
 			return nil, 0, fmt.Errorf("page views of lead %d: %w", leadID, err)
 		}
 		v.At = time.Unix(at, 0).UTC()

@@ -40,7 +40,19 @@ func (db *DB) write(ctx context.Context, fn func(ctx context.Context, tx *wtx) e
 	case <-db.quit:
 		return errClosed
 	}
-	return <-req.done
+	select {
+	case err := <-req.done:
+		return err
+	case <-db.stopped:
+		// The writer has finished everything it took: an answer may still
+		// have come in; otherwise the request was queued as it closed.
+		select {
+		case err := <-req.done:
+			return err
+		default:
+			return errClosed
+		}
+	}
 }
 
 // writer is the goroutine that owns the writer connection.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"testing"
+	"time"
 )
 
 // A batch in which one caller fails commits the others and undoes only the
@@ -61,5 +62,28 @@ func TestBatchIsolatesAFailingCaller(t *testing.T) {
 	rows.Close()
 	if got, want := fmt.Sprint(names), "[a1 a3 b2 c1 c2]"; got != want {
 		t.Fatalf("committed %s, want %s", got, want)
+	}
+}
+
+// A write after Close fails at once instead of waiting for a writer that
+// has stopped.
+func TestWriteAfterCloseFails(t *testing.T) {
+	db, err := Open(context.Background(), filepath.Join(t.TempDir(), "closr.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	done := make(chan error, 1)
+	go func() {
+		_, err := db.CreateTeamWithOwner(context.Background(), "T", "A", "a@example.com", []byte("h"))
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if !errors.Is(err, ErrUnavailable) {
+			t.Fatalf("err = %v, want ErrUnavailable", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("a write after Close hangs")
 	}
 }

@@ -13,7 +13,6 @@ type Page struct {
 	CSRF  string
 	Agent *Agent // nil when signed out
 	Nav   string // which nav item is current: "integrations" or "leads"
-	Flash string // one-line notice shown at the top
 }
 
 // Agent is the signed-in agent as the layout shows them.
@@ -50,7 +49,8 @@ func when(t time.Time) string {
 func isoTime(t time.Time) string { return t.UTC().Format(time.RFC3339) }
 
 // htmxConfig turns off what CSP forbids (eval, injected styles) and lets
-// HTMX swap 422 and 404 answers, which carry the card with its message.
+// HTMX swap 422 answers, which carry the card with its message; other errors
+// are shown by app.js in an alert.
 const htmxConfig = `{"includeIndicatorStyles":false,"allowEval":false,"allowScriptTags":false,` +
 	`"responseHandling":[{"code":"204","swap":false},{"code":"[23]..","swap":true},` +
-	`{"code":"(422|404)","swap":true,"error":false},{"code":"[45]..","swap":false,"error":true}]}`
+	`{"code":"422","swap":true,"error":false},{"code":"[45]..","swap":false,"error":true}]}`

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"os/signal"
@@ -20,6 +21,7 @@ import (
 	"strconv"
 	"syscall"
 	"time"
+	"unicode/utf8"
 
 	"closr"
 	"closr/handlers"
@@ -40,7 +42,12 @@ type config struct {
 	sessionSecret string
 	limitKey      float64 // API requests per second per key; 0 is no limit
 	limitIP       float64 // API requests per second per client IP; 0 is no limit
+	proxies       []*net.IPNet
 }
+
+// minSecretLen is the shortest session secret accepted: the cookie keys
+// derive from it, so a short one could be guessed offline from one cookie.
+const minSecretLen = 32
 
 func parseFlags(name string, args []string) (config, []string, error) {
 	var cfg config
@@ -61,8 +68,16 @@ func parseFlags(name string, args []string) (config, []string, error) {
 		"API requests per second per key, bursts of 4 s worth; 0 turns the limit off (env CLOSR_LIMIT_KEY)")
 	fl.Float64Var(&cfg.limitIP, "limit-ip", limitIP,
 		"API requests per second per client IP, bursts of 4 s worth; 0 turns the limit off (env CLOSR_LIMIT_IP)")
+	proxies := fl.String("trusted-proxies", os.Getenv("CLOSR_TRUSTED_PROXIES"),
+		"comma-separated CIDRs of reverse proxies whose X-Forwarded-For and X-Forwarded-Proto are believed (env CLOSR_TRUSTED_PROXIES)")
 	if err := fl.Parse(args); err != nil {
 		return cfg, nil, err
+	}
+	if n := utf8.RuneCountInString(cfg.sessionSecret); n > 0 && n < minSecretLen {
+		return cfg, nil, fmt.Errorf("--session-secret (CLOSR_SESSION_SECRET) has %d characters; use at least %d random ones, or leave it unset to have one generated", n, minSecretLen)
+	}
+	if cfg.proxies, err = handlers.ParseTrustedProxies(*proxies); err != nil {
+		return cfg, nil, fmt.Errorf("--trusted-proxies: %w", err)
 	}
 	if cfg.limitKey < 0 || cfg.limitIP < 0 {
 		return cfg, nil, errors.New("--limit-key and --limit-ip take requests per second: 0 (off) or more")
@@ -116,6 +131,11 @@ func serve(cfg config) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
+	unlock, err := lockDatabase(cfg.db)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	db, err := store.Open(ctx, cfg.db)
 	if err != nil {
 		return err
@@ -136,7 +156,7 @@ func serve(cfg config) error {
 		return err
 	}
 	srv, err := handlers.New(handlers.Config{Store: db, Static: static, SessionKey: secret, Logger: log,
-		LimitKey: cfg.limitKey, LimitIP: cfg.limitIP})
+		LimitKey: cfg.limitKey, LimitIP: cfg.limitIP, TrustedProxies: cfg.proxies})
 	if err != nil {
 		return err
 	}
@@ -201,6 +221,10 @@ func backup(args []string) error {
 	}
 	if _, err := os.Stat(rest[0]); err == nil {
 		return fmt.Errorf("backup: %s already exists; choose a new path", rest[0])
+	}
+	// Opening a missing file would create an empty database and back it up.
+	if _, err := os.Stat(cfg.db); err != nil {
+		return fmt.Errorf("backup: no database at %s (set --db or CLOSR_DB)", cfg.db)
 	}
 	ctx := context.Background()
 	db, err := store.Open(ctx, cfg.db)

@@ -143,15 +143,17 @@
     // Initial view.
     pageview();
 
-    // ---- Link visitors to leads: add the visitor id to every submitted form
-    // (capture phase: it is there before the site's own handlers run).
+    // ---- Link visitors to leads: add the visitor id to every submitted POST
+    // form (capture phase: it is there before the site's own handlers run).
+    // GET forms (site search) are left alone: the id would land in URLs.
     doc.addEventListener(
       'submit',
       (e) => {
         try {
           var form = e.target;
           // vid is only ever [0-9A-Za-z_-], so it is safe in markup.
-          form.elements.closr_visitor_id ||
+          form.method != 'post' ||
+            form.elements.closr_visitor_id ||
             form.insertAdjacentHTML(
               'beforeend',
               '<input type=hidden name=closr_visitor_id value=' + vid + '>'
