@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 
+	"github.com/a-h/templ"
 	"github.com/labstack/echo/v4"
 
 	"closr/store"
@@ -21,15 +22,9 @@ func (s *Server) revokeAPIKey(c echo.Context) error {
 	ctx := c.Request().Context()
 	if needsConfirmation(c) {
 		keys, err := s.store.APIKeys(ctx, a.TeamID)
-		if err != nil {
-			return err
-		}
-		for _, k := range keys {
-			if k.ID == id {
-				return render(c, http.StatusOK, views.RevokeConfirmPage(page(c, "Revoke key", "integrations"), keyRow(k)))
-			}
-		}
-		return store.ErrNotFound
+		return confirmRemoval(c, keys, err, id, func(k store.APIKey) (int64, templ.Component) {
+			return k.ID, views.RevokeConfirmPage(page(c, "Revoke key", "integrations"), keyRow(k))
+		})
 	}
 	k, err := s.store.RevokeAPIKey(ctx, a.TeamID, id, a.ID)
 	if err != nil {

@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"bytes"
+	"net/http"
 	"strconv"
 
 	"github.com/a-h/templ"
@@ -54,6 +55,21 @@ func idParam(c echo.Context) (int64, error) {
 		return 0, store.ErrNotFound
 	}
 	return id, nil
+}
+
+// confirmRemoval answers with the confirmation page of the item with this
+// id among the team's items (as listed, with the error of listing them);
+// confirm gives an item's id and its page. Not the team's: ErrNotFound.
+func confirmRemoval[T any](c echo.Context, items []T, err error, id int64, confirm func(T) (int64, templ.Component)) error {
+	if err != nil {
+		return err
+	}
+	for _, it := range items {
+		if itemID, page := confirm(it); itemID == id {
+			return render(c, http.StatusOK, page)
+		}
+	}
+	return store.ErrNotFound
 }
 
 // needsConfirmation reports whether a removal still has to be confirmed:

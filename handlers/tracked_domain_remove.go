@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 
+	"github.com/a-h/templ"
 	"github.com/labstack/echo/v4"
 
 	"closr/store"
@@ -21,16 +22,10 @@ func (s *Server) removeTrackedDomain(c echo.Context) error {
 	ctx := c.Request().Context()
 	if needsConfirmation(c) {
 		domains, err := s.store.TrackedDomains(ctx, a.TeamID)
-		if err != nil {
-			return err
-		}
-		for _, d := range domains {
-			if d.ID == id {
-				return render(c, http.StatusOK, views.RemoveDomainConfirmPage(page(c, "Remove domain", "integrations"),
-					views.DomainRow{ID: d.ID, Domain: d.Domain, Added: d.CreatedAt}))
-			}
-		}
-		return store.ErrNotFound
+		return confirmRemoval(c, domains, err, id, func(d store.TrackedDomain) (int64, templ.Component) {
+			return d.ID, views.RemoveDomainConfirmPage(page(c, "Remove domain", "integrations"),
+				views.DomainRow{ID: d.ID, Domain: d.Domain, Added: d.CreatedAt})
+		})
 	}
 	d, err := s.store.RemoveTrackedDomain(ctx, a.TeamID, id)
 	if err != nil {
