@@ -124,8 +124,6 @@ func parseLeadBody(contentType string, body []byte) (leadPayload, error) {
 			if len(p.Fields) == maxFields {
 				return leadPayload{}, errTooManyFields
 			}
-			// Checked and mapped redacted, as it will be stored.
-			f.Name, f.Value = redactKeys(f.Name), redactKeys(f.Value)
 			p.Fields = append(p.Fields, f)
 		}
 	}
@@ -336,6 +334,9 @@ func mapLead(fields []field) leadDetails {
 	var d leadDetails
 	found := map[string]field{}
 	for _, f := range fields {
+		// Redacted first, so a lead is checked and mapped as it will be
+		// stored: no key reaches a lead, whichever caller sent the fields.
+		f.Name, f.Value = redactKeys(f.Name), redactKeys(f.Value)
 		d.All = append(d.All, f.Field)
 		detail, ok := knownFields[normalize(f.Name)]
 		if prev, seen := found[detail]; ok && f.Value != "" && (!seen || f.beats(prev)) {

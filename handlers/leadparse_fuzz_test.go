@@ -45,11 +45,19 @@ func FuzzParseLeadBody(f *testing.F) {
 			if utf8.RuneCountInString(fl.Name) > maxFieldName || utf8.RuneCountInString(fl.Value) > maxFieldValue {
 				t.Fatalf("field over the limits: %d/%d runes", utf8.RuneCountInString(fl.Name), utf8.RuneCountInString(fl.Value))
 			}
+		}
+		mapped := mapLead(p.Fields)
+		for _, fl := range append(mapped.All, mapped.Custom...) {
 			if keyPattern.MatchString(fl.Name) || keyPattern.MatchString(fl.Value) {
 				t.Fatalf("a key survived in %q=%q", fl.Name, fl.Value)
 			}
 		}
-		d, errs := validateLead(mapLead(p.Fields), "US")
+		for _, v := range []string{mapped.Name, mapped.Email, mapped.Phone, mapped.Message, mapped.Source} {
+			if keyPattern.MatchString(v) {
+				t.Fatalf("a key survived in %q", v)
+			}
+		}
+		d, errs := validateLead(mapped, "US")
 		if len(errs) == 0 && d.Email == "" && d.Phone == "" {
 			t.Fatal("a lead without email or phone passed validation")
 		}

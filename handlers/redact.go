@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"regexp"
+	"strings"
 
 	"closr/store"
 )
@@ -16,35 +17,26 @@ const keyRedacted = store.KeyPrefix + "[redacted]"
 // Field values arrive decoded, but a value may itself hold an encoded key
 // (a URL with one in its query), so it gets the same scan as a raw body.
 func redactKeys(s string) string {
+	// A key is spelled with "closr_" literally, or with an escape or a
+	// percent sign somewhere in it: most values have neither.
+	if !strings.Contains(s, store.KeyPrefix) && strings.IndexAny(s, `\%`) < 0 {
+		return s
+	}
 	if r := redactRawKeys([]byte(s)); len(r) != len(s) { // a redaction is always shorter than a key
 		return string(r)
 	}
 	return s
 }
 
-// redactLead removes every Closr API key from what is about to be stored
-// for a lead: the raw body and every detail and field. It is the one place
-// both the inbound endpoint and MCP create_lead pass a lead through before
-// IngestLead, so a key sent in any field (a second api_key, data.api_key,
-// a message) never reaches the database.
+// redactLead removes every Closr API key from the rest of what is about to
+// be stored for a lead: the raw body and the visitor id. (The fields and
+// the details made from them were redacted by mapLead.) Both the inbound
+// endpoint and MCP create_lead pass a lead through it before IngestLead.
 func redactLead(in *store.LeadInput) {
-	for _, s := range []*string{&in.Name, &in.Email, &in.Phone, &in.Message, &in.Source} {
-		*s = redactKeys(*s)
-	}
 	if keyPattern.MatchString(in.VisitorID) {
 		in.VisitorID = "" // a visitor id shaped like a key is not one t.js made
 	}
-	in.Custom = redactFields(in.Custom)
-	in.Fields = redactFields(in.Fields)
 	in.Raw = redactRawKeys(in.Raw)
-}
-
-func redactFields(fs []store.Field) []store.Field {
-	out := make([]store.Field, len(fs))
-	for i, f := range fs {
-		out[i] = store.Field{Name: redactKeys(f.Name), Value: redactKeys(f.Value)}
-	}
-	return out
 }
 
 // redactRawKeys replaces every key in a raw body, however it is spelled:
