@@ -49,6 +49,7 @@ type DB struct {
 	// is read and written only inside write transactions (the writer
 	// goroutine), so a team's flag is set before any later lead looks.
 	visitors visitorCache
+	domains  domainCache
 	pending  teamSet
 
 	closeOnce sync.Once

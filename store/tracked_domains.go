@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 )
 
@@ -25,8 +26,22 @@ type TrackedDomain struct {
 	CreatedAt time.Time
 }
 
-// TrackedDomains returns the team's domains in alphabetical order.
+// TrackedDomains returns the team's domains in alphabetical order. Every
+// tracker event and browser form post from a page asks, so the lists are
+// kept in memory; the returned slice must not be modified.
 func (db *DB) TrackedDomains(ctx context.Context, teamID int64) ([]TrackedDomain, error) {
+	if ds, ok := db.domains.get(teamID); ok {
+		return ds, nil
+	}
+	gen := db.domains.generation()
+	ds, err := db.trackedDomains(ctx, teamID)
+	if err == nil {
+		db.domains.fill(teamID, ds, gen)
+	}
+	return ds, err
+}
+
+func (db *DB) trackedDomains(ctx context.Context, teamID int64) ([]TrackedDomain, error) {
 	rows, err := db.r.QueryContext(ctx, `SELECT id, domain, created_at FROM tracked_domains WHERE team_id = ? ORDER BY domain`, teamID)
 	if err != nil {
 		return nil, fmt.Errorf("list tracked domains: %w", wrapUnavailable(err))
@@ -72,6 +87,7 @@ func (db *DB) AddTrackedDomain(ctx context.Context, teamID int64, domain string)
 	if err != nil {
 		return TrackedDomain{}, fmt.Errorf("add tracked domain %s: %w", domain, err)
 	}
+	db.domains.invalidate(teamID)
 	return d, nil
 }
 
@@ -92,5 +108,47 @@ func (db *DB) RemoveTrackedDomain(ctx context.Context, teamID, id int64) (Tracke
 	if err != nil {
 		return TrackedDomain{}, fmt.Errorf("remove tracked domain %d: %w", id, err)
 	}
+	db.domains.invalidate(teamID)
 	return d, nil
+}
+
+// domainCache holds each team's tracked domains as last read. A change
+// drops the team's list once committed; the generation stops a read that
+// began before a change from filling the cache after it.
+type domainCache struct {
+	mu     sync.Mutex
+	byTeam map[int64][]TrackedDomain
+	gen    uint64
+}
+
+func (c *domainCache) get(team int64) ([]TrackedDomain, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	ds, ok := c.byTeam[team]
+	return ds, ok
+}
+
+func (c *domainCache) generation() uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.gen
+}
+
+func (c *domainCache) fill(team int64, ds []TrackedDomain, gen uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if gen != c.gen {
+		return
+	}
+	if c.byTeam == nil {
+		c.byTeam = map[int64][]TrackedDomain{}
+	}
+	c.byTeam[team] = ds
+}
+
+func (c *domainCache) invalidate(team int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.gen++
+	delete(c.byTeam, team)
 }

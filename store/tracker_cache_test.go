@@ -63,3 +63,41 @@ func TestRepeatPageViewsShareTheVisitor(t *testing.T) {
 		t.Fatalf("team A's visitor has %d views, want 3 (team B's view is B's own visitor)", len(views))
 	}
 }
+
+// The in-memory domain lists follow every add and remove at once, per team.
+func TestTrackedDomainsFollowChanges(t *testing.T) {
+	ctx := context.Background()
+	db, _ := openDB(t)
+	a := newTeam(t, db, "ana@example.com")
+	b := newTeam(t, db, "bo@example.com")
+	names := func(team int64) []string {
+		ds, err := db.TrackedDomains(ctx, team)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, d := range ds {
+			out = append(out, d.Domain)
+		}
+		return out
+	}
+	if got := names(a.TeamID); len(got) != 0 {
+		t.Fatalf("new team lists %v", got)
+	}
+	d, err := db.AddTrackedDomain(ctx, a.TeamID, "sunset.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := names(a.TeamID); len(got) != 1 || got[0] != "sunset.example" {
+		t.Fatalf("after add: %v", got)
+	}
+	if got := names(b.TeamID); len(got) != 0 {
+		t.Fatalf("team B sees %v", got)
+	}
+	if _, err := db.RemoveTrackedDomain(ctx, a.TeamID, d.ID); err != nil {
+		t.Fatal(err)
+	}
+	if got := names(a.TeamID); len(got) != 0 {
+		t.Fatalf("after remove: %v", got)
+	}
+}

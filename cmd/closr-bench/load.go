@@ -113,6 +113,7 @@ func trackRequest(base, key string) requestFunc {
 		body := fmt.Sprintf(`{"api_key":%q,"type":"pageview","visitor_id":"%032x","url":"https://agent.example/listings/%d?utm_source=bench","title":"Listing %d","referrer":"https://www.google.com/","screen_width":1280}`, key, n%5000, n%300, n%300)
 		r, _ := http.NewRequest("POST", base+"/api/track", bytes.NewReader([]byte(body)))
 		r.Header.Set("Content-Type", "text/plain;charset=UTF-8")
+		r.Header.Set("Origin", "https://agent.example") // as a browser's beacon carries
 		return r
 	}
 }
