@@ -39,6 +39,10 @@ type LeadInput struct {
 	IdemKey     string
 	IdemHash    [32]byte
 	At          time.Time
+
+	// Encoded by IngestLead before the lead joins the writer's queue, so
+	// the single writer does no JSON work it need not.
+	customJSON, fieldsJSON string
 }
 
 // IngestResult says what IngestLead did.
@@ -53,6 +57,7 @@ type IngestResult struct {
 // When it returns without error the data is committed.
 func (db *DB) IngestLead(ctx context.Context, in LeadInput) (IngestResult, error) {
 	var res IngestResult
+	in.customJSON, in.fieldsJSON = fieldsJSON(in.Custom), fieldsJSON(in.Fields)
 	err := db.write(ctx, func(ctx context.Context, tx *wtx) error {
 		var err error
 		res, err = ingestLead(ctx, tx, in, db.pending.has(in.TeamID))
@@ -90,7 +95,7 @@ func ingestLead(ctx context.Context, tx *wtx, in LeadInput, linkPending bool) (I
 	case errors.Is(err, sql.ErrNoRows):
 		r, err := tx.ExecContext(ctx, `INSERT INTO leads (team_id, name, email, phone, message, source, custom, key_id, created_at, updated_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, in.TeamID, in.Name, in.Email, in.Phone, in.Message, in.Source,
-			fieldsJSON(in.Custom), nullID(in.KeyID), at, at)
+			in.customJSON, nullID(in.KeyID), at, at)
 		if err != nil {
 			return IngestResult{}, err
 		}
@@ -107,7 +112,7 @@ func ingestLead(ctx context.Context, tx *wtx, in LeadInput, linkPending bool) (I
 	}
 
 	if _, err := tx.ExecContext(ctx, `INSERT INTO submissions (team_id, lead_id, key_id, source, content_type, raw, fields, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, in.TeamID, res.LeadID, nullID(in.KeyID), in.Source, in.ContentType, in.Raw, fieldsJSON(in.Fields), at); err != nil {
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, in.TeamID, res.LeadID, nullID(in.KeyID), in.Source, in.ContentType, in.Raw, in.fieldsJSON, at); err != nil {
 		return IngestResult{}, err
 	}
 	if in.IdemKey != "" {
