@@ -56,6 +56,8 @@ func toProblem(err error) *problem {
 	}
 	var he *echo.HTTPError
 	switch {
+	case errors.Is(err, store.ErrKeyRevoked):
+		return errBadKey // revoked while the request was read or queued
 	case errors.Is(err, store.ErrNotFound):
 		return &problem{Status: http.StatusNotFound, Code: "not_found", Message: "That item does not exist or is not yours."}
 	case errors.Is(err, store.ErrUnavailable):

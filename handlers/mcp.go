@@ -6,6 +6,7 @@ package handlers
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"time"
@@ -59,6 +60,22 @@ func callerOf(ctx context.Context) (mcpCaller, bool) {
 	c, ok := ctx.Value(mcpCallerKey{}).(mcpCaller)
 	return c, ok
 }
+
+// caller is the tool call's caller, refused when its key was revoked while
+// the request was being read.
+func (s *Server) caller(ctx context.Context) (mcpCaller, error) {
+	c, ok := callerOf(ctx)
+	if !ok {
+		return mcpCaller{}, errNoCaller
+	}
+	if !s.store.KeyActive(c.key.ID) {
+		return mcpCaller{}, errRevokedMidCall
+	}
+	return c, nil
+}
+
+// errRevokedMidCall answers a tool call whose key was revoked meanwhile.
+var errRevokedMidCall = errors.New("this MCP key has been revoked; generate a new one in Settings → Integrations")
 
 // newMCPHandler builds the MCP server and its Streamable HTTP handler.
 func (s *Server) newMCPHandler() http.Handler {

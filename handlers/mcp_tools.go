@@ -123,9 +123,9 @@ type createLeadOut struct {
 }
 
 func (s *Server) toolCreateLead(ctx context.Context, _ *mcp.CallToolRequest, in createLeadIn) (*mcp.CallToolResult, createLeadOut, error) {
-	caller, ok := callerOf(ctx)
-	if !ok {
-		return nil, createLeadOut{}, errNoCaller
+	caller, err := s.caller(ctx)
+	if err != nil {
+		return nil, createLeadOut{}, err
 	}
 	if len(in.Fields) > maxFields {
 		return nil, createLeadOut{}, fmt.Errorf("send at most %d fields (this call has %d)", maxFields, len(in.Fields))
@@ -223,9 +223,9 @@ type searchLeadsOut struct {
 }
 
 func (s *Server) toolSearchLeads(ctx context.Context, _ *mcp.CallToolRequest, in searchLeadsIn) (*mcp.CallToolResult, searchLeadsOut, error) {
-	caller, ok := callerOf(ctx)
-	if !ok {
-		return nil, searchLeadsOut{}, errNoCaller
+	caller, err := s.caller(ctx)
+	if err != nil {
+		return nil, searchLeadsOut{}, err
 	}
 	if n := utf8.RuneCountInString(in.Query); n > maxSearchText {
 		return nil, searchLeadsOut{}, fmt.Errorf("keep query to %d characters or fewer (this one has %d)", maxSearchText, n)
@@ -287,9 +287,9 @@ type pageViewOut struct {
 }
 
 func (s *Server) toolGetLead(ctx context.Context, _ *mcp.CallToolRequest, in getLeadIn) (*mcp.CallToolResult, getLeadOut, error) {
-	caller, ok := callerOf(ctx)
-	if !ok {
-		return nil, getLeadOut{}, errNoCaller
+	caller, err := s.caller(ctx)
+	if err != nil {
+		return nil, getLeadOut{}, err
 	}
 	if in.ID < 1 {
 		return nil, getLeadOut{}, fmt.Errorf("id must be a lead id, a positive number (got %d); find one with search_leads", in.ID)
@@ -343,9 +343,9 @@ type visitorOut struct {
 }
 
 func (s *Server) toolRecentVisitors(ctx context.Context, _ *mcp.CallToolRequest, in recentVisitorsIn) (*mcp.CallToolResult, recentVisitorsOut, error) {
-	caller, ok := callerOf(ctx)
-	if !ok {
-		return nil, recentVisitorsOut{}, errNoCaller
+	caller, err := s.caller(ctx)
+	if err != nil {
+		return nil, recentVisitorsOut{}, err
 	}
 	if in.Hours == 0 {
 		in.Hours = 24
@@ -395,9 +395,9 @@ type countOut struct {
 }
 
 func (s *Server) toolPipelineSummary(ctx context.Context, _ *mcp.CallToolRequest, in pipelineSummaryIn) (*mcp.CallToolResult, pipelineSummaryOut, error) {
-	caller, ok := callerOf(ctx)
-	if !ok {
-		return nil, pipelineSummaryOut{}, errNoCaller
+	caller, err := s.caller(ctx)
+	if err != nil {
+		return nil, pipelineSummaryOut{}, err
 	}
 	from, to, err := summaryPeriod(in, time.Now().UTC())
 	if err != nil {

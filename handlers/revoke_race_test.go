@@ -3,6 +3,7 @@ package handlers_test
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"sync"
@@ -84,4 +85,57 @@ func TestRevokeHoldsUnderLoad(t *testing.T) {
 		t.Fatalf("%d of %d requests started after the revoke returned were accepted", acceptedAfter, after)
 	}
 	t.Logf("%d requests accepted before the revoke, %d started after it, all refused", before, after)
+}
+
+// A request already on its way when its key is revoked (its body still
+// arriving) stores nothing and gets the 401: the key is checked again
+// inside the write.
+func TestRevokeRefusesRequestsInFlight(t *testing.T) {
+	e := newEnv(t)
+	_, team, key := e.team("ana@example.com")
+	keys, _ := e.db.APIKeys(context.Background(), team)
+	for _, path := range []string{"/api/leads/inbound", "/api/track"} {
+		body := `{"email": "slow@example.com"}`
+		if path == "/api/track" {
+			body = `{"type": "pageview", "visitor_id": "visitor-slow-0123456", "url": "https://a.example/"}`
+		}
+		pr, pw := io.Pipe()
+		req, _ := http.NewRequest("POST", e.srv.URL+path, pr)
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("X-Api-Key", key)
+		got := make(chan *http.Response, 1)
+		go func() {
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Error(err)
+				got <- nil
+				return
+			}
+			got <- resp
+		}()
+		pw.Write([]byte(body[:10])) // the headers, and the key, are in
+		time.Sleep(100 * time.Millisecond)
+		if path == "/api/leads/inbound" {
+			if _, err := e.db.RevokeAPIKey(context.Background(), team, keys[0].ID, e.agent("ana@example.com").ID); err != nil {
+				t.Fatal(err)
+			}
+		}
+		pw.Write([]byte(body[10:]))
+		pw.Close()
+		resp := <-got
+		if resp == nil {
+			t.FailNow()
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("%s: a request whose key was revoked mid-way got %d", path, resp.StatusCode)
+		}
+	}
+	if n, _ := e.counts(team); n != 0 {
+		t.Fatalf("%d leads stored with a revoked key", n)
+	}
+	_, visitors := e.stored(team)
+	if len(visitors) != 0 {
+		t.Fatalf("page views stored with a revoked key: %+v", visitors)
+	}
 }

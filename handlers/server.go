@@ -38,6 +38,7 @@ type KeyStore interface {
 	APIKeyByHash(ctx context.Context, hash [32]byte) (store.APIKey, error)
 	TouchAPIKey(ctx context.Context, teamID, keyID int64, t time.Time) error
 	KeyEvents(ctx context.Context, teamID int64, limit int) ([]store.KeyEvent, error)
+	KeyActive(keyID int64) bool
 }
 
 // LeadStore is what inbound leads and the pipeline views need.

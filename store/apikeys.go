@@ -93,12 +93,15 @@ func (db *DB) CreateAPIKey(ctx context.Context, teamID, agentID int64, label, ac
 		if k.ID, err = res.LastInsertId(); err != nil {
 			return err
 		}
-		return addKeyEvent(ctx, tx, teamID, k.ID, agentID, "generated", k.CreatedAt)
+		if err := addKeyEvent(ctx, tx, teamID, k.ID, agentID, "generated", k.CreatedAt); err != nil {
+			return err
+		}
+		tx.afterCommit(func() { db.keys.put(h, k) })
+		return nil
 	})
 	if err != nil {
 		return APIKey{}, "", fmt.Errorf("create key %q: %w", label, err)
 	}
-	db.keys.put(h, k)
 	return k, key, nil
 }
 
@@ -166,12 +169,16 @@ func (db *DB) RevokeAPIKey(ctx context.Context, teamID, keyID, agentID int64) (A
 			now.Unix(), agentID, keyID, teamID); err != nil {
 			return err
 		}
-		return addKeyEvent(ctx, tx, teamID, keyID, agentID, "revoked", now)
+		if err := addKeyEvent(ctx, tx, teamID, keyID, agentID, "revoked", now); err != nil {
+			return err
+		}
+		tx.revoked = append(tx.revoked, keyID)
+		tx.afterCommit(func() { db.keys.remove([32]byte(hash)) })
+		return nil
 	})
 	if err != nil {
 		return APIKey{}, fmt.Errorf("revoke key %d: %w", keyID, err)
 	}
-	db.keys.remove([32]byte(hash))
 	return k, nil
 }
 

@@ -60,7 +60,7 @@ func (db *DB) IngestLead(ctx context.Context, in LeadInput) (IngestResult, error
 	in.customJSON, in.fieldsJSON = fieldsJSON(in.Custom), fieldsJSON(in.Fields)
 	err := db.write(ctx, func(ctx context.Context, tx *wtx) error {
 		var err error
-		res, err = ingestLead(ctx, tx, in, db.pending.has(in.TeamID))
+		res, err = db.ingestLead(ctx, tx, in, db.pending.has(in.TeamID))
 		return err
 	})
 	if err != nil {
@@ -69,8 +69,11 @@ func (db *DB) IngestLead(ctx context.Context, in LeadInput) (IngestResult, error
 	return res, nil
 }
 
-func ingestLead(ctx context.Context, tx *wtx, in LeadInput, linkPending bool) (IngestResult, error) {
+func (db *DB) ingestLead(ctx context.Context, tx *wtx, in LeadInput, linkPending bool) (IngestResult, error) {
 	var res IngestResult
+	if err := db.keyStillActive(tx, in.KeyID); err != nil {
+		return res, err
+	}
 	at := in.At.Unix()
 	if in.IdemKey != "" {
 		var hash []byte

@@ -29,6 +29,8 @@ var (
 	ErrKeyLimit    = errors.New("active key limit reached")
 	ErrEmailTaken  = errors.New("email already registered")
 	ErrUnavailable = errors.New("storage unavailable")
+	// ErrKeyRevoked: the key a write was made with was revoked meanwhile.
+	ErrKeyRevoked = errors.New("key revoked")
 )
 
 // MaxActiveKeys is how many unrevoked API keys a team may hold.
@@ -175,12 +177,14 @@ func (db *DB) applyMigration(ctx context.Context, version, name string) error {
 	return tx.Commit()
 }
 
-// Backup writes a consistent copy of the database to path while the server
-// keeps taking writes. path must not exist yet.
+// Backup writes a consistent copy of the database to path. It is meant for
+// `closr backup`, a separate process: VACUUM INTO reads the file in one read
+// transaction, so the serving process keeps taking writes meanwhile (inside
+// the server it would hold the writer connection for the whole copy). path
+// must not exist yet.
 func (db *DB) Backup(ctx context.Context, path string) error {
 	// Not on the query_only reader pool: SQLite counts writing the new file
-	// as a write and refuses it there. VACUUM INTO reads the source in one
-	// read transaction, so the server's writers carry on meanwhile.
+	// as a write and refuses it there.
 	if _, err := db.w.ExecContext(ctx, "VACUUM INTO ?", path); err != nil {
 		return fmt.Errorf("backup to %s: %w", path, err)
 	}

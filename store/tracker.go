@@ -44,6 +44,9 @@ func (db *DB) RecordPageView(ctx context.Context, in PageViewInput) error {
 	at := in.At.Unix()
 	visitor, fresh := db.visitors.get(in.TeamID, in.VisitorID, at)
 	err := db.write(ctx, func(ctx context.Context, tx *wtx) error {
+		if err := db.keyStillActive(tx, in.KeyID); err != nil {
+			return err
+		}
 		if !fresh {
 			var err error
 			if visitor, err = upsertVisitor(ctx, tx, in.TeamID, in.VisitorID, at); err != nil {
@@ -75,6 +78,9 @@ func (db *DB) RecordPageView(ctx context.Context, in PageViewInput) error {
 func (db *DB) Identify(ctx context.Context, in IdentifyInput) (int64, error) {
 	var leadID int64
 	err := db.write(ctx, func(ctx context.Context, tx *wtx) error {
+		if err := db.keyStillActive(tx, in.KeyID); err != nil {
+			return err
+		}
 		visitor, err := upsertVisitor(ctx, tx, in.TeamID, in.VisitorID, in.At.Unix())
 		if err != nil {
 			return err

@@ -124,11 +124,27 @@ func (db *DB) runBatch(batch []*writeReq, isolate bool) (results []error, retry 
 			results[i] = err // its turn came after its caller gave up
 			continue
 		}
+		tx.caller = i
 		switch {
 		case len(batch) == 1: // a failure rolls back the whole transaction
 			results[i] = runGuarded(ctx, tx, req.fn)
 		case isolate:
-			results[i] = runSavepoint(ctx, tx, req.fn)
+			var broken bool
+			if results[i], broken = runSavepoint(ctx, tx, req.fn); broken {
+				// SQLite rolled the whole transaction back (a full disk, an
+				// I/O error): nothing more may run in it, or each later
+				// savepoint would commit on its own.
+				for j := i + 1; j < len(batch); j++ {
+					results[j] = results[i]
+				}
+				for j := 0; j < i; j++ {
+					if results[j] == nil {
+						results[j] = results[i]
+					}
+				}
+				tx.Rollback()
+				return results, false
+			}
 		default:
 			if results[i] = runGuarded(ctx, tx, req.fn); results[i] != nil {
 				tx.Rollback()
@@ -147,6 +163,15 @@ func (db *DB) runBatch(batch []*writeReq, isolate bool) (results []error, retry 
 			results[i] = err
 		}
 	}
+	if err == nil {
+		// In commit order, on the writer goroutine, before any later batch
+		// runs: what the committed callers asked to happen afterwards.
+		for _, h := range tx.hooks {
+			if results[h.caller] == nil {
+				h.fn()
+			}
+		}
+	}
 	return results, false
 }
 
@@ -161,19 +186,19 @@ func runGuarded(ctx context.Context, tx *wtx, fn func(context.Context, *wtx) err
 }
 
 // runSavepoint runs fn so that a failure (or panic) undoes only its changes.
-func runSavepoint(ctx context.Context, tx *wtx, fn func(context.Context, *wtx) error) (err error) {
+// broken says the savepoint itself could not be rolled back or released:
+// the transaction is gone.
+func runSavepoint(ctx context.Context, tx *wtx, fn func(context.Context, *wtx) error) (err error, broken bool) {
 	if _, err := tx.ExecContext(ctx, "SAVEPOINT w"); err != nil {
-		return err
+		return err, true
 	}
-	defer func() {
-		if err != nil {
-			if _, rerr := tx.ExecContext(ctx, "ROLLBACK TO w"); rerr != nil {
-				err = errors.Join(err, rerr)
-			}
+	if err = runGuarded(ctx, tx, fn); err != nil {
+		if _, rerr := tx.ExecContext(ctx, "ROLLBACK TO w"); rerr != nil {
+			return errors.Join(err, rerr), true
 		}
-		if _, rerr := tx.ExecContext(ctx, "RELEASE w"); rerr != nil && err == nil {
-			err = rerr
-		}
-	}()
-	return runGuarded(ctx, tx, fn)
+	}
+	if _, rerr := tx.ExecContext(ctx, "RELEASE w"); rerr != nil {
+		return errors.Join(err, rerr), true
+	}
+	return err, false
 }

@@ -18,6 +18,21 @@ type wtx struct {
 	*sql.Tx
 	cache *stmtCache
 	bound map[string]*sql.Stmt // cached statements bound to this transaction
+
+	caller  int         // the batch position of the body now running
+	hooks   []afterHook // run in order once the transaction commits
+	revoked []int64     // keys revoked by earlier bodies of this batch
+}
+
+type afterHook struct {
+	caller int
+	fn     func()
+}
+
+// afterCommit runs fn once the transaction has committed, if the body now
+// running succeeded, before any later transaction starts.
+func (tx *wtx) afterCommit(fn func()) {
+	tx.hooks = append(tx.hooks, afterHook{tx.caller, fn})
 }
 
 // stmtCache holds the writer's prepared statements.

@@ -12,6 +12,7 @@ import (
 // building the line. A SIGKILL loses at most the last flushEvery of lines.
 type logWriter struct {
 	mu   sync.Mutex
+	out  io.Writer
 	buf  *bufio.Writer
 	stop chan struct{}
 	done chan struct{}
@@ -20,7 +21,7 @@ type logWriter struct {
 const flushEvery = 100 * time.Millisecond
 
 func newLogWriter(w io.Writer) *logWriter {
-	lw := &logWriter{buf: bufio.NewWriterSize(w, 64<<10), stop: make(chan struct{}), done: make(chan struct{})}
+	lw := &logWriter{out: w, buf: bufio.NewWriterSize(w, 64<<10), stop: make(chan struct{}), done: make(chan struct{})}
 	go lw.flushLoop()
 	return lw
 }
@@ -34,7 +35,11 @@ func (lw *logWriter) Write(p []byte) (int, error) {
 func (lw *logWriter) flush() {
 	lw.mu.Lock()
 	defer lw.mu.Unlock()
-	lw.buf.Flush()
+	if err := lw.buf.Flush(); err != nil {
+		// A bufio.Writer keeps its first error and refuses all later
+		// writes; start afresh so one failed write does not end logging.
+		lw.buf.Reset(lw.out)
+	}
 }
 
 func (lw *logWriter) flushLoop() {

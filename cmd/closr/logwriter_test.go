@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"strings"
 	"sync"
 	"testing"
@@ -40,5 +41,31 @@ func TestLogWriterFlushesOnTickAndClose(t *testing.T) {
 	lw.Close()
 	if got := out.String(); got != "first line\nlast line\n" {
 		t.Fatalf("output %q", got)
+	}
+}
+
+// failOnce fails its first write, then works.
+type failOnce struct {
+	lockedBuffer
+	failed bool
+}
+
+func (f *failOnce) Write(p []byte) (int, error) {
+	if !f.failed {
+		f.failed = true
+		return 0, errors.New("write failed")
+	}
+	return f.lockedBuffer.Write(p)
+}
+
+func TestLogWriterRecoversFromAFailedWrite(t *testing.T) {
+	out := &failOnce{}
+	lw := newLogWriter(out)
+	lw.Write([]byte("lost line\n"))
+	lw.flush()
+	lw.Write([]byte("later line\n"))
+	lw.Close()
+	if got := out.String(); got != "later line\n" {
+		t.Fatalf("output %q: logging stopped after one failed write", got)
 	}
 }
