@@ -93,12 +93,18 @@ func (t *keyTouches) due(keyID int64, now time.Time) bool {
 	return t.last.CompareAndSwap(keyID, prev, sec)
 }
 
+var (
+	hdrAnyOrigin     = []string{"*"}
+	hdrExposeAPI     = []string{"Retry-After, X-Request-Id"}
+	hdrExposeTracker = []string{"Retry-After, X-Request-Id, X-Closr-Dropped"}
+)
+
 // allowCORS lets any site call the endpoint with fetch; no credentials are
 // involved (the key travels in a header or the body, never a cookie).
 func allowCORS(c echo.Context) {
 	h := c.Response().Header()
-	h.Set("Access-Control-Allow-Origin", "*")
-	h.Set("Access-Control-Expose-Headers", "Retry-After, X-Request-Id")
+	h["Access-Control-Allow-Origin"] = hdrAnyOrigin
+	h["Access-Control-Expose-Headers"] = hdrExposeAPI
 }
 
 // preflight answers CORS preflight requests for the API.

@@ -19,6 +19,7 @@ func render(c echo.Context, status int, t templ.Component) error {
 	if err := t.Render(c.Request().Context(), &buf); err != nil {
 		return err
 	}
+	pageHeaders(c.Response().Header())
 	return c.HTMLBlob(status, buf.Bytes())
 }
 

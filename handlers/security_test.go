@@ -131,6 +131,25 @@ func TestSecurityHeadersOnEveryPage(t *testing.T) {
 	}
 
 	checkHeaders(t, "/login over TLS", resp{Response: getOverTLS(t, e, "/login")}, true)
+
+	// The API's JSON answers get the policy that forbids everything; the
+	// HTML page it shows a browser form gets the page headers.
+	for what, r := range map[string]resp{
+		"inbound 201":     e.api("POST", "/api/leads/inbound", "application/json", `{"email":"mia@example.com"}`, "X-Api-Key", key),
+		"inbound 401":     e.api("POST", "/api/leads/inbound", "application/json", `{"email":"mia@example.com"}`),
+		"track 202":       e.track(pageviewBody(key, testVID, "https://anywhere.example/")),
+		"track preflight": e.api("OPTIONS", "/api/track", "", ""),
+	} {
+		if r.Header.Get("Content-Security-Policy") != "default-src 'none'; frame-ancestors 'none'" || r.Header.Get("X-Content-Type-Options") != "nosniff" {
+			t.Errorf("%s: CSP %q, nosniff %q", what, r.Header.Get("Content-Security-Policy"), r.Header.Get("X-Content-Type-Options"))
+		}
+	}
+	formError := e.api("POST", "/api/leads/inbound", "application/x-www-form-urlencoded", "api_key="+key+"&email=not-an-address",
+		"Accept", "text/html", "Referer", "https://agent.example/contact")
+	if !strings.HasPrefix(formError.Header.Get("Content-Type"), "text/html") {
+		t.Fatalf("browser form error: %d %s", formError.StatusCode, formError.Header.Get("Content-Type"))
+	}
+	checkHeaders(t, "browser form error page", formError, false)
 }
 
 // getOverTLS requests path from e's handler served directly over TLS.

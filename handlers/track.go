@@ -16,7 +16,7 @@ import (
 // shows an error for it.
 func (s *Server) track(c echo.Context) error {
 	allowCORS(c)
-	c.Response().Header().Add("Access-Control-Expose-Headers", "X-Closr-Dropped")
+	c.Response().Header()["Access-Control-Expose-Headers"] = hdrExposeTracker
 	r := c.Request()
 	key, inHeader, err := s.headerKey(r)
 	if err != nil {

@@ -19,6 +19,8 @@ type requestFunc func(n int64) *http.Request
 
 type result struct {
 	rate     float64
+	requests int
+	elapsed  time.Duration
 	p50, p99 time.Duration
 	errors   int
 	firstErr string
@@ -79,6 +81,7 @@ func load(req requestFunc, conns int, d time.Duration) result {
 	if len(all) > 0 {
 		res.p50, res.p99 = all[len(all)/2], all[len(all)*99/100]
 	}
+	res.requests, res.elapsed = len(all), elapsed
 	res.rate = float64(len(all)) / elapsed.Seconds()
 	return res
 }

@@ -20,7 +20,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
+	"syscall"
 	"time"
 
 	"closr/store"
@@ -43,6 +45,7 @@ func run() error {
 	bin := flag.String("bin", "", "closr binary to run (default: go build ./cmd/closr)")
 	target := flag.String("target", "", "URL of a running closr to load instead (needs -key)")
 	key := flag.String("key", "", "intake API key for -target")
+	only := flag.String("phases", "noop,inbound,track,invalid", "phases to run, comma-separated (the no-op baseline always runs first)")
 	serverArgs := flag.String("server-args", "--limit-key 0 --limit-ip 0", "extra arguments for the closr server")
 	flag.Parse()
 
@@ -84,16 +87,28 @@ func run() error {
 	}
 
 	fmt.Printf("closr-bench: %d connections, %v per phase, GOMAXPROCS of the servers = %d CPUs; rate limits off for the run\n\n", *conns, *dur, cpus())
-	phases := []phase{
-		{name: "no-op 204 (baseline)", proc: noop, req: noopRequest(noop.url)},
-		{name: "POST /api/leads/inbound", proc: srv, req: inboundRequest(base, apiKey)},
-		{name: "POST /api/track", proc: srv, req: trackRequest(base, apiKey)},
-		{name: "invalid keys (inbound)", proc: srv, req: invalidKeyRequest(base)},
+	all := []phase{
+		{id: "noop", name: "no-op 204 (baseline)", proc: noop, req: noopRequest(noop.url)},
+		{id: "inbound", name: "POST /api/leads/inbound", proc: srv, req: inboundRequest(base, apiKey)},
+		{id: "track", name: "POST /api/track", proc: srv, req: trackRequest(base, apiKey)},
+		{id: "invalid", name: "invalid keys (inbound)", proc: srv, req: invalidKeyRequest(base)},
+	}
+	phases := all[:1]
+	for _, ph := range all[1:] {
+		if slices.Contains(strings.Split(*only, ","), ph.id) {
+			phases = append(phases, ph)
+		}
 	}
 	var baseline float64
-	fmt.Printf("%-26s %10s %9s %9s %8s %10s %7s\n", "phase", "req/s", "p50", "p99", "errors", "peak RSS", "ratio")
+	fmt.Printf("%-26s %10s %9s %9s %8s %10s %11s %11s %5s %7s\n", "phase", "req/s", "p50", "p99", "errors", "peak RSS", "server CPU", "client CPU", "idle", "ratio")
 	for i, ph := range phases {
+		cpu0, self0, idle0 := ph.proc.cpuTime(), selfCPUTime(), machineIdle()
 		res := load(ph.req, *conns, *dur)
+		perReq := func(d time.Duration) string {
+			return fmt.Sprintf("%.1f µs", float64(d)/float64(time.Microsecond)/float64(max(res.requests, 1)))
+		}
+		idle := machineIdle() - idle0
+		idlePct := fmt.Sprintf("%.0f%%", 100*idle.Seconds()/(res.elapsed.Seconds()*float64(cpus())))
 		if i == 0 {
 			baseline = res.rate
 		}
@@ -101,7 +116,8 @@ func run() error {
 		if ph.proc != nil {
 			rss = fmt.Sprintf("%.1f MB", float64(ph.proc.peakRSS())/(1<<20))
 		}
-		fmt.Printf("%-26s %10.0f %9s %9s %8d %10s %7.2f\n", ph.name, res.rate, ms(res.p50), ms(res.p99), res.errors, rss, res.rate/baseline)
+		fmt.Printf("%-26s %10.0f %9s %9s %8d %10s %11s %11s %5s %7.2f\n", ph.name, res.rate, ms(res.p50), ms(res.p99), res.errors, rss,
+			perReq(ph.proc.cpuTime()-cpu0), perReq(selfCPUTime()-self0), idlePct, res.rate/baseline)
 		if res.firstErr != "" {
 			fmt.Printf("    first error: %s\n", res.firstErr)
 		}
@@ -110,6 +126,7 @@ func run() error {
 }
 
 type phase struct {
+	id   string
 	name string
 	proc *process
 	req  requestFunc
@@ -182,6 +199,51 @@ func (p *process) stop() {
 	case <-time.After(10 * time.Second):
 		p.cmd.Process.Kill()
 	}
+}
+
+// cpuTime is the CPU time (user and system) the process has used so far.
+func (p *process) cpuTime() time.Duration {
+	if p == nil {
+		return 0
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.cmd.Process.Pid))
+	if err != nil {
+		return 0
+	}
+	// Fields after the command name, which is in parentheses: utime and
+	// stime are the 12th and 13th, in clock ticks (USER_HZ, 100 on Linux).
+	s := string(b)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+	if len(f) < 13 {
+		return 0
+	}
+	var ut, st int64
+	fmt.Sscan(f[11], &ut)
+	fmt.Sscan(f[12], &st)
+	return time.Duration(ut+st) * (time.Second / 100)
+}
+
+// selfCPUTime is the CPU time this process (the load client) has used.
+func selfCPUTime() time.Duration {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// machineIdle is the time all CPUs have spent idle since boot (/proc/stat).
+func machineIdle() time.Duration {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(strings.SplitN(string(b), "\n", 2)[0]) // cpu user nice system idle iowait ...
+	if len(f) < 6 {
+		return 0
+	}
+	var idle, iowait int64
+	fmt.Sscan(f[4], &idle)
+	fmt.Sscan(f[5], &iowait)
+	return time.Duration(idle+iowait) * (time.Second / 100)
 }
 
 // peakRSS is the process's peak resident set size so far (VmHWM).
