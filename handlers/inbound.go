@@ -145,7 +145,12 @@ func (s *Server) leadAccepted(c echo.Context, browser bool, teamID int64, p lead
 		status, word = http.StatusCreated, "created"
 	}
 	if !browser {
-		return c.JSON(status, map[string]any{"id": res.LeadID, "status": word})
+		// {"id":N,"status":"created"}, written without a JSON encoder: it
+		// showed in the ingest profile, for a fixed shape.
+		b := make([]byte, 0, 48)
+		b = strconv.AppendInt(append(b, `{"id":`...), res.LeadID, 10)
+		b = append(append(append(b, `,"status":"`...), word...), `"}`...)
+		return c.JSONBlob(status, b)
 	}
 	if u := s.formRedirect(c, teamID, p.Redirect); u != "" {
 		return c.Redirect(http.StatusSeeOther, u)
