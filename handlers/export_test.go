@@ -19,3 +19,5 @@ func (s *Server) HoldHashSlots(wait time.Duration) (release func()) {
 
 // PasswordHashes is how many password hashes (and checks) have run.
 func (s *Server) PasswordHashes() int64 { return s.hashes.runs.Load() }
+
+const RefusedLogBudget = refusedLogBudget

@@ -59,8 +59,10 @@ func (r *requestIDs) next() string {
 	return r.prefix + "-" + strconv.FormatUint(r.n.Add(1), 36)
 }
 
-// logRequests writes one line per request. It records the path without its
-// query string and no header, so no key, password or cookie can reach a log.
+// logRequests writes one line per request (refused API requests past
+// refusedLogBudget a second are counted instead). It records the path
+// without its query string and no header, so no key, password or cookie can
+// reach a log.
 func (s *Server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		start := time.Now()
@@ -69,6 +71,14 @@ func (s *Server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
 			c.Error(err)
 		}
 		status := c.Response().Status
+		now := time.Now()
+		if n, since := s.refusals.summary(now); n > 0 {
+			s.log.LogAttrs(c.Request().Context(), slog.LevelWarn, "refused API requests not logged one by one",
+				slog.Int64("count", n), slog.Time("since", since), slog.Int("limit_per_s", refusedLogBudget))
+		}
+		if status >= 400 && status < 500 && isAPI(c) && !s.refusals.take(now) {
+			return nil
+		}
 		level := slog.LevelInfo
 		if status >= 500 {
 			level = slog.LevelError
@@ -79,7 +89,7 @@ func (s *Server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
 			slog.String("path", c.Request().URL.Path),
 			slog.Int("status", status),
 			slog.Int64("bytes", c.Response().Size),
-			slog.Duration("dur", time.Since(start)),
+			slog.Duration("dur", now.Sub(start)),
 			slog.String("ip", c.RealIP()),
 		}
 		if err != nil && status >= 500 {
@@ -88,6 +98,53 @@ func (s *Server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
 		s.log.LogAttrs(c.Request().Context(), level, "request", attrs...)
 		return nil
 	}
+}
+
+// refusedLogBudget is how many refused API requests (4xx) a second get a
+// request line each. Past it they are only counted, and one line a second
+// gives the count: a flood of bad keys from many addresses (which the per-IP
+// limit does not stop) would otherwise write gigabytes of log an hour, on
+// the disk the database needs, and cost more CPU than refusing them.
+const refusedLogBudget = 50
+
+// refusalLog is the budget of request lines for refused API requests.
+type refusalLog struct {
+	mu      sync.Mutex
+	sec     int64        // the second being counted
+	used    int          // lines written in it
+	skipped atomic.Int64 // lines not written since the last summary
+	since   time.Time    // when the first of those was skipped
+}
+
+// take reports whether a refused request's line may be written at now.
+func (r *refusalLog) take(now time.Time) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if sec := now.Unix(); sec != r.sec {
+		r.sec, r.used = sec, 0
+	}
+	if r.used < refusedLogBudget {
+		r.used++
+		return true
+	}
+	if r.skipped.Add(1) == 1 {
+		r.since = now
+	}
+	return false
+}
+
+// summary returns how many lines were not written, and since when, at most
+// once a second; it then starts counting afresh.
+func (r *refusalLog) summary(now time.Time) (int64, time.Time) {
+	if r.skipped.Load() == 0 {
+		return 0, time.Time{}
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.skipped.Load() == 0 || now.Sub(r.since) < time.Second {
+		return 0, time.Time{}
+	}
+	return r.skipped.Swap(0), r.since
 }
 
 // logOf returns a logger for lines about the request, carrying its request

@@ -3,6 +3,7 @@ package handlers_test
 import (
 	"crypto/tls"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -10,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"closr/handlers"
 )
@@ -248,4 +250,40 @@ func TestLogsHoldNoSecrets(t *testing.T) {
 func mustURL(s string) *url.URL {
 	u, _ := url.Parse(s)
 	return u
+}
+
+// TestRefusedRequestLinesAreBudgeted: a flood of bad keys writes at most
+// handlers.RefusedLogBudget request lines a second and one line with the count of
+// the rest; accepted requests are always logged.
+func TestRefusedRequestLinesAreBudgeted(t *testing.T) {
+	e := newEnv(t)
+	_, _, key := e.team("ana@example.com")
+	const flood = 300
+	for i := range flood {
+		if r := e.api("POST", "/api/leads/inbound", "application/json", `{"email":"x@example.com"}`, "X-Api-Key", fmt.Sprintf("closr_%043d", i)); r.StatusCode != 401 {
+			t.Fatalf("bad key: %d", r.StatusCode)
+		}
+		if i == flood/2 {
+			if r := e.api("POST", "/api/leads/inbound", "application/json", `{"email":"lena@example.com"}`, "X-Api-Key", key); r.StatusCode != 201 {
+				t.Fatalf("lead during the flood: %d %s", r.StatusCode, r.body)
+			}
+		}
+	}
+	written := strings.Count(e.log.String(), "status=401")
+	// The flood may straddle the turn of a second, which gives two budgets.
+	if written < handlers.RefusedLogBudget || written > 2*handlers.RefusedLogBudget {
+		t.Fatalf("%d of %d refusals logged, want %d to %d", written, flood, handlers.RefusedLogBudget, 2*handlers.RefusedLogBudget)
+	}
+	if !strings.Contains(e.log.String(), "status=201") {
+		t.Fatal("the lead accepted during the flood was not logged")
+	}
+	time.Sleep(1100 * time.Millisecond)
+	e.client().get("/healthz")
+	m := regexp.MustCompile(`msg="refused API requests not logged one by one" count=(\d+)`).FindStringSubmatch(e.log.String())
+	if m == nil {
+		t.Fatalf("no summary line:\n%s", e.log.String())
+	}
+	if n, _ := strconv.Atoi(m[1]); n != flood-written {
+		t.Fatalf("summary counts %d refusals, want %d", n, flood-written)
+	}
 }

@@ -113,6 +113,7 @@ type Server struct {
 	touches  keyTouches
 	// requestIDs names each request for the logs.
 	requestIDs requestIDs
+	refusals   refusalLog
 	region     string
 	mcp        http.Handler // the MCP server's Streamable HTTP handler
 	// keyLimits and ipLimits rate-limit the API; nil means no limit.
