@@ -3,7 +3,11 @@
 // server (which lives only in this command) as the baseline, drives each with
 // the same closed-loop client in the same run, and prints a table:
 //
-//	go run ./cmd/closr-bench [-c 64] [-d 5s]
+//	go run ./cmd/closr-bench [-c 64] [-d 5s] [-phases noop,inbound,track,invalid]
+//
+// Beside the rates and latencies it prints the CPU time the server and the
+// load client used per request and how much of the machine sat idle, which
+// say where a phase's time went on a machine the client shares.
 //
 // The server's rate limits are turned off for the run (--limit-key 0
 // --limit-ip 0), since one client address and one key would otherwise be
@@ -48,6 +52,12 @@ func run() error {
 	only := flag.String("phases", "noop,inbound,track,invalid", "phases to run, comma-separated (the no-op baseline always runs first)")
 	serverArgs := flag.String("server-args", "--limit-key 0 --limit-ip 0", "extra arguments for the closr server")
 	flag.Parse()
+	wanted := strings.Split(*only, ",")
+	for _, id := range wanted {
+		if !slices.Contains(phaseIDs, id) {
+			return fmt.Errorf("-phases: no phase %q (the phases are %s)", id, strings.Join(phaseIDs, ", "))
+		}
+	}
 
 	dir, err := os.MkdirTemp("", "closr-bench-")
 	if err != nil {
@@ -94,9 +104,9 @@ func run() error {
 		{id: "invalid", name: "invalid keys (inbound)", proc: srv, req: invalidKeyRequest(base)},
 	}
 	phases := all[:1]
-	for _, ph := range all[1:] {
-		if slices.Contains(strings.Split(*only, ","), ph.id) {
-			phases = append(phases, ph)
+	for _, id := range wanted {
+		if i := slices.IndexFunc(all, func(ph phase) bool { return ph.id == id }); i > 0 {
+			phases = append(phases, all[i])
 		}
 	}
 	var baseline float64
@@ -106,6 +116,10 @@ func run() error {
 		res := load(ph.req, *conns, *dur)
 		perReq := func(d time.Duration) string {
 			return fmt.Sprintf("%.1f µs", float64(d)/float64(time.Microsecond)/float64(max(res.requests, 1)))
+		}
+		serverCPU := "-" // a server given with -target is not ours to measure
+		if ph.proc != nil {
+			serverCPU = perReq(ph.proc.cpuTime() - cpu0)
 		}
 		idle := machineIdle() - idle0
 		idlePct := fmt.Sprintf("%.0f%%", 100*idle.Seconds()/(res.elapsed.Seconds()*float64(cpus())))
@@ -117,13 +131,15 @@ func run() error {
 			rss = fmt.Sprintf("%.1f MB", float64(ph.proc.peakRSS())/(1<<20))
 		}
 		fmt.Printf("%-26s %10.0f %9s %9s %8d %10s %11s %11s %5s %7.2f\n", ph.name, res.rate, ms(res.p50), ms(res.p99), res.errors, rss,
-			perReq(ph.proc.cpuTime()-cpu0), perReq(selfCPUTime()-self0), idlePct, res.rate/baseline)
+			serverCPU, perReq(selfCPUTime()-self0), idlePct, res.rate/baseline)
 		if res.firstErr != "" {
 			fmt.Printf("    first error: %s\n", res.firstErr)
 		}
 	}
 	return nil
 }
+
+var phaseIDs = []string{"noop", "inbound", "track", "invalid"}
 
 type phase struct {
 	id   string
