@@ -227,16 +227,9 @@ func (p *process) cpuTime() time.Duration {
 		return 0
 	}
 	// Fields after the command name, which is in parentheses: utime and
-	// stime are the 12th and 13th, in clock ticks (USER_HZ, 100 on Linux).
+	// stime are the 12th and 13th.
 	s := string(b)
-	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
-	if len(f) < 13 {
-		return 0
-	}
-	var ut, st int64
-	fmt.Sscan(f[11], &ut)
-	fmt.Sscan(f[12], &st)
-	return time.Duration(ut+st) * (time.Second / 100)
+	return ticks(strings.Fields(s[strings.LastIndexByte(s, ')')+1:]), 11, 12)
 }
 
 // selfCPUTime is the CPU time this process (the load client) has used.
@@ -252,14 +245,20 @@ func machineIdle() time.Duration {
 	if err != nil {
 		return 0
 	}
-	f := strings.Fields(strings.SplitN(string(b), "\n", 2)[0]) // cpu user nice system idle iowait ...
-	if len(f) < 6 {
+	// The first line: cpu user nice system idle iowait ...
+	return ticks(strings.Fields(strings.SplitN(string(b), "\n", 2)[0]), 4, 5)
+}
+
+// ticks is the time in fields i and j of a /proc line, which count clock
+// ticks (USER_HZ, 100 on Linux); 0 when the line is shorter.
+func ticks(fields []string, i, j int) time.Duration {
+	if len(fields) <= max(i, j) {
 		return 0
 	}
-	var idle, iowait int64
-	fmt.Sscan(f[4], &idle)
-	fmt.Sscan(f[5], &iowait)
-	return time.Duration(idle+iowait) * (time.Second / 100)
+	var a, b int64
+	fmt.Sscan(fields[i], &a)
+	fmt.Sscan(fields[j], &b)
+	return time.Duration(a+b) * (time.Second / 100)
 }
 
 // peakRSS is the process's peak resident set size so far (VmHWM).
