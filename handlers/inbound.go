@@ -209,11 +209,6 @@ func (s *Server) leadFailed(c echo.Context, browser bool, err error) error {
 	return render(c, p.Status, views.FormProblemPage(p.Status, msg, httpURL(c.Request().Referer())))
 }
 
-// thanks is where a plain form lands after a lead was accepted.
-func (s *Server) thanks(c echo.Context) error {
-	return render(c, http.StatusOK, views.ThanksPage(httpURL(c.Request().Referer())))
-}
-
 // httpURL returns s when it is an absolute http or https URL, else "".
 func httpURL(s string) string {
 	u, err := url.Parse(s)
