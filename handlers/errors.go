@@ -9,6 +9,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"closr/handlers/intake"
 	"closr/store"
 )
 
@@ -54,6 +55,10 @@ func toProblem(err error) *problem {
 	if errors.As(err, &p) {
 		return p
 	}
+	var ie *intake.Error
+	if errors.As(err, &ie) {
+		return intakeProblem(ie)
+	}
 	var he *echo.HTTPError
 	switch {
 	case errors.Is(err, store.ErrKeyRevoked):
@@ -75,6 +80,26 @@ func toProblem(err error) *problem {
 		return &problem{Status: he.Code, Code: "error", Message: http.StatusText(he.Code)}
 	}
 	return &problem{Status: http.StatusInternalServerError, Code: "internal", Message: "Something went wrong on our side. Nothing was saved; please try again."}
+}
+
+// intakeStatus is the status and code of each kind of refused lead.
+var intakeStatus = map[intake.Kind]struct {
+	status int
+	code   string
+}{
+	intake.Unreadable:        {http.StatusBadRequest, "unreadable_body"},
+	intake.Unsupported:       {http.StatusUnsupportedMediaType, "unsupported_content_type"},
+	intake.Invalid:           {http.StatusUnprocessableEntity, "validation_failed"},
+	intake.IdempotencyReused: {http.StatusUnprocessableEntity, "idempotency_key_reused"},
+}
+
+func intakeProblem(e *intake.Error) *problem {
+	st := intakeStatus[e.Kind]
+	return &problem{Status: st.status, Code: st.code, Message: e.Message, Fields: e.Fields}
+}
+
+func errUnreadable(what string) *problem {
+	return &problem{Status: http.StatusBadRequest, Code: "unreadable_body", Message: what}
 }
 
 // handleError answers an error as JSON on the API and as a page elsewhere.

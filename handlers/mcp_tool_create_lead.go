@@ -2,17 +2,15 @@ package handlers
 
 import (
 	"context"
-	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
 	"strings"
-	"time"
+
+	"closr/handlers/intake"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
-
-	"closr/store"
 )
 
 // createLeadIn is create_lead's input.
@@ -37,67 +35,39 @@ func (s *Server) toolCreateLead(ctx context.Context, _ *mcp.CallToolRequest, in 
 	if err != nil {
 		return nil, createLeadOut{}, err
 	}
-	if len(in.Fields) > maxFields {
-		return nil, createLeadOut{}, fmt.Errorf("send at most %d fields (this call has %d)", maxFields, len(in.Fields))
-	}
-	if len(in.IdempotencyKey) > 255 {
-		return nil, createLeadOut{}, errors.New("use an idempotency_key of at most 255 characters")
-	}
-	// The same mapping and checks as /api/leads/inbound. The named inputs
-	// sit above the free-form fields, so they win over a field of the same
-	// meaning.
-	fields := []field{newField("name", in.Name, 0), newField("email", in.Email, 0), newField("phone", in.Phone, 0),
-		newField("message", in.Message, 0), newField("source", in.Source, 0)}
-	names := make([]string, 0, len(in.Fields))
-	for n := range in.Fields {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
-		fields = append(fields, newField(n, in.Fields[n], 1))
-	}
-	var kept []field
-	for _, f := range fields {
-		if f.Name != "" && f.Value != "" {
-			kept = append(kept, f)
-		}
-	}
-	d, errs := validateLead(mapLead(kept), s.region)
-	if len(errs) > 0 {
-		return nil, createLeadOut{}, errors.New(validationSummary(errs) + fieldHints(errs))
-	}
-	// The source always says the lead came through MCP.
-	if d.Source == "" {
-		d.Source = mcpSource
-	} else {
-		d.Source += " (via MCP)"
+	p, err := intake.Named(in.Name, in.Email, in.Phone, in.Message, in.Source, in.Fields)
+	if err != nil {
+		return nil, createLeadOut{}, toolRefused(ctx, "create_lead", err)
 	}
 	raw, err := json.Marshal(in)
 	if err != nil {
 		return nil, createLeadOut{}, toolFailed(ctx, "create_lead", fmt.Errorf("encode lead input: %w", err))
 	}
-	lead := store.LeadInput{
-		TeamID: caller.key.TeamID, KeyID: caller.key.ID,
-		Name: d.Name, Email: d.Email, Phone: d.Phone, Message: d.Message, Source: d.Source,
-		Custom: d.Custom, Fields: d.All, ContentType: "application/json", Raw: raw,
-		IdemKey: strings.TrimSpace(in.IdempotencyKey), At: time.Now(),
-	}
-	if lead.IdemKey != "" {
-		lead.IdemHash = sha256.Sum256(raw)
-	}
-	redactLead(&lead)
-	res, err := s.store.IngestLead(ctx, lead)
-	if errors.Is(err, store.ErrIdempotencyMismatch) {
-		return nil, createLeadOut{}, errors.New("this idempotency_key was already used with different input; use a new idempotency_key for a new lead")
-	}
+	res, err := s.intake.Submit(ctx, intake.Submission{
+		Key: caller.key, Payload: p, ContentType: "application/json", Raw: raw,
+		IdempotencyKey: in.IdempotencyKey, Via: mcpSource, At: s.now(),
+	})
 	if err != nil {
-		return nil, createLeadOut{}, toolFailed(ctx, "create_lead", err)
+		return nil, createLeadOut{}, toolRefused(ctx, "create_lead", err)
 	}
 	status := "updated"
 	if res.Created {
 		status = "created"
 	}
 	return nil, createLeadOut{ID: res.LeadID, Status: status}, nil
+}
+
+// toolRefused is the tool error for a refused lead: what to fix, in the
+// tool's own terms.
+func toolRefused(ctx context.Context, tool string, err error) error {
+	var ie *intake.Error
+	switch {
+	case !errors.As(err, &ie):
+		return toolFailed(ctx, tool, err)
+	case ie.Kind == intake.IdempotencyReused:
+		return errors.New("this idempotency_key was already used with different input; use a new idempotency_key for a new lead")
+	}
+	return errors.New(ie.Message + fieldHints(ie.Fields))
 }
 
 // fieldHints lists every field's problem after the summary, when there is

@@ -18,6 +18,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 
+	"closr/handlers/intake"
 	"closr/store"
 )
 
@@ -81,6 +82,9 @@ type Config struct {
 	// PasswordCost lowers the password hash's memory cost in tests; 0 is the
 	// production setting.
 	PasswordCost int
+	// Now is the clock; the store must be given the same one. nil means
+	// time.Now.
+	Now func() time.Time
 	// PhoneRegion is the region assumed for phone numbers sent without a
 	// country code (ISO 3166 code); "" means US.
 	PhoneRegion string
@@ -114,8 +118,9 @@ type Server struct {
 	// requestIDs names each request for the logs.
 	requestIDs requestIDs
 	refusals   refusalLog
-	region     string
-	mcp        http.Handler // the MCP server's Streamable HTTP handler
+	intake     *intake.Intake
+	now        func() time.Time // the one clock, shared with the store
+	mcp        http.Handler     // the MCP server's Streamable HTTP handler
 	// keyLimits and ipLimits rate-limit the API; nil means no limit.
 	keyLimits, ipLimits *limiterSet
 	proxies             []*net.IPNet // trusted reverse proxies
@@ -126,8 +131,8 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	if cfg.PhoneRegion == "" {
-		cfg.PhoneRegion = "US"
+	if cfg.Now == nil {
+		cfg.Now = time.Now
 	}
 	if cfg.LoginLimit == 0 {
 		cfg.LoginLimit = 5
@@ -150,7 +155,8 @@ func New(cfg Config) (*Server, error) {
 		loginIPs: newThrottle(4*cfg.LoginLimit, 15*time.Minute),
 		signups:  newThrottle(cfg.SignupLimit, time.Hour),
 		hashes:   newHashSlots(runtime.NumCPU()),
-		region:   strings.ToUpper(cfg.PhoneRegion),
+		intake:   intake.New(cfg.Store, cfg.PhoneRegion),
+		now:      cfg.Now,
 
 		keyLimits: newLimiterSet(cfg.LimitKey),
 		ipLimits:  newLimiterSet(cfg.LimitIP),

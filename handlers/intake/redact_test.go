@@ -1,4 +1,4 @@
-package handlers
+package intake
 
 import (
 	"strings"
@@ -21,11 +21,11 @@ func TestRedactRawKeys(t *testing.T) {
 		{"no key", `{"email":"c@example.com","p":"100%"}`, `{"email":"c@example.com","p":"100%"}`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := string(redactRawKeys([]byte(tc.in))); got != tc.want {
+			if got := string(RedactBytes([]byte(tc.in))); got != tc.want {
 				t.Fatalf("got  %q\nwant %q", got, tc.want)
 			}
-			if got := redactKeys(tc.in); got != tc.want {
-				t.Fatalf("redactKeys got %q", got)
+			if got := Redact(tc.in); got != tc.want {
+				t.Fatalf("Redact got %q", got)
 			}
 		})
 	}
