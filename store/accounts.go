@@ -26,7 +26,7 @@ type Agent struct {
 // The email is compared without regard to case; a taken one is ErrEmailTaken.
 func (db *DB) CreateTeamWithOwner(ctx context.Context, team, name, email string, passwordHash []byte) (Agent, error) {
 	a := Agent{TeamName: team, Name: name, Email: email, PasswordHash: passwordHash}
-	err := db.write(ctx, func(ctx context.Context, tx *wtx) error {
+	err := db.write(ctx, func(ctx context.Context, tx writeTx) error {
 		var n int
 		if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM agents WHERE email = ?", email).Scan(&n); err != nil {
 			return err
@@ -82,7 +82,7 @@ func (db *DB) CreateSession(ctx context.Context, agentID int64, ttl time.Duratio
 	token := randomToken()
 	h := sha256.Sum256([]byte(token))
 	now := db.now()
-	err := db.write(ctx, func(ctx context.Context, tx *wtx) error {
+	err := db.write(ctx, func(ctx context.Context, tx writeTx) error {
 		// Expired sessions are swept here, where a write happens anyway.
 		if _, err := tx.ExecContext(ctx, "DELETE FROM web_sessions WHERE expires_at < ?", now.Unix()); err != nil {
 			return err
@@ -112,7 +112,7 @@ func (db *DB) SessionAgent(ctx context.Context, token string) (Agent, error) {
 // DeleteSession ends the session with token.
 func (db *DB) DeleteSession(ctx context.Context, token string) error {
 	h := sha256.Sum256([]byte(token))
-	err := db.write(ctx, func(ctx context.Context, tx *wtx) error {
+	err := db.write(ctx, func(ctx context.Context, tx writeTx) error {
 		_, err := tx.ExecContext(ctx, "DELETE FROM web_sessions WHERE hash = ?", h[:])
 		return err
 	})

@@ -14,6 +14,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"modernc.org/sqlite" // also registers the "sqlite" driver
@@ -45,11 +46,12 @@ type DB struct {
 	writes  chan *writeReq
 	quit    chan struct{}
 	stopped chan struct{}
-	stmts   *stmtCache // used only by the writer goroutine
+	reruns  atomic.Int64 // batches run a second time, with savepoints (tests read it)
+	stmts   *stmtCache   // used only by the writer goroutine
 	keys    keyIndex
-	// visitors and pending speed up the tracker and ingest paths; pending
-	// is read and written only inside write transactions (the writer
-	// goroutine), so a team's flag is set before any later lead looks.
+	// visitors and pending speed up the tracker and ingest paths. Writes
+	// change them only after their commit (writeTx.afterCommit); a body
+	// that marks a team pending also notes it for the rest of its batch.
 	visitors visitorCache
 	domains  domainCache
 	pending  teamSet
@@ -194,7 +196,7 @@ func (db *DB) Backup(ctx context.Context, path string) error {
 // Setting returns the named setting, creating it with gen() the first time.
 func (db *DB) Setting(ctx context.Context, name string, gen func() ([]byte, error)) ([]byte, error) {
 	var v []byte
-	err := db.write(ctx, func(ctx context.Context, tx *wtx) error {
+	err := db.write(ctx, func(ctx context.Context, tx writeTx) error {
 		err := tx.QueryRowContext(ctx, "SELECT value FROM settings WHERE name = ?", name).Scan(&v)
 		if !errors.Is(err, sql.ErrNoRows) {
 			return err
