@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -45,6 +46,14 @@ func (p *problem) jsonBody() []byte {
 
 func (p *problem) Error() string { return fmt.Sprintf("%d %s: %s", p.Status, p.Code, p.Message) }
 
+// errClientGone answers a request whose client went away before its work
+// was done (nginx's 499): nothing was saved, and it is no server error.
+var errClientGone = &problem{Status: statusClientClosed, Code: "client_closed_request",
+	Message: "The request was cancelled before it finished. Nothing was saved."}
+
+// statusClientClosed is the status logged for a client that went away.
+const statusClientClosed = 499
+
 var errCSRF = &problem{Status: http.StatusForbidden, Code: "csrf",
 	Message: "This form has expired or did not come from Closr. Reload the page and try again."}
 
@@ -65,6 +74,8 @@ func toProblem(err error) *problem {
 		return errBadKey // revoked while the request was read or queued
 	case errors.Is(err, store.ErrNotFound):
 		return &problem{Status: http.StatusNotFound, Code: "not_found", Message: "That item does not exist or is not yours."}
+	case errors.Is(err, context.Canceled):
+		return errClientGone
 	case errors.Is(err, store.ErrUnavailable):
 		return &problem{Status: http.StatusServiceUnavailable, Code: "storage_unavailable", RetryAfter: 5,
 			Message: "Closr's storage is busy or unavailable right now. Nothing was saved; try again in a few seconds."}

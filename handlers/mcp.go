@@ -108,7 +108,7 @@ func (s *Server) serveMCP(c echo.Context) error {
 	if key.Access != store.AccessMCP {
 		return errIntakeKeyAtMCP
 	}
-	if now := time.Now(); s.touches.due(key.ID, now) {
+	if now := s.now(); s.touches.due(key.ID, now) {
 		if err := s.store.TouchAPIKey(r.Context(), key.TeamID, key.ID, now); err != nil {
 			// Last-used is a convenience; the call itself can still work.
 			s.logOf(c).Warn("touch mcp key", "key_id", key.ID, "err", err)

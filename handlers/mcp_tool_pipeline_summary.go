@@ -36,7 +36,7 @@ func (s *Server) toolPipelineSummary(ctx context.Context, _ *mcp.CallToolRequest
 	if err != nil {
 		return nil, pipelineSummaryOut{}, err
 	}
-	from, to, err := summaryPeriod(in, time.Now().UTC())
+	from, to, err := summaryPeriod(in, s.now().UTC())
 	if err != nil {
 		return nil, pipelineSummaryOut{}, err
 	}

@@ -50,7 +50,7 @@ func (s *Server) toolRecentVisitors(ctx context.Context, _ *mcp.CallToolRequest,
 	if in.Limit < 1 || in.Limit > maxVisitorsLimit {
 		return nil, recentVisitorsOut{}, fmt.Errorf("limit must be between 1 and %d (got %d)", maxVisitorsLimit, in.Limit)
 	}
-	since := time.Now().Add(-time.Duration(in.Hours) * time.Hour)
+	since := s.now().Add(-time.Duration(in.Hours) * time.Hour)
 	visitors, total, err := s.store.RecentVisitors(ctx, caller.key.TeamID, since, in.Limit)
 	if err != nil {
 		return nil, recentVisitorsOut{}, toolFailed(ctx, "recent_visitors", err)

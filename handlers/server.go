@@ -162,6 +162,14 @@ func New(cfg Config) (*Server, error) {
 		ipLimits:  newLimiterSet(cfg.LimitIP),
 		proxies:   cfg.TrustedProxies,
 	}
+	for _, t := range []*throttle{s.logins, s.loginIPs, s.signups} {
+		t.now = cfg.Now
+	}
+	for _, l := range []*limiterSet{s.keyLimits, s.ipLimits} {
+		if l != nil {
+			l.now = cfg.Now
+		}
+	}
 	s.mcp = s.newMCPHandler()
 	s.routes()
 	return s, nil

@@ -220,3 +220,67 @@ func TestGeneratedKeyShownWhenTheListFails(t *testing.T) {
 		}
 	}
 }
+
+// TestClientGoneWhileQueuedIsNoServerError: a client that hangs up while
+// its lead waits for the writer stores nothing and is logged as a
+// cancelled request (499), not as a server error.
+func TestClientGoneWhileQueuedIsNoServerError(t *testing.T) {
+	e := newEnvWith(t, envOptions{store: store.Options{BusyTimeout: 2 * time.Second}})
+	c := e.client()
+	c.signup("Ana Agent", "ana@example.com", "Sunset Realty")
+	key := c.generate("Webflow form")
+	before := rowCounts(t, e)
+
+	// Another process holds the write lock, so the writer waits on its
+	// first batch and the next lead queues behind it.
+	other := rawDB(t, e)
+	ctx := context.Background()
+	conn, err := other.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+		t.Fatal(err)
+	}
+	first := make(chan resp, 1)
+	go func() { first <- c.apiPost(key, `{"email":"waits@example.com"}`) }()
+
+	gone, hangUp := context.WithCancel(ctx)
+	req, _ := http.NewRequestWithContext(gone, "POST", e.srv.URL+"/api/leads/inbound", strings.NewReader(`{"email":"gone@example.com"}`))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-Api-Key", key)
+	sent := make(chan error, 1)
+	go func() {
+		_, err := http.DefaultClient.Do(req)
+		sent <- err
+	}()
+	time.Sleep(300 * time.Millisecond) // the lead is read and queued
+	hangUp()
+	if err := <-sent; err == nil {
+		t.Fatal("the cancelled request got an answer")
+	}
+	if _, err := conn.ExecContext(ctx, "ROLLBACK"); err != nil {
+		t.Fatal(err)
+	}
+	conn.Close()
+	other.Close()
+	if r := <-first; r.StatusCode != http.StatusCreated {
+		t.Fatalf("the lead ahead of it: %d %s", r.StatusCode, r.body)
+	}
+	// The writer answers the cancelled request after the first one; wait
+	// for its log line.
+	for i := 0; i < 100 && !strings.Contains(e.log.String(), "status=499"); i++ {
+		time.Sleep(20 * time.Millisecond)
+	}
+	logs := e.log.String()
+	if !strings.Contains(logs, "status=499") {
+		t.Fatalf("no cancelled-request line in the logs:\n%s", logs)
+	}
+	if strings.Contains(logs, "level=ERROR") {
+		t.Fatalf("a client that went away was logged as an error:\n%s", logs)
+	}
+	after := rowCounts(t, e)
+	if after["leads"] != before["leads"]+1 {
+		t.Fatalf("leads %d → %d, want only the first one stored", before["leads"], after["leads"])
+	}
+}
