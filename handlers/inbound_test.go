@@ -88,6 +88,9 @@ func multipartBody(fields [][2]string) (string, string) {
 	return w.FormDataContentType(), buf.String()
 }
 
+// TestInboundFieldFamilies: the endpoint hands each body to intake as it
+// came (the payload families themselves are intake's table tests) and the
+// lead shows in the pipeline.
 func TestInboundFieldFamilies(t *testing.T) {
 	e := newEnv(t)
 	ana, team, key := e.team("ana@example.com")
@@ -100,27 +103,10 @@ func TestInboundFieldFamilies(t *testing.T) {
 		{"Facebook Lead Ads via Zapier (JSON)", "application/json",
 			`{"full_name": "Jamie Buyer", "email": "JAMIE@Example.com", "phone_number": "(555) 123-4567", "ad_name": "Spring open house"}`,
 			"Jamie Buyer", "jamie@example.com", "+15551234567", "", map[string]string{"ad_name": "Spring open house"}},
-		{"Calendly via Zapier (JSON with questions)", "application/json",
-			`{"name": "Lee Chen", "email": "lee@example.com", "questions_and_answers": [{"question": "Phone Number", "answer": "+44 20 7946 0958"}, {"question": "Budget", "answer": "$500k"}]}`,
-			"Lee Chen", "lee@example.com", "+442079460958", "", map[string]string{"Budget": "$500k"}},
-		{"Calendly webhook (nested)", "application/json; charset=utf-8",
-			`{"event": "invitee.created", "payload": {"name": "Sam Ortiz", "email": "sam@example.com", "scheduled_event": {"name": "30 Minute Viewing"}}}`,
-			"Sam Ortiz", "sam@example.com", "", "", map[string]string{"payload.scheduled_event.name": "30 Minute Viewing"}},
 		{"Typeform/Webflow labels (urlencoded)", "application/x-www-form-urlencoded",
 			"First+Name=Ana&Last+Name=Lee&Phone+Number=555-010-0199&Email=Ana.Lee%40Example.com&Property=12+Oak+St",
 			"Ana Lee", "ana.lee@example.com", "+15550100199", "", map[string]string{"Property": "12 Oak St"}},
-		{"camelCase (JSON)", "application/json",
-			`{"firstName": "Bo", "lastName": "Ng", "emailAddress": "bo@example.com", "Message": "Is it still for sale?", "leadSource": "Open house"}`,
-			"Bo Ng", "bo@example.com", "", "Is it still for sale?", nil},
 		{"multipart form", mpType, mpBody, "Mia Park", "mia@example.com", "", "Call after 5", nil},
-		{"text/plain JSON (no-cors fetch)", "text/plain;charset=UTF-8",
-			`{"name": "Tia", "phone": "+1 (555) 222-3333"}`, "Tia", "", "+15552223333", "", nil},
-		{"Webflow form webhook (payload.data)", "application/json",
-			`{"triggerType": "form_submission", "payload": {"name": "Contact Form", "siteId": "65f0c1a2", "data": {"Name": "Riley Stone", "Email": "riley@example.com", "Phone": "(555) 010-0123", "Message": "Tour on Saturday?"}, "submittedAt": "2026-11-26T15:00:00.000Z", "id": "6761aa", "formId": "65f0c1b3"}}`,
-			"Riley Stone", "riley@example.com", "+15550100123", "Tour on Saturday?", map[string]string{"payload.name": "Contact Form", "triggerType": "form_submission"}},
-		{"Webflow form webhook (older, top-level data)", "application/json",
-			`{"name": "Contact Form", "site": "65f0c1a2", "data": {"Name": "Casey Moor", "Email": "casey@example.com"}, "d": "2026-11-26T15:00:00.000Z", "_id": "6761ab"}`,
-			"Casey Moor", "casey@example.com", "", "", map[string]string{"name": "Contact Form"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -128,6 +128,9 @@ func (db *DB) Close() error {
 	return errors.Join(db.r.Close(), db.w.Close())
 }
 
+// Path is the database file.
+func (db *DB) Path() string { return db.path }
+
 // Ping checks that the database answers a read.
 func (db *DB) Ping(ctx context.Context) error {
 	var one int
