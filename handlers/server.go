@@ -221,9 +221,9 @@ func (s *Server) routes() {
 	agent := app.with(s.requireAgent)
 	agent.GET("/settings/integrations", s.integrationsPage)
 	agent.POST("/settings/integrations/api-keys", s.createAPIKey)
-	agent.DELETE("/settings/integrations/api-keys/:id", s.revokeAPIKey)
+	agent.DELETE("/settings/integrations/api-keys/:id", s.revokeAPIKey())
 	agent.POST("/settings/integrations/tracked-domains", s.addTrackedDomain)
-	agent.DELETE("/settings/integrations/tracked-domains/:id", s.removeTrackedDomain)
+	agent.DELETE("/settings/integrations/tracked-domains/:id", s.removeTrackedDomain())
 	agent.GET("/leads", s.leadsPage)
 	agent.GET("/leads/:id", s.leadPage)
 }
