@@ -92,6 +92,7 @@ func multipartBody(fields [][2]string) (string, string) {
 // came (the payload families themselves are intake's table tests) and the
 // lead shows in the pipeline.
 func TestInboundFieldFamilies(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ana, team, key := e.team("ana@example.com")
 	mpType, mpBody := multipartBody([][2]string{{"first_name", "Mia"}, {"last_name", "Park"}, {"email", "mia@example.com"}, {"message", "Call after 5"}})
@@ -154,6 +155,7 @@ func TestInboundFieldFamilies(t *testing.T) {
 }
 
 func TestInboundKeyPlacesAndSource(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	_, team, key := e.team("ana@example.com")
 	for i, hdr := range [][]string{
@@ -181,9 +183,10 @@ func TestInboundKeyPlacesAndSource(t *testing.T) {
 }
 
 func TestInboundDedupe(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	_, team, key := e.team("ana@example.com")
-	first := e.api("POST", "/api/leads/inbound", "application/json", `{"name": "Jamie", "email": "jamie@example.com"}`, "x-api-key", key)
+	first := e.postLead(key, `{"name": "Jamie", "email": "jamie@example.com"}`)
 	if first.StatusCode != 201 {
 		t.Fatal(first.body)
 	}
@@ -193,7 +196,7 @@ func TestInboundDedupe(t *testing.T) {
 		{`{"phone": "+1 (555) 123-4567", "Budget": "600k"}`, "same phone, other format"},
 	}
 	for _, s := range steps {
-		r := e.api("POST", "/api/leads/inbound", "application/json", s.body, "x-api-key", key)
+		r := e.postLead(key, s.body)
 		got := decode[created](t, r.body)
 		if r.StatusCode != 200 || got.Status != "updated" || got.ID != id {
 			t.Fatalf("%s: %d %s, want 200 updated id %d", s.why, r.StatusCode, r.body, id)
@@ -209,18 +212,19 @@ func TestInboundDedupe(t *testing.T) {
 }
 
 func TestInboundIdempotency(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	_, team, key := e.team("ana@example.com")
 	body := `{"email": "once@example.com"}`
-	a := e.api("POST", "/api/leads/inbound", "application/json", body, "x-api-key", key, "Idempotency-Key", "zap-123")
-	b := e.api("POST", "/api/leads/inbound", "application/json", body, "x-api-key", key, "Idempotency-Key", "zap-123")
+	a := e.postLead(key, body, "Idempotency-Key", "zap-123")
+	b := e.postLead(key, body, "Idempotency-Key", "zap-123")
 	if a.StatusCode != 201 || b.StatusCode != 201 || a.body != b.body {
 		t.Fatalf("replay: %d %s then %d %s", a.StatusCode, a.body, b.StatusCode, b.body)
 	}
 	if _, subs := e.counts(team); subs != 1 {
 		t.Fatalf("replay stored a submission: %d", subs)
 	}
-	c := e.api("POST", "/api/leads/inbound", "application/json", `{"email": "other@example.com"}`, "x-api-key", key, "Idempotency-Key", "zap-123")
+	c := e.postLead(key, `{"email": "other@example.com"}`, "Idempotency-Key", "zap-123")
 	if c.StatusCode != 422 || decode[map[string]any](t, c.body)["error"] != "idempotency_key_reused" {
 		t.Fatalf("reused key with another body: %d %s", c.StatusCode, c.body)
 	}
@@ -230,6 +234,7 @@ func TestInboundIdempotency(t *testing.T) {
 }
 
 func TestInboundErrors(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	c, team, key := e.team("ana@example.com")
 	revoked := c.generate("old key")
@@ -365,6 +370,7 @@ func TestInboundBrowserForm(t *testing.T) {
 }
 
 func TestInboundCORSPreflight(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	r := e.api("OPTIONS", "/api/leads/inbound", "", "", "Origin", "https://agent.example", "Access-Control-Request-Method", "POST", "Access-Control-Request-Headers", "x-api-key, content-type")
 	h := r.Header
@@ -374,14 +380,15 @@ func TestInboundCORSPreflight(t *testing.T) {
 }
 
 func TestInboundRevokedKeyRefusedOnNextRequest(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	c, team, key := e.team("ana@example.com")
-	if r := e.api("POST", "/api/leads/inbound", "application/json", `{"email": "a@example.com"}`, "x-api-key", key); r.StatusCode != 201 {
+	if r := e.postLead(key, `{"email": "a@example.com"}`); r.StatusCode != 201 {
 		t.Fatal(r.body)
 	}
 	keys, _ := e.db.APIKeys(context.Background(), team)
 	c.send("DELETE", fmt.Sprintf("/settings/integrations/api-keys/%d", keys[0].ID), nil, "HX-Request", "true")
-	if r := e.api("POST", "/api/leads/inbound", "application/json", `{"email": "b@example.com"}`, "x-api-key", key); r.StatusCode != 401 {
+	if r := e.postLead(key, `{"email": "b@example.com"}`); r.StatusCode != 401 {
 		t.Fatalf("revoked key: %d %s", r.StatusCode, r.body)
 	}
 	if n, _ := e.counts(team); n != 1 {
@@ -390,17 +397,18 @@ func TestInboundRevokedKeyRefusedOnNextRequest(t *testing.T) {
 }
 
 func TestInboundTeamIsolation(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ana, teamA, keyA := e.team("ana@example.com")
 	bo, teamB, keyB := e.team("bo@example.com")
-	ra := e.api("POST", "/api/leads/inbound", "application/json", `{"name": "Shared Person", "email": "same@example.com"}`, "x-api-key", keyA)
-	rb := e.api("POST", "/api/leads/inbound", "application/json", `{"name": "Shared Person", "email": "same@example.com", "secret": "B only"}`, "x-api-key", keyB)
+	ra := e.postLead(keyA, `{"name": "Shared Person", "email": "same@example.com"}`)
+	rb := e.postLead(keyB, `{"name": "Shared Person", "email": "same@example.com", "secret": "B only"}`)
 	if ra.StatusCode != 201 || rb.StatusCode != 201 {
 		t.Fatalf("same person in two teams must be two leads: %d %d", ra.StatusCode, rb.StatusCode)
 	}
 	idA, idB := decode[created](t, ra.body).ID, decode[created](t, rb.body).ID
 	// A's key re-posting the person updates A's lead only.
-	r := e.api("POST", "/api/leads/inbound", "application/json", `{"email": "same@example.com", "message": "from A"}`, "x-api-key", keyA)
+	r := e.postLead(keyA, `{"email": "same@example.com", "message": "from A"}`)
 	if got := decode[created](t, r.body); got.ID != idA || got.Status != "updated" {
 		t.Fatalf("A's repost: %s", r.body)
 	}
@@ -427,6 +435,7 @@ func otherKey(i int) string {
 }
 
 func TestInboundKeyNeverStoredAndLastUsed(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	c, team, key := e.team("ana@example.com")
 	secret := c.generateAccess("Claude", "mcp")
@@ -492,6 +501,7 @@ func TestInboundKeyNeverStoredAndLastUsed(t *testing.T) {
 }
 
 func TestLeadsPagination(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	c, team, _ := e.team("ana@example.com")
 	for i := 0; i < 55; i++ {

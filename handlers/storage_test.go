@@ -17,17 +17,6 @@ import (
 	"closr/store"
 )
 
-// apiPost sends a JSON lead with the key in the x-api-key header.
-func (c *client) apiPost(key, body string, hdr ...string) resp {
-	req, _ := http.NewRequest("POST", c.e.srv.URL+"/api/leads/inbound", strings.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
-	if key != "" {
-		req.Header.Set("X-Api-Key", key)
-	}
-	setHeaders(req, hdr)
-	return c.do(req)
-}
-
 // rawDB opens the test's database file as another process would.
 func rawDB(t *testing.T, e *env) *sql.DB {
 	t.Helper()
@@ -106,11 +95,12 @@ func wantStorageJSON(t *testing.T, r resp) {
 // nothing; once the lock goes, the next request succeeds without a restart.
 // With the whole file locked, the settings page is a clear error page.
 func TestStorageLockedByAnotherProcess(t *testing.T) {
+	t.Parallel()
 	e := newEnvWith(t, envOptions{store: store.Options{BusyTimeout: 200 * time.Millisecond}})
 	c := e.client()
 	c.signup("Ana Agent", "ana@example.com", "Sunset Realty")
 	key := c.generate("Webflow form")
-	if r := c.apiPost(key, `{"email":"first@example.com"}`); r.StatusCode != http.StatusCreated {
+	if r := c.e.postLead(key, `{"email":"first@example.com"}`); r.StatusCode != http.StatusCreated {
 		t.Fatalf("baseline lead: %d %s", r.StatusCode, r.body)
 	}
 	before := rowCounts(t, e)
@@ -126,7 +116,7 @@ func TestStorageLockedByAnotherProcess(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	r := c.apiPost(key, `{"name":"Bo","email":"locked@example.com"}`)
+	r := c.e.postLead(key, `{"name":"Bo","email":"locked@example.com"}`)
 	want503(t, "JSON lead while locked", r)
 	wantStorageJSON(t, r)
 	form := url.Values{"email": {"form@example.com"}, "api_key": {key}}
@@ -150,7 +140,7 @@ func TestStorageLockedByAnotherProcess(t *testing.T) {
 	sameCounts(t, "requests refused while locked", before, rowCounts(t, e))
 
 	// Storage is back: no restart, the very next requests succeed.
-	if r := c.apiPost(key, `{"name":"Bo","email":"locked@example.com"}`); r.StatusCode != http.StatusCreated {
+	if r := c.e.postLead(key, `{"name":"Bo","email":"locked@example.com"}`); r.StatusCode != http.StatusCreated {
 		t.Fatalf("lead after the lock went: %d %s", r.StatusCode, r.body)
 	}
 	c.get("/settings/integrations")
@@ -176,6 +166,7 @@ func (s *readFailStore) APIKeys(ctx context.Context, teamID int64) ([]store.APIK
 // TestSettingsPageWhenStorageFails: the page is a clear error page with
 // Retry-After, not a stack trace, and comes back by itself.
 func TestSettingsPageWhenStorageFails(t *testing.T) {
+	t.Parallel()
 	var fs *readFailStore
 	e := newEnvWith(t, envOptions{config: func(cfg *handlers.Config) {
 		fs = &readFailStore{DB: cfg.Store.(*store.DB)}
@@ -201,6 +192,7 @@ func TestSettingsPageWhenStorageFails(t *testing.T) {
 // A key generated while the key list cannot be read is still shown once:
 // it exists, and that answer is the only place it can ever be seen.
 func TestGeneratedKeyShownWhenTheListFails(t *testing.T) {
+	t.Parallel()
 	var fs *readFailStore
 	e := newEnvWith(t, envOptions{config: func(cfg *handlers.Config) {
 		fs = &readFailStore{DB: cfg.Store.(*store.DB)}
@@ -225,6 +217,7 @@ func TestGeneratedKeyShownWhenTheListFails(t *testing.T) {
 // its lead waits for the writer stores nothing and is logged as a
 // cancelled request (499), not as a server error.
 func TestClientGoneWhileQueuedIsNoServerError(t *testing.T) {
+	t.Parallel()
 	e := newEnvWith(t, envOptions{store: store.Options{BusyTimeout: 2 * time.Second}})
 	c := e.client()
 	c.signup("Ana Agent", "ana@example.com", "Sunset Realty")
@@ -243,7 +236,7 @@ func TestClientGoneWhileQueuedIsNoServerError(t *testing.T) {
 		t.Fatal(err)
 	}
 	first := make(chan resp, 1)
-	go func() { first <- c.apiPost(key, `{"email":"waits@example.com"}`) }()
+	go func() { first <- c.e.postLead(key, `{"email":"waits@example.com"}`) }()
 
 	gone, hangUp := context.WithCancel(ctx)
 	req, _ := http.NewRequestWithContext(gone, "POST", e.srv.URL+"/api/leads/inbound", strings.NewReader(`{"email":"gone@example.com"}`))

@@ -37,6 +37,7 @@ func newTeam(t testing.TB, db *store.DB, email string) store.Agent {
 var keyRE = regexp.MustCompile(`^closr_[A-Za-z0-9_-]{43}$`)
 
 func TestCreateAPIKeyFormatAndStorage(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	db, path := openDB(t)
 	a := newTeam(t, db, "ana@example.com")
@@ -73,6 +74,7 @@ func TestCreateAPIKeyFormatAndStorage(t *testing.T) {
 }
 
 func TestKeyLimitUnderConcurrency(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	db, _ := openDB(t)
 	a := newTeam(t, db, "ana@example.com")
@@ -115,6 +117,7 @@ func TestKeyLimitUnderConcurrency(t *testing.T) {
 }
 
 func TestRevokeAndIsolation(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	db, _ := openDB(t)
 	a := newTeam(t, db, "ana@example.com")
@@ -168,6 +171,7 @@ func TestRevokeAndIsolation(t *testing.T) {
 }
 
 func TestSessions(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	db, _ := openDB(t)
 	a := newTeam(t, db, "ana@example.com")

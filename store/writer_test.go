@@ -14,6 +14,7 @@ import (
 // A batch in which one caller fails commits the others and undoes only the
 // failing caller's changes, whatever its position.
 func TestBatchIsolatesAFailingCaller(t *testing.T) {
+	t.Parallel()
 	db, err := Open(context.Background(), filepath.Join(t.TempDir(), "closr.db"))
 	if err != nil {
 		t.Fatal(err)
@@ -70,6 +71,7 @@ func TestBatchIsolatesAFailingCaller(t *testing.T) {
 // A write after Close fails at once instead of waiting for a writer that
 // has stopped.
 func TestWriteAfterCloseFails(t *testing.T) {
+	t.Parallel()
 	db, err := Open(context.Background(), filepath.Join(t.TempDir(), "closr.db"))
 	if err != nil {
 		t.Fatal(err)
@@ -137,6 +139,7 @@ func request(fn func(context.Context, writeTx) error) *writeReq {
 // idempotency key) costs the batch nothing: the other bodies run once and
 // commit, and the batch is not rolled back and run again.
 func TestRefusalDoesNotRerunTheBatch(t *testing.T) {
+	t.Parallel()
 	db := openTestDB(t)
 	agent, err := db.CreateTeamWithOwner(context.Background(), "T", "A", "a@example.com", []byte("h"))
 	if err != nil {
@@ -188,6 +191,7 @@ func (tx rollbackOn) QueryRowContext(ctx context.Context, query string, args ...
 // caller told it succeeded has it all. Before, the check dropped its error
 // and the rest of the batch ran outside any transaction.
 func TestSQLiteRollbackInsideABodyStoresNothingPiecemeal(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	db := openTestDB(t)
 	agent, err := db.CreateTeamWithOwner(ctx, "T", "A", "a@example.com", []byte("h"))
@@ -242,6 +246,7 @@ func TestSQLiteRollbackInsideABodyStoresNothingPiecemeal(t *testing.T) {
 // the failed ROLLBACK after SQLite's own is not an error of its own, and
 // the next batch commits on a healthy connection.
 func TestBrokenSavepointFailsTheWholeBatch(t *testing.T) {
+	t.Parallel()
 	db := openTestDB(t)
 	if _, err := db.w.Exec(`CREATE TRIGGER boom BEFORE INSERT ON teams WHEN NEW.name = 'boom'
 		BEGIN SELECT RAISE(ROLLBACK, 'boom'); END`); err != nil {

@@ -163,10 +163,16 @@ func serve(cfg config) error {
 		return err
 	}
 	hs := newHTTPServer(cfg.addr, srv, productionTimeouts())
+	// Listening before saying so: with port 0 the log gives the real
+	// address (tests start servers that way).
+	l, err := net.Listen("tcp", cfg.addr)
+	if err != nil {
+		return err
+	}
 	go sweep(ctx, db, log)
 	errc := make(chan error, 1)
-	go func() { errc <- hs.ListenAndServe() }()
-	log.Info("closr listening", "addr", cfg.addr, "db", cfg.db,
+	go func() { errc <- hs.Serve(l) }()
+	log.Info("closr listening", "addr", l.Addr().String(), "db", cfg.db,
 		"limit_key_per_s", limitText(cfg.limitKey), "limit_ip_per_s", limitText(cfg.limitIP))
 	select {
 	case err := <-errc:

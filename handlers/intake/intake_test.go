@@ -140,6 +140,7 @@ func checkLead(t *testing.T, got store.Lead, want lead) {
 // TestSourcesBecomeLeads: each provider's payload, as it sends it, becomes
 // the lead it describes, with the raw body kept on its submission.
 func TestSourcesBecomeLeads(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	for _, tc := range sourceCases {
 		t.Run(tc.fixture, func(t *testing.T) {
@@ -163,6 +164,7 @@ func TestSourcesBecomeLeads(t *testing.T) {
 // TestSubmitRules: the rules every caller shares, submissions in, leads or
 // refusals out.
 func TestSubmitRules(t *testing.T) {
+	t.Parallel()
 	const key = "closr_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
 	tests := []struct {
 		name     string
@@ -223,6 +225,7 @@ func TestSubmitRules(t *testing.T) {
 // TestSamePersonOneLead: a second submission with the same email (any
 // case) or phone joins the first lead and fills its blanks.
 func TestSamePersonOneLead(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	first, err := w.submit(t, "application/json", []byte(`{"email":"jo@example.com"}`), "")
 	if err != nil {
@@ -248,6 +251,7 @@ func TestSamePersonOneLead(t *testing.T) {
 // body stores nothing; the same key with another body is refused; a
 // filled honeypot is answered as stored and stores nothing.
 func TestIdempotencyAndHoneypot(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	body := []byte(`{"email":"i@example.com"}`)
 	a, err := w.submit(t, "application/json", body, "retry-1")
@@ -283,6 +287,7 @@ func TestIdempotencyAndHoneypot(t *testing.T) {
 // TestNamedPayload: MCP's named details win over free-form fields of the
 // same meaning, and too many fields are refused.
 func TestNamedPayload(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	p, err := intake.Named("Ana Lee", "ana@example.com", "", "", "", map[string]string{"email": "other@example.com", "budget": "$600k"})
 	if err != nil {
@@ -307,6 +312,7 @@ func TestNamedPayload(t *testing.T) {
 // TestIdentify: the tracker's identify call is normalised as a lead is,
 // refused when it says nothing usable.
 func TestIdentify(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	ctx := context.Background()
 	id := intake.Identity{Key: w.key, VisitorID: "v-0123456789abcdef", At: time.Now()}

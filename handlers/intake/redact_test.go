@@ -8,6 +8,7 @@ import (
 // TestRedactRawKeys: every spelling of a key in a body is replaced, and
 // nothing that is not a whole key is touched.
 func TestRedactRawKeys(t *testing.T) {
+	t.Parallel()
 	tail := strings.Repeat("Ab9_-", 8) + "xyz" // 43 characters
 	key := "closr_" + tail
 	for _, tc := range []struct{ name, in, want string }{
