@@ -56,6 +56,7 @@ func TestAccessMatrix(t *testing.T) {
 		"GET /leads":                           agentPage,
 		"POST /settings/integrations/api-keys": agentChange,
 		"GET /leads/:id":                       teamItem,
+		"POST /leads/:id/tracked-links":        teamChange,
 		"DELETE /settings/integrations/api-keys/:id":        teamChange,
 		"POST /api/leads/inbound":                           apiKey,
 		"GET /t.js":                                         public,
