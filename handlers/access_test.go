@@ -58,6 +58,13 @@ func TestAccessMatrix(t *testing.T) {
 		"GET /leads/:id":                       teamItem,
 		"POST /leads/:id/tracked-links":        teamChange,
 		"DELETE /settings/integrations/api-keys/:id":        teamChange,
+		"GET /settings/integrations/api-keys/live":          agentPage,
+		"GET /settings/integrations/api-keys/:id":           teamItem,
+		"GET /settings/integrations/api-keys/:id/status":    teamItem,
+		"POST /settings/integrations/api-keys/:id/rotate":   teamChange,
+		"POST /settings/integrations/api-keys/:id/expiry":   teamChange,
+		"POST /settings/integrations/api-keys/:id/label":    teamChange,
+		"DELETE /leads/:id":                                 teamChange,
 		"POST /api/leads/inbound":                           apiKey,
 		"GET /t.js":                                         public,
 		"HEAD /t.js":                                        public,
@@ -65,9 +72,9 @@ func TestAccessMatrix(t *testing.T) {
 		"POST /api/track":                                   apiKey,
 		"POST /settings/integrations/tracked-domains":       agentChange,
 		"DELETE /settings/integrations/tracked-domains/:id": teamChange,
-		"POST /mcp":                                         apiKey,
-		"GET /mcp":                                          apiKey,
-		"DELETE /mcp":                                       apiKey,
+		"POST /mcp":   apiKey,
+		"GET /mcp":    apiKey,
+		"DELETE /mcp": apiKey,
 	}
 	e := newEnv(t)
 	routes := e.h.Routes()

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -19,39 +21,80 @@ const maxLabel = 100
 // createAPIKey mints a key and answers with the COPY NOW panel, the only
 // place the full key is ever shown.
 func (s *Server) createAPIKey(c echo.Context) error {
-	a := agentOf(c)
-	label := strings.TrimSpace(c.FormValue("label"))
-	access, accessMsg := checkAccess(c.FormValue("access"))
-	if msg := checkLabel(label); msg != "" || accessMsg != "" {
-		return s.keyFormError(c, label, access, msg, accessMsg)
+	a, err := managingKeys(c)
+	if err != nil {
+		return err
 	}
-	k, key, err := s.store.CreateAPIKey(c.Request().Context(), a.TeamID, a.ID, label, access)
+	form := views.KeysCard{Label: strings.TrimSpace(c.FormValue("label"))}
+	form.Error = checkLabel(form.Label)
+	form.Access, form.AccessError = checkAccess(c.FormValue("access"))
+	form.Lifetime, form.LifetimeError = checkLifetime(c.FormValue("lifetime"))
+	if form.Error != "" || form.AccessError != "" || form.LifetimeError != "" {
+		return s.keyFormError(c, form)
+	}
+	k, key, err := s.store.CreateAPIKey(c.Request().Context(), a.TeamID, a.ID, form.Label, form.Access, form.Lifetime)
 	if errors.Is(err, store.ErrKeyLimit) {
-		return s.keyFormError(c, label, access, fmt.Sprintf("Your team already has %d active keys, the most it can have. Revoke a key you no longer use, then generate again.", store.MaxActiveKeys), "")
+		form.Error = fmt.Sprintf("Your team already has %d active keys, the most it can have. Revoke a key you no longer use, then generate again.", store.MaxActiveKeys)
+		return s.keyFormError(c, form)
 	}
 	if err != nil {
 		return err
 	}
-	s.logOf(c).Info("api key generated", "team", a.TeamID, "key_id", k.ID, "preview", k.Preview, "access", k.Access)
+	s.logOf(c).Info("api key generated", "team", a.TeamID, "key_id", k.ID, "preview", k.Preview, "access", k.Access, "lifetime_days", k.LifetimeDays)
+	return s.showNewKey(c, k, key, nil)
+}
+
+// showNewKey answers with the card and the COPY NOW panel for a key just
+// made (by Generate, or by Rotate in place of old).
+func (s *Server) showNewKey(c echo.Context, k store.APIKey, key string, old *store.APIKey) error {
+	n := &views.NewKey{ID: k.ID, Label: k.Label, Key: key, Access: k.Access, Status: views.KeyStatus{KeyID: k.ID, Now: s.now()}}
 	card, err := s.keysCard(c)
 	if err != nil {
 		// The key exists now, and this answer is the only place it can
 		// ever be shown: show it, even without the list.
-		s.logOf(c).Error("load the key list after generating a key", "err", err)
-		card = views.KeysCard{Max: store.MaxActiveKeys,
+		s.logOf(c).Error("load the key list after making a key", "err", err)
+		card = views.KeysCard{Max: store.MaxActiveKeys, BaseURL: baseURL(c),
 			Notice: "Your key was created, but the key list could not be loaded just now. Copy the key, then reload the page."}
 	}
-	card.NewKey, card.NewFor, card.NewAccess = key, k.Label, k.Access
+	if old != nil {
+		n.Replaces = &views.KeyRef{ID: old.ID, Label: old.Label}
+		if i := slices.IndexFunc(card.Lists.Keys, func(r views.KeyRow) bool { return r.ID == old.ID }); i >= 0 {
+			n.Uses = usesOf(card.Lists.Keys[i], old.Access)
+		}
+	}
+	card.New = n
 	if err == nil {
 		if err = s.renderIntegrations(c, http.StatusOK, card); err == nil {
 			return nil
 		}
-		s.logOf(c).Error("render the page after generating a key", "err", err)
+		s.logOf(c).Error("render the page after making a key", "err", err)
 	}
 	if isHTMX(c) {
 		return render(c, http.StatusOK, views.APIKeysCard(csrfToken(c), card))
 	}
 	return render(c, http.StatusOK, views.IntegrationsPage(page(c, "Integrations", "integrations"), views.Integrations{Keys: card, BaseURL: baseURL(c)}))
+}
+
+// usesOf guesses from a key's last 30 days what it is used for, to open
+// the matching snippets for its replacement: page views come from the
+// tracker tag, leads from a browser from a website form, other leads from
+// Zapier, Make or a script.
+func usesOf(r views.KeyRow, access string) []string {
+	var uses []string
+	if access == store.AccessMCP {
+		uses = append(uses, "mcp")
+	}
+	if r.Usage.PageViews > 0 {
+		uses = append(uses, "tracker")
+	}
+	if r.Usage.LeadsCreated+r.Usage.LeadsUpdated > 0 {
+		if r.LastFrom != "" {
+			uses = append(uses, "form")
+		} else {
+			uses = append(uses, "curl")
+		}
+	}
+	return uses
 }
 
 // checkLabel says what is wrong with a trimmed label, or "".
@@ -77,13 +120,26 @@ func checkAccess(v string) (access, msg string) {
 	return store.AccessIntake, "Choose the key's access: “Lead intake and web tracker” or “MCP: read and write your CRM”."
 }
 
-// keyFormError shows what to fix under the label input and the access
-// choice, keeping what was entered, and creates nothing.
-func (s *Server) keyFormError(c echo.Context, label, access, labelMsg, accessMsg string) error {
+// checkLifetime returns the expiry the form chose, in days (0, never, when
+// it chose none), or what to fix.
+func checkLifetime(v string) (days int, msg string) {
+	if v = strings.TrimSpace(v); v == "" {
+		return 0, ""
+	}
+	if d, err := strconv.Atoi(v); err == nil && slices.Contains(views.Lifetimes, d) {
+		return d, ""
+	}
+	return 0, "Choose when the key expires: never, or in 30, 90 or 365 days."
+}
+
+// keyFormError shows what to fix in the generate form, keeping what was
+// entered, and creates nothing.
+func (s *Server) keyFormError(c echo.Context, form views.KeysCard) error {
 	card, err := s.keysCard(c)
 	if err != nil {
 		return err
 	}
-	card.Label, card.Access, card.Error, card.AccessError = label, access, labelMsg, accessMsg
+	card.Label, card.Access, card.Lifetime = form.Label, form.Access, form.Lifetime
+	card.Error, card.AccessError, card.LifetimeError = form.Error, form.AccessError, form.LifetimeError
 	return s.renderIntegrations(c, http.StatusUnprocessableEntity, card)
 }

@@ -11,13 +11,14 @@ import (
 	"closr/views"
 )
 
-// revokeAPIKey revokes one of the team's keys, after a confirmation.
+// revokeAPIKey revokes one of the team's keys, after a confirmation that
+// names its last use.
 func (s *Server) revokeAPIKey() echo.HandlerFunc {
-	return confirmAndRemove(removal[store.APIKey]{
+	remove := confirmAndRemove(removal[store.APIKey]{
 		title:   "Revoke key",
 		list:    s.store.APIKeys,
 		id:      func(k store.APIKey) int64 { return k.ID },
-		confirm: func(k store.APIKey) views.Removal { return views.RevokeKeyRemoval(keyRow(k)) },
+		confirm: func(k store.APIKey) views.Removal { return views.RevokeKeyRemoval(keyRow(k, nil, s.now()), s.now()) },
 		remove: func(ctx context.Context, a *store.Agent, id int64) (store.APIKey, error) {
 			return s.store.RevokeAPIKey(ctx, a.TeamID, id, a.ID)
 		},
@@ -27,8 +28,14 @@ func (s *Server) revokeAPIKey() echo.HandlerFunc {
 			if err != nil {
 				return err
 			}
-			card.Notice = fmt.Sprintf("Revoked “%s”. Any tool still using it now gets an error.", k.Label)
+			card.Notice = fmt.Sprintf("Revoked “%s”. Any tool still using it now gets an error, and its requests show under Revoked keys.", k.Label)
 			return s.renderIntegrations(c, http.StatusOK, card)
 		},
 	})
+	return func(c echo.Context) error {
+		if _, err := managingKeys(c); err != nil {
+			return err
+		}
+		return remove(c)
+	}
 }

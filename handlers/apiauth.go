@@ -1,13 +1,10 @@
 package handlers
 
 import (
-	"context"
 	"errors"
 	"io"
 	"net/http"
 	"strings"
-	"sync"
-	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -34,12 +31,12 @@ func presentedKey(r *http.Request, bodyKey string) string {
 // headerKey authenticates a key sent in a header before the body is read,
 // so a wrong key is the caller's first problem and costs no parsing. ok is
 // false when no header carries a key (it may be in the body).
-func (s *Server) headerKey(r *http.Request) (k store.APIKey, ok bool, err error) {
-	key := presentedKey(r, "")
+func (s *Server) headerKey(c echo.Context) (k store.APIKey, ok bool, err error) {
+	key := presentedKey(c.Request(), "")
 	if key == "" {
 		return store.APIKey{}, false, nil
 	}
-	k, err = s.authenticate(r.Context(), key)
+	k, err = s.authenticate(c, key)
 	return k, true, err
 }
 
@@ -58,39 +55,29 @@ func readBody(c echo.Context, limit int64, tooLarge error) ([]byte, error) {
 }
 
 // authenticate finds the active key and charges the request to the key's
-// rate limit. Malformed keys never reach the store.
-func (s *Server) authenticate(ctx context.Context, key string) (store.APIKey, error) {
+// rate limit. Malformed keys never reach the store. A key revoked or
+// expired lately gets the same 401 as an unknown one, but the request is
+// counted against it (see countUse), so the agent can see what still uses
+// it.
+func (s *Server) authenticate(c echo.Context, key string) (store.APIKey, error) {
 	if !store.WellFormedKey(key) {
 		return store.APIKey{}, errBadKey
 	}
-	k, err := s.store.APIKeyByHash(ctx, store.HashKey(key))
-	if errors.Is(err, store.ErrNotFound) {
+	k, err := s.store.APIKeyByHash(c.Request().Context(), store.HashKey(key))
+	switch {
+	case errors.Is(err, store.ErrKeyRevoked):
+		noteKey(c, k)
 		return store.APIKey{}, errBadKey
-	}
-	if err != nil {
+	case errors.Is(err, store.ErrNotFound):
+		return store.APIKey{}, errBadKey
+	case err != nil:
 		return store.APIKey{}, err
 	}
+	noteKey(c, k)
 	if err := s.limitKey(k.ID); err != nil {
 		return store.APIKey{}, err
 	}
 	return k, nil
-}
-
-// keyTouches coalesces "last used" writes to one per key per minute.
-type keyTouches struct{ last sync.Map } // key id → unix seconds
-
-// due reports whether the key's last-used time should be written now, and
-// if so notes that it is being written.
-func (t *keyTouches) due(keyID int64, now time.Time) bool {
-	sec := now.Unix()
-	prev, loaded := t.last.LoadOrStore(keyID, sec)
-	if !loaded {
-		return true
-	}
-	if sec-prev.(int64) < 60 {
-		return false
-	}
-	return t.last.CompareAndSwap(keyID, prev, sec)
 }
 
 var errIntakeKeyAtMCP = &problem{Status: http.StatusForbidden, Code: "mcp_key_required",

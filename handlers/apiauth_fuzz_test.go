@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/labstack/echo/v4"
 
 	"closr/store"
 )
@@ -65,7 +68,7 @@ func FuzzKeyParsing(f *testing.F) {
 
 		fake := &oneKeyStore{hash: store.HashKey(good)}
 		s := &Server{store: fake}
-		k, err := s.authenticate(context.Background(), key)
+		k, err := s.authenticate(echo.New().NewContext(r, httptest.NewRecorder()), key)
 		switch {
 		case !wellFormed && fake.lookup != 0:
 			t.Fatalf("malformed key %q reached the store", key)

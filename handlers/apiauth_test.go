@@ -3,27 +3,7 @@ package handlers
 import (
 	"net/http"
 	"testing"
-	"time"
 )
-
-func TestKeyTouchesCoalescePerMinute(t *testing.T) {
-	t.Parallel()
-	var kt keyTouches
-	t0 := time.Unix(1_800_000_000, 0)
-	steps := []struct {
-		key  int64
-		at   time.Duration
-		want bool
-	}{
-		{1, 0, true}, {1, 10 * time.Second, false}, {2, 10 * time.Second, true},
-		{1, 59 * time.Second, false}, {1, 60 * time.Second, true}, {1, 61 * time.Second, false},
-	}
-	for _, s := range steps {
-		if got := kt.due(s.key, t0.Add(s.at)); got != s.want {
-			t.Fatalf("key %d at +%v: due = %v, want %v", s.key, s.at, got, s.want)
-		}
-	}
-}
 
 func TestPresentedKeyOrder(t *testing.T) {
 	t.Parallel()

@@ -26,7 +26,7 @@ func benchServer(b *testing.B) (http.Handler, string) {
 	}
 	b.Cleanup(func() { db.Close() })
 	a, _ := db.CreateTeamWithOwner(context.Background(), "T", "A", "a@example.com", []byte("x"))
-	_, key, _ := db.CreateAPIKey(context.Background(), a.TeamID, a.ID, "bench", store.AccessIntake)
+	_, key, _ := db.CreateAPIKey(context.Background(), a.TeamID, a.ID, "bench", store.AccessIntake, 0)
 	static, _ := fs.Sub(closr.Static, "static")
 	h, err := handlers.New(handlers.Config{Store: db, Static: static, SessionKey: []byte("k"),
 		Logger: slog.New(slog.DiscardHandler)})

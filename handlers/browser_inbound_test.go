@@ -44,7 +44,7 @@ func TestBrowserPlainFormFromAnotherSite(t *testing.T) {
 	ctx := newBrowser(t)
 	signupInBrowser(t, ctx, e.srv.URL, "ana@example.com")
 	a := e.agent("ana@example.com")
-	_, key, err := e.db.CreateAPIKey(context.Background(), a.TeamID, a.ID, "Webflow contact form", store.AccessIntake)
+	_, key, err := e.db.CreateAPIKey(context.Background(), a.TeamID, a.ID, "Webflow contact form", store.AccessIntake, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,7 +103,7 @@ func TestBrowserSendTestLead(t *testing.T) {
 	ctx := newBrowser(t)
 	signupInBrowser(t, ctx, e.srv.URL, "ana@example.com")
 	a := e.agent("ana@example.com")
-	_, key, _ := e.db.CreateAPIKey(context.Background(), a.TeamID, a.ID, "Website", store.AccessIntake)
+	_, key, _ := e.db.CreateAPIKey(context.Background(), a.TeamID, a.ID, "Website", store.AccessIntake, 0)
 
 	var result, curl string
 	err := chromedp.Run(ctx,

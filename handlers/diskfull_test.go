@@ -134,11 +134,11 @@ func (s *fullStore) Identify(ctx context.Context, in store.IdentifyInput) (int64
 	return s.DB.Identify(ctx, in)
 }
 
-func (s *fullStore) CreateAPIKey(ctx context.Context, teamID, agentID int64, label, access string) (store.APIKey, string, error) {
+func (s *fullStore) CreateAPIKey(ctx context.Context, teamID, agentID int64, label, access string, lifetimeDays int) (store.APIKey, string, error) {
 	if s.full.Load() {
 		return store.APIKey{}, "", s.err("create key")
 	}
-	return s.DB.CreateAPIKey(ctx, teamID, agentID, label, access)
+	return s.DB.CreateAPIKey(ctx, teamID, agentID, label, access, lifetimeDays)
 }
 
 func (s *fullStore) RevokeAPIKey(ctx context.Context, teamID, keyID, agentID int64) (store.APIKey, error) {

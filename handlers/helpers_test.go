@@ -213,6 +213,15 @@ func (c *client) generate(label string) string {
 	return m[1]
 }
 
+// flushUsage writes the key use counted so far, as the server does every
+// second, so a test reads what it just did.
+func (e *env) flushUsage() {
+	e.t.Helper()
+	if err := e.db.FlushUsage(context.Background()); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
 // activeKeys counts the team's active keys straight from the database.
 func (e *env) activeKeys(teamID int64) int {
 	keys, err := e.db.APIKeys(context.Background(), teamID)

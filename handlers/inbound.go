@@ -24,14 +24,21 @@ func (s *Server) inboundLead(c echo.Context) error {
 	if err != nil {
 		return s.leadFailed(c, browser, err)
 	}
-	now := s.now()
 	res, err := s.intake.Submit(r.Context(), intake.Submission{
 		Key: key, Payload: p, ContentType: r.Header.Get("Content-Type"), Raw: body,
 		IdempotencyKey: r.Header.Get("Idempotency-Key"), Source: guessSource(r, browser),
-		TouchKey: s.touches.due(key.ID, now), At: now,
+		Test: fromClosr(r), At: s.now(),
 	})
 	if err != nil {
 		return s.leadFailed(c, browser, err)
+	}
+	switch {
+	case res.Honeypot || res.Replayed:
+		used(c, store.UseOther)
+	case res.Created:
+		used(c, store.UseLeadCreated)
+	default:
+		used(c, store.UseLeadUpdated)
 	}
 	return s.leadAccepted(c, browser, key, p, res)
 }
@@ -40,7 +47,7 @@ func (s *Server) inboundLead(c echo.Context) error {
 // in the body), refusing a key that may not post from where this came.
 func (s *Server) readLead(c echo.Context, browser bool) (store.APIKey, intake.Payload, []byte, error) {
 	r := c.Request()
-	key, inHeader, err := s.headerKey(r)
+	key, inHeader, err := s.headerKey(c)
 	if err != nil {
 		return key, intake.Payload{}, nil, err
 	}
@@ -53,7 +60,7 @@ func (s *Server) readLead(c echo.Context, browser bool) (store.APIKey, intake.Pa
 		return key, p, nil, err
 	}
 	if !inHeader {
-		if key, err = s.authenticate(r.Context(), strings.TrimSpace(p.APIKey)); err != nil {
+		if key, err = s.authenticate(c, strings.TrimSpace(p.APIKey)); err != nil {
 			return key, p, nil, err
 		}
 	}
@@ -159,6 +166,7 @@ func (s *Server) leadFailed(c echo.Context, browser bool, err error) error {
 	if !browser {
 		return err // the error handler writes the JSON body
 	}
+	refusedUse(c, err) // answered with a page, so countUse sees no error
 	p := toProblem(err)
 	if p.Status >= 500 {
 		s.logOf(c).Error("inbound lead failed", "err", err)

@@ -524,6 +524,7 @@ func TestInboundKeyNeverStoredAndLastUsed(t *testing.T) {
 	if r := e.api("POST", "/api/track", "text/plain", string(ev)); r.StatusCode != http.StatusUnprocessableEntity {
 		t.Fatalf("a key as the visitor id: %d %s, want 422", r.StatusCode, r.body)
 	}
+	e.flushUsage()
 	keys, _ := e.db.APIKeys(context.Background(), team)
 	if keys[0].LastUsedAt.IsZero() {
 		t.Fatal("last used not recorded")

@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"net/http"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -34,30 +35,171 @@ func (s *Server) renderPage(c echo.Context, status int, keys *views.KeysCard, tr
 		views.Integrations{Keys: *keys, Tracker: *tracker, BaseURL: baseURL(c)}))
 }
 
-// keysCard loads the signed-in agent's team's keys and audit trail.
+// canManageKeys reports whether the agent may generate, rotate, revoke,
+// rename and set the expiry of the team's keys. Every agent of a team may,
+// until teams have roles; then only owners and admins will.
+func canManageKeys(a *store.Agent) bool { return a != nil }
+
+// errKeyManagers refuses a key action to an agent who may not manage keys.
+var errKeyManagers = &problem{Status: http.StatusForbidden, Code: "forbidden",
+	Message: "Only the team's owner and admins can generate, rotate, revoke or rename API keys. Ask one of them."}
+
+// managingKeys is the agent who may manage the team's keys, or an error.
+func managingKeys(c echo.Context) (*store.Agent, error) {
+	a := agentOf(c)
+	if !canManageKeys(a) {
+		return nil, errKeyManagers
+	}
+	return a, nil
+}
+
+// expiryNotice is how long before a key expires its owners are told.
+const expiryNotice = 7 * 24 * time.Hour
+
+// keysCard loads the signed-in agent's team's keys, their use and the
+// audit trail.
 func (s *Server) keysCard(c echo.Context) (views.KeysCard, error) {
-	ctx, team := c.Request().Context(), agentOf(c).TeamID
-	keys, err := s.store.APIKeys(ctx, team)
+	lists, err := s.keyLists(c)
 	if err != nil {
 		return views.KeysCard{}, err
 	}
-	events, err := s.store.KeyEvents(ctx, team, 8)
+	events, err := s.store.KeyEvents(c.Request().Context(), agentOf(c).TeamID, 8)
 	if err != nil {
 		return views.KeysCard{}, err
 	}
-	card := views.KeysCard{Max: store.MaxActiveKeys, Limited: len(keys) >= store.MaxActiveKeys}
-	for _, k := range keys {
-		card.Keys = append(card.Keys, keyRow(k))
+	card := views.KeysCard{Lists: lists, Max: store.MaxActiveKeys, Limited: len(lists.Keys) >= store.MaxActiveKeys, BaseURL: baseURL(c)}
+	for _, k := range lists.Keys {
+		if !k.ExpiresAt.IsZero() && k.ReplacedBy == nil && k.ExpiresAt.Sub(lists.Now) <= expiryNotice {
+			card.Expiring = append(card.Expiring, k)
+		}
 	}
 	for _, e := range events {
-		card.Events = append(card.Events, views.KeyEvent{At: e.At, Action: e.Action, Agent: e.AgentName, Label: e.Label, Preview: e.Preview})
+		card.Events = append(card.Events, views.KeyEvent{At: e.At, Action: e.Action, Agent: e.AgentName, Label: e.Label,
+			Preview: e.Preview, Detail: e.Detail, Until: e.Until})
 	}
 	return card, nil
 }
 
-func keyRow(k store.APIKey) views.KeyRow {
-	return views.KeyRow{ID: k.ID, Label: k.Label, Preview: k.Preview, Access: k.Access,
-		CreatedBy: k.CreatedByName, CreatedAt: k.CreatedAt, LastUsed: k.LastUsedAt}
+// keyLists loads the active keys with their last 30 days, and the keys
+// revoked or expired lately.
+func (s *Server) keyLists(c echo.Context) (views.KeyLists, error) {
+	ctx, a, now := c.Request().Context(), agentOf(c), s.now()
+	keys, err := s.store.APIKeys(ctx, a.TeamID)
+	if err != nil {
+		return views.KeyLists{}, err
+	}
+	ended, err := s.store.EndedKeys(ctx, a.TeamID)
+	if err != nil {
+		return views.KeyLists{}, err
+	}
+	usage, err := s.store.KeyUsage(ctx, a.TeamID, 0, usageSince(now))
+	if err != nil {
+		return views.KeyLists{}, err
+	}
+	l := views.KeyLists{Manage: canManageKeys(a), CSRF: csrfToken(c), Now: now}
+	byID := map[int64]store.APIKey{}
+	for _, k := range keys {
+		byID[k.ID] = k
+	}
+	for _, k := range keys {
+		row := keyRow(k, usage[k.ID], now)
+		if r, ok := byID[k.ReplacedBy]; ok {
+			row.ReplacedBy = &views.KeyRef{ID: r.ID, Label: r.Label}
+			row.ReplacementUsed = !r.FirstUsedAt.IsZero()
+		}
+		l.Keys = append(l.Keys, row)
+	}
+	for _, e := range ended {
+		l.Ended = append(l.Ended, views.EndedKeyRow{Key: keyRow(e.APIKey, usage[e.ID], now), Refused: e.Refused})
+	}
+	return l, nil
+}
+
+// usageDays is how many days of use the pages show.
+const usageDays = 30
+
+// usageSince is the first day shown: today and the 29 before, in UTC.
+func usageSince(now time.Time) time.Time {
+	return now.UTC().Truncate(24*time.Hour).AddDate(0, 0, 1-usageDays)
+}
+
+func keyRow(k store.APIKey, days []store.DayUsage, now time.Time) views.KeyRow {
+	r := views.KeyRow{ID: k.ID, Label: k.Label, Preview: k.Preview, Access: k.Access, CreatedBy: k.CreatedByName,
+		CreatedAt: k.CreatedAt, ExpiresAt: k.ExpiresAt, LastUsed: k.LastUsedAt, LastFrom: k.LastUsedFrom,
+		Usage: usageOf(days, now), Ended: k.EndedAt(now), Revoked: !k.RevokedAt.IsZero(), RevokedBy: k.RevokedByName,
+		First: views.FirstUse{At: k.FirstUsedAt, What: useName(k.FirstUsedKind), From: k.FirstUsedFrom, TestedAt: k.TestedAt}}
+	return r
+}
+
+// usageOf adds up a key's days and fills in the days without use.
+func usageOf(days []store.DayUsage, now time.Time) views.Usage {
+	var u views.Usage
+	since := usageSince(now)
+	u.Days = make([]views.DayUsage, usageDays)
+	for i := range u.Days {
+		u.Days[i].Day = since.AddDate(0, 0, i)
+	}
+	for _, d := range days {
+		i := int(d.Day.Sub(since) / (24 * time.Hour))
+		if i < 0 || i >= usageDays {
+			continue
+		}
+		u.Days[i] = views.DayUsage{Day: d.Day, LeadsCreated: d.LeadsCreated, LeadsUpdated: d.LeadsUpdated, PageViews: d.PageViews,
+			MCPCalls: d.MCPCalls, RefusedOrigin: d.RefusedOrigin, RefusedRate: d.RefusedRate, RefusedRevoked: d.RefusedRevoked}
+		u.LeadsCreated += d.LeadsCreated
+		u.LeadsUpdated += d.LeadsUpdated
+		u.PageViews += d.PageViews
+		u.MCPCalls += d.MCPCalls
+		u.RefusedOrigin += d.RefusedOrigin
+		u.RefusedRate += d.RefusedRate
+		u.RefusedRevoked += d.RefusedRevoked
+	}
+	return u
+}
+
+// useName is what a request came to, in a word or two, as the status of a
+// new key says it ("First lead from …").
+func useName(k store.UseKind) string {
+	switch k {
+	case store.UseLeadCreated, store.UseLeadUpdated:
+		return "lead"
+	case store.UsePageView:
+		return "page view"
+	case store.UseIdentify:
+		return "tracker event"
+	case store.UseMCPCall:
+		return "MCP call"
+	}
+	return "request"
+}
+
+// outcomeName is what a request came to, as a key's recent requests say.
+func outcomeName(r store.KeyRequest) string {
+	switch r.Kind {
+	case store.UseLeadCreated:
+		if r.Test {
+			return "test lead"
+		}
+		return "new lead"
+	case store.UseLeadUpdated:
+		return "lead updated"
+	case store.UsePageView:
+		return "page view"
+	case store.UseIdentify:
+		return "visitor identified"
+	case store.UseMCPCall:
+		return "MCP tool call"
+	case store.UseRefusedOrigin:
+		return "refused: site not in tracked domains"
+	case store.UseRefusedRate:
+		return "refused: rate limit"
+	case store.UseRefusedRevoked:
+		return "refused: key revoked or expired"
+	}
+	if r.Status >= 400 {
+		return "refused"
+	}
+	return "answered"
 }
 
 // renderIntegrations answers with the card alone to HTMX and with the whole
@@ -67,6 +209,16 @@ func (s *Server) renderIntegrations(c echo.Context, status int, card views.KeysC
 		return render(c, status, views.APIKeysCard(csrfToken(c), card))
 	}
 	return s.renderPage(c, status, &card, nil)
+}
+
+// keyListsLive is the key lists alone, which the page asks for every few
+// seconds.
+func (s *Server) keyListsLive(c echo.Context) error {
+	l, err := s.keyLists(c)
+	if err != nil {
+		return err
+	}
+	return render(c, http.StatusOK, views.KeyListsPart(l))
 }
 
 // baseURL is this server's own address as the browser reached it.

@@ -31,7 +31,11 @@ func (s *Server) leadsPage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	list := views.LeadList{Page: pageNo, Total: total, Pages: (total + leadsPerPage - 1) / leadsPerPage}
+	tests, err := s.store.TestLeads(c.Request().Context(), a.TeamID)
+	if err != nil {
+		return err
+	}
+	list := views.LeadList{Page: pageNo, Total: total, Tests: tests, Pages: (total + leadsPerPage - 1) / leadsPerPage, CSRF: csrfToken(c)}
 	ids := make([]int64, len(leads))
 	for i, l := range leads {
 		ids[i] = l.ID
@@ -42,14 +46,15 @@ func (s *Server) leadsPage(c echo.Context) error {
 	}
 	for _, l := range leads {
 		row := leadRow(l)
-		row.Visits, row.Hot = visits[l.ID].Visits, visits[l.ID].Recent >= hotVisits
+		// A test lead is never Hot: it is nobody's interest.
+		row.Visits, row.Hot = visits[l.ID].Visits, !l.Test && visits[l.ID].Recent >= hotVisits
 		list.Leads = append(list.Leads, row)
 	}
 	return render(c, http.StatusOK, views.LeadsPage(page(c, "Leads", "leads"), list))
 }
 
 func leadRow(l store.Lead) views.LeadRow {
-	return views.LeadRow{ID: l.ID, Name: l.Name, Email: l.Email, Phone: l.Phone, Source: l.Source, KeyLabel: l.KeyLabel, At: l.CreatedAt}
+	return views.LeadRow{ID: l.ID, Name: l.Name, Email: l.Email, Phone: l.Phone, Source: l.Source, KeyLabel: l.KeyLabel, At: l.CreatedAt, Test: l.Test}
 }
 
 func (s *Server) leadPage(c echo.Context) error {

@@ -27,10 +27,12 @@ type MCPStore interface {
 // maxMCPBody caps one JSON-RPC message; tool arguments are small.
 const maxMCPBody = 1 << 20
 
-// mcpCaller is who is calling a tool: the MCP key and the request's logger.
+// mcpCaller is who is calling a tool: the MCP key, the request's logger
+// and its use of the key.
 type mcpCaller struct {
 	key store.APIKey
 	log *slog.Logger
+	use *useNote
 }
 
 type mcpCallerKey struct{}
@@ -42,16 +44,19 @@ func callerOf(ctx context.Context) (mcpCaller, bool) {
 	return c, ok
 }
 
-// caller is the tool call's caller, refused when its key was revoked while
-// the request was being read.
-func (s *Server) caller(ctx context.Context) (mcpCaller, error) {
+// caller is the caller of the named tool, refused when its key was revoked
+// while the request was being read. The request counts as a call of it.
+func (s *Server) caller(ctx context.Context, tool string) (mcpCaller, error) {
 	c, ok := callerOf(ctx)
 	if !ok {
 		return mcpCaller{}, errNoCaller
 	}
+	c.use.endpoint = "/mcp " + tool
 	if !s.store.KeyActive(c.key.ID) {
+		c.use.kind = store.UseRefusedRevoked
 		return mcpCaller{}, errRevokedMidCall
 	}
+	c.use.kind = store.UseMCPCall
 	return c, nil
 }
 
@@ -101,20 +106,14 @@ func (h warnAndAbove) WithGroup(name string) slog.Handler {
 // the SDK.
 func (s *Server) serveMCP(c echo.Context) error {
 	r := c.Request()
-	key, err := s.authenticate(r.Context(), presentedKey(r, ""))
+	key, err := s.authenticate(c, presentedKey(r, ""))
 	if err != nil {
 		return err
 	}
 	if key.Access != store.AccessMCP {
 		return errIntakeKeyAtMCP
 	}
-	if now := s.now(); s.touches.due(key.ID, now) {
-		if err := s.store.TouchAPIKey(r.Context(), key.TeamID, key.ID, now); err != nil {
-			// Last-used is a convenience; the call itself can still work.
-			s.logOf(c).Warn("touch mcp key", "key_id", key.ID, "err", err)
-		}
-	}
-	ctx := context.WithValue(r.Context(), mcpCallerKey{}, mcpCaller{key: key, log: s.logOf(c).With("team", key.TeamID, "key_id", key.ID)})
+	ctx := context.WithValue(r.Context(), mcpCallerKey{}, mcpCaller{key: key, log: s.logOf(c).With("team", key.TeamID, "key_id", key.ID), use: useOf(c)})
 	s.mcp.ServeHTTP(c.Response(), r.WithContext(ctx))
 	return nil
 }

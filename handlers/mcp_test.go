@@ -492,6 +492,7 @@ func TestMCPRevokedKeyAndLastUsed(t *testing.T) {
 
 	cs := e.mustConnectMCP(secret)
 	callTool[searchResult](t, cs, "search_leads", map[string]any{})
+	e.flushUsage()
 	keys, _ = e.db.APIKeys(t.Context(), team)
 	if keys[0].LastUsedAt.IsZero() || time.Since(keys[0].LastUsedAt) > time.Hour {
 		t.Fatalf("last used = %v after an MCP call, want now", keys[0].LastUsedAt)

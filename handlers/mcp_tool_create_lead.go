@@ -31,7 +31,7 @@ type createLeadOut struct {
 }
 
 func (s *Server) toolCreateLead(ctx context.Context, _ *mcp.CallToolRequest, in createLeadIn) (*mcp.CallToolResult, createLeadOut, error) {
-	caller, err := s.caller(ctx)
+	caller, err := s.caller(ctx, "create_lead")
 	if err != nil {
 		return nil, createLeadOut{}, err
 	}

@@ -44,7 +44,7 @@ type pageViewOut struct {
 }
 
 func (s *Server) toolGetLead(ctx context.Context, _ *mcp.CallToolRequest, in getLeadIn) (*mcp.CallToolResult, getLeadOut, error) {
-	caller, err := s.caller(ctx)
+	caller, err := s.caller(ctx, "get_lead")
 	if err != nil {
 		return nil, getLeadOut{}, err
 	}

@@ -32,7 +32,7 @@ type countOut struct {
 }
 
 func (s *Server) toolPipelineSummary(ctx context.Context, _ *mcp.CallToolRequest, in pipelineSummaryIn) (*mcp.CallToolResult, pipelineSummaryOut, error) {
-	caller, err := s.caller(ctx)
+	caller, err := s.caller(ctx, "pipeline_summary")
 	if err != nil {
 		return nil, pipelineSummaryOut{}, err
 	}

@@ -34,7 +34,7 @@ type visitorOut struct {
 }
 
 func (s *Server) toolRecentVisitors(ctx context.Context, _ *mcp.CallToolRequest, in recentVisitorsIn) (*mcp.CallToolResult, recentVisitorsOut, error) {
-	caller, err := s.caller(ctx)
+	caller, err := s.caller(ctx, "recent_visitors")
 	if err != nil {
 		return nil, recentVisitorsOut{}, err
 	}

@@ -23,7 +23,7 @@ type searchLeadsOut struct {
 }
 
 func (s *Server) toolSearchLeads(ctx context.Context, _ *mcp.CallToolRequest, in searchLeadsIn) (*mcp.CallToolResult, searchLeadsOut, error) {
-	caller, err := s.caller(ctx)
+	caller, err := s.caller(ctx, "search_leads")
 	if err != nil {
 		return nil, searchLeadsOut{}, err
 	}

@@ -22,7 +22,7 @@ type trackedLinkOut struct {
 }
 
 func (s *Server) toolTrackedLink(ctx context.Context, _ *mcp.CallToolRequest, in trackedLinkIn) (*mcp.CallToolResult, trackedLinkOut, error) {
-	caller, err := s.caller(ctx)
+	caller, err := s.caller(ctx, "tracked_link")
 	if err != nil {
 		return nil, trackedLinkOut{}, err
 	}

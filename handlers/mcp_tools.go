@@ -77,6 +77,7 @@ type leadOut struct {
 	KeyLabel  string     `json:"key_label,omitempty" jsonschema:"label of the API key the lead first came through"`
 	CreatedAt string     `json:"created_at"`
 	UpdatedAt string     `json:"updated_at"`
+	Test      bool       `json:"test,omitempty" jsonschema:"a test lead sent from Closr's settings, not a real person"`
 }
 
 type fieldOut struct {
@@ -96,7 +97,7 @@ func timeOut(t time.Time) string { return t.UTC().Format(time.RFC3339) }
 
 func toLeadOut(l store.Lead, full bool) leadOut {
 	o := leadOut{ID: l.ID, Name: l.Name, Email: l.Email, Phone: l.Phone, Source: l.Source,
-		KeyLabel: l.KeyLabel, CreatedAt: timeOut(l.CreatedAt), UpdatedAt: timeOut(l.UpdatedAt)}
+		KeyLabel: l.KeyLabel, CreatedAt: timeOut(l.CreatedAt), UpdatedAt: timeOut(l.UpdatedAt), Test: l.Test}
 	if full {
 		o.Message, o.Custom = l.Message, fieldsOut(l.Custom)
 	}

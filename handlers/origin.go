@@ -48,7 +48,7 @@ func (s *Server) checkOrigin(c echo.Context, teamID int64) (string, bool, error)
 	if len(domains) == 0 {
 		return host, true, nil
 	}
-	if u, err := url.Parse(origin); err == nil && u.Host != "" && strings.EqualFold(u.Host, r.Host) {
+	if fromClosr(r) {
 		return host, true, nil
 	}
 	return host, hostListed(host, domains), nil

@@ -31,15 +31,22 @@ type AccountStore interface {
 	DeleteSession(ctx context.Context, token string) error
 }
 
-// KeyStore is what the API keys card and key checks need.
+// KeyStore is what the API keys card, the key pages and key checks need.
 type KeyStore interface {
-	CreateAPIKey(ctx context.Context, teamID, agentID int64, label, access string) (store.APIKey, string, error)
+	CreateAPIKey(ctx context.Context, teamID, agentID int64, label, access string, lifetimeDays int) (store.APIKey, string, error)
 	APIKeys(ctx context.Context, teamID int64) ([]store.APIKey, error)
+	APIKey(ctx context.Context, teamID, id int64) (store.APIKey, error)
+	EndedKeys(ctx context.Context, teamID int64) ([]store.EndedKey, error)
 	RevokeAPIKey(ctx context.Context, teamID, keyID, agentID int64) (store.APIKey, error)
+	RotateAPIKey(ctx context.Context, teamID, keyID, agentID int64, label string) (old, repl store.APIKey, key string, err error)
+	ExpireAPIKey(ctx context.Context, teamID, keyID, agentID int64, at time.Time) (store.APIKey, error)
+	RenameAPIKey(ctx context.Context, teamID, keyID, agentID int64, label string) (store.APIKey, error)
 	APIKeyByHash(ctx context.Context, hash [32]byte) (store.APIKey, error)
-	TouchAPIKey(ctx context.Context, teamID, keyID int64, t time.Time) error
 	KeyEvents(ctx context.Context, teamID int64, limit int) ([]store.KeyEvent, error)
 	KeyActive(keyID int64) bool
+	RecordUse(u store.Use)
+	KeyUsage(ctx context.Context, teamID, keyID int64, since time.Time) (map[int64][]store.DayUsage, error)
+	KeyRequests(ctx context.Context, teamID, keyID int64) ([]store.KeyRequest, error)
 }
 
 // LeadStore is what inbound leads and the pipeline views need.
@@ -49,6 +56,8 @@ type LeadStore interface {
 	Lead(ctx context.Context, teamID, id int64) (store.Lead, []store.Submission, error)
 	NewTrackedLink(ctx context.Context, teamID, leadID, agentID, keyID int64, url string) (store.TrackedLink, string, error)
 	TrackedLinks(ctx context.Context, teamID, leadID int64, limit int) ([]store.TrackedLink, error)
+	TestLeads(ctx context.Context, teamID int64) (int, error)
+	DeleteTestLead(ctx context.Context, teamID, leadID int64) (store.Lead, error)
 }
 
 // TrackerStore is what the web tracker, its settings card and the lead
@@ -116,7 +125,6 @@ type Server struct {
 	loginIPs *throttle
 	signups  *throttle  // per IP
 	hashes   *hashSlots // bounds concurrent password hashes
-	touches  keyTouches
 	// requestIDs names each request for the logs.
 	requestIDs requestIDs
 	refusals   refusalLog
@@ -203,14 +211,14 @@ func (s *Server) routes() {
 	e.GET("/t.js", s.serveStatic("t.js"))
 	e.HEAD("/t.js", s.serveStatic("t.js"))
 	e.OPTIONS("/api/track", preflight)
-	e.POST("/api/track", s.track)
+	e.POST("/api/track", s.track, s.countUse)
 
 	e.OPTIONS("/api/leads/inbound", preflight)
-	e.POST("/api/leads/inbound", s.inboundLead)
+	e.POST("/api/leads/inbound", s.inboundLead, s.countUse)
 	e.GET("/thanks", s.thanks)
 
 	// Key-authenticated like the API, so outside the session and CSRF routes.
-	e.Match([]string{http.MethodPost, http.MethodGet, http.MethodDelete}, "/mcp", s.serveMCP)
+	e.Match([]string{http.MethodPost, http.MethodGet, http.MethodDelete}, "/mcp", s.serveMCP, s.countUse)
 
 	app := routeSet{e: e, mw: []echo.MiddlewareFunc{middleware.BodyLimit("64K"), s.withSession}}
 	app.GET("/", s.home)
@@ -223,11 +231,18 @@ func (s *Server) routes() {
 	agent := app.with(s.requireAgent)
 	agent.GET("/settings/integrations", s.integrationsPage)
 	agent.POST("/settings/integrations/api-keys", s.createAPIKey)
+	agent.GET("/settings/integrations/api-keys/live", s.keyListsLive)
+	agent.GET("/settings/integrations/api-keys/:id", s.keyPage)
+	agent.GET("/settings/integrations/api-keys/:id/status", s.newKeyStatus)
 	agent.DELETE("/settings/integrations/api-keys/:id", s.revokeAPIKey())
+	agent.POST("/settings/integrations/api-keys/:id/rotate", s.rotateAPIKey)
+	agent.POST("/settings/integrations/api-keys/:id/expiry", s.expireAPIKey)
+	agent.POST("/settings/integrations/api-keys/:id/label", s.renameAPIKey)
 	agent.POST("/settings/integrations/tracked-domains", s.addTrackedDomain)
 	agent.DELETE("/settings/integrations/tracked-domains/:id", s.removeTrackedDomain())
 	agent.GET("/leads", s.leadsPage)
 	agent.GET("/leads/:id", s.leadPage)
+	agent.DELETE("/leads/:id", s.deleteTestLead)
 	agent.POST("/leads/:id/tracked-links", s.createTrackedLink)
 }
 

@@ -20,7 +20,7 @@ func (s *Server) track(c echo.Context) error {
 	allowCORS(c)
 	c.Response().Header()["Access-Control-Expose-Headers"] = hdrExposeTracker
 	r := c.Request()
-	key, inHeader, err := s.headerKey(r)
+	key, inHeader, err := s.headerKey(c)
 	if err != nil {
 		return err
 	}
@@ -36,7 +36,7 @@ func (s *Server) track(c echo.Context) error {
 		return invalid
 	}
 	if !inHeader {
-		if key, err = s.authenticate(r.Context(), strings.TrimSpace(ev.APIKey)); err != nil {
+		if key, err = s.authenticate(c, strings.TrimSpace(ev.APIKey)); err != nil {
 			return err
 		}
 	}
@@ -53,18 +53,18 @@ func (s *Server) track(c echo.Context) error {
 	} else if !ok {
 		// A foreign page may not even read the answer.
 		c.Response().Header().Del("Access-Control-Allow-Origin")
+		used(c, store.UseRefusedOrigin)
 		return dropped(c, "origin")
 	}
 	now := s.now()
-	touch := s.touches.due(key.ID, now)
 	if ev.Type == "identify" {
-		return s.identify(c, key, ev, touch, now)
+		return s.identify(c, key, ev, now)
 	}
 	// Every string from the page is redacted: a key pasted into a page's
 	// address, title or link must not be stored.
 	rd := intake.Redact
 	err = s.store.RecordPageView(r.Context(), store.PageViewInput{
-		TeamID: key.TeamID, KeyID: key.ID, TouchKey: touch, VisitorID: ev.VisitorID,
+		TeamID: key.TeamID, KeyID: key.ID, VisitorID: ev.VisitorID,
 		URL: rd(ev.URL), Title: rd(ev.Title), Referrer: rd(ev.Referrer),
 		UTMSource: rd(ev.UTMSource), UTMMedium: rd(ev.UTMMedium), UTMCampaign: rd(ev.UTMCampaign),
 		UTMTerm: rd(ev.UTMTerm), UTMContent: rd(ev.UTMContent), Clsr: rd(ev.Clsr), ScreenWidth: ev.ScreenWidth, At: now,
@@ -72,13 +72,14 @@ func (s *Server) track(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	used(c, store.UsePageView)
 	return c.NoContent(http.StatusAccepted)
 }
 
 // identify ties the event's visitor to the lead with its email or phone.
-func (s *Server) identify(c echo.Context, key store.APIKey, ev trackEvent, touch bool, now time.Time) error {
+func (s *Server) identify(c echo.Context, key store.APIKey, ev trackEvent, now time.Time) error {
 	err := s.intake.Identify(c.Request().Context(), intake.Identity{
-		Key: key, VisitorID: ev.VisitorID, Email: ev.Email, Phone: ev.Phone, Name: ev.Name, TouchKey: touch, At: now,
+		Key: key, VisitorID: ev.VisitorID, Email: ev.Email, Phone: ev.Phone, Name: ev.Name, At: now,
 	})
 	if errors.Is(err, intake.ErrNoIdentity) {
 		return dropped(c, "no-identity")
@@ -86,6 +87,7 @@ func (s *Server) identify(c echo.Context, key store.APIKey, ev trackEvent, touch
 	if err != nil {
 		return err
 	}
+	used(c, store.UseIdentify)
 	return c.NoContent(http.StatusAccepted)
 }
 

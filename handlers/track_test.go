@@ -62,6 +62,7 @@ func TestTrackStoresPageView(t *testing.T) {
 	if views != 2 || len(visitors) != 1 || visitors[0].PageViews != 2 || visitors[0].LastURL != "https://sunset.example/homes/12-oak" {
 		t.Fatalf("stored %d views, visitors %+v; want 2 views of one visitor", views, visitors)
 	}
+	e.flushUsage()
 	keys, _ := e.db.APIKeys(context.Background(), team)
 	if keys[0].LastUsedAt.IsZero() {
 		t.Fatal("the key's last-used time was not updated by a tracker event")

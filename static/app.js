@@ -82,6 +82,51 @@ document.addEventListener("submit", function (ev) {
   });
 });
 
+// "Test this key" in the COPY NOW panel sends the key shown there through
+// the real endpoint, so nothing is pasted: a test lead for an intake key,
+// and for an MCP key (which must never post leads from a browser) the
+// MCP server's list of tools. Closr marks what its own pages send as a
+// test: a Test badge, left out of counts, removable.
+document.addEventListener("click", function (ev) {
+  var btn = ev.target.closest("[data-test-key]");
+  if (!btn || !window.fetch) return;
+  var key = document.querySelector(btn.getAttribute("data-test-key")).textContent.trim();
+  var out = btn.parentElement.querySelector(".test-result");
+  var mcp = btn.getAttribute("data-access") === "mcp";
+  out.textContent = "Sending…";
+  var sent = mcp
+    ? fetch("/mcp", {
+        method: "POST",
+        headers: { "Authorization": "Bearer " + key, "Content-Type": "application/json", "Accept": "application/json, text/event-stream" },
+        body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/list" })
+      })
+    : fetch("/api/leads/inbound", {
+        method: "POST",
+        headers: { "x-api-key": key, "Accept": "application/json" },
+        body: new URLSearchParams({
+          name: "Test Lead (Closr)", email: "test-lead@example.com", source: "Closr test",
+          message: "A test lead sent with Test this key."
+        })
+      });
+  sent.then(function (res) {
+    return res.json().then(function (body) {
+      out.textContent = "";
+      if (!res.ok) {
+        out.textContent = "✗ " + (body.message || "Closr answered with error " + res.status + ".");
+      } else if (mcp) {
+        out.textContent = "✓ It works: the MCP server answered with its " + body.result.tools.length + " tools.";
+      } else {
+        var a = document.createElement("a");
+        a.href = "/leads";
+        a.textContent = "see it in Leads";
+        out.append("✓ It works: test lead received — ", a);
+      }
+    });
+  }).catch(function () {
+    out.textContent = "✗ Could not reach Closr. Check your connection and try again.";
+  });
+});
+
 // HTMX does not swap error answers (5xx, 403, 429: see htmxConfig), so
 // without this a failed Generate, Revoke or domain change would show
 // nothing. The server answers HTMX requests with a plain-text message; it

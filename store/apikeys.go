@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 )
 
@@ -25,6 +26,17 @@ const (
 	AccessMCP    = "mcp"
 )
 
+// EndedKeyWindow is how long a revoked or expired key is remembered: its
+// refused requests are counted and it stays in the Revoked keys list.
+const EndedKeyWindow = 30 * 24 * time.Hour
+
+// MaxEndedKeys bounds how many ended keys a team has remembered (the
+// latest ended first), so that revoking key after key cannot grow memory.
+const MaxEndedKeys = 50
+
+// ErrRotating: the key already has an active replacement.
+var ErrRotating = errors.New("key is already being replaced")
+
 // APIKey is a stored key: never the key itself, only what identifies it.
 type APIKey struct {
 	ID            int64
@@ -35,16 +47,44 @@ type APIKey struct {
 	CreatedBy     int64
 	CreatedByName string
 	CreatedAt     time.Time
-	LastUsedAt    time.Time // zero until first use
+	ExpiresAt     time.Time // zero: never
+	LifetimeDays  int       // chosen at generation; 0 for none
+	RevokedAt     time.Time // zero while not revoked
+	RevokedByName string
+	ReplacedBy    int64 // the key replacing this one; 0 for none
+	// The latest request made with the key, whatever its outcome, and
+	// where it came from (a site's host and page, or "" for a server).
+	LastUsedAt   time.Time // zero until first use
+	LastUsedFrom string
+	// The first request that was not a Closr test.
+	FirstUsedAt   time.Time
+	FirstUsedKind UseKind
+	FirstUsedFrom string
+	TestedAt      time.Time // the latest Closr test with the key
+}
+
+// EndedAt is when the key stopped working (revoked, or expired by now),
+// or zero while it works.
+func (k APIKey) EndedAt(now time.Time) time.Time {
+	switch {
+	case !k.RevokedAt.IsZero():
+		return k.RevokedAt
+	case !k.ExpiresAt.IsZero() && !now.Before(k.ExpiresAt):
+		return k.ExpiresAt
+	}
+	return time.Time{}
 }
 
 // KeyEvent is one line of a team's key audit trail.
 type KeyEvent struct {
 	At        time.Time
-	Action    string // "generated" or "revoked"
+	Action    string // generated, revoked, rotated, renamed or expiry_set
 	AgentName string
 	Label     string
 	Preview   string
+	// Detail: for renamed, the old label; for rotated, the new key's label.
+	Detail string
+	Until  time.Time // for expiry_set: when the key expires
 }
 
 // HashKey is how keys are stored and looked up: SHA-256 of the whole key.
@@ -66,38 +106,13 @@ func WellFormedKey(s string) bool {
 }
 
 // CreateAPIKey mints a key for the team and returns it with its record. The
-// full key is returned only here. The active-key limit is checked inside the
-// same write transaction, so concurrent calls can never pass it.
-func (db *DB) CreateAPIKey(ctx context.Context, teamID, agentID int64, label, access string) (APIKey, string, error) {
-	key := KeyPrefix + randomToken()
-	h := HashKey(key)
-	k := APIKey{TeamID: teamID, Preview: key[:PreviewLen], Label: label, Access: access, CreatedBy: agentID, CreatedAt: db.now().UTC().Truncate(time.Second)}
+// full key is returned only here. lifetimeDays > 0 makes it expire that
+// many days from now. The active-key limit is checked inside the same write
+// transaction, so concurrent calls can never pass it.
+func (db *DB) CreateAPIKey(ctx context.Context, teamID, agentID int64, label, access string, lifetimeDays int) (APIKey, string, error) {
+	k, key := db.newKey(teamID, agentID, label, access, lifetimeDays)
 	err := db.write(ctx, func(ctx context.Context, tx writeTx) error {
-		var active int
-		if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM api_keys WHERE team_id = ? AND revoked_at IS NULL", teamID).Scan(&active); err != nil {
-			return err
-		}
-		if active >= MaxActiveKeys {
-			return refuse(ErrKeyLimit)
-		}
-		// The creator's name, read here so nothing can fail after the key
-		// is committed and before it is shown.
-		if err := tx.QueryRowContext(ctx, "SELECT name FROM agents WHERE id = ? AND team_id = ?", agentID, teamID).Scan(&k.CreatedByName); err != nil {
-			return err
-		}
-		res, err := tx.ExecContext(ctx, `INSERT INTO api_keys (team_id, hash, preview, label, access, created_by, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?)`, teamID, h[:], k.Preview, label, access, agentID, k.CreatedAt.Unix())
-		if err != nil {
-			return err
-		}
-		if k.ID, err = res.LastInsertId(); err != nil {
-			return err
-		}
-		if err := addKeyEvent(ctx, tx, teamID, k.ID, agentID, "generated", k.CreatedAt); err != nil {
-			return err
-		}
-		tx.afterCommit(func() { db.keys.put(h, k) })
-		return nil
+		return db.insertKey(ctx, tx, &k, key)
 	})
 	if err != nil {
 		return APIKey{}, "", fmt.Errorf("create key %q: %w", label, err)
@@ -105,104 +120,305 @@ func (db *DB) CreateAPIKey(ctx context.Context, teamID, agentID int64, label, ac
 	return k, key, nil
 }
 
-func addKeyEvent(ctx context.Context, tx writeTx, teamID, keyID, agentID int64, action string, at time.Time) error {
-	_, err := tx.ExecContext(ctx, "INSERT INTO key_events (team_id, key_id, agent_id, action, at) VALUES (?, ?, ?, ?, ?)",
-		teamID, keyID, agentID, action, at.Unix())
+// newKey makes a key and its record, not stored yet.
+func (db *DB) newKey(teamID, agentID int64, label, access string, lifetimeDays int) (APIKey, string) {
+	key := KeyPrefix + randomToken()
+	now := db.now().UTC().Truncate(time.Second)
+	k := APIKey{TeamID: teamID, Preview: key[:PreviewLen], Label: label, Access: access, CreatedBy: agentID, CreatedAt: now, LifetimeDays: lifetimeDays}
+	if lifetimeDays > 0 {
+		k.ExpiresAt = now.AddDate(0, 0, lifetimeDays)
+	}
+	return k, key
+}
+
+// insertKey stores a new key within the active-key limit, records its
+// generation and puts it in the index once committed.
+func (db *DB) insertKey(ctx context.Context, tx writeTx, k *APIKey, key string) error {
+	var active int
+	if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM api_keys k WHERE k.team_id = ? AND "+activeKey,
+		k.TeamID, k.CreatedAt.Unix()).Scan(&active); err != nil {
+		return err
+	}
+	if active >= MaxActiveKeys {
+		return refuse(ErrKeyLimit)
+	}
+	// The creator's name, read here so nothing can fail after the key
+	// is committed and before it is shown.
+	if err := tx.QueryRowContext(ctx, "SELECT name FROM agents WHERE id = ? AND team_id = ?", k.CreatedBy, k.TeamID).Scan(&k.CreatedByName); err != nil {
+		return err
+	}
+	h := HashKey(key)
+	res, err := tx.ExecContext(ctx, `INSERT INTO api_keys (team_id, hash, preview, label, access, created_by, created_at, expires_at, lifetime_days)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, k.TeamID, h[:], k.Preview, k.Label, k.Access, k.CreatedBy, k.CreatedAt.Unix(), unixOrNull(k.ExpiresAt), k.LifetimeDays)
+	if err != nil {
+		return err
+	}
+	if k.ID, err = res.LastInsertId(); err != nil {
+		return err
+	}
+	if err := addKeyEvent(ctx, tx, k.TeamID, k.ID, k.CreatedBy, "generated", k.CreatedAt, ""); err != nil {
+		return err
+	}
+	stored := *k
+	tx.afterCommit(func() { db.keys.put(h, stored) })
+	return nil
+}
+
+// activeKey is the condition on api_keys k of a key that works at the
+// Unix time given as the next argument.
+const activeKey = "k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > ?)"
+
+func addKeyEvent(ctx context.Context, tx writeTx, teamID, keyID, agentID int64, action string, at time.Time, detail string) error {
+	_, err := tx.ExecContext(ctx, "INSERT INTO key_events (team_id, key_id, agent_id, action, at, detail) VALUES (?, ?, ?, ?, ?, ?)",
+		teamID, keyID, agentID, action, at.Unix(), detail)
 	return err
 }
 
-const keyColumns = `k.id, k.team_id, k.preview, k.label, k.access, k.created_by, a.name, k.created_at, k.last_used_at
-	FROM api_keys k JOIN agents a ON a.id = k.created_by`
+const keyColumns = `k.id, k.team_id, k.preview, k.label, k.access, k.created_by, a.name, k.created_at, k.expires_at, k.lifetime_days,
+	k.revoked_at, coalesce(r.name, ''), coalesce(k.replaced_by, 0), k.last_used_at, k.last_used_from,
+	k.first_used_at, k.first_used_kind, k.first_used_from, k.tested_at
+	FROM api_keys k JOIN agents a ON a.id = k.created_by LEFT JOIN agents r ON r.id = k.revoked_by`
 
 func scanKey(sc interface{ Scan(...any) error }) (APIKey, error) {
 	var k APIKey
 	var created int64
-	var used sql.NullInt64
-	err := sc.Scan(&k.ID, &k.TeamID, &k.Preview, &k.Label, &k.Access, &k.CreatedBy, &k.CreatedByName, &created, &used)
-	k.CreatedAt, k.LastUsedAt = time.Unix(created, 0).UTC(), unixOrZero(used)
+	var expires, revoked, used, firstUsed, tested sql.NullInt64
+	err := sc.Scan(&k.ID, &k.TeamID, &k.Preview, &k.Label, &k.Access, &k.CreatedBy, &k.CreatedByName, &created, &expires, &k.LifetimeDays,
+		&revoked, &k.RevokedByName, &k.ReplacedBy, &used, &k.LastUsedFrom, &firstUsed, &k.FirstUsedKind, &k.FirstUsedFrom, &tested)
+	k.CreatedAt, k.ExpiresAt, k.RevokedAt = time.Unix(created, 0).UTC(), unixOrZero(expires), unixOrZero(revoked)
+	k.LastUsedAt, k.FirstUsedAt, k.TestedAt = unixOrZero(used), unixOrZero(firstUsed), unixOrZero(tested)
 	return k, err
 }
 
-// APIKeys lists the team's active keys, newest first.
-func (db *DB) APIKeys(ctx context.Context, teamID int64) ([]APIKey, error) {
-	rows, err := db.r.QueryContext(ctx, "SELECT "+keyColumns+" WHERE k.team_id = ? AND k.revoked_at IS NULL ORDER BY k.id DESC", teamID)
+func (db *DB) queryKeys(ctx context.Context, what, query string, args ...any) ([]APIKey, error) {
+	rows, err := db.r.QueryContext(ctx, query, args...)
 	if err != nil {
-		return nil, fmt.Errorf("list keys: %w", wrapUnavailable(err))
+		return nil, fmt.Errorf("%s: %w", what, wrapUnavailable(err))
 	}
 	defer rows.Close()
 	var keys []APIKey
 	for rows.Next() {
 		k, err := scanKey(rows)
 		if err != nil {
-			return nil, fmt.Errorf("list keys: %w", err)
+			return nil, fmt.Errorf("%s: %w", what, err)
 		}
 		keys = append(keys, k)
 	}
 	return keys, wrapUnavailable(rows.Err())
 }
 
-// APIKeyByHash finds the active key with this hash, from memory. A revoked
-// or unknown key is ErrNotFound. LastUsedAt is not kept current here.
-func (db *DB) APIKeyByHash(ctx context.Context, hash [32]byte) (APIKey, error) {
-	if k, ok := db.keys.get(hash); ok {
-		return k, nil
+// APIKeys lists the team's active keys (neither revoked nor expired),
+// newest first.
+func (db *DB) APIKeys(ctx context.Context, teamID int64) ([]APIKey, error) {
+	return db.queryKeys(ctx, "list keys", "SELECT "+keyColumns+" WHERE k.team_id = ? AND "+activeKey+" ORDER BY k.id DESC",
+		teamID, db.now().Unix())
+}
+
+// APIKey returns one of the team's keys, active or not; another team's key
+// is ErrNotFound.
+func (db *DB) APIKey(ctx context.Context, teamID, id int64) (APIKey, error) {
+	k, err := scanKey(db.r.QueryRowContext(ctx, "SELECT "+keyColumns+" WHERE k.id = ? AND k.team_id = ?", id, teamID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return APIKey{}, fmt.Errorf("key %d: %w", id, ErrNotFound)
 	}
-	return APIKey{}, ErrNotFound
+	if err != nil {
+		return APIKey{}, fmt.Errorf("key %d: %w", id, wrapUnavailable(err))
+	}
+	return k, nil
+}
+
+// EndedKey is a key revoked or expired in the last EndedKeyWindow, with
+// the requests still made with it since.
+type EndedKey struct {
+	APIKey
+	EndedAt time.Time
+	Refused int // requests refused since it ended
+}
+
+// EndedKeys lists the team's keys that were revoked or expired within
+// EndedKeyWindow (at most MaxEndedKeys, the latest first).
+func (db *DB) EndedKeys(ctx context.Context, teamID int64) ([]EndedKey, error) {
+	now := db.now()
+	// coalesce(revoked_at, expires_at) and the literal IS NOT NULL terms
+	// are those of the api_keys_team_ended index.
+	rows, err := db.r.QueryContext(ctx, `SELECT coalesce(k.revoked_at, k.expires_at),
+		(SELECT coalesce(sum(u.refused_revoked), 0) FROM key_usage u WHERE u.key_id = k.id AND u.day >= ?3), `+keyColumns+`
+		WHERE k.team_id = ?1 AND (k.revoked_at IS NOT NULL OR k.expires_at IS NOT NULL)
+		AND coalesce(k.revoked_at, k.expires_at) > ?2 AND coalesce(k.revoked_at, k.expires_at) <= ?4
+		ORDER BY coalesce(k.revoked_at, k.expires_at) DESC LIMIT ?5`,
+		teamID, now.Add(-EndedKeyWindow).Unix(), dayOf(now.Add(-EndedKeyWindow)), now.Unix(), MaxEndedKeys)
+	if err != nil {
+		return nil, fmt.Errorf("ended keys: %w", wrapUnavailable(err))
+	}
+	defer rows.Close()
+	var out []EndedKey
+	for rows.Next() {
+		var e EndedKey
+		var ended int64
+		if e.APIKey, err = scanKey(prefixScanner{rows, []any{&ended, &e.Refused}}); err != nil {
+			return nil, fmt.Errorf("ended keys: %w", err)
+		}
+		e.EndedAt = time.Unix(ended, 0).UTC()
+		out = append(out, e)
+	}
+	return out, wrapUnavailable(rows.Err())
+}
+
+// APIKeyByHash finds the key with this hash, from memory. An unknown key
+// is ErrNotFound; a key revoked or expired within EndedKeyWindow comes
+// back with ErrKeyRevoked, so that its requests can be counted against it.
+// The usage fields (last used and so on) are not kept current here.
+func (db *DB) APIKeyByHash(ctx context.Context, hash [32]byte) (APIKey, error) {
+	k, ok := db.keys.get(hash)
+	if !ok {
+		return APIKey{}, ErrNotFound
+	}
+	if !k.RevokedAt.IsZero() || (!k.ExpiresAt.IsZero() && !db.now().Before(k.ExpiresAt)) {
+		return k, ErrKeyRevoked
+	}
+	return k, nil
+}
+
+// activeKeyForUpdate reads the team's active key id in a write, with its
+// hash; a key of another team, revoked or expired is a refusal.
+func (db *DB) activeKeyForUpdate(ctx context.Context, tx writeTx, teamID, keyID int64, now time.Time) (APIKey, []byte, error) {
+	var hash []byte
+	k, err := scanKey(prefixScanner{tx.QueryRowContext(ctx, "SELECT k.hash, "+keyColumns+" WHERE k.id = ? AND k.team_id = ? AND "+activeKey,
+		keyID, teamID, now.Unix()), []any{&hash}})
+	if errors.Is(err, sql.ErrNoRows) {
+		return APIKey{}, nil, refuse(ErrNotFound)
+	}
+	return k, hash, err
 }
 
 // RevokeAPIKey revokes the team's key id at once and for good. A key of
-// another team, or one already revoked, is ErrNotFound and nothing changes.
+// another team, or one already revoked or expired, is ErrNotFound and
+// nothing changes.
 func (db *DB) RevokeAPIKey(ctx context.Context, teamID, keyID, agentID int64) (APIKey, error) {
 	var k APIKey
-	var hash []byte
-	now := db.now().UTC()
+	now := db.now().UTC().Truncate(time.Second)
 	err := db.write(ctx, func(ctx context.Context, tx writeTx) error {
+		var hash []byte
 		var err error
-		k, err = scanKey(prefixScanner{tx.QueryRowContext(ctx, "SELECT k.hash, "+keyColumns+" WHERE k.id = ? AND k.team_id = ? AND k.revoked_at IS NULL", keyID, teamID), &hash})
-		if errors.Is(err, sql.ErrNoRows) {
-			return refuse(ErrNotFound)
-		}
-		if err != nil {
+		if k, hash, err = db.activeKeyForUpdate(ctx, tx, teamID, keyID, now); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, "UPDATE api_keys SET revoked_at = ?, revoked_by = ? WHERE id = ? AND team_id = ?",
 			now.Unix(), agentID, keyID, teamID); err != nil {
 			return err
 		}
-		if err := addKeyEvent(ctx, tx, teamID, keyID, agentID, "revoked", now); err != nil {
+		if err := addKeyEvent(ctx, tx, teamID, keyID, agentID, "revoked", now, ""); err != nil {
 			return err
 		}
 		tx.note(batchNote{noteKeyRevoked, keyID})
-		tx.afterCommit(func() { db.keys.remove([32]byte(hash)) })
+		tx.afterCommit(func() { db.keys.revoke([32]byte(hash), now) })
 		return nil
 	})
 	if err != nil {
 		return APIKey{}, fmt.Errorf("revoke key %d: %w", keyID, err)
 	}
+	k.RevokedAt = now
 	return k, nil
 }
 
-// TouchAPIKey records that the key was used at t. Writes are coalesced: the
-// stored time moves only when it is a minute or more behind.
-func (db *DB) TouchAPIKey(ctx context.Context, teamID, keyID int64, t time.Time) error {
-	err := db.write(ctx, func(ctx context.Context, tx writeTx) error {
-		return touchKey(ctx, tx, teamID, keyID, t)
+// RotateAPIKey makes the replacement of the team's active key id: a new
+// key with the same access and lifetime, under label. The old key keeps
+// working (until revoked or given an expiry) and names its replacement. A
+// key whose replacement is still active is ErrRotating; the active-key
+// limit holds as for CreateAPIKey.
+func (db *DB) RotateAPIKey(ctx context.Context, teamID, keyID, agentID int64, label string) (old, repl APIKey, key string, err error) {
+	err = db.write(ctx, func(ctx context.Context, tx writeTx) error {
+		var err error
+		if old, _, err = db.activeKeyForUpdate(ctx, tx, teamID, keyID, db.now()); err != nil {
+			return err
+		}
+		if old.ReplacedBy != 0 {
+			var n int
+			if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM api_keys k WHERE k.id = ? AND "+activeKey, old.ReplacedBy, db.now().Unix()).Scan(&n); err != nil {
+				return err
+			}
+			if n > 0 {
+				return refuse(ErrRotating)
+			}
+		}
+		// Made afresh on every run of the body: a rerun must not store
+		// a key it already handed to afterCommit.
+		repl, key = db.newKey(teamID, agentID, label, old.Access, old.LifetimeDays)
+		if err := db.insertKey(ctx, tx, &repl, key); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, "UPDATE api_keys SET replaced_by = ? WHERE id = ? AND team_id = ?", repl.ID, keyID, teamID); err != nil {
+			return err
+		}
+		return addKeyEvent(ctx, tx, teamID, keyID, agentID, "rotated", repl.CreatedAt, label)
 	})
 	if err != nil {
-		return fmt.Errorf("touch key %d: %w", keyID, err)
+		return APIKey{}, APIKey{}, "", fmt.Errorf("rotate key %d: %w", keyID, err)
 	}
-	return nil
+	old.ReplacedBy = repl.ID
+	return old, repl, key, nil
 }
 
-func touchKey(ctx context.Context, tx writeTx, teamID, keyID int64, t time.Time) error {
-	_, err := tx.ExecContext(ctx, `UPDATE api_keys SET last_used_at = ?1
-		WHERE id = ?2 AND team_id = ?3 AND (last_used_at IS NULL OR last_used_at <= ?1 - 60)`, t.Unix(), keyID, teamID)
-	return err
+// ExpireAPIKey makes the team's active key id stop working at the given
+// time (a grace period for a key being replaced). It is ErrNotFound for a
+// key of another team, revoked or expired.
+func (db *DB) ExpireAPIKey(ctx context.Context, teamID, keyID, agentID int64, at time.Time) (APIKey, error) {
+	var k APIKey
+	at = at.UTC().Truncate(time.Second)
+	err := db.write(ctx, func(ctx context.Context, tx writeTx) error {
+		now := db.now()
+		var hash []byte
+		var err error
+		if k, hash, err = db.activeKeyForUpdate(ctx, tx, teamID, keyID, now); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, "UPDATE api_keys SET expires_at = ? WHERE id = ? AND team_id = ?", at.Unix(), keyID, teamID); err != nil {
+			return err
+		}
+		if err := addKeyEvent(ctx, tx, teamID, keyID, agentID, "expiry_set", now, strconv.FormatInt(at.Unix(), 10)); err != nil {
+			return err
+		}
+		tx.afterCommit(func() { db.keys.expire([32]byte(hash), at) })
+		return nil
+	})
+	if err != nil {
+		return APIKey{}, fmt.Errorf("set expiry of key %d: %w", keyID, err)
+	}
+	k.ExpiresAt = at
+	return k, nil
+}
+
+// RenameAPIKey gives one of the team's keys (active or not) a new label;
+// the audit trail keeps the old one.
+func (db *DB) RenameAPIKey(ctx context.Context, teamID, keyID, agentID int64, label string) (APIKey, error) {
+	var k APIKey
+	err := db.write(ctx, func(ctx context.Context, tx writeTx) error {
+		var old string
+		err := tx.QueryRowContext(ctx, "SELECT label FROM api_keys WHERE id = ? AND team_id = ?", keyID, teamID).Scan(&old)
+		if errors.Is(err, sql.ErrNoRows) {
+			return refuse(ErrNotFound)
+		}
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, "UPDATE api_keys SET label = ? WHERE id = ? AND team_id = ?", label, keyID, teamID); err != nil {
+			return err
+		}
+		if err := addKeyEvent(ctx, tx, teamID, keyID, agentID, "renamed", db.now(), old); err != nil {
+			return err
+		}
+		k, err = scanKey(tx.QueryRowContext(ctx, "SELECT "+keyColumns+" WHERE k.id = ? AND k.team_id = ?", keyID, teamID))
+		return err
+	})
+	if err != nil {
+		return APIKey{}, fmt.Errorf("rename key %d: %w", keyID, err)
+	}
+	return k, nil
 }
 
 // KeyEvents returns the team's latest key events, newest first.
 func (db *DB) KeyEvents(ctx context.Context, teamID int64, limit int) ([]KeyEvent, error) {
-	rows, err := db.r.QueryContext(ctx, `SELECT e.at, e.action, a.name, k.label, k.preview
+	rows, err := db.r.QueryContext(ctx, `SELECT e.at, e.action, a.name, k.label, k.preview, e.detail
 		FROM key_events e JOIN agents a ON a.id = e.agent_id JOIN api_keys k ON k.id = e.key_id
 		WHERE e.team_id = ? ORDER BY e.id DESC LIMIT ?`, teamID, limit)
 	if err != nil {
@@ -213,11 +429,23 @@ func (db *DB) KeyEvents(ctx context.Context, teamID int64, limit int) ([]KeyEven
 	for rows.Next() {
 		var e KeyEvent
 		var at int64
-		if err := rows.Scan(&at, &e.Action, &e.AgentName, &e.Label, &e.Preview); err != nil {
+		if err := rows.Scan(&at, &e.Action, &e.AgentName, &e.Label, &e.Preview, &e.Detail); err != nil {
 			return nil, fmt.Errorf("key events: %w", err)
 		}
 		e.At = time.Unix(at, 0).UTC()
+		if e.Action == "expiry_set" {
+			// The detail is the Unix time, written by ExpireAPIKey.
+			until, _ := strconv.ParseInt(e.Detail, 10, 64)
+			e.Until, e.Detail = time.Unix(until, 0).UTC(), ""
+		}
 		events = append(events, e)
 	}
 	return events, wrapUnavailable(rows.Err())
+}
+
+func unixOrNull(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.Unix()
 }

@@ -33,7 +33,7 @@ func BenchmarkIngestLead(b *testing.B) {
 func BenchmarkAPIKeyByHash(b *testing.B) {
 	db, _ := openDB(b)
 	a := newTeam(b, db, "ana@example.com")
-	_, key, _ := db.CreateAPIKey(context.Background(), a.TeamID, a.ID, "k", store.AccessIntake)
+	_, key, _ := db.CreateAPIKey(context.Background(), a.TeamID, a.ID, "k", store.AccessIntake, 0)
 	for _, tc := range []struct {
 		name string
 		key  string

@@ -3,7 +3,9 @@ package store
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
+	"time"
 )
 
 // keyIndex holds every active key by hash, so that checking a key, valid or
@@ -13,10 +15,16 @@ import (
 // change commits, in commit order; so the very next request after a revoke
 // is refused, and a write already queued with the key is refused too (see
 // keyStillActive).
+//
+// It also remembers the keys each team revoked or saw expire within
+// EndedKeyWindow (at most MaxEndedKeys a team), in the same map: a request
+// with one is refused like any unknown key, and counted against it, at
+// the cost of the same single lookup.
 type keyIndex struct {
 	mu     sync.RWMutex
 	byHash map[[32]byte]APIKey
-	active map[int64]bool // ids of the keys in byHash
+	active map[int64]int64       // id → expiry (Unix seconds, 0 for none) of every unrevoked key in byHash
+	ended  map[int64][][32]byte // team → its revoked keys in byHash, oldest first
 }
 
 func (ix *keyIndex) get(h [32]byte) (APIKey, bool) {
@@ -30,67 +38,136 @@ func (ix *keyIndex) put(h [32]byte, k APIKey) {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
 	ix.byHash[h] = k
-	ix.active[k.ID] = true
+	ix.active[k.ID] = unixOrZeroTime(k.ExpiresAt)
 }
 
-func (ix *keyIndex) remove(h [32]byte) {
+// revoke keeps the key as an ended one, dropping the team's oldest ended
+// key past MaxEndedKeys.
+func (ix *keyIndex) revoke(h [32]byte, at time.Time) {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
-	delete(ix.active, ix.byHash[h].ID)
-	delete(ix.byHash, h)
+	k, ok := ix.byHash[h]
+	if !ok {
+		return
+	}
+	delete(ix.active, k.ID)
+	k.RevokedAt = at
+	ix.byHash[h] = k
+	list := append(ix.ended[k.TeamID], h)
+	for len(list) > MaxEndedKeys {
+		delete(ix.byHash, list[0])
+		list = list[1:]
+	}
+	ix.ended[k.TeamID] = list
 }
 
-// KeyActive reports whether the key with this id is still active (from
-// memory): long requests check it again before they act.
-func (db *DB) KeyActive(id int64) bool { return db.keys.isActive(id) }
+func (ix *keyIndex) expire(h [32]byte, at time.Time) {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	if k, ok := ix.byHash[h]; ok {
+		k.ExpiresAt = at
+		ix.byHash[h] = k
+		ix.active[k.ID] = at.Unix()
+	}
+}
 
-func (ix *keyIndex) isActive(id int64) bool {
+// prune forgets the keys that ended more than EndedKeyWindow ago and keeps
+// each team's MaxEndedKeys latest ended keys, expired ones included.
+func (ix *keyIndex) prune(now time.Time) {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	type endedKey struct {
+		h  [32]byte
+		at time.Time
+	}
+	byTeam := map[int64][]endedKey{}
+	for h, k := range ix.byHash {
+		if at := k.EndedAt(now); !at.IsZero() {
+			byTeam[k.TeamID] = append(byTeam[k.TeamID], endedKey{h, at})
+		}
+	}
+	ix.ended = map[int64][][32]byte{}
+	cutoff := now.Add(-EndedKeyWindow)
+	for team, list := range byTeam {
+		slices.SortFunc(list, func(a, b endedKey) int { return a.at.Compare(b.at) })
+		for i, e := range list {
+			if len(list)-i > MaxEndedKeys || !e.at.After(cutoff) {
+				delete(ix.active, ix.byHash[e.h].ID)
+				delete(ix.byHash, e.h)
+				continue
+			}
+			if !ix.byHash[e.h].RevokedAt.IsZero() {
+				ix.ended[team] = append(ix.ended[team], e.h)
+			}
+		}
+	}
+}
+
+// KeyActive reports whether the key with this id still works (from
+// memory): long requests check it again before they act.
+func (db *DB) KeyActive(id int64) bool { return db.keys.isActive(id, db.now) }
+
+func (ix *keyIndex) isActive(id int64, now func() time.Time) bool {
 	ix.mu.RLock()
-	defer ix.mu.RUnlock()
-	return ix.active[id]
+	exp, ok := ix.active[id]
+	ix.mu.RUnlock()
+	return ok && (exp == 0 || now().Unix() < exp)
 }
 
 // keyStillActive is checked by every write made with a key, inside the
-// transaction: a request whose key was revoked while it was being read or
-// queued stores nothing. 0 is no key (e.g. a test's direct store call).
+// transaction: a request whose key was revoked (or expired) while it was
+// being read or queued stores nothing. 0 is no key (e.g. a test's direct
+// store call).
 func (db *DB) keyStillActive(tx writeTx, keyID int64) error {
 	if keyID == 0 {
 		return nil
 	}
-	if tx.noted(batchNote{noteKeyRevoked, keyID}) || !db.keys.isActive(keyID) {
+	if tx.noted(batchNote{noteKeyRevoked, keyID}) || !db.keys.isActive(keyID, db.now) {
 		return refuse(ErrKeyRevoked)
 	}
 	return nil
 }
 
-// loadKeys fills the index from the database at start.
+// loadKeys fills the index from the database at start: the active keys and
+// each team's latest keys ended within EndedKeyWindow.
 func (db *DB) loadKeys(ctx context.Context) error {
-	rows, err := db.r.QueryContext(ctx, "SELECT k.hash, "+keyColumns+" WHERE k.revoked_at IS NULL")
+	now := db.now()
+	rows, err := db.r.QueryContext(ctx, "SELECT k.hash, "+keyColumns+`
+		WHERE k.revoked_at IS NULL OR k.revoked_at > ?`, now.Add(-EndedKeyWindow).Unix())
 	if err != nil {
 		return fmt.Errorf("load keys: %w", err)
 	}
 	defer rows.Close()
-	ix, active := map[[32]byte]APIKey{}, map[int64]bool{}
+	db.keys.byHash, db.keys.active, db.keys.ended = map[[32]byte]APIKey{}, map[int64]int64{}, map[int64][][32]byte{}
 	for rows.Next() {
 		var hash []byte
 		var k APIKey
-		if k, err = scanKey(prefixScanner{rows, &hash}); err != nil {
+		if k, err = scanKey(prefixScanner{rows, []any{&hash}}); err != nil {
 			return fmt.Errorf("load keys: %w", err)
 		}
-		ix[[32]byte(hash)] = k
-		active[k.ID] = true
+		db.keys.byHash[[32]byte(hash)] = k
+		if k.RevokedAt.IsZero() {
+			db.keys.active[k.ID] = unixOrZeroTime(k.ExpiresAt)
+		}
 	}
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("load keys: %w", err)
 	}
-	db.keys.byHash, db.keys.active = ix, active
+	db.keys.prune(now)
 	return nil
 }
 
-// prefixScanner scans one leading column into first, the rest as usual.
-type prefixScanner struct {
-	sc    interface{ Scan(...any) error }
-	first any
+func unixOrZeroTime(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.Unix()
 }
 
-func (p prefixScanner) Scan(dest ...any) error { return p.sc.Scan(append([]any{p.first}, dest...)...) }
+// prefixScanner scans leading columns into first, the rest as usual.
+type prefixScanner struct {
+	sc    interface{ Scan(...any) error }
+	first []any
+}
+
+func (p prefixScanner) Scan(dest ...any) error { return p.sc.Scan(append(p.first, dest...)...) }

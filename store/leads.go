@@ -26,7 +26,7 @@ type Field struct {
 type LeadInput struct {
 	TeamID      int64
 	KeyID       int64
-	TouchKey    bool // also move the key's last-used time (coalesced by the caller)
+	Test        bool // sent by Closr's own test buttons (see Lead.Test)
 	Name        string
 	Email       string // lower-cased
 	Phone       string // E.164
@@ -98,9 +98,9 @@ func (db *DB) ingestLead(ctx context.Context, tx writeTx, in LeadInput, linkPend
 	err := findLead(ctx, tx, in.TeamID, in.Email, in.Phone, &res.LeadID)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
-		r, err := tx.ExecContext(ctx, `INSERT INTO leads (team_id, name, email, phone, message, source, custom, key_id, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, in.TeamID, in.Name, in.Email, in.Phone, in.Message, in.Source,
-			in.customJSON, nullID(in.KeyID), at, at)
+		r, err := tx.ExecContext(ctx, `INSERT INTO leads (team_id, name, email, phone, message, source, custom, key_id, created_at, updated_at, is_test)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, in.TeamID, in.Name, in.Email, in.Phone, in.Message, in.Source,
+			in.customJSON, nullID(in.KeyID), at, at, in.Test)
 		if err != nil {
 			return IngestResult{}, err
 		}
@@ -136,11 +136,6 @@ func (db *DB) ingestLead(ctx context.Context, tx writeTx, in LeadInput, linkPend
 			return IngestResult{}, err
 		}
 	}
-	if in.TouchKey && in.KeyID != 0 {
-		if err := touchKey(ctx, tx, in.TeamID, in.KeyID, in.At); err != nil {
-			return IngestResult{}, err
-		}
-	}
 	return res, nil
 }
 
@@ -159,7 +154,9 @@ func findLead(ctx context.Context, tx writeTx, teamID int64, email, phone string
 // blanks: what the team already has is never overwritten, since anyone
 // holding a public intake key can post with a known person's email (every
 // submission is kept whole on its own row). A phone or email that belongs
-// to another of the team's leads is not moved over.
+// to another of the team's leads is not moved over. A submission that is
+// not a test makes the lead a real one: a test lead made first with a
+// person's email must not hide (or let anyone remove) their enquiry.
 func mergeLead(ctx context.Context, tx writeTx, leadID int64, in LeadInput) error {
 	var name, email, phone, custom string
 	if err := tx.QueryRowContext(ctx, "SELECT name, email, phone, custom FROM leads WHERE id = ? AND team_id = ?", leadID, in.TeamID).Scan(&name, &email, &phone, &custom); err != nil {
@@ -188,8 +185,8 @@ func mergeLead(ctx context.Context, tx writeTx, leadID int64, in LeadInput) erro
 	_, err := tx.ExecContext(ctx, `UPDATE leads SET name = ?, email = ?, phone = ?,
 		message = CASE WHEN message = '' THEN ? ELSE message END,
 		source = CASE WHEN source = '' THEN ? ELSE source END,
-		custom = ?, updated_at = ? WHERE id = ? AND team_id = ?`,
-		name, email, phone, in.Message, in.Source, fieldsJSON(merged), in.At.Unix(), leadID, in.TeamID)
+		custom = ?, updated_at = ?, is_test = is_test AND ? WHERE id = ? AND team_id = ?`,
+		name, email, phone, in.Message, in.Source, fieldsJSON(merged), in.At.Unix(), in.Test, leadID, in.TeamID)
 	return err
 }
 
@@ -256,15 +253,29 @@ func nullID(id int64) any {
 	return id
 }
 
-// Sweep deletes what has expired: Idempotency-Key records and sessions.
+// Sweep deletes what has expired: Idempotency-Key records, sessions, key
+// use older than the days shown, and the requests of keys that ended more
+// than EndedKeyWindow ago, which the key index forgets too.
 func (db *DB) Sweep(ctx context.Context) error {
-	now := db.now().Unix()
+	t := db.now()
+	now, ended := t.Unix(), t.Add(-EndedKeyWindow).Unix()
 	err := db.write(ctx, func(ctx context.Context, tx writeTx) error {
-		if _, err := tx.ExecContext(ctx, "DELETE FROM idempotency_keys WHERE created_at <= ?", now-int64(IdempotencyTTL/time.Second)); err != nil {
-			return err
+		for _, q := range []struct {
+			sql string
+			arg int64
+		}{
+			{"DELETE FROM idempotency_keys WHERE created_at <= ?", now - int64(IdempotencyTTL/time.Second)},
+			{"DELETE FROM web_sessions WHERE expires_at < ?", now},
+			{"DELETE FROM key_usage WHERE day < ?", dayOf(t.Add(-usageRetention))},
+			{`DELETE FROM key_requests WHERE key_id IN (SELECT id FROM api_keys
+				WHERE (revoked_at IS NOT NULL OR expires_at IS NOT NULL) AND coalesce(revoked_at, expires_at) <= ?)`, ended},
+		} {
+			if _, err := tx.ExecContext(ctx, q.sql, q.arg); err != nil {
+				return err
+			}
 		}
-		_, err := tx.ExecContext(ctx, "DELETE FROM web_sessions WHERE expires_at < ?", now)
-		return err
+		tx.afterCommit(func() { db.keys.prune(t) })
+		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("sweep: %w", err)

@@ -22,6 +22,10 @@ type Lead struct {
 	KeyPreview string
 	CreatedAt  time.Time
 	UpdatedAt  time.Time
+	// Test: every submission came from Closr's own test buttons (Test this
+	// key, Send test lead). Left out of counts, Hot and the pipeline
+	// summary, and removable.
+	Test bool
 }
 
 // Submission is one post that created or updated a lead.
@@ -37,7 +41,7 @@ type Submission struct {
 }
 
 const leadColumns = `l.id, l.team_id, l.name, l.email, l.phone, l.message, l.source, l.custom,
-	coalesce(k.label, ''), coalesce(k.preview, ''), l.created_at, l.updated_at
+	coalesce(k.label, ''), coalesce(k.preview, ''), l.created_at, l.updated_at, l.is_test
 	FROM leads l LEFT JOIN api_keys k ON k.id = l.key_id`
 
 func scanLead(sc interface{ Scan(...any) error }) (Lead, error) {
@@ -45,7 +49,7 @@ func scanLead(sc interface{ Scan(...any) error }) (Lead, error) {
 	var custom string
 	var created, updated int64
 	err := sc.Scan(&l.ID, &l.TeamID, &l.Name, &l.Email, &l.Phone, &l.Message, &l.Source, &custom,
-		&l.KeyLabel, &l.KeyPreview, &created, &updated)
+		&l.KeyLabel, &l.KeyPreview, &created, &updated, &l.Test)
 	l.Custom = parseFields(custom)
 	l.CreatedAt, l.UpdatedAt = time.Unix(created, 0).UTC(), time.Unix(updated, 0).UTC()
 	return l, err

@@ -104,15 +104,16 @@ func (db *DB) RecentVisitors(ctx context.Context, teamID int64, since time.Time,
 }
 
 // LeadCounts counts the team's leads created in [from, to): by source (most
-// first) and by UTC day (only days with leads, in order).
+// first) and by UTC day (only days with leads, in order). Test leads are
+// left out.
 func (db *DB) LeadCounts(ctx context.Context, teamID int64, from, to time.Time) (bySource, byDay []Count, err error) {
-	bySource, err = db.counts(ctx, `SELECT source, count(*) FROM leads WHERE team_id = ? AND created_at >= ? AND created_at < ?
+	bySource, err = db.counts(ctx, `SELECT source, count(*) FROM leads WHERE team_id = ? AND created_at >= ? AND created_at < ? AND NOT is_test
 		GROUP BY source ORDER BY count(*) DESC, source`, teamID, from.Unix(), to.Unix())
 	if err != nil {
 		return nil, nil, fmt.Errorf("leads by source: %w", err)
 	}
 	byDay, err = db.counts(ctx, `SELECT strftime('%Y-%m-%d', created_at, 'unixepoch') AS day, count(*) FROM leads
-		WHERE team_id = ? AND created_at >= ? AND created_at < ? GROUP BY day ORDER BY day`, teamID, from.Unix(), to.Unix())
+		WHERE team_id = ? AND created_at >= ? AND created_at < ? AND NOT is_test GROUP BY day ORDER BY day`, teamID, from.Unix(), to.Unix())
 	if err != nil {
 		return nil, nil, fmt.Errorf("leads by day: %w", err)
 	}

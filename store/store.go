@@ -55,6 +55,10 @@ type DB struct {
 	visitors visitorCache
 	domains  domainCache
 	pending  teamSet
+	// usage is the key use counted since its last flush (see RecordUse).
+	usage     usage
+	usageQuit chan struct{}
+	usageDone chan struct{}
 
 	closeOnce sync.Once
 }
@@ -105,7 +109,7 @@ func OpenWith(ctx context.Context, path string, opt Options) (*DB, error) {
 	r.SetMaxIdleConns(8) // the default (2) would reopen connections under load
 	db := &DB{w: w, r: r, path: path, now: opt.Now,
 		writes: make(chan *writeReq, maxBatch), quit: make(chan struct{}), stopped: make(chan struct{}),
-		stmts: newStmtCache()}
+		usageQuit: make(chan struct{}), usageDone: make(chan struct{}), stmts: newStmtCache()}
 	if err := db.migrate(ctx); err != nil {
 		w.Close()
 		r.Close()
@@ -117,13 +121,19 @@ func OpenWith(ctx context.Context, path string, opt Options) (*DB, error) {
 		return nil, err
 	}
 	go db.writer()
+	go db.flushUsageLoop()
 	return db, nil
 }
 
-// Close stops the writer and closes both connection pools. Writes must have
-// returned before Close is called; later ones fail with ErrUnavailable.
+// Close writes the key use counted so far, stops the writer and closes
+// both connection pools. Writes must have returned before Close is called;
+// later ones fail with ErrUnavailable.
 func (db *DB) Close() error {
-	db.closeOnce.Do(func() { close(db.quit) })
+	db.closeOnce.Do(func() {
+		close(db.usageQuit)
+		<-db.usageDone
+		close(db.quit)
+	})
 	<-db.stopped
 	return errors.Join(db.r.Close(), db.w.Close())
 }

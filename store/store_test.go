@@ -43,7 +43,7 @@ func TestCreateAPIKeyFormatAndStorage(t *testing.T) {
 	a := newTeam(t, db, "ana@example.com")
 	var plain []string
 	for i := 0; i < 5; i++ {
-		k, key, err := db.CreateAPIKey(ctx, a.TeamID, a.ID, "Webflow form", store.AccessIntake)
+		k, key, err := db.CreateAPIKey(ctx, a.TeamID, a.ID, "Webflow form", store.AccessIntake, 0)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -79,7 +79,7 @@ func TestKeyLimitUnderConcurrency(t *testing.T) {
 	db, _ := openDB(t)
 	a := newTeam(t, db, "ana@example.com")
 	for i := 0; i < store.MaxActiveKeys-1; i++ {
-		if _, _, err := db.CreateAPIKey(ctx, a.TeamID, a.ID, "k", store.AccessIntake); err != nil {
+		if _, _, err := db.CreateAPIKey(ctx, a.TeamID, a.ID, "k", store.AccessIntake, 0); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -90,7 +90,7 @@ func TestKeyLimitUnderConcurrency(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, _, err := db.CreateAPIKey(ctx, a.TeamID, a.ID, "race", store.AccessIntake)
+			_, _, err := db.CreateAPIKey(ctx, a.TeamID, a.ID, "race", store.AccessIntake, 0)
 			mu.Lock()
 			defer mu.Unlock()
 			switch {
@@ -122,11 +122,11 @@ func TestRevokeAndIsolation(t *testing.T) {
 	db, _ := openDB(t)
 	a := newTeam(t, db, "ana@example.com")
 	b := newTeam(t, db, "bo@example.com")
-	ka, keyA, err := db.CreateAPIKey(ctx, a.TeamID, a.ID, "A's form", store.AccessIntake)
+	ka, keyA, err := db.CreateAPIKey(ctx, a.TeamID, a.ID, "A's form", store.AccessIntake, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	kb, _, err := db.CreateAPIKey(ctx, b.TeamID, b.ID, "B's form", store.AccessIntake)
+	kb, _, err := db.CreateAPIKey(ctx, b.TeamID, b.ID, "B's form", store.AccessIntake, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -152,8 +152,9 @@ func TestRevokeAndIsolation(t *testing.T) {
 	if _, err := db.RevokeAPIKey(ctx, a.TeamID, ka.ID, a.ID); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.APIKeyByHash(ctx, store.HashKey(keyA)); !errors.Is(err, store.ErrNotFound) {
-		t.Fatalf("lookup after revoke: err = %v, want ErrNotFound", err)
+	// Remembered as revoked, so its requests can be counted against it.
+	if got, err := db.APIKeyByHash(ctx, store.HashKey(keyA)); !errors.Is(err, store.ErrKeyRevoked) || got.ID != ka.ID {
+		t.Fatalf("lookup after revoke: %d, %v; want key %d with ErrKeyRevoked", got.ID, err, ka.ID)
 	}
 	if _, err := db.RevokeAPIKey(ctx, a.TeamID, ka.ID, a.ID); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("second revoke: err = %v, want ErrNotFound", err)

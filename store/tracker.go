@@ -12,7 +12,6 @@ import (
 type PageViewInput struct {
 	TeamID      int64
 	KeyID       int64
-	TouchKey    bool   // also move the key's last-used time (coalesced by the caller)
 	VisitorID   string // the tracker's random id
 	URL         string
 	Title       string
@@ -31,7 +30,6 @@ type PageViewInput struct {
 type IdentifyInput struct {
 	TeamID    int64
 	KeyID     int64
-	TouchKey  bool
 	VisitorID string
 	Email     string // lower-cased, or ""
 	Phone     string // E.164, or ""
@@ -69,7 +67,7 @@ func (db *DB) RecordPageView(ctx context.Context, in PageViewInput) error {
 		if !fresh {
 			tx.afterCommit(func() { db.visitors.put(in.TeamID, in.VisitorID, visitor, at) })
 		}
-		return touchIf(ctx, tx, in.TouchKey, in.TeamID, in.KeyID, in.At)
+		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("record page view: %w", err)
@@ -105,10 +103,7 @@ func (db *DB) Identify(ctx context.Context, in IdentifyInput) (int64, error) {
 				_, err = tx.ExecContext(ctx, `UPDATE leads SET name = ? WHERE id = ? AND team_id = ? AND name = ''`, in.Name, leadID, in.TeamID)
 			}
 		}
-		if err != nil {
-			return err
-		}
-		return touchIf(ctx, tx, in.TouchKey, in.TeamID, in.KeyID, in.At)
+		return err
 	})
 	if err != nil {
 		return 0, fmt.Errorf("identify visitor: %w", err)
@@ -138,11 +133,4 @@ func linkIdentifiedVisitors(ctx context.Context, tx writeTx, teamID, leadID int6
 	// literal terms of its partial index, so both are index lookups.
 	_, err := tx.ExecContext(ctx, "UPDATE visitors SET lead_id = ?4 WHERE id IN ("+pendingVisitorsSQL+")", teamID, email, phone, leadID)
 	return err
-}
-
-func touchIf(ctx context.Context, tx writeTx, due bool, teamID, keyID int64, at time.Time) error {
-	if !due || keyID == 0 {
-		return nil
-	}
-	return touchKey(ctx, tx, teamID, keyID, at)
 }

@@ -162,7 +162,7 @@ func TestRefusalDoesNotRerunTheBatch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	k, _, err := db.CreateAPIKey(context.Background(), agent.TeamID, agent.ID, "site", AccessIntake)
+	k, _, err := db.CreateAPIKey(context.Background(), agent.TeamID, agent.ID, "site", AccessIntake, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

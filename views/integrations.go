@@ -2,6 +2,8 @@ package views
 
 import (
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -13,26 +15,40 @@ type Integrations struct {
 }
 
 // KeysCard is the API keys card: the list, the generate form and, right after
-// a generate, the one-time COPY NOW panel.
+// a generate or a rotate, the one-time COPY NOW panel.
 type KeysCard struct {
-	Keys   []KeyRow
-	Events []KeyEvent
-	Max    int
-	NewKey string // the full key, set only in the response to Generate
-	NewFor string // label of the new key
-	Label  string // the label to put back in the input after an error
-	Error  string // what to fix, shown under the input
+	Lists KeyLists
+	// Expiring are the keys that stop working within a week, for owners
+	// and admins to rotate in time.
+	Expiring []KeyRow
+	Events   []KeyEvent
+	Max      int
+	New      *NewKey // the COPY NOW panel, set only in the answer to Generate or Rotate
+	Label    string  // the label to put back in the input after an error
+	Error    string  // what to fix, shown under the input
 	// Access is the access kind to keep chosen after an error ("" = intake).
 	Access string
 	// AccessError is what to fix about the access choice.
 	AccessError string
-	// NewAccess is the new key's access kind, set with NewKey.
-	NewAccess string
-	Notice    string // what just happened, e.g. "Revoked …"
-	Limited   bool   // the team is at the active-key limit
+	// Lifetime is the expiry choice to keep after an error (days, 0 = never).
+	Lifetime      int
+	LifetimeError string
+	Notice        string // what just happened, e.g. "Revoked …"
+	Limited       bool   // the team is at the active-key limit
+	BaseURL       string // for the snippets in the COPY NOW panel
 }
 
-// KeyRow is one active key in the list.
+// KeyLists is the part of the card that refreshes itself: the active keys
+// (last use, usage, rotation) and the keys revoked or expired lately.
+type KeyLists struct {
+	Keys   []KeyRow
+	Ended  []EndedKeyRow
+	Manage bool      // the signed-in agent may rotate, revoke and set expiry
+	CSRF   string    // for the row actions
+	Now    time.Time // for "3 minutes ago"
+}
+
+// KeyRow is one key in the list or on its own page.
 type KeyRow struct {
 	ID        int64
 	Label     string
@@ -40,17 +56,98 @@ type KeyRow struct {
 	Access    string
 	CreatedBy string
 	CreatedAt time.Time
+	ExpiresAt time.Time // zero: never
 	LastUsed  time.Time
+	LastFrom  string // the site it came from; "" for a server
+	Usage     Usage  // the last 30 days
+	// ReplacedBy is the key replacing this one, when being rotated;
+	// ReplacementUsed says the replacement has been used (not by a test).
+	ReplacedBy      *KeyRef
+	ReplacementUsed bool
+	Ended           time.Time // when revoked or expired; zero while active
+	Revoked         bool      // ended by a revoke, not an expiry
+	RevokedBy       string
+	First           FirstUse
+}
+
+// KeyRef names another key.
+type KeyRef struct {
+	ID    int64
+	Label string
+}
+
+// FirstUse is what a key's first request (Closr's tests aside) was, and
+// the latest test.
+type FirstUse struct {
+	At       time.Time // zero until then
+	What     string    // "lead", "page view", "MCP call", "request"
+	From     string
+	TestedAt time.Time
+}
+
+// Usage is what a key did over the last 30 days, in the agent's words.
+type Usage struct {
+	LeadsCreated, LeadsUpdated, PageViews, MCPCalls int
+	RefusedOrigin, RefusedRate, RefusedRevoked      int
+	Days                                            []DayUsage // every day, oldest first
+}
+
+// DayUsage is one day of a key's use.
+type DayUsage struct {
+	Day                                             time.Time
+	LeadsCreated, LeadsUpdated, PageViews, MCPCalls int
+	RefusedOrigin, RefusedRate, RefusedRevoked      int
+}
+
+// Total is the day's requests.
+func (d DayUsage) Total() int {
+	return d.LeadsCreated + d.LeadsUpdated + d.PageViews + d.MCPCalls + d.RefusedOrigin + d.RefusedRate + d.RefusedRevoked
+}
+
+// EndedKeyRow is a key revoked or expired in the last 30 days, with the
+// requests still made with it.
+type EndedKeyRow struct {
+	Key     KeyRow
+	Refused int // refused requests since it ended
+}
+
+// NewKey is a key just made, shown once in the COPY NOW panel.
+type NewKey struct {
+	ID       int64
+	Label    string
+	Key      string
+	Access   string
+	Replaces *KeyRef // the key it replaces, after a Rotate
+	// Uses are the snippets to show open: "tracker", "form", "curl",
+	// "mcp"; none means all.
+	Uses   []string
+	Status KeyStatus
+}
+
+// KeyStatus is the live line under the COPY NOW panel.
+type KeyStatus struct {
+	KeyID int64
+	First FirstUse
+	Now   time.Time
 }
 
 // KeyEvent is one line of the audit trail under the card.
 type KeyEvent struct {
 	At      time.Time
-	Action  string
+	Action  string // generated, revoked, rotated, renamed, expiry_set
 	Agent   string
 	Label   string
 	Preview string
+	Detail  string    // renamed: the old label; rotated: the new key's label
+	Until   time.Time // expiry_set: when the key expires
 }
+
+// Lifetimes are the expiry choices offered when generating a key, in days
+// (0 = never).
+var Lifetimes = []int{0, 30, 90, 365}
+
+// Grace periods for a key being replaced, as the expiry form sends them.
+var Graces = []struct{ Value, Name string }{{"1h", "1 hour"}, {"24h", "24 hours"}, {"7d", "7 days"}}
 
 // Access kinds as the form sends them; they match store.AccessIntake and
 // store.AccessMCP (views do not import the store).
@@ -67,25 +164,225 @@ func accessName(access string) string {
 	return "Intake & tracker"
 }
 
-func keyURL(id int64) string { return fmt.Sprintf("/settings/integrations/api-keys/%d", id) }
+// KeyURL is a key's own page.
+func KeyURL(id int64) string { return fmt.Sprintf("/settings/integrations/api-keys/%d", id) }
 
-func revokeQuestion(label string) string {
-	return fmt.Sprintf("Revoke the key “%s”? Any tool still using it will stop working on its next request. This can't be undone.", label)
+func keyActionURL(id int64, action string) string { return KeyURL(id) + "/" + action }
+
+// ago says how long before now t was, in the largest whole unit.
+func ago(t, now time.Time) string {
+	d := now.Sub(t)
+	unit := func(n int, one string) string {
+		if n == 1 {
+			return "1 " + one + " ago"
+		}
+		return strconv.Itoa(n) + " " + one + "s ago"
+	}
+	switch {
+	case d < time.Minute:
+		return "just now"
+	case d < time.Hour:
+		return unit(int(d/time.Minute), "minute")
+	case d < 24*time.Hour:
+		return unit(int(d/time.Hour), "hour")
+	}
+	return unit(int(d/(24*time.Hour)), "day")
+}
+
+// fromText names where a request came from.
+func fromText(from string) string {
+	if from == "" {
+		return "a server"
+	}
+	return from
+}
+
+// whenSec is a time to the second, UTC.
+func whenSec(t time.Time) string { return t.UTC().Format("Jan 2, 2006 15:04:05 UTC") }
+
+// clock is the time of day to the minute, UTC.
+func clock(t time.Time) string { return t.UTC().Format("15:04 UTC") }
+
+// day is a date without the year.
+func day(t time.Time) string { return t.UTC().Format("Jan 2") }
+
+// lastUsedText is a key's last use for the list: when, to the second, and
+// from where.
+func lastUsedText(k KeyRow, now time.Time) string {
+	if k.LastUsed.IsZero() {
+		return "Never"
+	}
+	return whenSec(k.LastUsed) + " (" + ago(k.LastUsed, now) + ") from " + fromText(k.LastFrom)
+}
+
+// expiresText is when a key stops working.
+func expiresText(t time.Time) string {
+	if t.IsZero() {
+		return "Never"
+	}
+	return when(t)
+}
+
+// revokeQuestion asks before revoking, naming the key's last use: a key
+// used lately is still in some integration that revoking will break.
+func revokeQuestion(k KeyRow, now time.Time) string {
+	q := fmt.Sprintf("Revoke the key “%s”? ", k.Label)
+	if k.LastUsed.IsZero() {
+		q += "It has never been used."
+	} else {
+		q += fmt.Sprintf("It was used %s from %s: revoking now will break that integration.", ago(k.LastUsed, now), fromText(k.LastFrom))
+	}
+	return q + " Any tool still using it gets an error on its next request. This can't be undone."
+}
+
+// usageWords is a key's 30 days in the agent's words.
+func usageWords(u Usage) string {
+	var parts []string
+	add := func(n int, one, many string) {
+		switch {
+		case n == 1:
+			parts = append(parts, "1 "+one)
+		case n > 1:
+			parts = append(parts, strconv.Itoa(n)+" "+many)
+		}
+	}
+	add(u.LeadsCreated, "new lead", "new leads")
+	add(u.LeadsUpdated, "lead updated", "leads updated")
+	add(u.PageViews, "page view", "page views")
+	add(u.MCPCalls, "MCP call", "MCP calls")
+	add(u.RefusedOrigin, "refused: site not in tracked domains", "refused: site not in tracked domains")
+	add(u.RefusedRate, "refused: rate limit", "refused: rate limit")
+	add(u.RefusedRevoked, "refused: key revoked or expired", "refused: key revoked or expired")
+	if len(parts) == 0 {
+		return "No requests in the last 30 days"
+	}
+	return strings.Join(parts, " · ")
+}
+
+// sparkBar is one day's bar in a sparkline.
+type sparkBar struct {
+	X, Y, H int
+	Title   string
+}
+
+// Sparkline geometry: one 4-unit bar a day on a 5-unit pitch.
+const (
+	sparkW, sparkH = 150, 24
+	sparkPitch     = 5
+)
+
+// sparkBars draws the days as bars scaled to the busiest day. A day with
+// any use gets at least one unit, so a single request still shows.
+func sparkBars(days []DayUsage) []sparkBar {
+	most := 0
+	for _, d := range days {
+		most = max(most, d.Total())
+	}
+	bars := make([]sparkBar, 0, len(days))
+	for i, d := range days {
+		h := 0
+		if n := d.Total(); n > 0 {
+			h = max(1, n*sparkH/most)
+		}
+		bars = append(bars, sparkBar{X: i * sparkPitch, Y: sparkH - h, H: h,
+			Title: fmt.Sprintf("%s: %d request(s)", day(d.Day), d.Total())})
+	}
+	return bars
+}
+
+func sparkLabel(u Usage) string {
+	total := 0
+	for _, d := range u.Days {
+		total += d.Total()
+	}
+	return fmt.Sprintf("Requests per day over the last 30 days: %d in all", total)
+}
+
+// lifetimeName names an expiry choice.
+func lifetimeName(days int) string {
+	if days == 0 {
+		return "Never"
+	}
+	return fmt.Sprintf("In %d days", days)
+}
+
+// statusText is the live line under the COPY NOW panel.
+func statusText(s KeyStatus) string {
+	if !s.First.At.IsZero() {
+		return fmt.Sprintf("First %s from %s at %s.", s.First.What, fromText(s.First.From), clock(s.First.At))
+	}
+	if !s.First.TestedAt.IsZero() {
+		return fmt.Sprintf("Test received at %s. Waiting for the first request from your integration with the new key…", clock(s.First.TestedAt))
+	}
+	return "Waiting for the first request with the new key…"
+}
+
+// eventText is what an audit line says after the agent's name.
+func eventText(e KeyEvent) string {
+	switch e.Action {
+	case "rotated":
+		return fmt.Sprintf("rotated “%s” %s…: replaced by “%s”", e.Label, e.Preview, e.Detail)
+	case "renamed":
+		return fmt.Sprintf("renamed “%s” to “%s” %s…", e.Detail, e.Label, e.Preview)
+	case "expiry_set":
+		return fmt.Sprintf("set “%s” %s… to expire %s", e.Label, e.Preview, when(e.Until))
+	}
+	return fmt.Sprintf("%s “%s” %s…", e.Action, e.Label, e.Preview)
+}
+
+// endedText is a line of the Revoked keys list after the key's label.
+func endedText(e EndedKeyRow, now time.Time) string {
+	var b strings.Builder
+	if e.Key.Revoked {
+		fmt.Fprintf(&b, "revoked %s by %s", day(e.Key.Ended), e.Key.RevokedBy)
+	} else {
+		fmt.Fprintf(&b, "expired %s", day(e.Key.Ended))
+	}
+	switch {
+	case e.Refused == 0:
+		b.WriteString(": no requests since")
+	case e.Refused == 1:
+		b.WriteString(": 1 refused request since")
+	default:
+		fmt.Fprintf(&b, ": %d refused requests since", e.Refused)
+	}
+	if e.Refused > 0 && e.Key.LastUsed.After(e.Key.Ended) {
+		fmt.Fprintf(&b, ", last %s (%s) from %s", clock(e.Key.LastUsed), ago(e.Key.LastUsed, now), fromText(e.Key.LastFrom))
+	}
+	return b.String()
+}
+
+// expiringText warns that a key stops working soon.
+func expiringText(k KeyRow, now time.Time) string {
+	in := k.ExpiresAt.Sub(now)
+	when := "in less than a day"
+	if d := int(in / (24 * time.Hour)); d == 1 {
+		when = "tomorrow"
+	} else if d > 1 {
+		when = fmt.Sprintf("in %d days", d)
+	}
+	return fmt.Sprintf("“%s” expires %s (%s). Rotate it now and put the new key in its integration, or that integration stops working.", k.Label, when, day(k.ExpiresAt))
 }
 
 func inboundURL(base string) string { return base + "/api/leads/inbound" }
 
-func curlExample(base string) string {
+// The snippets take the key to fill in; the cards show placeholders.
+const (
+	placeholderKey    = "YOUR_API_KEY"
+	placeholderMCPKey = "YOUR_MCP_KEY"
+)
+
+func curlExample(base, key string) string {
 	return `curl -X POST ` + inboundURL(base) + ` \
-  -H "x-api-key: YOUR_API_KEY" \
+  -H "x-api-key: ` + key + `" \
   -H "Content-Type: application/json" \
   -d '{"name": "Jamie Buyer", "email": "jamie@example.com", "phone": "+1 555 123 4567",
        "message": "Interested in 12 Oak St", "source": "Website"}'`
 }
 
-func formExample(base string) string {
+func formExample(base, key string) string {
 	return `<form method="post" action="` + inboundURL(base) + `">
-  <input type="hidden" name="api_key" value="YOUR_API_KEY">
+  <input type="hidden" name="api_key" value="` + key + `">
   <input type="hidden" name="_redirect" value="https://your-site.com/thank-you">
   <input name="name" placeholder="Your name">
   <input name="email" type="email" placeholder="Email">
@@ -97,8 +394,35 @@ func formExample(base string) string {
 </form>`
 }
 
+// snippet is one way to use a new key, filled with it.
+type snippet struct {
+	Use, Title, Text string
+	Open             bool
+}
+
+// snippetsFor are the snippets for the new key's access, the ones for its
+// uses open.
+func snippetsFor(base string, n NewKey) []snippet {
+	var all []snippet
+	if n.Access == accessMCP {
+		all = []snippet{{Use: "mcp", Title: "MCP client configuration", Text: mcpClientConfig(base, n.Key)},
+			{Use: "curl", Title: "Send a lead from a server (curl)", Text: curlExample(base, n.Key)}}
+	} else {
+		all = []snippet{{Use: "tracker", Title: "Web tracker tag", Text: trackerSnippet(base, n.Key)},
+			{Use: "form", Title: "Form on your website", Text: formExample(base, n.Key)},
+			{Use: "curl", Title: "Zapier, Make or a script (curl)", Text: curlExample(base, n.Key)}}
+	}
+	for i := range all {
+		all[i].Open = len(n.Uses) == 0
+		for _, u := range n.Uses {
+			all[i].Open = all[i].Open || u == all[i].Use
+		}
+	}
+	return all
+}
+
 // RevokeKeyRemoval is the no-JS confirmation of revoking key k.
-func RevokeKeyRemoval(k KeyRow) Removal {
-	return Removal{Title: "Revoke “" + k.Label + "”?", Question: revokeQuestion(k.Label), Action: keyURL(k.ID),
+func RevokeKeyRemoval(k KeyRow, now time.Time) Removal {
+	return Removal{Title: "Revoke “" + k.Label + "”?", Question: revokeQuestion(k, now), Action: KeyURL(k.ID),
 		Button: "Revoke key", Back: "/settings/integrations", TestID: "revoke-confirm"}
 }

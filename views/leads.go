@@ -10,7 +10,9 @@ type LeadList struct {
 	Leads []LeadRow
 	Page  int // 1-based
 	Pages int
-	Total int
+	Total int // every lead, test leads included
+	Tests int // test leads, left out of the count shown
+	CSRF  string
 }
 
 // LeadRow is a lead in the pipeline list.
@@ -24,6 +26,7 @@ type LeadRow struct {
 	At       time.Time
 	Visits   int  // tracker page views
 	Hot      bool // three or more visits in the last 7 days
+	Test     bool // sent by Closr's test buttons; removable
 }
 
 // LeadDetail is one lead with its history.
@@ -60,6 +63,19 @@ type PageView struct {
 }
 
 func leadURL(id int64) string { return fmt.Sprintf("/leads/%d", id) }
+
+// leadsCount says how many real leads there are, and the test leads apart.
+func leadsCount(l LeadList) string {
+	s := fmt.Sprintf("%d leads from your website, Zapier, Make and other integrations.", l.Total-l.Tests)
+	switch l.Tests {
+	case 0:
+	case 1:
+		s += " Plus 1 test lead, not counted."
+	default:
+		s += fmt.Sprintf(" Plus %d test leads, not counted.", l.Tests)
+	}
+	return s
+}
 func pageURL(page int) string { return fmt.Sprintf("/leads?page=%d", page) }
 func displayName(l LeadRow) string {
 	if l.Name != "" {

@@ -14,14 +14,14 @@ func mcpURL(base string) string { return base + "/mcp" }
 
 // mcpClientConfig is a client configuration to paste into Claude Code,
 // Cursor, VS Code and other MCP clients that speak Streamable HTTP.
-func mcpClientConfig(base string) string {
+func mcpClientConfig(base, key string) string {
 	return `{
   "mcpServers": {
     "closr": {
       "type": "http",
       "url": "` + mcpURL(base) + `",
       "headers": {
-        "Authorization": "Bearer YOUR_MCP_KEY"
+        "Authorization": "Bearer ` + key + `"
       }
     }
   }
@@ -64,9 +64,9 @@ func MCPCard(base string) templ.Component {
 			return templ_7745c5c3_Err
 		}
 		var templ_7745c5c3_Var3 string
-		templ_7745c5c3_Var3, templ_7745c5c3_Err = templ.JoinStringErrs(mcpClientConfig(base))
+		templ_7745c5c3_Var3, templ_7745c5c3_Err = templ.JoinStringErrs(mcpClientConfig(base, placeholderMCPKey))
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/mcp.templ`, Line: 35, Col: 61}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/mcp.templ`, Line: 35, Col: 80}
 		}
 		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var3))
 		if templ_7745c5c3_Err != nil {

@@ -39,8 +39,8 @@ func removeDomainQuestion(domain string) string {
 	return fmt.Sprintf("Remove “%s” from tracked domains? Tracker events and website forms from it will be refused while other domains are listed.", domain)
 }
 
-func trackerSnippet(base string) string {
-	return `<script async src="` + base + `/t.js" data-key="YOUR_API_KEY"></script>`
+func trackerSnippet(base, key string) string {
+	return `<script async src="` + base + `/t.js" data-key="` + key + `"></script>`
 }
 
 // RemoveDomainRemoval is the no-JS confirmation of removing domain d.

@@ -162,7 +162,7 @@ func seed(path string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	_, key, err := db.CreateAPIKey(ctx, a.TeamID, a.ID, "bench", store.AccessIntake)
+	_, key, err := db.CreateAPIKey(ctx, a.TeamID, a.ID, "bench", store.AccessIntake, 0)
 	return key, err
 }
 

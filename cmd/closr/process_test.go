@@ -47,7 +47,7 @@ func seedDB(t *testing.T, path string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, key, err := db.CreateAPIKey(ctx, a.TeamID, a.ID, "load", store.AccessIntake)
+	_, key, err := db.CreateAPIKey(ctx, a.TeamID, a.ID, "load", store.AccessIntake, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -58,9 +58,11 @@ type Submission struct {
 	Source string
 	// Via, when set, is always said in the source: "MCP" when the payload
 	// names none, else "Referral (via MCP)".
-	Via      string
-	TouchKey bool // also move the key's last-used time
-	At       time.Time
+	Via string
+	// Test: sent by Closr's own test buttons; the lead is a test lead
+	// until a real submission joins it.
+	Test bool
+	At   time.Time
 }
 
 // Result says what became of a submission.
@@ -95,7 +97,7 @@ func (in *Intake) Submit(ctx context.Context, s Submission) (Result, error) {
 		d.Source = s.Via
 	}
 	lead := store.LeadInput{
-		TeamID: s.Key.TeamID, KeyID: s.Key.ID, TouchKey: s.TouchKey,
+		TeamID: s.Key.TeamID, KeyID: s.Key.ID, Test: s.Test,
 		Name: d.Name, Email: d.Email, Phone: d.Phone, Message: d.Message, Source: d.Source,
 		Custom: d.Custom, Fields: d.All,
 		// Only the media type: a parameter is anything the sender likes,
@@ -135,7 +137,6 @@ type Identity struct {
 	VisitorID    string
 	Email, Phone string // as sent; normalised as a lead's are, so the two meet
 	Name         string // kept on the lead when it has no name yet
-	TouchKey     bool
 	At           time.Time
 }
 
@@ -153,7 +154,7 @@ func (in *Intake) Identify(ctx context.Context, id Identity) error {
 		return InvalidFields(errs)
 	}
 	_, err := in.store.Identify(ctx, store.IdentifyInput{
-		TeamID: id.Key.TeamID, KeyID: id.Key.ID, TouchKey: id.TouchKey, VisitorID: id.VisitorID,
+		TeamID: id.Key.TeamID, KeyID: id.Key.ID, VisitorID: id.VisitorID,
 		Email: d.Email, Phone: d.Phone, Name: Redact(strings.TrimSpace(id.Name)), At: id.At,
 	})
 	return err

@@ -83,7 +83,7 @@ func newWorld(t *testing.T) world {
 	if err != nil {
 		t.Fatal(err)
 	}
-	key, _, err := db.CreateAPIKey(context.Background(), agent.TeamID, agent.ID, "Site form", store.AccessIntake)
+	key, _, err := db.CreateAPIKey(context.Background(), agent.TeamID, agent.ID, "Site form", store.AccessIntake, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,77 @@
+-- Key rotation, expiry, usage and test leads. Times are Unix seconds (UTC).
+
+-- A key may expire: a date chosen when it is generated, or a grace period
+-- given to a key being replaced. An expired key is refused like a revoked one.
+ALTER TABLE api_keys ADD COLUMN expires_at INTEGER;
+-- The lifetime chosen at generation (30, 90 or 365 days; 0 for none): a
+-- rotation gives the replacement the same.
+ALTER TABLE api_keys ADD COLUMN lifetime_days INTEGER NOT NULL DEFAULT 0;
+-- Rotation: the old key names the key that replaces it.
+ALTER TABLE api_keys ADD COLUMN replaced_by INTEGER REFERENCES api_keys(id);
+-- Where the last request with the key came from: the site's host (and
+-- page, when the browser said), or '' for a server.
+ALTER TABLE api_keys ADD COLUMN last_used_from TEXT NOT NULL DEFAULT '';
+-- The first request that was not a Closr test (what it did, from where),
+-- and the latest test.
+ALTER TABLE api_keys ADD COLUMN first_used_at INTEGER;
+ALTER TABLE api_keys ADD COLUMN first_used_kind INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE api_keys ADD COLUMN first_used_from TEXT NOT NULL DEFAULT '';
+ALTER TABLE api_keys ADD COLUMN tested_at INTEGER;
+-- The Revoked keys list: a team's keys that ended (revoked or expired).
+CREATE INDEX api_keys_team_ended ON api_keys(team_id, coalesce(revoked_at, expires_at))
+    WHERE revoked_at IS NOT NULL OR expires_at IS NOT NULL;
+
+-- The audit trail learns rotation, renaming and expiry; detail holds what
+-- the line needs besides the key (the old label, the other key, the date).
+CREATE TABLE key_events_new (
+    id       INTEGER PRIMARY KEY,
+    team_id  INTEGER NOT NULL REFERENCES teams(id),
+    key_id   INTEGER NOT NULL REFERENCES api_keys(id),
+    agent_id INTEGER NOT NULL REFERENCES agents(id),
+    action   TEXT    NOT NULL CHECK (action IN ('generated', 'revoked', 'rotated', 'renamed', 'expiry_set')),
+    at       INTEGER NOT NULL,
+    detail   TEXT    NOT NULL DEFAULT ''
+);
+INSERT INTO key_events_new (id, team_id, key_id, agent_id, action, at)
+    SELECT id, team_id, key_id, agent_id, action, at FROM key_events;
+DROP TABLE key_events;
+ALTER TABLE key_events_new RENAME TO key_events;
+CREATE INDEX key_events_team ON key_events(team_id, id DESC);
+
+-- What each key did, per UTC day (days since 1970-01-01), kept 31 days.
+-- Counted in memory and written about once a second, never per request.
+CREATE TABLE key_usage (
+    key_id          INTEGER NOT NULL REFERENCES api_keys(id),
+    day             INTEGER NOT NULL,
+    team_id         INTEGER NOT NULL REFERENCES teams(id),
+    leads_created   INTEGER NOT NULL DEFAULT 0,
+    leads_updated   INTEGER NOT NULL DEFAULT 0,
+    page_views      INTEGER NOT NULL DEFAULT 0,
+    mcp_calls       INTEGER NOT NULL DEFAULT 0,
+    refused_origin  INTEGER NOT NULL DEFAULT 0,
+    refused_rate    INTEGER NOT NULL DEFAULT 0,
+    refused_revoked INTEGER NOT NULL DEFAULT 0, -- made with the key after it was revoked or expired
+    PRIMARY KEY (key_id, day)
+) WITHOUT ROWID;
+CREATE INDEX key_usage_team ON key_usage(team_id, day);
+
+-- Each key's latest requests (at most 50 a key, pruned as they are added):
+-- no body, no visitor's address.
+CREATE TABLE key_requests (
+    id       INTEGER PRIMARY KEY,
+    key_id   INTEGER NOT NULL REFERENCES api_keys(id),
+    team_id  INTEGER NOT NULL REFERENCES teams(id),
+    at       INTEGER NOT NULL,
+    endpoint TEXT    NOT NULL,
+    kind     INTEGER NOT NULL, -- store.UseKind
+    status   INTEGER NOT NULL,
+    origin   TEXT    NOT NULL DEFAULT '', -- '' for a server
+    test     INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX key_requests_key ON key_requests(key_id, id);
+
+-- Leads sent by Closr's own test buttons: shown with a Test badge, left out
+-- of counts, Hot and the pipeline summary, and removable. A real submission
+-- for the same person makes the lead a real one.
+ALTER TABLE leads ADD COLUMN is_test INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX leads_team_test ON leads(team_id) WHERE is_test;

@@ -1,0 +1,53 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+)
+
+// TestLeads counts the team's test leads (see Lead.Test).
+func (db *DB) TestLeads(ctx context.Context, teamID int64) (int, error) {
+	var n int
+	// The literal is_test term is the leads_team_test index's.
+	if err := db.r.QueryRowContext(ctx, "SELECT count(*) FROM leads WHERE team_id = ? AND is_test", teamID).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count test leads: %w", wrapUnavailable(err))
+	}
+	return n, nil
+}
+
+// DeleteTestLead removes one of the team's test leads with its
+// submissions and tracked links; its visitors stay, anonymous. A lead of
+// another team, or one that is not a test, is ErrNotFound and nothing
+// changes.
+func (db *DB) DeleteTestLead(ctx context.Context, teamID, leadID int64) (Lead, error) {
+	var l Lead
+	err := db.write(ctx, func(ctx context.Context, tx writeTx) error {
+		var err error
+		l, err = scanLead(tx.QueryRowContext(ctx, "SELECT "+leadColumns+" WHERE l.id = ? AND l.team_id = ? AND l.is_test", leadID, teamID))
+		if errors.Is(err, sql.ErrNoRows) {
+			return refuse(ErrNotFound)
+		}
+		if err != nil {
+			return err
+		}
+		for _, q := range []string{
+			"DELETE FROM tracked_link_opens WHERE link_id IN (SELECT id FROM tracked_links WHERE lead_id = ?1 AND team_id = ?2)",
+			"DELETE FROM tracked_links WHERE lead_id = ?1 AND team_id = ?2",
+			"UPDATE visitors SET lead_id = NULL WHERE lead_id = ?1 AND team_id = ?2",
+			"DELETE FROM idempotency_keys WHERE lead_id = ?1 AND team_id = ?2",
+			"DELETE FROM submissions WHERE lead_id = ?1 AND team_id = ?2",
+			"DELETE FROM leads WHERE id = ?1 AND team_id = ?2",
+		} {
+			if _, err := tx.ExecContext(ctx, q, leadID, teamID); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return Lead{}, fmt.Errorf("delete test lead %d: %w", leadID, err)
+	}
+	return l, nil
+}
