@@ -23,7 +23,7 @@ import (
 type keyIndex struct {
 	mu     sync.RWMutex
 	byHash map[[32]byte]APIKey
-	active map[int64]int64       // id → expiry (Unix seconds, 0 for none) of every unrevoked key in byHash
+	active map[int64]int64      // id → expiry (Unix seconds, 0 for none) of every unrevoked key in byHash
 	ended  map[int64][][32]byte // team → its revoked keys in byHash, oldest first
 }
 
