@@ -84,8 +84,13 @@ func (s *Server) countUse(next echo.HandlerFunc) echo.HandlerFunc {
 		if endpoint == "" {
 			endpoint = r.URL.Path
 		}
-		s.store.RecordUse(store.Use{TeamID: u.key.TeamID, KeyID: u.key.ID, At: s.now(), Endpoint: endpoint,
-			Kind: u.kind, Status: status, From: requestFrom(r), Test: fromClosr(r)})
+		use := store.Use{TeamID: u.key.TeamID, KeyID: u.key.ID, At: s.now(), Endpoint: endpoint, Kind: u.kind, Status: status}
+		if use.Test = fromClosr(r); use.Test {
+			use.From = "Closr"
+		} else {
+			use.From = requestFrom(r)
+		}
+		s.store.RecordUse(use)
 		return err
 	}
 }

@@ -235,17 +235,20 @@ type EndedKey struct {
 	Refused int // requests refused since it ended
 }
 
+// endedKeysSQL lists a team's keys that ended in a period, with the
+// requests refused since. coalesce(revoked_at, expires_at) and the literal
+// IS NOT NULL terms are those of the api_keys_team_ended index.
+const endedKeysSQL = `SELECT coalesce(k.revoked_at, k.expires_at),
+	(SELECT coalesce(sum(u.refused_revoked), 0) FROM key_usage u WHERE u.key_id = k.id AND u.day >= ?3), ` + keyColumns + `
+	WHERE k.team_id = ?1 AND (k.revoked_at IS NOT NULL OR k.expires_at IS NOT NULL)
+	AND coalesce(k.revoked_at, k.expires_at) > ?2 AND coalesce(k.revoked_at, k.expires_at) <= ?4
+	ORDER BY coalesce(k.revoked_at, k.expires_at) DESC LIMIT ?5`
+
 // EndedKeys lists the team's keys that were revoked or expired within
 // EndedKeyWindow (at most MaxEndedKeys, the latest first).
 func (db *DB) EndedKeys(ctx context.Context, teamID int64) ([]EndedKey, error) {
 	now := db.now()
-	// coalesce(revoked_at, expires_at) and the literal IS NOT NULL terms
-	// are those of the api_keys_team_ended index.
-	rows, err := db.r.QueryContext(ctx, `SELECT coalesce(k.revoked_at, k.expires_at),
-		(SELECT coalesce(sum(u.refused_revoked), 0) FROM key_usage u WHERE u.key_id = k.id AND u.day >= ?3), `+keyColumns+`
-		WHERE k.team_id = ?1 AND (k.revoked_at IS NOT NULL OR k.expires_at IS NOT NULL)
-		AND coalesce(k.revoked_at, k.expires_at) > ?2 AND coalesce(k.revoked_at, k.expires_at) <= ?4
-		ORDER BY coalesce(k.revoked_at, k.expires_at) DESC LIMIT ?5`,
+	rows, err := db.r.QueryContext(ctx, endedKeysSQL,
 		teamID, now.Add(-EndedKeyWindow).Unix(), dayOf(now.Add(-EndedKeyWindow)), now.Unix(), MaxEndedKeys)
 	if err != nil {
 		return nil, fmt.Errorf("ended keys: %w", wrapUnavailable(err))

@@ -7,11 +7,14 @@ import (
 	"fmt"
 )
 
+// testLeadsSQL counts a team's test leads; the literal is_test term is
+// the leads_team_test index's.
+const testLeadsSQL = "SELECT count(*) FROM leads WHERE team_id = ? AND is_test"
+
 // TestLeads counts the team's test leads (see Lead.Test).
 func (db *DB) TestLeads(ctx context.Context, teamID int64) (int, error) {
 	var n int
-	// The literal is_test term is the leads_team_test index's.
-	if err := db.r.QueryRowContext(ctx, "SELECT count(*) FROM leads WHERE team_id = ? AND is_test", teamID).Scan(&n); err != nil {
+	if err := db.r.QueryRowContext(ctx, testLeadsSQL, teamID).Scan(&n); err != nil {
 		return 0, fmt.Errorf("count test leads: %w", wrapUnavailable(err))
 	}
 	return n, nil

@@ -241,13 +241,16 @@ func writeUsage(ctx context.Context, tx writeTx, buf *usage) error {
 			}
 		}
 		// The ring stays bounded as it is added to.
-		if _, err := tx.ExecContext(ctx, `DELETE FROM key_requests WHERE key_id = ?1 AND id <=
-			(SELECT id FROM key_requests WHERE key_id = ?1 ORDER BY id DESC LIMIT 1 OFFSET ?2)`, id, KeyRequests); err != nil {
+		if _, err := tx.ExecContext(ctx, pruneRequestsSQL, id, KeyRequests); err != nil {
 			return err
 		}
 	}
 	return nil
 }
+
+// pruneRequestsSQL keeps a key's latest requests only.
+const pruneRequestsSQL = `DELETE FROM key_requests WHERE key_id = ?1 AND id <=
+	(SELECT id FROM key_requests WHERE key_id = ?1 ORDER BY id DESC LIMIT 1 OFFSET ?2)`
 
 // flushUsageLoop writes counted use every usageFlushEvery until Close,
 // and once more at the end, before the writer stops.
@@ -276,13 +279,15 @@ type DayUsage struct {
 	RefusedOrigin, RefusedRate, RefusedRevoked int
 }
 
+const keyUsageSQL = `SELECT key_id, day, leads_created, leads_updated, page_views, mcp_calls,
+	refused_origin, refused_rate, refused_revoked FROM key_usage
+	WHERE team_id = ?1 AND day >= ?2 AND (?3 = 0 OR key_id = ?3) ORDER BY key_id, day`
+
 // KeyUsage returns the team's per-day use since the given time, by key,
 // oldest day first; keyID 0 means every key of the team. Days without use
 // are left out.
 func (db *DB) KeyUsage(ctx context.Context, teamID, keyID int64, since time.Time) (map[int64][]DayUsage, error) {
-	rows, err := db.r.QueryContext(ctx, `SELECT key_id, day, leads_created, leads_updated, page_views, mcp_calls,
-		refused_origin, refused_rate, refused_revoked FROM key_usage
-		WHERE team_id = ?1 AND day >= ?2 AND (?3 = 0 OR key_id = ?3) ORDER BY key_id, day`, teamID, dayOf(since), keyID)
+	rows, err := db.r.QueryContext(ctx, keyUsageSQL, teamID, dayOf(since), keyID)
 	if err != nil {
 		return nil, fmt.Errorf("key usage: %w", wrapUnavailable(err))
 	}
@@ -311,11 +316,13 @@ type KeyRequest struct {
 	Test     bool
 }
 
+const keyRequestsSQL = `SELECT at, endpoint, kind, status, origin, test FROM key_requests
+	WHERE key_id = ? AND team_id = ? ORDER BY id DESC LIMIT ?`
+
 // KeyRequests returns the latest requests made with one of the team's keys,
 // newest first.
 func (db *DB) KeyRequests(ctx context.Context, teamID, keyID int64) ([]KeyRequest, error) {
-	rows, err := db.r.QueryContext(ctx, `SELECT at, endpoint, kind, status, origin, test FROM key_requests
-		WHERE key_id = ? AND team_id = ? ORDER BY id DESC LIMIT ?`, keyID, teamID, KeyRequests)
+	rows, err := db.r.QueryContext(ctx, keyRequestsSQL, keyID, teamID, KeyRequests)
 	if err != nil {
 		return nil, fmt.Errorf("key requests: %w", wrapUnavailable(err))
 	}
