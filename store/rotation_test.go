@@ -221,7 +221,7 @@ func TestUsageFlushAndRetry(t *testing.T) {
 		db.RecordUse(store.Use{TeamID: a.TeamID, KeyID: k.ID, At: c.Now(), Endpoint: "/api/leads/inbound", Kind: kind, Status: status, From: from, Test: test})
 		c.Advance(time.Second)
 	}
-	use(store.UseLeadCreated, 201, "Closr", true)           // a test: counted nowhere
+	use(store.UseLeadCreated, 201, "Closr", true)            // a test: counted nowhere
 	use(store.UseRefusedOrigin, 403, "other.example", false) // refused: not a first use
 	use(store.UseLeadCreated, 201, "agent-site.com", false)
 	cancelled, cancel := context.WithCancel(ctx)
