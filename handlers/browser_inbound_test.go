@@ -129,7 +129,7 @@ func TestBrowserSendTestLead(t *testing.T) {
 		chromedp.Poll(`document.querySelector('[data-testid="test-result"]').textContent.startsWith("✓")`, nil),
 		chromedp.Text(`[data-testid="test-result"]`, &result, chromedp.ByQuery),
 		chromedp.Click(`[data-testid="test-result"] a`, chromedp.ByQuery),
-		chromedp.WaitVisible(`[data-testid="lead-row"]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`[data-testid="lead-row"] [data-testid="test-badge"]`, chromedp.ByQuery),
 	)
 	if err != nil {
 		t.Fatal(err)
@@ -138,7 +138,8 @@ func TestBrowserSendTestLead(t *testing.T) {
 		t.Fatalf("result %q", result)
 	}
 	leads, n, _ := e.db.Leads(context.Background(), a.TeamID, 10, 0)
-	if n != 1 || leads[0].Source != "Closr test" || leads[0].KeyLabel != "Website" {
+	// Sent from Closr's own page: a test lead, with its badge in the list.
+	if n != 1 || leads[0].Source != "Closr test" || leads[0].KeyLabel != "Website" || !leads[0].Test {
 		t.Fatalf("stored %d leads: %+v", n, leads)
 	}
 }

@@ -223,7 +223,7 @@ func TestUsageFlushAndRetry(t *testing.T) {
 	}
 	use(store.UseLeadCreated, 201, "Closr", true)            // a test: counted nowhere
 	use(store.UseRefusedOrigin, 403, "other.example", false) // refused: not a first use
-	use(store.UseLeadCreated, 201, "agent-site.com", false)
+	use(store.UseLeadCreated, 303, "agent-site.com", false)  // a form post: redirected
 	cancelled, cancel := context.WithCancel(ctx)
 	cancel()
 	if err := db.FlushUsage(cancelled); err == nil {

@@ -90,7 +90,7 @@ func (db *DB) RecordUse(u Use) {
 	switch {
 	case u.Test:
 		k.note(u, Use{}, u.At)
-	case u.Status < 300 && u.Kind < UseRefusedOrigin:
+	case u.Status < 400 && u.Kind < UseRefusedOrigin: // a form post succeeds with a 303
 		k.note(u, u, time.Time{})
 	default:
 		k.note(u, Use{}, time.Time{})

@@ -346,7 +346,7 @@ func endedText(e EndedKeyRow, now time.Time) string {
 	default:
 		fmt.Fprintf(&b, ": %d refused requests since", e.Refused)
 	}
-	if e.Refused > 0 && e.Key.LastUsed.After(e.Key.Ended) {
+	if e.Refused > 0 && !e.Key.LastUsed.Before(e.Key.Ended) {
 		fmt.Fprintf(&b, ", last %s (%s) from %s", clock(e.Key.LastUsed), ago(e.Key.LastUsed, now), fromText(e.Key.LastFrom))
 	}
 	return b.String()
