@@ -51,6 +51,7 @@ func TestAccessMatrix(t *testing.T) {
 		"POST /signup":                         csrfOnly,
 		"POST /login":                          csrfOnly,
 		"POST /logout":                         csrfOnly,
+		"POST /logout/everywhere":              agentChange,
 		"GET /settings/integrations":           agentPage,
 		"GET /leads":                           agentPage,
 		"POST /settings/integrations/api-keys": agentChange,

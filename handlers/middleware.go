@@ -22,10 +22,17 @@ import (
 const (
 	cookieName = "closr_session"
 	sessionTTL = 30 * 24 * time.Hour
-	ctxAgent   = "closr.agent"
-	ctxCSRF    = "closr.csrf"
-	ctxSession = "closr.session"
+	// sessionIdle ends a session nobody has used for a week (a laptop left
+	// signed in somewhere); sessionsPerAgent keeps an agent's newest
+	// sessions only, so repeated sign-ins cannot pile them up.
+	sessionIdle      = 7 * 24 * time.Hour
+	sessionsPerAgent = 10
+	ctxAgent         = "closr.agent"
+	ctxCSRF          = "closr.csrf"
+	ctxSession       = "closr.session"
 )
+
+var sessionRules = store.SessionRules{Lifetime: sessionTTL, Idle: sessionIdle, PerAgent: sessionsPerAgent}
 
 // newCookieStore derives the cookie's signing and encryption keys from the
 // configured secret, so one secret serves both.
@@ -210,7 +217,7 @@ func (s *Server) withSession(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		c.Set(ctxCSRF, sess.Values["csrf"])
 		if sid, _ := sess.Values["sid"].(string); sid != "" {
-			a, err := s.store.SessionAgent(r.Context(), sid)
+			a, err := s.store.SessionAgent(r.Context(), sid, sessionRules)
 			switch {
 			case err == nil:
 				c.Set(ctxAgent, &a)

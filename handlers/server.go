@@ -25,9 +25,10 @@ import (
 type AccountStore interface {
 	CreateTeamWithOwner(ctx context.Context, team, name, email string, passwordHash []byte) (store.Agent, error)
 	AgentByEmail(ctx context.Context, email string) (store.Agent, error)
-	CreateSession(ctx context.Context, agentID int64, ttl time.Duration) (string, error)
-	SessionAgent(ctx context.Context, token string) (store.Agent, error)
+	CreateSession(ctx context.Context, agentID int64, rules store.SessionRules) (string, error)
+	SessionAgent(ctx context.Context, token string, rules store.SessionRules) (store.Agent, error)
 	DeleteSession(ctx context.Context, token string) error
+	DeleteAgentSessions(ctx context.Context, agentID int64) error
 }
 
 // KeyStore is what the API keys card and key checks need.
@@ -84,8 +85,9 @@ type Config struct {
 	// PhoneRegion is the region assumed for phone numbers sent without a
 	// country code (ISO 3166 code); "" means US.
 	PhoneRegion string
-	// LoginLimit is how many failed logins an account may have in 15
-	// minutes (an IP gets four times as many); 0 means 5.
+	// LoginLimit is how many failed logins an account may have from one
+	// address in 15 minutes (an address gets four times as many over all
+	// accounts; see loginThrottle); 0 means 5.
 	LoginLimit int
 	// SignupLimit is how many sign-ups an IP may make in an hour; 0 means 10.
 	SignupLimit int
@@ -100,17 +102,16 @@ type Config struct {
 
 // Server is the Closr HTTP application.
 type Server struct {
-	echo     *echo.Echo
-	store    Store
-	log      *slog.Logger
-	cookies  *sessions.CookieStore
-	static   *staticFiles
-	passwd   passwordHasher
-	logins   *throttle
-	loginIPs *throttle
-	signups  *throttle  // per IP
-	hashes   *hashSlots // bounds concurrent password hashes
-	touches  keyTouches
+	echo    *echo.Echo
+	store   Store
+	log     *slog.Logger
+	cookies *sessions.CookieStore
+	static  *staticFiles
+	passwd  passwordHasher
+	logins  *loginThrottle
+	signups *throttle  // per IP
+	hashes  *hashSlots // bounds concurrent password hashes
+	touches keyTouches
 	// requestIDs names each request for the logs.
 	requestIDs requestIDs
 	refusals   refusalLog
@@ -140,17 +141,16 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{
-		echo:     echo.New(),
-		store:    cfg.Store,
-		log:      cfg.Logger,
-		cookies:  newCookieStore(cfg.SessionKey),
-		static:   st,
-		passwd:   newPasswordHasher(cfg.PasswordCost),
-		logins:   newThrottle(cfg.LoginLimit, 15*time.Minute),
-		loginIPs: newThrottle(4*cfg.LoginLimit, 15*time.Minute),
-		signups:  newThrottle(cfg.SignupLimit, time.Hour),
-		hashes:   newHashSlots(runtime.NumCPU()),
-		region:   strings.ToUpper(cfg.PhoneRegion),
+		echo:    echo.New(),
+		store:   cfg.Store,
+		log:     cfg.Logger,
+		cookies: newCookieStore(cfg.SessionKey),
+		static:  st,
+		passwd:  newPasswordHasher(cfg.PasswordCost),
+		logins:  newLoginThrottle(cfg.LoginLimit),
+		signups: newThrottle(cfg.SignupLimit, time.Hour),
+		hashes:  newHashSlots(runtime.NumCPU()),
+		region:  strings.ToUpper(cfg.PhoneRegion),
 
 		keyLimits: newLimiterSet(cfg.LimitKey),
 		ipLimits:  newLimiterSet(cfg.LimitIP),
@@ -203,6 +203,7 @@ func (s *Server) routes() {
 	app.GET("/login", s.loginPage)
 	app.POST("/login", s.login)
 	app.POST("/logout", s.logout)
+	app.with(s.requireAgent).POST("/logout/everywhere", s.logoutEverywhere)
 
 	agent := app.with(s.requireAgent)
 	agent.GET("/settings/integrations", s.integrationsPage)
