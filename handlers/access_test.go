@@ -195,6 +195,14 @@ func attemptsFor(e *env, kind access, method, path string, ana, eve *client, liv
 		}
 		return r
 	}
+	// The right token, but in the query string, where it leaks into logs,
+	// history and Referer headers: it must not count.
+	inQuery := func(c *client, hdr ...string) *http.Request {
+		v := url.Values{"label": {"x"}, "email": {"x@example.com"}, "password": {"correct horse battery"}, "name": {"X"}, "team": {"X"}, "confirm": {"yes"}}
+		r := req(v.Encode(), append([]string{"Content-Type", "application/x-www-form-urlencoded", "Accept", "text/html"}, hdr...)...)
+		r.URL.RawQuery = url.Values{"_csrf": {c.csrf}}.Encode()
+		return r
+	}
 	signedOut := func() *client { // a fresh visitor whose session holds a CSRF token
 		c := e.client()
 		c.get("/login")
@@ -220,7 +228,8 @@ func attemptsFor(e *env, kind access, method, path string, ana, eve *client, liv
 			attempt{identity: "signed out (HTMX)", via: so2, req: form(so2, so2.csrf, nil, "HX-Request", "true"), status: 401, hxTo: "/login"},
 			attempt{identity: "agent without CSRF token", via: ana, req: form(ana, "", nil, "HX-Request", "true"), status: 403},
 			attempt{identity: "agent with forged CSRF token", via: ana, req: form(ana, forged, nil, "HX-Request", "true"), status: 403},
-			attempt{identity: "agent with another session's token", via: ana, req: form(ana, eve.csrf, nil, "HX-Request", "true"), status: 403})
+			attempt{identity: "agent with another session's token", via: ana, req: form(ana, eve.csrf, nil, "HX-Request", "true"), status: 403},
+			attempt{identity: "agent with the token in the query string", via: ana, req: inQuery(ana, "HX-Request", "true"), status: 403})
 		if kind == teamChange {
 			out = append(out,
 				attempt{identity: "another team's agent", via: eve, req: form(eve, eve.csrf, nil, "HX-Request", "true"), status: 404},
@@ -232,7 +241,8 @@ func attemptsFor(e *env, kind access, method, path string, ana, eve *client, liv
 			attempt{identity: "visitor without CSRF token", via: so, req: form(so, "", nil), status: 403},
 			attempt{identity: "visitor with forged CSRF token", via: so2, req: form(so2, forged, nil), status: 403},
 			attempt{identity: "agent without CSRF token", via: ana, req: form(ana, "", nil), status: 403},
-			attempt{identity: "agent with another session's token", via: ana, req: form(ana, eve.csrf, nil), status: 403})
+			attempt{identity: "agent with another session's token", via: ana, req: form(ana, eve.csrf, nil), status: 403},
+			attempt{identity: "visitor with the token in the query string", via: so, req: inQuery(so), status: 403})
 	case apiKey:
 		lead := `{"name":"Intruder","email":"intruder@example.com"}`
 		if path == "/api/track" {

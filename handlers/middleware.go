@@ -233,9 +233,11 @@ func (s *Server) withSession(next echo.HandlerFunc) echo.HandlerFunc {
 		switch r.Method {
 		case http.MethodGet, http.MethodHead, http.MethodOptions:
 		default:
+			// Never from the query string, where a token would leak into
+			// logs, history and Referer headers.
 			sent := r.Header.Get("X-CSRF-Token")
 			if sent == "" {
-				sent = c.FormValue("_csrf")
+				sent = r.PostFormValue("_csrf")
 			}
 			want, _ := sess.Values["csrf"].(string)
 			if sent == "" || subtle.ConstantTimeCompare([]byte(sent), []byte(want)) != 1 {
