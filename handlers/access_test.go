@@ -39,6 +39,7 @@ type attempt struct {
 // wrong place, a missing or forged CSRF token. Each gets the right status
 // and leaves every table as it was. A route without a row fails the test.
 func TestAccessMatrix(t *testing.T) {
+	t.Parallel()
 	matrix := map[string]access{
 		"GET /":                                public,
 		"GET /healthz":                         public,
@@ -102,7 +103,7 @@ func TestAccessMatrix(t *testing.T) {
 	if r := ana.send("DELETE", fmt.Sprintf("/settings/integrations/api-keys/%d", revokedID), nil, "HX-Request", "true"); r.StatusCode != 200 {
 		t.Fatalf("revoke: %d", r.StatusCode)
 	}
-	lead := ana.apiPost(liveKey, `{"name":"Lena Lead","email":"lena@example.com"}`)
+	lead := ana.e.postLead(liveKey, `{"name":"Lena Lead","email":"lena@example.com"}`)
 	var created struct{ ID int64 }
 	json.Unmarshal([]byte(lead.body), &created)
 	if lead.StatusCode != http.StatusCreated || created.ID == 0 {

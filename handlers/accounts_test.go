@@ -8,6 +8,7 @@ import (
 )
 
 func TestSignupLoginLogout(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	c := e.client()
 	c.signup("Ana Agent", "ana@example.com", "Sunset Realty")
@@ -50,6 +51,7 @@ func TestSignupLoginLogout(t *testing.T) {
 }
 
 func TestLogoutEndsSessionEvenWithOldCookie(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	c := e.client()
 	c.signup("Ana", "ana@example.com", "Team")
@@ -65,6 +67,7 @@ func TestLogoutEndsSessionEvenWithOldCookie(t *testing.T) {
 }
 
 func TestLoginRotatesSession(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	c := e.client()
 	c.signup("Ana", "ana@example.com", "Team")
@@ -80,6 +83,7 @@ func TestLoginRotatesSession(t *testing.T) {
 }
 
 func TestSignupValidation(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	c := e.client()
 	c.signup("Ana", "ana@example.com", "Team")
@@ -111,6 +115,7 @@ func TestSignupValidation(t *testing.T) {
 }
 
 func TestLoginThrottled(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	c := e.client()
 	c.signup("Ana", "ana@example.com", "Team")
@@ -129,6 +134,7 @@ func TestLoginThrottled(t *testing.T) {
 }
 
 func TestSignedOutRedirects(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	c := e.client()
 	c.get("/login")
@@ -145,6 +151,7 @@ func TestSignedOutRedirects(t *testing.T) {
 }
 
 func TestUnknownPathsAre404(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	for _, m := range []string{"GET", "POST"} {
 		r := e.api(m, "/api/no-such-endpoint", "application/json", `{}`)

@@ -93,26 +93,21 @@ func (t *keyTouches) due(keyID int64, now time.Time) bool {
 	return t.last.CompareAndSwap(keyID, prev, sec)
 }
 
-var (
-	hdrAnyOrigin     = []string{"*"}
-	hdrExposeAPI     = []string{"Retry-After, X-Request-Id"}
-	hdrExposeTracker = []string{"Retry-After, X-Request-Id, X-Closr-Dropped"}
-)
+var errIntakeKeyAtMCP = &problem{Status: http.StatusForbidden, Code: "mcp_key_required",
+	Message: "This is a lead intake key: it can send leads and tracker events but cannot read your CRM. Generate a key with “MCP: read and write your CRM” access in Settings → Integrations and use that one."}
 
-// allowCORS lets any site call the endpoint with fetch; no credentials are
-// involved (the key travels in a header or the body, never a cookie).
-func allowCORS(c echo.Context) {
-	h := c.Response().Header()
-	h["Access-Control-Allow-Origin"] = hdrAnyOrigin
-	h["Access-Control-Expose-Headers"] = hdrExposeAPI
-}
+var errSecretKeyFromBrowser = &problem{Status: http.StatusForbidden, Code: "secret_key_in_browser",
+	Message: "This is an MCP key, a secret key that can read your CRM: it must never be embedded on a website or sent from a browser. Use a “Lead intake and web tracker” key on your site, and revoke this key in Settings → Integrations if it was ever in a web page."}
 
-// preflight answers CORS preflight requests for the API.
-func preflight(c echo.Context) error {
-	allowCORS(c)
-	h := c.Response().Header()
-	h.Set("Access-Control-Allow-Methods", "POST, OPTIONS")
-	h.Set("Access-Control-Allow-Headers", "Content-Type, X-Api-Key, Authorization, Idempotency-Key, Accept")
-	h.Set("Access-Control-Max-Age", "86400")
-	return c.NoContent(http.StatusNoContent)
+// refuseSecretKeyFromBrowser refuses an MCP key that arrives from a browser
+// (a plain form post, or any request a browser marks with Origin or
+// Sec-Fetch-Site), so a key able to read leads never works from a web page.
+func refuseSecretKeyFromBrowser(r *http.Request, key store.APIKey) error {
+	if key.Access != store.AccessMCP {
+		return nil
+	}
+	if isBrowserForm(r) || r.Header.Get("Origin") != "" || r.Header.Get("Sec-Fetch-Site") != "" {
+		return errSecretKeyFromBrowser
+	}
+	return nil
 }

@@ -7,6 +7,7 @@ import (
 )
 
 func TestKeyTouchesCoalescePerMinute(t *testing.T) {
+	t.Parallel()
 	var kt keyTouches
 	t0 := time.Unix(1_800_000_000, 0)
 	steps := []struct {
@@ -25,6 +26,7 @@ func TestKeyTouchesCoalescePerMinute(t *testing.T) {
 }
 
 func TestPresentedKeyOrder(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		hdr     map[string]string
 		body    string

@@ -9,6 +9,7 @@ import (
 )
 
 func TestGenerateShowsKeyOnce(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	c := e.client()
 	c.signup("Ana", "ana@example.com", "Team")
@@ -39,6 +40,7 @@ func TestGenerateShowsKeyOnce(t *testing.T) {
 }
 
 func TestGenerateWithoutJavaScript(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	c := e.client()
 	c.signup("Ana", "ana@example.com", "Team")
@@ -49,6 +51,7 @@ func TestGenerateWithoutJavaScript(t *testing.T) {
 }
 
 func TestCSRFRequired(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	c := e.client()
 	c.signup("Ana", "ana@example.com", "Team")
@@ -81,6 +84,7 @@ func TestCSRFRequired(t *testing.T) {
 }
 
 func TestLabelValidation(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	c := e.client()
 	c.signup("Ana", "ana@example.com", "Team")
@@ -118,6 +122,7 @@ func TestLabelValidation(t *testing.T) {
 }
 
 func TestKeyLimitInCard(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	c := e.client()
 	c.signup("Ana", "ana@example.com", "Team")
@@ -137,6 +142,7 @@ func TestKeyLimitInCard(t *testing.T) {
 }
 
 func TestRevoke(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ana, bo := e.client(), e.client()
 	ana.signup("Ana", "ana@example.com", "Ana's team")

@@ -183,7 +183,7 @@ func TestStorageDiskFull(t *testing.T) {
 	c.signup("Ana Agent", "ana@example.com", "Sunset Realty")
 	key := c.generate("Webflow form")
 	keyID := e.onlyKeyID(e.agent("ana@example.com").TeamID)
-	if r := c.apiPost(key, `{"email":"first@example.com"}`); r.StatusCode != http.StatusCreated {
+	if r := c.e.postLead(key, `{"email":"first@example.com"}`); r.StatusCode != http.StatusCreated {
 		t.Fatalf("baseline lead: %d %s", r.StatusCode, r.body)
 	}
 	if r := e.track(pageviewBody(key, testVID, "https://sunset.example/")); r.StatusCode != http.StatusAccepted {
@@ -192,10 +192,10 @@ func TestStorageDiskFull(t *testing.T) {
 	before := rowCounts(t, e)
 
 	disk.fill(t)
-	r := c.apiPost(key, bigLead("full@example.com", 20<<10))
+	r := c.e.postLead(key, bigLead("full@example.com", 20<<10))
 	want503(t, "JSON lead on a full disk", r)
 	wantStorageJSON(t, r)
-	r = c.apiPost(key, `{"email":"small@example.com"}`)
+	r = c.e.postLead(key, `{"email":"small@example.com"}`)
 	want503(t, "small JSON lead on a full disk", r)
 	r = c.post("/api/leads/inbound", url.Values{"email": {"form@example.com"}, "api_key": {key}})
 	want503(t, "form lead on a full disk", r)
@@ -248,7 +248,7 @@ func TestStorageDiskFull(t *testing.T) {
 	// Space is back: no restart, the very next requests succeed, and the key
 	// whose revocation failed still works.
 	disk.free(t)
-	if r := c.apiPost(key, bigLead("full@example.com", 20<<10)); r.StatusCode != http.StatusCreated {
+	if r := c.e.postLead(key, bigLead("full@example.com", 20<<10)); r.StatusCode != http.StatusCreated {
 		t.Fatalf("lead after space came back: %d %s", r.StatusCode, r.body)
 	}
 	if r := e.track(pageviewBody(key, testVID, "https://sunset.example/homes/12-oak")); r.StatusCode != http.StatusAccepted {
@@ -265,7 +265,7 @@ func TestStorageDiskFull(t *testing.T) {
 	acked, refused := fillUnderLoad(t, e, d, key)
 	// Space is back once more; the server carries on.
 	d.free(t)
-	if r := c.apiPost(key, `{"email":"after-load@example.com"}`); r.StatusCode != http.StatusCreated {
+	if r := c.e.postLead(key, `{"email":"after-load@example.com"}`); r.StatusCode != http.StatusCreated {
 		t.Fatalf("lead after the load filled the disk: %d %s", r.StatusCode, r.body)
 	}
 	acked["after-load@example.com"] = true
@@ -363,10 +363,7 @@ func checkNothingHalfWritten(t *testing.T, e *env, acked, refused map[string]boo
 // postLead sends one JSON lead from a goroutine and sums up the answer as
 // "STATUS error-code" (the code is empty on success).
 func postLead(base, key, body string) string {
-	req, _ := http.NewRequest("POST", base+"/api/leads/inbound", strings.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("X-Api-Key", key)
-	r, err := http.DefaultClient.Do(req)
+	r, err := http.DefaultClient.Do(leadRequest(base, key, body))
 	if err != nil {
 		return err.Error()
 	}
@@ -399,7 +396,7 @@ func TestStorageWriteIOError(t *testing.T) {
 	c := e.client()
 	c.signup("Ana Agent", "ana@example.com", "Sunset Realty")
 	key := c.generate("Webflow form")
-	if r := c.apiPost(key, `{"email":"first@example.com"}`); r.StatusCode != http.StatusCreated {
+	if r := c.e.postLead(key, `{"email":"first@example.com"}`); r.StatusCode != http.StatusCreated {
 		t.Fatalf("baseline lead: %d %s", r.StatusCode, r.body)
 	}
 	before := rowCounts(t, e)
@@ -427,7 +424,7 @@ func TestStorageWriteIOError(t *testing.T) {
 		}
 	}
 	defer restore()
-	r := c.apiPost(key, `{"email":"ioerr@example.com"}`)
+	r := c.e.postLead(key, `{"email":"ioerr@example.com"}`)
 	r2 := e.track(pageviewBody(key, testVID, "https://sunset.example/"))
 	restore()
 	want503(t, "JSON lead when writes fail", r)
@@ -438,7 +435,7 @@ func TestStorageWriteIOError(t *testing.T) {
 		t.Fatalf("the log does not show SQLite's I/O error:\n%s", e.log.String())
 	}
 	sameCounts(t, "requests refused when writes fail", before, rowCounts(t, e))
-	if r := c.apiPost(key, `{"email":"ioerr@example.com"}`); r.StatusCode != http.StatusCreated {
+	if r := c.e.postLead(key, `{"email":"ioerr@example.com"}`); r.StatusCode != http.StatusCreated {
 		t.Fatalf("lead after writes work again: %d %s", r.StatusCode, r.body)
 	}
 }

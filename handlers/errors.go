@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"closr/handlers/intake"
 	"closr/store"
 )
 
@@ -44,6 +46,14 @@ func (p *problem) jsonBody() []byte {
 
 func (p *problem) Error() string { return fmt.Sprintf("%d %s: %s", p.Status, p.Code, p.Message) }
 
+// errClientGone answers a request whose client went away before its work
+// was done (nginx's 499): nothing was saved, and it is no server error.
+var errClientGone = &problem{Status: statusClientClosed, Code: "client_closed_request",
+	Message: "The request was cancelled before it finished. Nothing was saved."}
+
+// statusClientClosed is the status logged for a client that went away.
+const statusClientClosed = 499
+
 var errCSRF = &problem{Status: http.StatusForbidden, Code: "csrf",
 	Message: "This form has expired or did not come from Closr. Reload the page and try again."}
 
@@ -54,12 +64,18 @@ func toProblem(err error) *problem {
 	if errors.As(err, &p) {
 		return p
 	}
+	var ie *intake.Error
+	if errors.As(err, &ie) {
+		return intakeProblem(ie)
+	}
 	var he *echo.HTTPError
 	switch {
 	case errors.Is(err, store.ErrKeyRevoked):
 		return errBadKey // revoked while the request was read or queued
 	case errors.Is(err, store.ErrNotFound):
 		return &problem{Status: http.StatusNotFound, Code: "not_found", Message: "That item does not exist or is not yours."}
+	case errors.Is(err, context.Canceled):
+		return errClientGone
 	case errors.Is(err, store.ErrUnavailable):
 		return &problem{Status: http.StatusServiceUnavailable, Code: "storage_unavailable", RetryAfter: 5,
 			Message: "Closr's storage is busy or unavailable right now. Nothing was saved; try again in a few seconds."}
@@ -75,6 +91,26 @@ func toProblem(err error) *problem {
 		return &problem{Status: he.Code, Code: "error", Message: http.StatusText(he.Code)}
 	}
 	return &problem{Status: http.StatusInternalServerError, Code: "internal", Message: "Something went wrong on our side. Nothing was saved; please try again."}
+}
+
+// intakeStatus is the status and code of each kind of refused lead.
+var intakeStatus = map[intake.Kind]struct {
+	status int
+	code   string
+}{
+	intake.Unreadable:        {http.StatusBadRequest, "unreadable_body"},
+	intake.Unsupported:       {http.StatusUnsupportedMediaType, "unsupported_content_type"},
+	intake.Invalid:           {http.StatusUnprocessableEntity, "validation_failed"},
+	intake.IdempotencyReused: {http.StatusUnprocessableEntity, "idempotency_key_reused"},
+}
+
+func intakeProblem(e *intake.Error) *problem {
+	st := intakeStatus[e.Kind]
+	return &problem{Status: st.status, Code: st.code, Message: e.Message, Fields: e.Fields}
+}
+
+func errUnreadable(what string) *problem {
+	return &problem{Status: http.StatusBadRequest, Code: "unreadable_body", Message: what}
 }
 
 // handleError answers an error as JSON on the API and as a page elsewhere.

@@ -3,6 +3,7 @@ package handlers_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"html"
 	"io"
 	"io/fs"
@@ -16,6 +17,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"closr"
 	"closr/handlers"
@@ -57,12 +59,38 @@ type envOptions struct {
 	dbPath string                 // "" is a file in t.TempDir()
 	store  store.Options          // e.g. a short busy timeout
 	config func(*handlers.Config) // adjusts the server's config
+	clock  *fakeClock             // nil: the real clock
+}
+
+// fakeClock is a clock that moves only when told, for the store and the
+// server alike.
+type fakeClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func newFakeClock() *fakeClock { return &fakeClock{t: time.Date(2026, 11, 28, 14, 0, 0, 0, time.UTC)} }
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+// Advance moves the clock forward by d.
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
 }
 
 func newEnvWith(t testing.TB, o envOptions) *env {
 	t.Helper()
 	if o.dbPath == "" {
 		o.dbPath = filepath.Join(t.TempDir(), "closr.db")
+	}
+	if o.clock != nil {
+		o.store.Now = o.clock.Now
 	}
 	db, err := store.OpenWith(context.Background(), o.dbPath, o.store)
 	if err != nil {
@@ -77,6 +105,7 @@ func newEnvWith(t testing.TB, o envOptions) *env {
 		Store: db, Static: static, SessionKey: []byte("test secret"),
 		Logger:       slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		PasswordCost: 64, // KiB: fast hashing in tests
+		Now:          o.store.Now,
 	}
 	if o.config != nil {
 		o.config(&cfg)
@@ -200,4 +229,33 @@ func (e *env) agent(email string) store.Agent {
 		e.t.Fatal(err)
 	}
 	return a
+}
+
+// leadRequest is a JSON lead for /api/leads/inbound of the server at base,
+// sent as a server would (no key header when key is ""), plus any headers
+// given. Every test posts leads through it.
+func leadRequest(base, key, body string, hdr ...string) *http.Request {
+	req, _ := http.NewRequest("POST", base+"/api/leads/inbound", strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	if key != "" {
+		req.Header.Set("X-Api-Key", key)
+	}
+	setHeaders(req, hdr)
+	return req
+}
+
+// postLead posts a JSON lead to the test server.
+func (e *env) postLead(key, body string, hdr ...string) resp {
+	return e.client().do(leadRequest(e.srv.URL, key, body, hdr...))
+}
+
+// mustPostLead posts a lead that must be created and returns its id.
+func (e *env) mustPostLead(key, body string) int64 {
+	e.t.Helper()
+	r := e.postLead(key, body)
+	var out struct{ ID int64 }
+	if r.StatusCode != http.StatusCreated || json.Unmarshal([]byte(r.body), &out) != nil {
+		e.t.Fatalf("post lead %s: %d %s", body, r.StatusCode, r.body)
+	}
+	return out.ID
 }

@@ -1,17 +1,15 @@
 package handlers
 
 import (
-	"crypto/sha256"
-	"errors"
 	"mime"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/labstack/echo/v4"
 
+	"closr/handlers/intake"
 	"closr/store"
 	"closr/views"
 )
@@ -22,69 +20,52 @@ func (s *Server) inboundLead(c echo.Context) error {
 	allowCORS(c)
 	r := c.Request()
 	browser := isBrowserForm(r)
-	fail := func(err error) error { return s.leadFailed(c, browser, err) }
+	key, p, body, err := s.readLead(c, browser)
+	if err != nil {
+		return s.leadFailed(c, browser, err)
+	}
+	now := s.now()
+	res, err := s.intake.Submit(r.Context(), intake.Submission{
+		Key: key, Payload: p, ContentType: r.Header.Get("Content-Type"), Raw: body,
+		IdempotencyKey: r.Header.Get("Idempotency-Key"), Source: guessSource(r, browser),
+		TouchKey: s.touches.due(key.ID, now), At: now,
+	})
+	if err != nil {
+		return s.leadFailed(c, browser, err)
+	}
+	return s.leadAccepted(c, browser, key.TeamID, p, res)
+}
 
+// readLead reads and parses the body and finds the key (in a header, else
+// in the body), refusing a key that may not post from where this came.
+func (s *Server) readLead(c echo.Context, browser bool) (store.APIKey, intake.Payload, []byte, error) {
+	r := c.Request()
 	key, inHeader, err := s.headerKey(r)
 	if err != nil {
-		return fail(err)
+		return key, intake.Payload{}, nil, err
 	}
-	body, err := readBody(c, maxLeadBody, errLeadTooLarge)
+	body, err := readBody(c, intake.MaxBody, errLeadTooLarge)
 	if err != nil {
-		return fail(err)
+		return key, intake.Payload{}, nil, err
 	}
-	p, err := parseLeadBody(r.Header.Get("Content-Type"), body)
+	p, err := intake.Parse(r.Header.Get("Content-Type"), body)
 	if err != nil {
-		return fail(err)
+		return key, p, nil, err
 	}
 	if !inHeader {
 		if key, err = s.authenticate(r.Context(), strings.TrimSpace(p.APIKey)); err != nil {
-			return fail(err)
+			return key, p, nil, err
 		}
 	}
 	if err := refuseSecretKeyFromBrowser(r, key); err != nil {
-		return fail(err)
+		return key, p, nil, err
 	}
 	if host, ok, err := s.checkOrigin(c, key.TeamID); err != nil {
-		return fail(err)
+		return key, p, nil, err
 	} else if !ok {
-		return fail(errOriginNotAllowed(host))
+		return key, p, nil, errOriginNotAllowed(host)
 	}
-	if p.Gotcha != "" { // a bot filled the honeypot: look successful, keep nothing
-		return s.leadAccepted(c, browser, key.TeamID, p, store.IngestResult{Created: true})
-	}
-	d, errs := validateLead(mapLead(p.Fields), s.region)
-	idem := strings.TrimSpace(r.Header.Get("Idempotency-Key"))
-	if len(idem) > 255 {
-		errs["Idempotency-Key"] = "Use an Idempotency-Key of at most 255 characters."
-	}
-	if len(errs) > 0 {
-		return fail(&problem{Status: http.StatusUnprocessableEntity, Code: "validation_failed",
-			Message: validationSummary(errs), Fields: errs})
-	}
-	if d.Source == "" {
-		d.Source = guessSource(r, browser)
-	}
-	now := time.Now()
-	in := store.LeadInput{
-		TeamID: key.TeamID, KeyID: key.ID, TouchKey: s.touches.due(key.ID, now),
-		Name: d.Name, Email: d.Email, Phone: d.Phone, Message: d.Message, Source: d.Source,
-		Custom: d.Custom, Fields: d.All, ContentType: r.Header.Get("Content-Type"), Raw: body,
-		VisitorID: validVisitorID(p.VisitorID), IdemKey: idem, At: now,
-	}
-	if idem != "" {
-		in.IdemHash = sha256.Sum256(body)
-	}
-	redactLead(&in) // a form carries its key in the body; the stored copy must not
-	res, err := s.store.IngestLead(r.Context(), in)
-	if errors.Is(err, store.ErrIdempotencyMismatch) {
-		return fail(&problem{Status: http.StatusUnprocessableEntity, Code: "idempotency_key_reused",
-			Message: "This Idempotency-Key was already used with a different body. Use a new key for a new lead.",
-			Fields:  map[string]string{"Idempotency-Key": "already used with a different body"}})
-	}
-	if err != nil {
-		return fail(err)
-	}
-	return s.leadAccepted(c, browser, key.TeamID, p, res)
+	return key, p, body, nil
 }
 
 var errLeadTooLarge = &problem{Status: http.StatusRequestEntityTooLarge, Code: "too_large",
@@ -114,32 +95,8 @@ func guessSource(r *http.Request, browser bool) string {
 	return "API"
 }
 
-func validVisitorID(v string) string {
-	if len(v) < 16 || len(v) > 64 {
-		return ""
-	}
-	for _, c := range v {
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
-			return ""
-		}
-	}
-	return v
-}
-
-func validationSummary(errs map[string]string) string {
-	if len(errs) == 1 {
-		for _, m := range errs {
-			return m
-		}
-	}
-	if errs["email"] != "" && errs["email"] == errs["phone"] {
-		return errs["email"]
-	}
-	return "Some fields need fixing; see fields."
-}
-
 // leadAccepted answers a stored (or honeypot) lead.
-func (s *Server) leadAccepted(c echo.Context, browser bool, teamID int64, p leadPayload, res store.IngestResult) error {
+func (s *Server) leadAccepted(c echo.Context, browser bool, teamID int64, p intake.Payload, res intake.Result) error {
 	status, word := http.StatusOK, "updated"
 	if res.Created {
 		status, word = http.StatusCreated, "created"
@@ -207,11 +164,6 @@ func (s *Server) leadFailed(c echo.Context, browser bool, err error) error {
 		}
 	}
 	return render(c, p.Status, views.FormProblemPage(p.Status, msg, httpURL(c.Request().Referer())))
-}
-
-// thanks is where a plain form lands after a lead was accepted.
-func (s *Server) thanks(c echo.Context) error {
-	return render(c, http.StatusOK, views.ThanksPage(httpURL(c.Request().Referer())))
 }
 
 // httpURL returns s when it is an absolute http or https URL, else "".

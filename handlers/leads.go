@@ -36,7 +36,7 @@ func (s *Server) leadsPage(c echo.Context) error {
 	for i, l := range leads {
 		ids[i] = l.ID
 	}
-	visits, err := s.store.VisitsOfLeads(c.Request().Context(), a.TeamID, ids, time.Now().Add(-hotWindow))
+	visits, err := s.store.VisitsOfLeads(c.Request().Context(), a.TeamID, ids, s.now().Add(-hotWindow))
 	if err != nil {
 		return err
 	}

@@ -151,14 +151,14 @@ func TestSignOutEverywhere(t *testing.T) {
 // TestSessionsBoundedPerAgent: signing in again and again keeps only the
 // agent's ten newest sessions; the oldest browser is signed out.
 func TestSessionsBoundedPerAgent(t *testing.T) {
-	e := newEnv(t)
-	start := time.Now()
+	clock := newFakeClock()
+	e := newEnvWith(t, envOptions{clock: clock})
 	first := e.client()
 	first.signup("Ana", "ana@example.com", "Team")
-	for i := range 12 {
+	for range 12 {
 		// A second apart: sessions made in the same second may be kept in
 		// any order, except that the newest always stays.
-		e.db.SetClock(func() time.Time { return start.Add(time.Duration(i+1) * time.Second) })
+		clock.Advance(time.Second)
 		c := e.client()
 		c.get("/login")
 		if r := c.post("/login", url.Values{"email": {"ana@example.com"}, "password": {"correct horse battery"}}); r.StatusCode != http.StatusSeeOther {
@@ -176,13 +176,13 @@ func TestSessionsBoundedPerAgent(t *testing.T) {
 // TestSessionIdleTimeout: a browser left signed in for more than a week
 // without a request is signed out; one in use stays in.
 func TestSessionIdleTimeout(t *testing.T) {
-	e := newEnv(t)
+	clock := newFakeClock()
+	e := newEnvWith(t, envOptions{clock: clock})
 	busy, idle := e.client(), e.client()
 	busy.signup("Ana", "ana@example.com", "Team")
 	idle.signup("Bo", "bo@example.com", "Other")
-	start := time.Now()
 	for _, days := range []int{6, 12} {
-		e.db.SetClock(func() time.Time { return start.Add(time.Duration(days) * 24 * time.Hour) })
+		clock.Advance(6 * 24 * time.Hour)
 		if r := busy.get("/settings/integrations"); r.StatusCode != http.StatusOK {
 			t.Fatalf("a session used every 6 days, on day %d: %d", days, r.StatusCode)
 		}

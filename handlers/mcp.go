@@ -27,25 +27,6 @@ type MCPStore interface {
 // maxMCPBody caps one JSON-RPC message; tool arguments are small.
 const maxMCPBody = 1 << 20
 
-var errIntakeKeyAtMCP = &problem{Status: http.StatusForbidden, Code: "mcp_key_required",
-	Message: "This is a lead intake key: it can send leads and tracker events but cannot read your CRM. Generate a key with “MCP: read and write your CRM” access in Settings → Integrations and use that one."}
-
-var errSecretKeyFromBrowser = &problem{Status: http.StatusForbidden, Code: "secret_key_in_browser",
-	Message: "This is an MCP key, a secret key that can read your CRM: it must never be embedded on a website or sent from a browser. Use a “Lead intake and web tracker” key on your site, and revoke this key in Settings → Integrations if it was ever in a web page."}
-
-// refuseSecretKeyFromBrowser refuses an MCP key that arrives from a browser
-// (a plain form post, or any request a browser marks with Origin or
-// Sec-Fetch-Site), so a key able to read leads never works from a web page.
-func refuseSecretKeyFromBrowser(r *http.Request, key store.APIKey) error {
-	if key.Access != store.AccessMCP {
-		return nil
-	}
-	if isBrowserForm(r) || r.Header.Get("Origin") != "" || r.Header.Get("Sec-Fetch-Site") != "" {
-		return errSecretKeyFromBrowser
-	}
-	return nil
-}
-
 // mcpCaller is who is calling a tool: the MCP key and the request's logger.
 type mcpCaller struct {
 	key store.APIKey
@@ -127,7 +108,7 @@ func (s *Server) serveMCP(c echo.Context) error {
 	if key.Access != store.AccessMCP {
 		return errIntakeKeyAtMCP
 	}
-	if now := time.Now(); s.touches.due(key.ID, now) {
+	if now := s.now(); s.touches.due(key.ID, now) {
 		if err := s.store.TouchAPIKey(r.Context(), key.TeamID, key.ID, now); err != nil {
 			// Last-used is a convenience; the call itself can still work.
 			s.logOf(c).Warn("touch mcp key", "key_id", key.ID, "err", err)

@@ -103,26 +103,6 @@ func (c *client) generateAccess(label, access string) string {
 	return m[1]
 }
 
-// postLead posts a JSON lead to /api/leads/inbound as a server would, plus
-// any headers given.
-func (e *env) postLead(key, body string, hdr ...string) resp {
-	req, _ := http.NewRequest("POST", e.srv.URL+"/api/leads/inbound", strings.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("x-api-key", key)
-	setHeaders(req, hdr)
-	return e.client().do(req)
-}
-
-func (e *env) mustPostLead(key, body string) int64 {
-	e.t.Helper()
-	r := e.postLead(key, body)
-	var out struct{ ID int64 }
-	if r.StatusCode != http.StatusCreated || json.Unmarshal([]byte(r.body), &out) != nil {
-		e.t.Fatalf("post lead %s: %d %s", body, r.StatusCode, r.body)
-	}
-	return out.ID
-}
-
 // seedSQL writes tracker rows straight into the database file: the tracker
 // endpoint is not what these tests are about.
 func (e *env) seedSQL(query string, args ...any) int64 {
@@ -170,6 +150,7 @@ func emails(leads []leadJSON) []string {
 // TestMCPToolsSeeOnlyTheirTeam drives every tool through the SDK's client
 // over HTTP, with two teams' data in the database.
 func TestMCPToolsSeeOnlyTheirTeam(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ana, bob := e.client(), e.client()
 	ana.signup("Ana", "ana@example.com", "Ana Realty")
@@ -453,6 +434,7 @@ func (e *env) postMCP(body string, hdr ...string) resp {
 const listTools = `{"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}}`
 
 func TestMCPAuthentication(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	c := e.client()
 	c.signup("Ana", "ana@example.com", "Team")
@@ -494,6 +476,7 @@ func TestMCPAuthentication(t *testing.T) {
 }
 
 func TestMCPRevokedKeyAndLastUsed(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	c := e.client()
 	c.signup("Ana", "ana@example.com", "Team")
@@ -528,6 +511,7 @@ func TestMCPRevokedKeyAndLastUsed(t *testing.T) {
 }
 
 func TestMCPBodyLimit(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	c := e.client()
 	c.signup("Ana", "ana@example.com", "Team")
@@ -599,6 +583,7 @@ func TestMCPKeyRefusedFromBrowser(t *testing.T) {
 var accessRE = regexp.MustCompile(`data-access="(intake|mcp)"`)
 
 func TestGenerateAccessChoice(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	c := e.client()
 	c.signup("Ana", "ana@example.com", "Team")
@@ -667,6 +652,7 @@ func TestGenerateAccessChoice(t *testing.T) {
 }
 
 func TestIntegrationsPageShowsMCPConfig(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	c := e.client()
 	c.signup("Ana", "ana@example.com", "Team")
@@ -699,6 +685,7 @@ func TestIntegrationsPageShowsMCPConfig(t *testing.T) {
 }
 
 func TestKeyLimitCountsBothKinds(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	c := e.client()
 	c.signup("Ana", "ana@example.com", "Team")

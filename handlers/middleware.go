@@ -78,7 +78,8 @@ func (s *Server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
 			c.Error(err)
 		}
 		status := c.Response().Status
-		now := time.Now()
+		dur := time.Since(start)
+		now := s.now()
 		if n, since := s.refusals.summary(now); n > 0 {
 			s.log.LogAttrs(c.Request().Context(), slog.LevelWarn, "refused API requests not logged one by one",
 				slog.Int64("count", n), slog.Time("since", since), slog.Int("limit_per_s", refusedLogBudget))
@@ -96,7 +97,7 @@ func (s *Server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
 			slog.String("path", c.Request().URL.Path),
 			slog.Int("status", status),
 			slog.Int64("bytes", c.Response().Size),
-			slog.Duration("dur", now.Sub(start)),
+			slog.Duration("dur", dur),
 			slog.String("ip", c.RealIP()),
 		}
 		if err != nil && status >= 500 {

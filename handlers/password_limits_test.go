@@ -15,6 +15,7 @@ import (
 // beyond the limit, are refused with 429 before any password is checked;
 // only the limit's worth are checked.
 func TestParallelLoginGuessesAreThrottled(t *testing.T) {
+	t.Parallel()
 	const limit, sent = 5, 12
 	e := newEnvWith(t, envOptions{config: func(c *handlers.Config) { c.LoginLimit = limit }})
 	c := e.client()
@@ -60,6 +61,7 @@ func TestParallelLoginGuessesAreThrottled(t *testing.T) {
 // TestSignupThrottledPerIP: an address gets SignupLimit sign-ups an hour;
 // the next is a 429 page that says how long to wait and creates nothing.
 func TestSignupThrottledPerIP(t *testing.T) {
+	t.Parallel()
 	e := newEnvWith(t, envOptions{config: func(c *handlers.Config) { c.SignupLimit = 2 }})
 	e.client().signup("Ana", "ana@example.com", "Team A")
 	e.client().signup("Bo", "bo@example.com", "Team B")
@@ -78,6 +80,7 @@ func TestSignupThrottledPerIP(t *testing.T) {
 // answer 503 with Retry-After and a message, and the unchecked login does
 // not count against the account.
 func TestPasswordHashingBusy(t *testing.T) {
+	t.Parallel()
 	e := newEnvWith(t, envOptions{config: func(c *handlers.Config) { c.LoginLimit = 1 }})
 	c := e.client()
 	c.signup("Ana", "ana@example.com", "Team")

@@ -32,6 +32,7 @@ func proxyEnv(t *testing.T, proxies string, cfg func(*handlers.Config)) *env {
 // an untrusted peer (and with no proxies set, loopback included) the header
 // is ignored and every request counts against the peer.
 func TestClientIPBehindTrustedProxy(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name, proxies string
 		perClient     bool // whether different forwarded addresses get their own limits
@@ -47,11 +48,11 @@ func TestClientIPBehindTrustedProxy(t *testing.T) {
 			c.signup("Ana Agent", "ana@example.com", "Sunset Realty")
 			key := c.generate("Website")
 			for i := range 2 {
-				if r := c.apiPost(key, `{"email":"a`+strconv.Itoa(i)+`@example.com"}`, "X-Forwarded-For", "203.0.113.1"); r.StatusCode != http.StatusCreated {
+				if r := c.e.postLead(key, `{"email":"a`+strconv.Itoa(i)+`@example.com"}`, "X-Forwarded-For", "203.0.113.1"); r.StatusCode != http.StatusCreated {
 					t.Fatalf("request %d from 203.0.113.1: %d %s", i+1, r.StatusCode, r.body)
 				}
 			}
-			r := c.apiPost(key, `{"email":"b@example.com"}`, "X-Forwarded-For", "203.0.113.2")
+			r := c.e.postLead(key, `{"email":"b@example.com"}`, "X-Forwarded-For", "203.0.113.2")
 			if got := r.StatusCode != http.StatusTooManyRequests; got != tc.perClient {
 				t.Fatalf("API request forwarded for another address: %d (limited per forwarded client: %v)", r.StatusCode, tc.perClient)
 			}
@@ -73,6 +74,7 @@ func TestClientIPBehindTrustedProxy(t *testing.T) {
 // TestServedOverTLS: HSTS and the Secure cookie follow one rule: direct TLS,
 // or X-Forwarded-Proto: https from a trusted proxy only.
 func TestServedOverTLS(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name, proxies string
 		tls           bool
@@ -116,6 +118,7 @@ func checkTLSSigns(t *testing.T, r *http.Response, tls bool) {
 // TestParseTrustedProxies: CIDRs are read; anything else is an error that
 // shows the expected form.
 func TestParseTrustedProxies(t *testing.T) {
+	t.Parallel()
 	nets, err := handlers.ParseTrustedProxies(" 10.0.0.0/8, 2001:db8::/32 ,")
 	if err != nil || len(nets) != 2 || !nets[0].Contains(net.ParseIP("10.1.2.3")) || !nets[1].Contains(net.ParseIP("2001:db8::1")) {
 		t.Fatalf("%v %v", nets, err)
@@ -128,11 +131,12 @@ func TestParseTrustedProxies(t *testing.T) {
 // TestSignedInResponsesAreNotCached: every response behind sign-in carries
 // Cache-Control: no-store, so Back cannot bring back a new key or a lead.
 func TestSignedInResponsesAreNotCached(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	c := e.client()
 	c.signup("Ana Agent", "ana@example.com", "Sunset Realty")
 	key := c.generate("Website")
-	c.apiPost(key, `{"name":"Lena","email":"lena@example.com"}`)
+	c.e.postLead(key, `{"name":"Lena","email":"lena@example.com"}`)
 	for _, p := range []string{"/settings/integrations", "/leads", "/leads/1"} {
 		if r := c.get(p); r.StatusCode != 200 || r.Header.Get("Cache-Control") != "no-store" {
 			t.Errorf("%s: %d Cache-Control %q", p, r.StatusCode, r.Header.Get("Cache-Control"))

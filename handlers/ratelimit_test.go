@@ -9,6 +9,7 @@ import (
 // TestLimiterSetStaysBounded: a flood of distinct clients cannot grow the
 // set past its bound, and a client over its limit is told how long to wait.
 func TestLimiterSetStaysBounded(t *testing.T) {
+	t.Parallel()
 	l := newLimiterSet(2) // burst 8
 	l.max = 1000
 	now := time.Unix(1_700_000_000, 0)

@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"bytes"
-	"net/http"
 	"strconv"
 
 	"github.com/a-h/templ"
@@ -56,25 +55,4 @@ func idParam(c echo.Context) (int64, error) {
 		return 0, store.ErrNotFound
 	}
 	return id, nil
-}
-
-// confirmRemoval answers with the confirmation page of the item with this
-// id among the team's items (as listed, with the error of listing them);
-// confirm gives an item's id and its page. Not the team's: ErrNotFound.
-func confirmRemoval[T any](c echo.Context, items []T, err error, id int64, confirm func(T) (int64, templ.Component)) error {
-	if err != nil {
-		return err
-	}
-	for _, it := range items {
-		if itemID, page := confirm(it); itemID == id {
-			return render(c, http.StatusOK, page)
-		}
-	}
-	return store.ErrNotFound
-}
-
-// needsConfirmation reports whether a removal still has to be confirmed:
-// HTMX asked with hx-confirm already; a plain form post gets a page first.
-func needsConfirmation(c echo.Context) bool {
-	return !isHTMX(c) && c.FormValue("confirm") != "yes"
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 
+	"closr/handlers/intake"
 	"closr/store"
 )
 
@@ -82,6 +83,9 @@ type Config struct {
 	// PasswordCost lowers the password hash's memory cost in tests; 0 is the
 	// production setting.
 	PasswordCost int
+	// Now is the clock; the store must be given the same one. nil means
+	// time.Now.
+	Now func() time.Time
 	// PhoneRegion is the region assumed for phone numbers sent without a
 	// country code (ISO 3166 code); "" means US.
 	PhoneRegion string
@@ -115,8 +119,9 @@ type Server struct {
 	// requestIDs names each request for the logs.
 	requestIDs requestIDs
 	refusals   refusalLog
-	region     string
-	mcp        http.Handler // the MCP server's Streamable HTTP handler
+	intake     *intake.Intake
+	now        func() time.Time // the one clock, shared with the store
+	mcp        http.Handler     // the MCP server's Streamable HTTP handler
 	// keyLimits and ipLimits rate-limit the API; nil means no limit.
 	keyLimits, ipLimits *limiterSet
 	proxies             []*net.IPNet // trusted reverse proxies
@@ -127,8 +132,8 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	if cfg.PhoneRegion == "" {
-		cfg.PhoneRegion = "US"
+	if cfg.Now == nil {
+		cfg.Now = time.Now
 	}
 	if cfg.LoginLimit == 0 {
 		cfg.LoginLimit = 5
@@ -150,11 +155,20 @@ func New(cfg Config) (*Server, error) {
 		logins:  newLoginThrottle(cfg.LoginLimit),
 		signups: newThrottle(cfg.SignupLimit, time.Hour),
 		hashes:  newHashSlots(runtime.NumCPU()),
-		region:  strings.ToUpper(cfg.PhoneRegion),
+		intake:  intake.New(cfg.Store, cfg.PhoneRegion),
+		now:     cfg.Now,
 
 		keyLimits: newLimiterSet(cfg.LimitKey),
 		ipLimits:  newLimiterSet(cfg.LimitIP),
 		proxies:   cfg.TrustedProxies,
+	}
+	for _, t := range []*throttle{s.logins.ips, s.logins.pairs, s.logins.accounts, s.signups} {
+		t.now = cfg.Now
+	}
+	for _, l := range []*limiterSet{s.keyLimits, s.ipLimits, s.logins.rate} {
+		if l != nil {
+			l.now = cfg.Now
+		}
 	}
 	s.mcp = s.newMCPHandler()
 	s.routes()
@@ -208,9 +222,9 @@ func (s *Server) routes() {
 	agent := app.with(s.requireAgent)
 	agent.GET("/settings/integrations", s.integrationsPage)
 	agent.POST("/settings/integrations/api-keys", s.createAPIKey)
-	agent.DELETE("/settings/integrations/api-keys/:id", s.revokeAPIKey)
+	agent.DELETE("/settings/integrations/api-keys/:id", s.revokeAPIKey())
 	agent.POST("/settings/integrations/tracked-domains", s.addTrackedDomain)
-	agent.DELETE("/settings/integrations/tracked-domains/:id", s.removeTrackedDomain)
+	agent.DELETE("/settings/integrations/tracked-domains/:id", s.removeTrackedDomain())
 	agent.GET("/leads", s.leadsPage)
 	agent.GET("/leads/:id", s.leadPage)
 }

@@ -17,17 +17,6 @@ import (
 	"closr/store"
 )
 
-// apiPost sends a JSON lead with the key in the x-api-key header.
-func (c *client) apiPost(key, body string, hdr ...string) resp {
-	req, _ := http.NewRequest("POST", c.e.srv.URL+"/api/leads/inbound", strings.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
-	if key != "" {
-		req.Header.Set("X-Api-Key", key)
-	}
-	setHeaders(req, hdr)
-	return c.do(req)
-}
-
 // rawDB opens the test's database file as another process would.
 func rawDB(t *testing.T, e *env) *sql.DB {
 	t.Helper()
@@ -106,11 +95,12 @@ func wantStorageJSON(t *testing.T, r resp) {
 // nothing; once the lock goes, the next request succeeds without a restart.
 // With the whole file locked, the settings page is a clear error page.
 func TestStorageLockedByAnotherProcess(t *testing.T) {
+	t.Parallel()
 	e := newEnvWith(t, envOptions{store: store.Options{BusyTimeout: 200 * time.Millisecond}})
 	c := e.client()
 	c.signup("Ana Agent", "ana@example.com", "Sunset Realty")
 	key := c.generate("Webflow form")
-	if r := c.apiPost(key, `{"email":"first@example.com"}`); r.StatusCode != http.StatusCreated {
+	if r := c.e.postLead(key, `{"email":"first@example.com"}`); r.StatusCode != http.StatusCreated {
 		t.Fatalf("baseline lead: %d %s", r.StatusCode, r.body)
 	}
 	before := rowCounts(t, e)
@@ -126,7 +116,7 @@ func TestStorageLockedByAnotherProcess(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	r := c.apiPost(key, `{"name":"Bo","email":"locked@example.com"}`)
+	r := c.e.postLead(key, `{"name":"Bo","email":"locked@example.com"}`)
 	want503(t, "JSON lead while locked", r)
 	wantStorageJSON(t, r)
 	form := url.Values{"email": {"form@example.com"}, "api_key": {key}}
@@ -150,7 +140,7 @@ func TestStorageLockedByAnotherProcess(t *testing.T) {
 	sameCounts(t, "requests refused while locked", before, rowCounts(t, e))
 
 	// Storage is back: no restart, the very next requests succeed.
-	if r := c.apiPost(key, `{"name":"Bo","email":"locked@example.com"}`); r.StatusCode != http.StatusCreated {
+	if r := c.e.postLead(key, `{"name":"Bo","email":"locked@example.com"}`); r.StatusCode != http.StatusCreated {
 		t.Fatalf("lead after the lock went: %d %s", r.StatusCode, r.body)
 	}
 	c.get("/settings/integrations")
@@ -176,6 +166,7 @@ func (s *readFailStore) APIKeys(ctx context.Context, teamID int64) ([]store.APIK
 // TestSettingsPageWhenStorageFails: the page is a clear error page with
 // Retry-After, not a stack trace, and comes back by itself.
 func TestSettingsPageWhenStorageFails(t *testing.T) {
+	t.Parallel()
 	var fs *readFailStore
 	e := newEnvWith(t, envOptions{config: func(cfg *handlers.Config) {
 		fs = &readFailStore{DB: cfg.Store.(*store.DB)}
@@ -201,6 +192,7 @@ func TestSettingsPageWhenStorageFails(t *testing.T) {
 // A key generated while the key list cannot be read is still shown once:
 // it exists, and that answer is the only place it can ever be seen.
 func TestGeneratedKeyShownWhenTheListFails(t *testing.T) {
+	t.Parallel()
 	var fs *readFailStore
 	e := newEnvWith(t, envOptions{config: func(cfg *handlers.Config) {
 		fs = &readFailStore{DB: cfg.Store.(*store.DB)}
@@ -218,5 +210,70 @@ func TestGeneratedKeyShownWhenTheListFails(t *testing.T) {
 		if _, err := e.db.APIKeyByHash(context.Background(), store.HashKey(key[1])); err != nil {
 			t.Fatalf("the shown key does not work: %v", err)
 		}
+	}
+}
+
+// TestClientGoneWhileQueuedIsNoServerError: a client that hangs up while
+// its lead waits for the writer stores nothing and is logged as a
+// cancelled request (499), not as a server error.
+func TestClientGoneWhileQueuedIsNoServerError(t *testing.T) {
+	t.Parallel()
+	e := newEnvWith(t, envOptions{store: store.Options{BusyTimeout: 2 * time.Second}})
+	c := e.client()
+	c.signup("Ana Agent", "ana@example.com", "Sunset Realty")
+	key := c.generate("Webflow form")
+	before := rowCounts(t, e)
+
+	// Another process holds the write lock, so the writer waits on its
+	// first batch and the next lead queues behind it.
+	other := rawDB(t, e)
+	ctx := context.Background()
+	conn, err := other.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+		t.Fatal(err)
+	}
+	first := make(chan resp, 1)
+	go func() { first <- c.e.postLead(key, `{"email":"waits@example.com"}`) }()
+
+	gone, hangUp := context.WithCancel(ctx)
+	req, _ := http.NewRequestWithContext(gone, "POST", e.srv.URL+"/api/leads/inbound", strings.NewReader(`{"email":"gone@example.com"}`))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-Api-Key", key)
+	sent := make(chan error, 1)
+	go func() {
+		_, err := http.DefaultClient.Do(req)
+		sent <- err
+	}()
+	time.Sleep(300 * time.Millisecond) // the lead is read and queued
+	hangUp()
+	if err := <-sent; err == nil {
+		t.Fatal("the cancelled request got an answer")
+	}
+	if _, err := conn.ExecContext(ctx, "ROLLBACK"); err != nil {
+		t.Fatal(err)
+	}
+	conn.Close()
+	other.Close()
+	if r := <-first; r.StatusCode != http.StatusCreated {
+		t.Fatalf("the lead ahead of it: %d %s", r.StatusCode, r.body)
+	}
+	// The writer answers the cancelled request after the first one; wait
+	// for its log line.
+	for i := 0; i < 100 && !strings.Contains(e.log.String(), "status=499"); i++ {
+		time.Sleep(20 * time.Millisecond)
+	}
+	logs := e.log.String()
+	if !strings.Contains(logs, "status=499") {
+		t.Fatalf("no cancelled-request line in the logs:\n%s", logs)
+	}
+	if strings.Contains(logs, "level=ERROR") {
+		t.Fatalf("a client that went away was logged as an error:\n%s", logs)
+	}
+	after := rowCounts(t, e)
+	if after["leads"] != before["leads"]+1 {
+		t.Fatalf("leads %d → %d, want only the first one stored", before["leads"], after["leads"])
 	}
 }

@@ -1,12 +1,14 @@
 package handlers
 
 import (
+	"errors"
 	"net/http"
 	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
 
+	"closr/handlers/intake"
 	"closr/store"
 )
 
@@ -53,7 +55,7 @@ func (s *Server) track(c echo.Context) error {
 		c.Response().Header().Del("Access-Control-Allow-Origin")
 		return dropped(c, "origin")
 	}
-	now := time.Now()
+	now := s.now()
 	touch := s.touches.due(key.ID, now)
 	if ev.Type == "identify" {
 		return s.identify(c, key, ev, touch, now)
@@ -70,21 +72,14 @@ func (s *Server) track(c echo.Context) error {
 	return c.NoContent(http.StatusAccepted)
 }
 
-// identify ties the event's visitor to the lead with its email or phone,
-// normalised as inbound leads are, so the two meet.
+// identify ties the event's visitor to the lead with its email or phone.
 func (s *Server) identify(c echo.Context, key store.APIKey, ev trackEvent, touch bool, now time.Time) error {
-	if ev.Email == "" && ev.Phone == "" {
+	err := s.intake.Identify(c.Request().Context(), intake.Identity{
+		Key: key, VisitorID: ev.VisitorID, Email: ev.Email, Phone: ev.Phone, TouchKey: touch, At: now,
+	})
+	if errors.Is(err, intake.ErrNoIdentity) {
 		return dropped(c, "no-identity")
 	}
-	d, errs := validateLead(leadDetails{Email: ev.Email, Phone: ev.Phone}, s.region)
-	if len(errs) > 0 {
-		return &problem{Status: http.StatusUnprocessableEntity, Code: "validation_failed",
-			Message: validationSummary(errs), Fields: errs}
-	}
-	_, err := s.store.Identify(c.Request().Context(), store.IdentifyInput{
-		TeamID: key.TeamID, KeyID: key.ID, TouchKey: touch, VisitorID: ev.VisitorID,
-		Email: d.Email, Phone: d.Phone, At: now,
-	})
 	if err != nil {
 		return err
 	}

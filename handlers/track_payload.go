@@ -10,6 +10,8 @@ import (
 	"net/url"
 	"strings"
 	"unicode/utf8"
+
+	"closr/handlers/intake"
 )
 
 // Limits on one tracker event.
@@ -90,7 +92,7 @@ func parseTrackPayload(contentType string, body []byte) (trackEvent, error) {
 	ev := trackEvent{
 		APIKey:    strings.TrimSpace(w.APIKey),
 		Type:      w.Type,
-		VisitorID: validVisitorID(w.VisitorID),
+		VisitorID: intake.VisitorID(w.VisitorID),
 		URL:       strings.TrimSpace(w.URL),
 		Title:     clean(w.Title, maxTitle),
 		Email:     clean(w.Email, 254),
@@ -125,8 +127,7 @@ func parseTrackPayload(contentType string, body []byte) (trackEvent, error) {
 		ev.UTMContent, ev.Clsr = clean(q.Get("utm_content"), maxUTM), clean(q.Get("clsr"), maxUTM)
 	}
 	if len(errs) > 0 {
-		return trackEvent{APIKey: ev.APIKey}, &problem{Status: http.StatusUnprocessableEntity, Code: "validation_failed",
-			Message: validationSummary(errs), Fields: errs}
+		return trackEvent{APIKey: ev.APIKey}, intakeProblem(intake.InvalidFields(errs))
 	}
 	return ev, nil
 }

@@ -3,6 +3,8 @@ package handlers
 import (
 	"testing"
 	"unicode/utf8"
+
+	"closr/handlers/intake"
 )
 
 // FuzzParseTrackPayload feeds arbitrary events to the tracker parser: it
@@ -36,7 +38,7 @@ func FuzzParseTrackPayload(f *testing.F) {
 		if ev.Type != "pageview" && ev.Type != "identify" {
 			t.Fatalf("type %q accepted", ev.Type)
 		}
-		if ev.VisitorID == "" || validVisitorID(ev.VisitorID) != ev.VisitorID {
+		if ev.VisitorID == "" || intake.VisitorID(ev.VisitorID) != ev.VisitorID {
 			t.Fatalf("visitor id %q does not match the allowed pattern", ev.VisitorID)
 		}
 		if ev.ScreenWidth < 0 || ev.ScreenWidth > 100_000 {

@@ -6,6 +6,7 @@ import (
 )
 
 func TestParseTrackPayloadExtractsFromURL(t *testing.T) {
+	t.Parallel()
 	body := `{"api_key":" closr_x ","type":"pageview","visitor_id":"0123456789abcdef0123456789abcdef",
 		"url":"https://sunset.example/homes?utm_source=facebook&utm_medium=cpc&utm_campaign=spring&utm_term=condo&utm_content=ad1&clsr=tok123",
 		"title":"` + strings.Repeat("t", 400) + `","referrer":"javascript:alert(1)","screen_width":1280.5,"extra":"ignored"}`

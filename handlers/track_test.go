@@ -47,6 +47,7 @@ func (e *env) stored(teamID int64) (views int, visitors []store.AnonymousVisitor
 }
 
 func TestTrackStoresPageView(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	c, team, key := e.team("ana@example.com")
 	r := e.track(pageviewBody(key, testVID, "https://sunset.example/homes?utm_source=fb"), "Origin", "https://sunset.example")
@@ -78,6 +79,7 @@ func TestTrackStoresPageView(t *testing.T) {
 }
 
 func TestTrackErrors(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	_, team, key := e.team("ana@example.com")
 	good := pageviewBody(key, testVID, "https://sunset.example/")
@@ -143,6 +145,7 @@ func TestTrackErrors(t *testing.T) {
 }
 
 func TestTrackPreflight(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	req, _ := http.NewRequest("OPTIONS", e.srv.URL+"/api/track", nil)
 	req.Header.Set("Origin", "https://sunset.example")
@@ -156,6 +159,7 @@ func TestTrackPreflight(t *testing.T) {
 }
 
 func TestTrackRevokedKey(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	c, team, key := e.team("ana@example.com")
 	if r := e.track(pageviewBody(key, testVID, "https://sunset.example/")); r.StatusCode != http.StatusAccepted {
@@ -200,6 +204,7 @@ func (e *env) inbound(key string, lead map[string]string, hdr ...string) (resp, 
 }
 
 func TestTrackIdentify(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	c, team, key := e.team("ana@example.com")
 
@@ -244,6 +249,7 @@ func TestTrackIdentify(t *testing.T) {
 }
 
 func TestTrackScriptServed(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	c := e.client()
 	r := c.get("/t.js", "Accept-Encoding", "gzip")
@@ -263,6 +269,7 @@ func TestTrackScriptServed(t *testing.T) {
 }
 
 func TestLeadVisitsAndHot(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	c, team, key := e.team("ana@example.com")
 	ctx := context.Background()
@@ -330,6 +337,7 @@ func leadRowHTML(t *testing.T, list string, id int64) string {
 }
 
 func TestTrackTeamIsolation(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	a, teamA, keyA := e.team("ana@example.com")
 	b, teamB, _ := e.team("bo@example.com")

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 
@@ -110,4 +111,12 @@ func (s *Server) domainFormError(c echo.Context, input, msg string) error {
 	}
 	card.Domain, card.Error = input, msg
 	return s.renderTracker(c, http.StatusUnprocessableEntity, card)
+}
+
+// clip cuts s to n characters for quoting it back in a message.
+func clip(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	return string([]rune(s)[:n]) + "…"
 }

@@ -1,44 +1,40 @@
 package handlers
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 
-	"github.com/a-h/templ"
 	"github.com/labstack/echo/v4"
 
 	"closr/store"
 	"closr/views"
 )
 
-// removeTrackedDomain removes one of the team's domains. HTMX has already
-// asked for confirmation; a plain form post gets a confirmation page first.
-func (s *Server) removeTrackedDomain(c echo.Context) error {
-	a := agentOf(c)
-	id, err := idParam(c)
-	if err != nil {
-		return err
-	}
-	ctx := c.Request().Context()
-	if needsConfirmation(c) {
-		domains, err := s.store.TrackedDomains(ctx, a.TeamID)
-		return confirmRemoval(c, domains, err, id, func(d store.TrackedDomain) (int64, templ.Component) {
-			return d.ID, views.RemoveDomainConfirmPage(page(c, "Remove domain", "integrations"),
-				views.DomainRow{ID: d.ID, Domain: d.Domain, Added: d.CreatedAt})
-		})
-	}
-	d, err := s.store.RemoveTrackedDomain(ctx, a.TeamID, id)
-	if err != nil {
-		return err
-	}
-	s.logOf(c).Info("tracked domain removed", "team", a.TeamID, "domain_id", d.ID)
-	card, err := s.trackerCard(c)
-	if err != nil {
-		return err
-	}
-	card.Notice = fmt.Sprintf("Removed %s.", d.Domain)
-	if len(card.Domains) == 0 {
-		card.Notice += " No domains are listed, so every site is accepted again."
-	}
-	return s.renderTracker(c, http.StatusOK, card)
+// removeTrackedDomain removes one of the team's domains, after a
+// confirmation.
+func (s *Server) removeTrackedDomain() echo.HandlerFunc {
+	return confirmAndRemove(removal[store.TrackedDomain]{
+		title: "Remove domain",
+		list:  s.store.TrackedDomains,
+		id:    func(d store.TrackedDomain) int64 { return d.ID },
+		confirm: func(d store.TrackedDomain) views.Removal {
+			return views.RemoveDomainRemoval(views.DomainRow{ID: d.ID, Domain: d.Domain, Added: d.CreatedAt})
+		},
+		remove: func(ctx context.Context, a *store.Agent, id int64) (store.TrackedDomain, error) {
+			return s.store.RemoveTrackedDomain(ctx, a.TeamID, id)
+		},
+		removed: func(c echo.Context, a *store.Agent, d store.TrackedDomain) error {
+			s.logOf(c).Info("tracked domain removed", "team", a.TeamID, "domain_id", d.ID)
+			card, err := s.trackerCard(c)
+			if err != nil {
+				return err
+			}
+			card.Notice = fmt.Sprintf("Removed %s.", d.Domain)
+			if len(card.Domains) == 0 {
+				card.Notice += " No domains are listed, so every site is accepted again."
+			}
+			return s.renderTracker(c, http.StatusOK, card)
+		},
+	})
 }

@@ -12,6 +12,7 @@ import (
 )
 
 func TestTrackedDomainFiltering(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	c, team, key := e.team("ana@example.com")
 
@@ -97,6 +98,7 @@ func TestTrackedDomainFiltering(t *testing.T) {
 }
 
 func TestTrackedDomainForm(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	c, team, _ := e.team("ana@example.com")
 	domains := func() []string {

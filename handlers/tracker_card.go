@@ -1,8 +1,6 @@
 package handlers
 
 import (
-	"time"
-
 	"github.com/labstack/echo/v4"
 
 	"closr/views"
@@ -18,7 +16,7 @@ func (s *Server) trackerCard(c echo.Context) (views.TrackerCard, error) {
 	if err != nil {
 		return views.TrackerCard{}, err
 	}
-	stats, err := s.store.TrackerStats(ctx, team, time.Now())
+	stats, err := s.store.TrackerStats(ctx, team, s.now())
 	if err != nil {
 		return views.TrackerCard{}, err
 	}

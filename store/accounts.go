@@ -26,7 +26,7 @@ type Agent struct {
 // The email is compared without regard to case; a taken one is ErrEmailTaken.
 func (db *DB) CreateTeamWithOwner(ctx context.Context, team, name, email string, passwordHash []byte) (Agent, error) {
 	a := Agent{TeamName: team, Name: name, Email: email, PasswordHash: passwordHash}
-	err := db.write(ctx, func(ctx context.Context, tx *wtx) error {
+	err := db.write(ctx, func(ctx context.Context, tx writeTx) error {
 		var n int
 		if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM agents WHERE email = ?", email).Scan(&n); err != nil {
 			return err
@@ -95,7 +95,7 @@ func (db *DB) CreateSession(ctx context.Context, agentID int64, rules SessionRul
 	token := randomToken()
 	h := sha256.Sum256([]byte(token))
 	now := db.now()
-	err := db.write(ctx, func(ctx context.Context, tx *wtx) error {
+	err := db.write(ctx, func(ctx context.Context, tx writeTx) error {
 		// Expired sessions are swept here, where a write happens anyway.
 		if _, err := tx.ExecContext(ctx, "DELETE FROM web_sessions WHERE expires_at < ?", now.Unix()); err != nil {
 			return err
@@ -145,7 +145,7 @@ func (db *DB) SessionAgent(ctx context.Context, token string, rules SessionRules
 	if next := sessionDeadline(time.Unix(created, 0), now, rules).Unix(); next-expires >= int64(sessionRefresh/time.Second) {
 		// A failed refresh (a full disk) leaves the session its current
 		// deadline; the next request tries again. Reads must keep working.
-		db.write(ctx, func(ctx context.Context, tx *wtx) error {
+		db.write(ctx, func(ctx context.Context, tx writeTx) error {
 			_, err := tx.ExecContext(ctx, "UPDATE web_sessions SET expires_at = ? WHERE hash = ?", next, h[:])
 			return err
 		})
@@ -156,7 +156,7 @@ func (db *DB) SessionAgent(ctx context.Context, token string, rules SessionRules
 // DeleteSession ends the session with token.
 func (db *DB) DeleteSession(ctx context.Context, token string) error {
 	h := sha256.Sum256([]byte(token))
-	err := db.write(ctx, func(ctx context.Context, tx *wtx) error {
+	err := db.write(ctx, func(ctx context.Context, tx writeTx) error {
 		_, err := tx.ExecContext(ctx, "DELETE FROM web_sessions WHERE hash = ?", h[:])
 		return err
 	})
@@ -168,7 +168,7 @@ func (db *DB) DeleteSession(ctx context.Context, token string) error {
 
 // DeleteAgentSessions ends every session of the agent, on every device.
 func (db *DB) DeleteAgentSessions(ctx context.Context, agentID int64) error {
-	err := db.write(ctx, func(ctx context.Context, tx *wtx) error {
+	err := db.write(ctx, func(ctx context.Context, tx writeTx) error {
 		_, err := tx.ExecContext(ctx, "DELETE FROM web_sessions WHERE agent_id = ?", agentID)
 		return err
 	})

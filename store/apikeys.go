@@ -72,13 +72,13 @@ func (db *DB) CreateAPIKey(ctx context.Context, teamID, agentID int64, label, ac
 	key := KeyPrefix + randomToken()
 	h := HashKey(key)
 	k := APIKey{TeamID: teamID, Preview: key[:PreviewLen], Label: label, Access: access, CreatedBy: agentID, CreatedAt: db.now().UTC().Truncate(time.Second)}
-	err := db.write(ctx, func(ctx context.Context, tx *wtx) error {
+	err := db.write(ctx, func(ctx context.Context, tx writeTx) error {
 		var active int
 		if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM api_keys WHERE team_id = ? AND revoked_at IS NULL", teamID).Scan(&active); err != nil {
 			return err
 		}
 		if active >= MaxActiveKeys {
-			return ErrKeyLimit
+			return refuse(ErrKeyLimit)
 		}
 		// The creator's name, read here so nothing can fail after the key
 		// is committed and before it is shown.
@@ -105,7 +105,7 @@ func (db *DB) CreateAPIKey(ctx context.Context, teamID, agentID int64, label, ac
 	return k, key, nil
 }
 
-func addKeyEvent(ctx context.Context, tx *wtx, teamID, keyID, agentID int64, action string, at time.Time) error {
+func addKeyEvent(ctx context.Context, tx writeTx, teamID, keyID, agentID int64, action string, at time.Time) error {
 	_, err := tx.ExecContext(ctx, "INSERT INTO key_events (team_id, key_id, agent_id, action, at) VALUES (?, ?, ?, ?, ?)",
 		teamID, keyID, agentID, action, at.Unix())
 	return err
@@ -156,11 +156,11 @@ func (db *DB) RevokeAPIKey(ctx context.Context, teamID, keyID, agentID int64) (A
 	var k APIKey
 	var hash []byte
 	now := db.now().UTC()
-	err := db.write(ctx, func(ctx context.Context, tx *wtx) error {
+	err := db.write(ctx, func(ctx context.Context, tx writeTx) error {
 		var err error
 		k, err = scanKey(prefixScanner{tx.QueryRowContext(ctx, "SELECT k.hash, "+keyColumns+" WHERE k.id = ? AND k.team_id = ? AND k.revoked_at IS NULL", keyID, teamID), &hash})
 		if errors.Is(err, sql.ErrNoRows) {
-			return ErrNotFound
+			return refuse(ErrNotFound)
 		}
 		if err != nil {
 			return err
@@ -172,7 +172,7 @@ func (db *DB) RevokeAPIKey(ctx context.Context, teamID, keyID, agentID int64) (A
 		if err := addKeyEvent(ctx, tx, teamID, keyID, agentID, "revoked", now); err != nil {
 			return err
 		}
-		tx.revoked = append(tx.revoked, keyID)
+		tx.note(batchNote{noteKeyRevoked, keyID})
 		tx.afterCommit(func() { db.keys.remove([32]byte(hash)) })
 		return nil
 	})
@@ -185,7 +185,7 @@ func (db *DB) RevokeAPIKey(ctx context.Context, teamID, keyID, agentID int64) (A
 // TouchAPIKey records that the key was used at t. Writes are coalesced: the
 // stored time moves only when it is a minute or more behind.
 func (db *DB) TouchAPIKey(ctx context.Context, teamID, keyID int64, t time.Time) error {
-	err := db.write(ctx, func(ctx context.Context, tx *wtx) error {
+	err := db.write(ctx, func(ctx context.Context, tx writeTx) error {
 		return touchKey(ctx, tx, teamID, keyID, t)
 	})
 	if err != nil {
@@ -194,7 +194,7 @@ func (db *DB) TouchAPIKey(ctx context.Context, teamID, keyID int64, t time.Time)
 	return nil
 }
 
-func touchKey(ctx context.Context, tx *wtx, teamID, keyID int64, t time.Time) error {
+func touchKey(ctx context.Context, tx writeTx, teamID, keyID int64, t time.Time) error {
 	_, err := tx.ExecContext(ctx, `UPDATE api_keys SET last_used_at = ?1
 		WHERE id = ?2 AND team_id = ?3 AND (last_used_at IS NULL OR last_used_at <= ?1 - 60)`, t.Unix(), keyID, teamID)
 	return err

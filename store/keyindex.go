@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"fmt"
-	"slices"
 	"sync"
 )
 
@@ -54,12 +53,12 @@ func (ix *keyIndex) isActive(id int64) bool {
 // keyStillActive is checked by every write made with a key, inside the
 // transaction: a request whose key was revoked while it was being read or
 // queued stores nothing. 0 is no key (e.g. a test's direct store call).
-func (db *DB) keyStillActive(tx *wtx, keyID int64) error {
+func (db *DB) keyStillActive(tx writeTx, keyID int64) error {
 	if keyID == 0 {
 		return nil
 	}
-	if slices.Contains(tx.revoked, keyID) || !db.keys.isActive(keyID) {
-		return ErrKeyRevoked
+	if tx.noted(batchNote{noteKeyRevoked, keyID}) || !db.keys.isActive(keyID) {
+		return refuse(ErrKeyRevoked)
 	}
 	return nil
 }

@@ -58,9 +58,10 @@ type IngestResult struct {
 func (db *DB) IngestLead(ctx context.Context, in LeadInput) (IngestResult, error) {
 	var res IngestResult
 	in.customJSON, in.fieldsJSON = fieldsJSON(in.Custom), fieldsJSON(in.Fields)
-	err := db.write(ctx, func(ctx context.Context, tx *wtx) error {
+	err := db.write(ctx, func(ctx context.Context, tx writeTx) error {
 		var err error
-		res, err = db.ingestLead(ctx, tx, in, db.pending.has(in.TeamID))
+		pending := db.pending.has(in.TeamID) || tx.noted(batchNote{noteTeamPending, in.TeamID})
+		res, err = db.ingestLead(ctx, tx, in, pending)
 		return err
 	})
 	if err != nil {
@@ -69,7 +70,7 @@ func (db *DB) IngestLead(ctx context.Context, in LeadInput) (IngestResult, error
 	return res, nil
 }
 
-func (db *DB) ingestLead(ctx context.Context, tx *wtx, in LeadInput, linkPending bool) (IngestResult, error) {
+func (db *DB) ingestLead(ctx context.Context, tx writeTx, in LeadInput, linkPending bool) (IngestResult, error) {
 	var res IngestResult
 	if err := db.keyStillActive(tx, in.KeyID); err != nil {
 		return res, err
@@ -83,7 +84,7 @@ func (db *DB) ingestLead(ctx context.Context, tx *wtx, in LeadInput, linkPending
 		switch {
 		case err == nil:
 			if string(hash) != string(in.IdemHash[:]) {
-				return IngestResult{}, ErrIdempotencyMismatch
+				return IngestResult{}, refuse(ErrIdempotencyMismatch)
 			}
 			res.Created, res.Replayed = created, true
 			return res, nil
@@ -149,14 +150,14 @@ const findLeadSQL = `SELECT id FROM leads WHERE team_id = ?1 AND email = ?2 AND 
 	UNION ALL
 	SELECT id FROM leads WHERE team_id = ?1 AND phone = ?3 AND phone <> '' LIMIT 1`
 
-func findLead(ctx context.Context, tx *wtx, teamID int64, email, phone string, id *int64) error {
+func findLead(ctx context.Context, tx writeTx, teamID int64, email, phone string, id *int64) error {
 	return tx.QueryRowContext(ctx, findLeadSQL, teamID, email, phone).Scan(id)
 }
 
 // mergeLead folds a new submission into an existing lead: empty details are
 // filled in, the latest message, source and custom values win. A phone or
 // email that belongs to another of the team's leads is not moved over.
-func mergeLead(ctx context.Context, tx *wtx, leadID int64, in LeadInput) error {
+func mergeLead(ctx context.Context, tx writeTx, leadID int64, in LeadInput) error {
 	var name, email, phone, custom string
 	if err := tx.QueryRowContext(ctx, "SELECT name, email, phone, custom FROM leads WHERE id = ? AND team_id = ?", leadID, in.TeamID).Scan(&name, &email, &phone, &custom); err != nil {
 		return err
@@ -164,11 +165,19 @@ func mergeLead(ctx context.Context, tx *wtx, leadID int64, in LeadInput) error {
 	if name == "" {
 		name = in.Name
 	}
-	if email == "" && in.Email != "" && !taken(ctx, tx, in.TeamID, "email", in.Email) {
-		email = in.Email
+	if email == "" && in.Email != "" {
+		if t, err := taken(ctx, tx, in.TeamID, "email", in.Email); err != nil {
+			return err
+		} else if !t {
+			email = in.Email
+		}
 	}
-	if phone == "" && in.Phone != "" && !taken(ctx, tx, in.TeamID, "phone", in.Phone) {
-		phone = in.Phone
+	if phone == "" && in.Phone != "" {
+		if t, err := taken(ctx, tx, in.TeamID, "phone", in.Phone); err != nil {
+			return err
+		} else if !t {
+			phone = in.Phone
+		}
 	}
 	var merged []Field
 	json.Unmarshal([]byte(custom), &merged)
@@ -181,9 +190,16 @@ func mergeLead(ctx context.Context, tx *wtx, leadID int64, in LeadInput) error {
 	return err
 }
 
-func taken(ctx context.Context, tx *wtx, teamID int64, column, value string) bool {
+// taken reports whether another of the team's leads has this email or
+// phone. Its error must reach the writer: SQLite may have rolled the whole
+// transaction back, and what follows must not run outside it.
+func taken(ctx context.Context, tx writeTx, teamID int64, column, value string) (bool, error) {
 	var id int64
-	return tx.QueryRowContext(ctx, "SELECT id FROM leads WHERE team_id = ? AND "+column+" = ? AND "+column+" <> ''", teamID, value).Scan(&id) == nil
+	err := tx.QueryRowContext(ctx, "SELECT id FROM leads WHERE team_id = ? AND "+column+" = ? AND "+column+" <> ''", teamID, value).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	return err == nil, err
 }
 
 // mergeFields returns old with each of add set, in first-seen order.
@@ -246,7 +262,7 @@ func nullID(id int64) any {
 // Sweep deletes what has expired: Idempotency-Key records and sessions.
 func (db *DB) Sweep(ctx context.Context) error {
 	now := db.now().Unix()
-	err := db.write(ctx, func(ctx context.Context, tx *wtx) error {
+	err := db.write(ctx, func(ctx context.Context, tx writeTx) error {
 		if _, err := tx.ExecContext(ctx, "DELETE FROM idempotency_keys WHERE created_at <= ?", now-int64(IdempotencyTTL/time.Second)); err != nil {
 			return err
 		}

@@ -11,6 +11,7 @@ import (
 )
 
 func TestIdempotencyKeptOneDay(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	db, _ := openDB(t)
 	a := newTeam(t, db, "ana@example.com")
@@ -47,6 +48,7 @@ func TestIdempotencyKeptOneDay(t *testing.T) {
 }
 
 func TestDedupeDoesNotStealAnotherLeadsPhone(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	db, _ := openDB(t)
 	a := newTeam(t, db, "ana@example.com")

@@ -10,6 +10,7 @@ import (
 // The ingest path's lookups must use indexes, or every post would scan the
 // team's whole pipeline.
 func TestIngestLookupsUseIndexes(t *testing.T) {
+	t.Parallel()
 	db, err := Open(context.Background(), filepath.Join(t.TempDir(), "closr.db"))
 	if err != nil {
 		t.Fatal(err)

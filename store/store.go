@@ -14,6 +14,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"modernc.org/sqlite" // also registers the "sqlite" driver
@@ -45,11 +46,12 @@ type DB struct {
 	writes  chan *writeReq
 	quit    chan struct{}
 	stopped chan struct{}
-	stmts   *stmtCache // used only by the writer goroutine
+	reruns  atomic.Int64 // batches run a second time, with savepoints (tests read it)
+	stmts   *stmtCache   // used only by the writer goroutine
 	keys    keyIndex
-	// visitors and pending speed up the tracker and ingest paths; pending
-	// is read and written only inside write transactions (the writer
-	// goroutine), so a team's flag is set before any later lead looks.
+	// visitors and pending speed up the tracker and ingest paths. Writes
+	// change them only after their commit (writeTx.afterCommit); a body
+	// that marks a team pending also notes it for the rest of its batch.
 	visitors visitorCache
 	domains  domainCache
 	pending  teamSet
@@ -66,6 +68,9 @@ const DefaultBusyTimeout = 5 * time.Second
 type Options struct {
 	// BusyTimeout replaces DefaultBusyTimeout (tests use a short one).
 	BusyTimeout time.Duration
+	// Now is the clock, the same one the handlers are given; nil means
+	// time.Now.
+	Now func() time.Time
 }
 
 // Open opens (creating if needed) the database file at path and migrates it.
@@ -77,6 +82,9 @@ func Open(ctx context.Context, path string) (*DB, error) {
 func OpenWith(ctx context.Context, path string, opt Options) (*DB, error) {
 	if opt.BusyTimeout <= 0 {
 		opt.BusyTimeout = DefaultBusyTimeout
+	}
+	if opt.Now == nil {
+		opt.Now = time.Now
 	}
 	// busy_timeout comes first so that the journal_mode change, which needs a
 	// lock, waits for another process instead of failing at once.
@@ -95,7 +103,7 @@ func OpenWith(ctx context.Context, path string, opt Options) (*DB, error) {
 	}
 	r.SetMaxOpenConns(8)
 	r.SetMaxIdleConns(8) // the default (2) would reopen connections under load
-	db := &DB{w: w, r: r, path: path, now: time.Now,
+	db := &DB{w: w, r: r, path: path, now: opt.Now,
 		writes: make(chan *writeReq, maxBatch), quit: make(chan struct{}), stopped: make(chan struct{}),
 		stmts: newStmtCache()}
 	if err := db.migrate(ctx); err != nil {
@@ -120,6 +128,9 @@ func (db *DB) Close() error {
 	return errors.Join(db.r.Close(), db.w.Close())
 }
 
+// Path is the database file.
+func (db *DB) Path() string { return db.path }
+
 // Ping checks that the database answers a read.
 func (db *DB) Ping(ctx context.Context) error {
 	var one int
@@ -128,9 +139,6 @@ func (db *DB) Ping(ctx context.Context) error {
 	}
 	return nil
 }
-
-// SetClock replaces the clock; tests use it to move time.
-func (db *DB) SetClock(now func() time.Time) { db.now = now }
 
 func (db *DB) migrate(ctx context.Context) error {
 	if _, err := db.w.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -177,16 +185,21 @@ func (db *DB) applyMigration(ctx context.Context, version, name string) error {
 	return tx.Commit()
 }
 
-// Backup writes a consistent copy of the database to path. It is meant for
-// `closr backup`, a separate process: VACUUM INTO reads the file in one read
-// transaction, so the serving process keeps taking writes meanwhile (inside
-// the server it would hold the writer connection for the whole copy). path
-// must not exist yet.
-func (db *DB) Backup(ctx context.Context, path string) error {
-	// Not on the query_only reader pool: SQLite counts writing the new file
-	// as a write and refuses it there.
-	if _, err := db.w.ExecContext(ctx, "VACUUM INTO ?", path); err != nil {
-		return fmt.Errorf("backup to %s: %w", path, err)
+// Backup writes a consistent copy of the database file at path to dst with
+// VACUUM INTO, while a server may be writing to it. It opens the file on a
+// connection of its own and neither migrates it nor starts a writer: a
+// newer binary must not change the schema under an older running server.
+func Backup(ctx context.Context, path, dst string) error {
+	// busy_timeout first, as in OpenWith. Not query_only: SQLite counts
+	// writing the new file as a write.
+	c, err := sql.Open("sqlite", "file:"+(&url.URL{Path: path}).EscapedPath()+
+		fmt.Sprintf("?_pragma=busy_timeout(%d)", DefaultBusyTimeout.Milliseconds()))
+	if err != nil {
+		return fmt.Errorf("open %s: %w", path, err)
+	}
+	defer c.Close()
+	if _, err := c.ExecContext(ctx, "VACUUM INTO ?", dst); err != nil {
+		return fmt.Errorf("backup to %s: %w", dst, err)
 	}
 	return nil
 }
@@ -194,7 +207,7 @@ func (db *DB) Backup(ctx context.Context, path string) error {
 // Setting returns the named setting, creating it with gen() the first time.
 func (db *DB) Setting(ctx context.Context, name string, gen func() ([]byte, error)) ([]byte, error) {
 	var v []byte
-	err := db.write(ctx, func(ctx context.Context, tx *wtx) error {
+	err := db.write(ctx, func(ctx context.Context, tx writeTx) error {
 		err := tx.QueryRowContext(ctx, "SELECT value FROM settings WHERE name = ?", name).Scan(&v)
 		if !errors.Is(err, sql.ErrNoRows) {
 			return err

@@ -38,6 +38,7 @@ func newTeam(t testing.TB, db *store.DB, email string) store.Agent {
 var keyRE = regexp.MustCompile(`^closr_[A-Za-z0-9_-]{43}$`)
 
 func TestCreateAPIKeyFormatAndStorage(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	db, path := openDB(t)
 	a := newTeam(t, db, "ana@example.com")
@@ -74,6 +75,7 @@ func TestCreateAPIKeyFormatAndStorage(t *testing.T) {
 }
 
 func TestKeyLimitUnderConcurrency(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	db, _ := openDB(t)
 	a := newTeam(t, db, "ana@example.com")
@@ -116,6 +118,7 @@ func TestKeyLimitUnderConcurrency(t *testing.T) {
 }
 
 func TestRevokeAndIsolation(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	db, _ := openDB(t)
 	a := newTeam(t, db, "ana@example.com")
@@ -169,6 +172,7 @@ func TestRevokeAndIsolation(t *testing.T) {
 }
 
 func TestSessions(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	db, _ := openDB(t)
 	a := newTeam(t, db, "ana@example.com")
@@ -197,10 +201,13 @@ var rules = store.SessionRules{Lifetime: 30 * 24 * time.Hour, Idle: 7 * 24 * tim
 // in use is kept to the end of its lifetime, and no further.
 func TestSessionIdleAndLifetime(t *testing.T) {
 	ctx := context.Background()
-	db, _ := openDB(t)
-	a := newTeam(t, db, "ana@example.com")
 	now := time.Unix(1_800_000_000, 0)
-	db.SetClock(func() time.Time { return now })
+	db, err := store.OpenWith(ctx, filepath.Join(t.TempDir(), "closr.db"), store.Options{Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	a := newTeam(t, db, "ana@example.com")
 	idle, err := db.CreateSession(ctx, a.ID, rules)
 	if err != nil {
 		t.Fatal(err)

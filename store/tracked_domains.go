@@ -64,30 +64,32 @@ func (db *DB) trackedDomains(ctx context.Context, teamID int64) ([]TrackedDomain
 // the team. The limit and the duplicate check run in the write transaction.
 func (db *DB) AddTrackedDomain(ctx context.Context, teamID int64, domain string) (TrackedDomain, error) {
 	d := TrackedDomain{Domain: domain, CreatedAt: db.now().UTC().Truncate(time.Second)}
-	err := db.write(ctx, func(ctx context.Context, tx *wtx) error {
+	err := db.write(ctx, func(ctx context.Context, tx writeTx) error {
 		var n, same int
 		if err := tx.QueryRowContext(ctx, `SELECT count(*), count(*) FILTER (WHERE domain = ?) FROM tracked_domains WHERE team_id = ?`,
 			domain, teamID).Scan(&n, &same); err != nil {
 			return err
 		}
 		if same > 0 {
-			return ErrDomainListed
+			return refuse(ErrDomainListed)
 		}
 		if n >= MaxTrackedDomains {
-			return ErrDomainLimit
+			return refuse(ErrDomainLimit)
 		}
 		r, err := tx.ExecContext(ctx, `INSERT INTO tracked_domains (team_id, domain, created_at) VALUES (?, ?, ?)`,
 			teamID, domain, d.CreatedAt.Unix())
 		if err != nil {
 			return err
 		}
-		d.ID, err = r.LastInsertId()
-		return err
+		if d.ID, err = r.LastInsertId(); err != nil {
+			return err
+		}
+		tx.afterCommit(func() { db.domains.invalidate(teamID) })
+		return nil
 	})
 	if err != nil {
 		return TrackedDomain{}, fmt.Errorf("add tracked domain %s: %w", domain, err)
 	}
-	db.domains.invalidate(teamID)
 	return d, nil
 }
 
@@ -95,20 +97,23 @@ func (db *DB) AddTrackedDomain(ctx context.Context, teamID int64, domain string)
 // Another team's domain is ErrNotFound and stays.
 func (db *DB) RemoveTrackedDomain(ctx context.Context, teamID, id int64) (TrackedDomain, error) {
 	var d TrackedDomain
-	err := db.write(ctx, func(ctx context.Context, tx *wtx) error {
+	err := db.write(ctx, func(ctx context.Context, tx writeTx) error {
 		var at int64
 		err := tx.QueryRowContext(ctx, `DELETE FROM tracked_domains WHERE id = ? AND team_id = ? RETURNING id, domain, created_at`,
 			id, teamID).Scan(&d.ID, &d.Domain, &at)
 		if errors.Is(err, sql.ErrNoRows) {
-			return ErrNotFound
+			return refuse(ErrNotFound)
+		}
+		if err != nil {
+			return err
 		}
 		d.CreatedAt = time.Unix(at, 0).UTC()
-		return err
+		tx.afterCommit(func() { db.domains.invalidate(teamID) })
+		return nil
 	})
 	if err != nil {
 		return TrackedDomain{}, fmt.Errorf("remove tracked domain %d: %w", id, err)
 	}
-	db.domains.invalidate(teamID)
 	return d, nil
 }
 

@@ -43,7 +43,7 @@ type IdentifyInput struct {
 func (db *DB) RecordPageView(ctx context.Context, in PageViewInput) error {
 	at := in.At.Unix()
 	visitor, fresh := db.visitors.get(in.TeamID, in.VisitorID, at)
-	err := db.write(ctx, func(ctx context.Context, tx *wtx) error {
+	err := db.write(ctx, func(ctx context.Context, tx writeTx) error {
 		if err := db.keyStillActive(tx, in.KeyID); err != nil {
 			return err
 		}
@@ -60,13 +60,13 @@ func (db *DB) RecordPageView(ctx context.Context, in PageViewInput) error {
 			in.UTMCampaign, in.UTMTerm, in.UTMContent, in.Clsr, in.ScreenWidth, in.At.Unix()); err != nil {
 			return err
 		}
+		if !fresh {
+			tx.afterCommit(func() { db.visitors.put(in.TeamID, in.VisitorID, visitor, at) })
+		}
 		return touchIf(ctx, tx, in.TouchKey, in.TeamID, in.KeyID, in.At)
 	})
 	if err != nil {
 		return fmt.Errorf("record page view: %w", err)
-	}
-	if !fresh {
-		db.visitors.put(in.TeamID, in.VisitorID, visitor, at)
 	}
 	return nil
 }
@@ -77,7 +77,7 @@ func (db *DB) RecordPageView(ctx context.Context, in PageViewInput) error {
 // returns the lead the visitor now belongs to, or 0.
 func (db *DB) Identify(ctx context.Context, in IdentifyInput) (int64, error) {
 	var leadID int64
-	err := db.write(ctx, func(ctx context.Context, tx *wtx) error {
+	err := db.write(ctx, func(ctx context.Context, tx writeTx) error {
 		if err := db.keyStillActive(tx, in.KeyID); err != nil {
 			return err
 		}
@@ -88,7 +88,8 @@ func (db *DB) Identify(ctx context.Context, in IdentifyInput) (int64, error) {
 		err = findLead(ctx, tx, in.TeamID, in.Email, in.Phone, &leadID)
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
-			db.pending.add(in.TeamID) // set inside the transaction: see DB.pending
+			tx.note(batchNote{noteTeamPending, in.TeamID})
+			tx.afterCommit(func() { db.pending.add(in.TeamID) })
 			_, err = tx.ExecContext(ctx, `UPDATE visitors SET email = ?, phone = ? WHERE id = ? AND team_id = ?`,
 				in.Email, in.Phone, visitor, in.TeamID)
 		case err == nil:
@@ -107,7 +108,7 @@ func (db *DB) Identify(ctx context.Context, in IdentifyInput) (int64, error) {
 }
 
 // upsertVisitor returns the row id of the team's visitor vid, creating it.
-func upsertVisitor(ctx context.Context, tx *wtx, teamID int64, vid string, at int64) (int64, error) {
+func upsertVisitor(ctx context.Context, tx writeTx, teamID int64, vid string, at int64) (int64, error) {
 	var id int64
 	err := tx.QueryRowContext(ctx, `INSERT INTO visitors (team_id, vid, first_seen, last_seen) VALUES (?, ?, ?, ?)
 		ON CONFLICT (team_id, vid) DO UPDATE SET last_seen = max(last_seen, excluded.last_seen)
@@ -123,14 +124,14 @@ const pendingVisitorsSQL = `SELECT id FROM visitors WHERE team_id = ?1 AND email
 
 // linkIdentifiedVisitors ties the visitors that identified themselves with
 // this email or phone before the lead existed to the lead.
-func linkIdentifiedVisitors(ctx context.Context, tx *wtx, teamID, leadID int64, email, phone string) error {
+func linkIdentifiedVisitors(ctx context.Context, tx writeTx, teamID, leadID int64, email, phone string) error {
 	// One statement on the ingest path; each branch of the UNION carries the
 	// literal terms of its partial index, so both are index lookups.
 	_, err := tx.ExecContext(ctx, "UPDATE visitors SET lead_id = ?4 WHERE id IN ("+pendingVisitorsSQL+")", teamID, email, phone, leadID)
 	return err
 }
 
-func touchIf(ctx context.Context, tx *wtx, due bool, teamID, keyID int64, at time.Time) error {
+func touchIf(ctx context.Context, tx writeTx, due bool, teamID, keyID int64, at time.Time) error {
 	if !due || keyID == 0 {
 		return nil
 	}

@@ -13,6 +13,7 @@ import (
 // when it arrives, also after a restart (the set of teams with such
 // visitors is rebuilt from the database).
 func TestPendingIdentityLinksAcrossRestart(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "closr.db")
 	db, err := store.Open(ctx, path)
@@ -47,6 +48,7 @@ func TestPendingIdentityLinksAcrossRestart(t *testing.T) {
 // Repeat page views of one visitor share its row, also when they come from
 // the visitor cache.
 func TestRepeatPageViewsShareTheVisitor(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	db, _ := openDB(t)
 	a := newTeam(t, db, "ana@example.com")
@@ -66,6 +68,7 @@ func TestRepeatPageViewsShareTheVisitor(t *testing.T) {
 
 // The in-memory domain lists follow every add and remove at once, per team.
 func TestTrackedDomainsFollowChanges(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	db, _ := openDB(t)
 	a := newTeam(t, db, "ana@example.com")

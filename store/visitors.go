@@ -6,7 +6,7 @@ import (
 
 // linkVisitor ties the tracker's visitor to a lead, creating the visitor row
 // when the form arrived before any page view did.
-func linkVisitor(ctx context.Context, tx *wtx, teamID int64, vid string, leadID, at int64) error {
+func linkVisitor(ctx context.Context, tx writeTx, teamID int64, vid string, leadID, at int64) error {
 	_, err := tx.ExecContext(ctx, `INSERT INTO visitors (team_id, vid, lead_id, first_seen, last_seen) VALUES (?, ?, ?, ?, ?)
 		ON CONFLICT (team_id, vid) DO UPDATE SET lead_id = excluded.lead_id, last_seen = max(last_seen, excluded.last_seen)`,
 		teamID, vid, leadID, at, at)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"strings"
 )
 
 // maxBatch bounds how many writes share one transaction.
@@ -17,21 +18,40 @@ var errClosed = fmt.Errorf("%w: database is closed", ErrUnavailable)
 // writeReq is one caller's transaction body waiting for the writer.
 type writeReq struct {
 	ctx  context.Context
-	fn   func(ctx context.Context, tx *wtx) error
+	fn   func(ctx context.Context, tx writeTx) error
 	done chan error
 }
 
 // write runs fn inside a transaction on the single writer connection and
 // returns once that transaction is committed (or fn's changes are rolled
-// back). Concurrent writes are committed together (group commit): each runs
-// under its own savepoint, so one caller's failure undoes only its own
-// changes, and one fsync covers the whole batch. Storage trouble comes back
-// wrapped in ErrUnavailable.
+// back). Concurrent writes are committed together (group commit): one
+// fsync covers the whole batch. Storage trouble comes back wrapped in
+// ErrUnavailable. A caller whose context ends before its turn is skipped
+// and gets the context's error.
 //
-// fn gets a context that is not cancelled: interrupting SQLite in the middle
-// of a shared transaction would roll back the other callers' work too. A
-// caller whose context ends before its turn is skipped.
-func (db *DB) write(ctx context.Context, fn func(ctx context.Context, tx *wtx) error) error {
+// The contract for fn, which the writer relies on:
+//
+//   - It may run twice. When a body of the batch fails, the batch is rolled
+//     back and run again with a savepoint around each body, so that only the
+//     failing body's changes are undone. So fn sets its results afresh on
+//     every run and does nothing it could not do twice.
+//   - It returns every database error it meets, unchanged or wrapped. SQLite
+//     may roll the whole transaction back on a full disk, an I/O error or
+//     out of memory; a body that carried on would write outside the
+//     transaction, piecemeal, while its callers are told nothing was saved.
+//   - It refuses before it writes: an error that turns the request down
+//     (a revoked key, a limit, a reused idempotency key) is returned through
+//     refuse, and only before fn has written anything, so that the writer
+//     can skip fn without undoing it or running the batch again.
+//   - It touches shared memory only through tx.afterCommit, which runs once
+//     the batch is committed and only when fn succeeded (or idempotently,
+//     when a stale change is harmless). What later bodies of the same batch
+//     must know before then, it records with tx.note.
+//   - It never commits or rolls back: writeTx has no way to, and it must
+//     not run BEGIN, COMMIT, ROLLBACK, SAVEPOINT or RELEASE itself.
+//   - It gets a context that is never cancelled: interrupting SQLite in the
+//     middle of a shared transaction would roll back the others' work.
+func (db *DB) write(ctx context.Context, fn func(ctx context.Context, tx writeTx) error) error {
 	req := &writeReq{ctx: ctx, fn: fn, done: make(chan error, 1)}
 	select {
 	case db.writes <- req:
@@ -54,6 +74,16 @@ func (db *DB) write(ctx context.Context, fn func(ctx context.Context, tx *wtx) e
 		}
 	}
 }
+
+// refusal is a body's refusal made before it wrote anything.
+type refusal struct{ err error }
+
+func (r refusal) Error() string { return r.err.Error() }
+func (r refusal) Unwrap() error { return r.err }
+
+// refuse marks err as a refusal made before the body wrote anything: the
+// writer skips the body without rolling back the batch.
+func refuse(err error) error { return refusal{err} }
 
 // writer is the goroutine that owns the writer connection.
 func (db *DB) writer() {
@@ -92,12 +122,14 @@ func drain(ch chan *writeReq, batch []*writeReq) []*writeReq {
 
 // commit runs a batch in one transaction and tells each caller its outcome.
 // It first runs the callers' bodies one after the other with nothing in
-// between; if one fails (rare: requests are validated before they queue),
-// it rolls back and runs the batch again with a savepoint around each body,
-// so that only the failing caller's changes are undone.
+// between; if one fails (rare: requests are validated before they queue,
+// and refusals made before writing do not count), it rolls back and runs
+// the batch again with a savepoint around each body, so that only the
+// failing caller's changes are undone.
 func (db *DB) commit(batch []*writeReq) {
 	results, retry := db.runBatch(batch, false)
 	if retry {
+		db.reruns.Add(1)
 		results, _ = db.runBatch(batch, true)
 	}
 	for i, req := range batch {
@@ -117,7 +149,16 @@ func (db *DB) runBatch(batch []*writeReq, isolate bool) (results []error, retry 
 		}
 		return results, false
 	}
-	tx := &wtx{Tx: sqlTx, cache: db.stmts, bound: map[string]*sql.Stmt{}}
+	tx := &wtx{tx: sqlTx, cache: db.stmts, bound: map[string]*sql.Stmt{}}
+	// abandon ends the transaction after a failure. When SQLite has already
+	// rolled it back itself, ROLLBACK fails with nothing to undo; any other
+	// failure is kept for the callers, who are told nothing was saved.
+	abandon := func(cause error) error {
+		if rerr := sqlTx.Rollback(); rerr != nil && !noTransaction(rerr) {
+			return errors.Join(cause, fmt.Errorf("roll back: %w", rerr))
+		}
+		return cause
+	}
 	ran := false
 	for i, req := range batch {
 		if err := req.ctx.Err(); err != nil {
@@ -125,38 +166,38 @@ func (db *DB) runBatch(batch []*writeReq, isolate bool) (results []error, retry 
 			continue
 		}
 		tx.caller = i
-		switch {
-		case len(batch) == 1: // a failure rolls back the whole transaction
-			results[i] = runGuarded(ctx, tx, req.fn)
-		case isolate:
+		if isolate && len(batch) > 1 {
 			var broken bool
 			if results[i], broken = runSavepoint(ctx, tx, req.fn); broken {
 				// SQLite rolled the whole transaction back (a full disk, an
 				// I/O error): nothing more may run in it, or each later
 				// savepoint would commit on its own.
-				for j := i + 1; j < len(batch); j++ {
-					results[j] = results[i]
-				}
-				for j := 0; j < i; j++ {
-					if results[j] == nil {
+				results[i] = abandon(results[i])
+				for j := range results {
+					if j > i || results[j] == nil {
 						results[j] = results[i]
 					}
 				}
-				tx.Rollback()
 				return results, false
 			}
-		default:
-			if results[i] = runGuarded(ctx, tx, req.fn); results[i] != nil {
-				tx.Rollback()
-				return results, true
+		} else if err := runGuarded(ctx, tx, req.fn); err != nil {
+			var r refusal
+			if errors.As(err, &r) {
+				results[i] = r.err // it wrote nothing: nothing to undo
+				continue
 			}
+			results[i] = abandon(err)
+			if len(batch) == 1 {
+				return results, false
+			}
+			return results, true
 		}
 		ran = ran || results[i] == nil
 	}
 	if ran {
-		err = tx.Commit()
+		err = sqlTx.Commit()
 	} else {
-		err = tx.Rollback()
+		err = sqlTx.Rollback()
 	}
 	for i := range results {
 		if results[i] == nil && err != nil {
@@ -175,8 +216,14 @@ func (db *DB) runBatch(batch []*writeReq, isolate bool) (results []error, retry 
 	return results, false
 }
 
+// noTransaction reports whether err is SQLite saying there is no
+// transaction to end: it rolled the transaction back itself.
+func noTransaction(err error) bool {
+	return strings.Contains(err.Error(), "no transaction is active")
+}
+
 // runGuarded runs fn, turning a panic into an error.
-func runGuarded(ctx context.Context, tx *wtx, fn func(context.Context, *wtx) error) (err error) {
+func runGuarded(ctx context.Context, tx writeTx, fn func(context.Context, writeTx) error) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("write panicked: %v", p)
@@ -188,11 +235,15 @@ func runGuarded(ctx context.Context, tx *wtx, fn func(context.Context, *wtx) err
 // runSavepoint runs fn so that a failure (or panic) undoes only its changes.
 // broken says the savepoint itself could not be rolled back or released:
 // the transaction is gone.
-func runSavepoint(ctx context.Context, tx *wtx, fn func(context.Context, *wtx) error) (err error, broken bool) {
+func runSavepoint(ctx context.Context, tx writeTx, fn func(context.Context, writeTx) error) (err error, broken bool) {
 	if _, err := tx.ExecContext(ctx, "SAVEPOINT w"); err != nil {
 		return err, true
 	}
 	if err = runGuarded(ctx, tx, fn); err != nil {
+		var r refusal
+		if errors.As(err, &r) {
+			err = r.err
+		}
 		if _, rerr := tx.ExecContext(ctx, "ROLLBACK TO w"); rerr != nil {
 			return errors.Join(err, rerr), true
 		}

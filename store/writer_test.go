@@ -2,9 +2,11 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -12,6 +14,7 @@ import (
 // A batch in which one caller fails commits the others and undoes only the
 // failing caller's changes, whatever its position.
 func TestBatchIsolatesAFailingCaller(t *testing.T) {
+	t.Parallel()
 	db, err := Open(context.Background(), filepath.Join(t.TempDir(), "closr.db"))
 	if err != nil {
 		t.Fatal(err)
@@ -19,7 +22,7 @@ func TestBatchIsolatesAFailingCaller(t *testing.T) {
 	defer db.Close()
 	boom := errors.New("boom")
 	insert := func(name string, fail error) *writeReq {
-		return &writeReq{ctx: context.Background(), done: make(chan error, 1), fn: func(ctx context.Context, tx *wtx) error {
+		return &writeReq{ctx: context.Background(), done: make(chan error, 1), fn: func(ctx context.Context, tx writeTx) error {
 			if _, err := tx.ExecContext(ctx, "INSERT INTO teams (name, created_at) VALUES (?, 0)", name); err != nil {
 				return err
 			}
@@ -29,7 +32,7 @@ func TestBatchIsolatesAFailingCaller(t *testing.T) {
 			return nil
 		}}
 	}
-	panics := &writeReq{ctx: context.Background(), done: make(chan error, 1), fn: func(ctx context.Context, tx *wtx) error {
+	panics := &writeReq{ctx: context.Background(), done: make(chan error, 1), fn: func(ctx context.Context, tx writeTx) error {
 		tx.ExecContext(ctx, "INSERT INTO teams (name, created_at) VALUES ('panicked', 0)")
 		panic("bad write")
 	}}
@@ -68,6 +71,7 @@ func TestBatchIsolatesAFailingCaller(t *testing.T) {
 // A write after Close fails at once instead of waiting for a writer that
 // has stopped.
 func TestWriteAfterCloseFails(t *testing.T) {
+	t.Parallel()
 	db, err := Open(context.Background(), filepath.Join(t.TempDir(), "closr.db"))
 	if err != nil {
 		t.Fatal(err)
@@ -85,5 +89,196 @@ func TestWriteAfterCloseFails(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("a write after Close hangs")
+	}
+}
+
+// openTestDB opens a fresh database in the test's temporary directory.
+func openTestDB(t testing.TB) *DB {
+	t.Helper()
+	db, err := Open(context.Background(), filepath.Join(t.TempDir(), "closr.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// teamNames lists the teams table, in insertion order.
+func teamNames(t *testing.T, db *DB) string {
+	t.Helper()
+	rows, err := db.r.Query("SELECT name FROM teams ORDER BY id")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	names := []string{}
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		names = append(names, n)
+	}
+	return fmt.Sprint(names)
+}
+
+// insertTeam is a body that inserts a team named name and counts its runs.
+func insertTeam(name string, runs *int) func(context.Context, writeTx) error {
+	return func(ctx context.Context, tx writeTx) error {
+		*runs++
+		_, err := tx.ExecContext(ctx, "INSERT INTO teams (name, created_at) VALUES (?, 0)", name)
+		return err
+	}
+}
+
+func request(fn func(context.Context, writeTx) error) *writeReq {
+	return &writeReq{ctx: context.Background(), fn: fn, done: make(chan error, 1)}
+}
+
+// A refusal made before a body writes (a revoked key, a limit, a reused
+// idempotency key) costs the batch nothing: the other bodies run once and
+// commit, and the batch is not rolled back and run again.
+func TestRefusalDoesNotRerunTheBatch(t *testing.T) {
+	t.Parallel()
+	db := openTestDB(t)
+	agent, err := db.CreateTeamWithOwner(context.Background(), "T", "A", "a@example.com", []byte("h"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, _, err := db.CreateAPIKey(context.Background(), agent.TeamID, agent.ID, "site", AccessIntake)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.RevokeAPIKey(context.Background(), agent.TeamID, k.ID, agent.ID); err != nil {
+		t.Fatal(err)
+	}
+	var runs1, runs2 int
+	revoked := request(func(ctx context.Context, tx writeTx) error { return db.keyStillActive(tx, k.ID) })
+	batch := []*writeReq{request(insertTeam("a1", &runs1)), revoked, request(insertTeam("a2", &runs2))}
+	db.commit(batch)
+	for i, want := range []error{nil, ErrKeyRevoked, nil} {
+		if err := <-batch[i].done; !errors.Is(err, want) || (want == nil && err != nil) {
+			t.Errorf("caller %d: err = %v, want %v", i, err, want)
+		}
+	}
+	if runs1 != 1 || runs2 != 1 || db.reruns.Load() != 0 {
+		t.Fatalf("bodies ran %d and %d times, %d reruns; want once each and none", runs1, runs2, db.reruns.Load())
+	}
+	if got := teamNames(t, db); got != "[T a1 a2]" {
+		t.Fatalf("teams %s", got)
+	}
+}
+
+// rollbackOn is a writeTx on which the query containing match makes SQLite
+// roll the transaction back, as it does itself on a full disk, an I/O error
+// or out of memory, and then fails.
+type rollbackOn struct {
+	writeTx
+	match string
+}
+
+func (tx rollbackOn) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	if strings.Contains(query, tx.match) {
+		tx.writeTx.ExecContext(ctx, "ROLLBACK")
+		return tx.writeTx.QueryRowContext(ctx, "SELECT nothing FROM rolled_back")
+	}
+	return tx.writeTx.QueryRowContext(ctx, query, args...)
+}
+
+// When SQLite rolls the transaction back inside a body (here inside the
+// check that an email is not another lead's), nothing is stored piecemeal:
+// every caller told that its write failed has nothing stored, and every
+// caller told it succeeded has it all. Before, the check dropped its error
+// and the rest of the batch ran outside any transaction.
+func TestSQLiteRollbackInsideABodyStoresNothingPiecemeal(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := openTestDB(t)
+	agent, err := db.CreateTeamWithOwner(ctx, "T", "A", "a@example.com", []byte("h"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lead := LeadInput{TeamID: agent.TeamID, Name: "Jo", Phone: "+15551234567", Raw: []byte("{}"), At: time.Now()}
+	if _, err := db.IngestLead(ctx, lead); err != nil {
+		t.Fatal(err)
+	}
+	// The same person again, now with an email: the merge checks that no
+	// other lead has that email, and SQLite rolls back right there.
+	again := lead
+	again.Email, again.Raw = "jo@example.com", []byte(`{"email":"jo@example.com"}`)
+	again.customJSON, again.fieldsJSON = "[]", "[]"
+	var runs1, runs2 int
+	merge := request(func(ctx context.Context, tx writeTx) error {
+		_, err := db.ingestLead(ctx, rollbackOn{tx, "SELECT id FROM leads WHERE team_id = ? AND email"}, again, false)
+		return err
+	})
+	batch := []*writeReq{request(insertTeam("a1", &runs1)), merge, request(insertTeam("a2", &runs2))}
+	db.commit(batch)
+	results := make([]error, len(batch))
+	for i := range batch {
+		results[i] = <-batch[i].done
+	}
+	if results[1] == nil {
+		t.Fatal("the body whose transaction SQLite rolled back was told it succeeded")
+	}
+	var subs int
+	var email string
+	db.r.QueryRow("SELECT count(*) FROM submissions").Scan(&subs)
+	db.r.QueryRow("SELECT email FROM leads").Scan(&email)
+	if subs != 1 || email != "" {
+		t.Fatalf("the failed merge was stored piecemeal: %d submissions, email %q", subs, email)
+	}
+	names := teamNames(t, db)
+	for i, name := range map[int]string{0: "a1", 2: "a2"} {
+		if stored := strings.Contains(names, name); stored != (results[i] == nil) {
+			t.Errorf("caller %d: err = %v, but stored = %v (teams %s)", i, results[i], stored, names)
+		}
+	}
+	// The writer recovers: the next write commits.
+	if _, err := db.CreateTeamWithOwner(ctx, "After", "B", "b@example.com", []byte("h")); err != nil {
+		t.Fatalf("write after the rollback: %v", err)
+	}
+}
+
+// A body that makes SQLite roll back the whole transaction (a trigger's
+// RAISE(ROLLBACK) stands in for a full disk) breaks the savepoints of the
+// isolated rerun: every caller of the batch is told, none of it is stored,
+// the failed ROLLBACK after SQLite's own is not an error of its own, and
+// the next batch commits on a healthy connection.
+func TestBrokenSavepointFailsTheWholeBatch(t *testing.T) {
+	t.Parallel()
+	db := openTestDB(t)
+	if _, err := db.w.Exec(`CREATE TRIGGER boom BEFORE INSERT ON teams WHEN NEW.name = 'boom'
+		BEGIN SELECT RAISE(ROLLBACK, 'boom'); END`); err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	for round, batch := range [][]*writeReq{
+		{request(insertTeam("a1", &n)), request(insertTeam("boom", &n)), request(insertTeam("a3", &n))},
+		{request(insertTeam("boom", &n))},
+	} {
+		db.commit(batch)
+		for i, req := range batch {
+			err := <-req.done
+			if err == nil || !strings.Contains(err.Error(), "boom") {
+				t.Errorf("round %d caller %d: err = %v, want the rollback's error", round, i, err)
+			}
+			if strings.Contains(fmt.Sprint(err), "roll back") {
+				t.Errorf("round %d caller %d: the ROLLBACK after SQLite's own was reported: %v", round, i, err)
+			}
+		}
+	}
+	if got := teamNames(t, db); got != "[]" {
+		t.Fatalf("teams %s, want none", got)
+	}
+	batch := []*writeReq{request(insertTeam("b1", &n)), request(insertTeam("b2", &n))}
+	db.commit(batch)
+	for i, req := range batch {
+		if err := <-req.done; err != nil {
+			t.Fatalf("caller %d after the broken batches: %v", i, err)
+		}
+	}
+	if got := teamNames(t, db); got != "[b1 b2]" {
+		t.Fatalf("teams %s, want [b1 b2]", got)
 	}
 }

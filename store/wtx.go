@@ -3,34 +3,68 @@ package store
 import (
 	"context"
 	"database/sql"
+	"slices"
 )
 
 // maxStmts bounds the writer's prepared-statement cache.
 const maxStmts = 256
 
-// wtx is a transaction on the writer connection that reuses prepared
-// statements: parsing SQL was a third of the ingest path's CPU time in the
-// profile. A statement cannot be prepared on the writer's only connection
-// while a transaction holds it, so a query's first use runs unprepared and
-// is noted; the writer prepares noted queries between transactions. Only the
+// writeTx is all that a write body may use: statements, memory updates to
+// make once the batch has committed, and notes that later bodies of the
+// same batch must see before then. It has no Commit or Rollback: the
+// writer owns the transaction. See DB.write for the whole contract.
+type writeTx interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+	// afterCommit runs fn on the writer goroutine once the transaction has
+	// committed, only if the body that asked succeeded, before any later
+	// transaction starts. Every change to shared memory goes through it.
+	afterCommit(fn func())
+	// note records what this body did for the later bodies of the batch,
+	// which cannot see it in memory until the commit; noted asks.
+	note(n batchNote)
+	noted(n batchNote) bool
+}
+
+// batchNote is something a body did that later bodies of its batch must
+// take into account before afterCommit has published it.
+type batchNote struct {
+	kind noteKind
+	id   int64
+}
+
+type noteKind uint8
+
+const (
+	noteKeyRevoked  noteKind = iota + 1 // id is a key revoked in this batch
+	noteTeamPending                     // id is a team with a visitor waiting for its lead
+)
+
+// wtx is the writer's transaction. It reuses prepared statements: parsing
+// SQL was a third of the ingest path's CPU time in the profile. A
+// statement cannot be prepared on the writer's only connection while a
+// transaction holds it, so a query's first use runs unprepared and is
+// noted; the writer prepares noted queries between transactions. Only the
 // writer goroutine uses it, so the cache needs no lock.
 type wtx struct {
-	*sql.Tx
+	tx    *sql.Tx
 	cache *stmtCache
 	bound map[string]*sql.Stmt // cached statements bound to this transaction
 
-	caller  int         // the batch position of the body now running
-	hooks   []afterHook // run in order once the transaction commits
-	revoked []int64     // keys revoked by earlier bodies of this batch
+	caller int         // the batch position of the body now running
+	hooks  []afterHook // run in order once the transaction commits
+	notes  []batchNote
 }
+
+func (tx *wtx) note(n batchNote) { tx.notes = append(tx.notes, n) }
+
+func (tx *wtx) noted(n batchNote) bool { return slices.Contains(tx.notes, n) }
 
 type afterHook struct {
 	caller int
 	fn     func()
 }
 
-// afterCommit runs fn once the transaction has committed, if the body now
-// running succeeded, before any later transaction starts.
 func (tx *wtx) afterCommit(fn func()) {
 	tx.hooks = append(tx.hooks, afterHook{tx.caller, fn})
 }
@@ -72,7 +106,7 @@ func (tx *wtx) stmt(ctx context.Context, query string) *sql.Stmt {
 		// Prepared on the writer's only connection: the transaction reuses
 		// it rather than preparing it again, and every caller in the batch
 		// reuses the one binding.
-		s = tx.Tx.StmtContext(ctx, s)
+		s = tx.tx.StmtContext(ctx, s)
 		tx.bound[query] = s
 		return s
 	}
@@ -85,7 +119,7 @@ func (tx *wtx) ExecContext(ctx context.Context, query string, args ...any) (sql.
 	if s := tx.stmt(ctx, query); s != nil {
 		return s.ExecContext(ctx, args...)
 	}
-	return tx.Tx.ExecContext(ctx, query, args...)
+	return tx.tx.ExecContext(ctx, query, args...)
 }
 
 // QueryRowContext runs a query for one row, prepared when it can be.
@@ -93,5 +127,5 @@ func (tx *wtx) QueryRowContext(ctx context.Context, query string, args ...any) *
 	if s := tx.stmt(ctx, query); s != nil {
 		return s.QueryRowContext(ctx, args...)
 	}
-	return tx.Tx.QueryRowContext(ctx, query, args...)
+	return tx.tx.QueryRowContext(ctx, query, args...)
 }

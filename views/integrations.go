@@ -96,3 +96,9 @@ func formExample(base string) string {
   <button type="submit">Send</button>
 </form>`
 }
+
+// RevokeKeyRemoval is the no-JS confirmation of revoking key k.
+func RevokeKeyRemoval(k KeyRow) Removal {
+	return Removal{Title: "Revoke “" + k.Label + "”?", Question: revokeQuestion(k.Label), Action: keyURL(k.ID),
+		Button: "Revoke key", Back: "/settings/integrations", TestID: "revoke-confirm"}
+}

@@ -42,3 +42,9 @@ func removeDomainQuestion(domain string) string {
 func trackerSnippet(base string) string {
 	return `<script async src="` + base + `/t.js" data-key="YOUR_API_KEY"></script>`
 }
+
+// RemoveDomainRemoval is the no-JS confirmation of removing domain d.
+func RemoveDomainRemoval(d DomainRow) Removal {
+	return Removal{Title: "Remove “" + d.Domain + "”?", Question: removeDomainQuestion(d.Domain), Action: domainURL(d.ID),
+		Button: "Remove domain", Back: "/settings/integrations", TestID: "remove-domain-confirm"}
+}

@@ -136,7 +136,9 @@ func serve(cfg config) error {
 		return err
 	}
 	defer unlock()
-	db, err := store.Open(ctx, cfg.db)
+	// One clock for the store and the handlers.
+	clock := time.Now
+	db, err := store.OpenWith(ctx, cfg.db, store.Options{Now: clock})
 	if err != nil {
 		return err
 	}
@@ -155,16 +157,22 @@ func serve(cfg config) error {
 	if err != nil {
 		return err
 	}
-	srv, err := handlers.New(handlers.Config{Store: db, Static: static, SessionKey: secret, Logger: log,
+	srv, err := handlers.New(handlers.Config{Store: db, Now: clock, Static: static, SessionKey: secret, Logger: log,
 		LimitKey: cfg.limitKey, LimitIP: cfg.limitIP, TrustedProxies: cfg.proxies})
 	if err != nil {
 		return err
 	}
 	hs := newHTTPServer(cfg.addr, srv, productionTimeouts())
+	// Listening before saying so: with port 0 the log gives the real
+	// address (tests start servers that way).
+	l, err := net.Listen("tcp", cfg.addr)
+	if err != nil {
+		return err
+	}
 	go sweep(ctx, db, log)
 	errc := make(chan error, 1)
-	go func() { errc <- hs.ListenAndServe() }()
-	log.Info("closr listening", "addr", cfg.addr, "db", cfg.db,
+	go func() { errc <- hs.Serve(l) }()
+	log.Info("closr listening", "addr", l.Addr().String(), "db", cfg.db,
 		"limit_key_per_s", limitText(cfg.limitKey), "limit_ip_per_s", limitText(cfg.limitIP))
 	select {
 	case err := <-errc:
@@ -226,13 +234,7 @@ func backup(args []string) error {
 	if _, err := os.Stat(cfg.db); err != nil {
 		return fmt.Errorf("backup: no database at %s (set --db or CLOSR_DB)", cfg.db)
 	}
-	ctx := context.Background()
-	db, err := store.Open(ctx, cfg.db)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	if err := db.Backup(ctx, rest[0]); err != nil {
+	if err := store.Backup(context.Background(), cfg.db, rest[0]); err != nil {
 		return err
 	}
 	fmt.Println("backup written to", rest[0])

@@ -6,11 +6,11 @@ import (
 	"database/sql"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -54,30 +54,21 @@ func seedDB(t *testing.T, path string) string {
 	return key
 }
 
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
-
 // server is one run of the binary.
 type server struct {
 	cmd    *exec.Cmd
 	addr   string
-	stderr *bytes.Buffer
+	stderr *syncBuffer
 	done   chan error
 }
 
-// startServer runs the binary on a fresh port with the API limits off (the
-// load comes from one address) and waits until /healthz answers.
+// startServer runs the binary on a port of its choosing (port 0) with the
+// API limits off (the load comes from one address), and waits until it
+// logs its address and /healthz answers there.
 func startServer(t *testing.T, bin, dbPath string) *server {
 	t.Helper()
-	s := &server{addr: freeAddr(t), stderr: &bytes.Buffer{}, done: make(chan error, 1)}
-	s.cmd = exec.Command(bin, "--addr", s.addr, "--db", dbPath, "--limit-key", "0", "--limit-ip", "0")
+	s := &server{stderr: &syncBuffer{}, done: make(chan error, 1)}
+	s.cmd = exec.Command(bin, "--addr", "127.0.0.1:0", "--db", dbPath, "--limit-key", "0", "--limit-ip", "0")
 	s.cmd.Env = append(os.Environ(), "CLOSR_SESSION_SECRET=")
 	s.cmd.Stderr = s.stderr
 	if err := s.cmd.Start(); err != nil {
@@ -85,13 +76,20 @@ func startServer(t *testing.T, bin, dbPath string) *server {
 	}
 	go func() { s.done <- s.cmd.Wait() }()
 	t.Cleanup(func() { s.cmd.Process.Kill(); <-s.done; s.done <- nil })
+	listening := regexp.MustCompile(`msg="closr listening" addr=(\S+)`)
 	deadline := time.Now().Add(20 * time.Second)
 	for time.Now().Before(deadline) {
-		r, err := http.Get("http://" + s.addr + "/healthz")
-		if err == nil {
-			r.Body.Close()
-			if r.StatusCode == 200 {
-				return s
+		if s.addr == "" {
+			if m := listening.FindStringSubmatch(s.stderr.String()); m != nil {
+				s.addr = m[1]
+			}
+		}
+		if s.addr != "" {
+			if r, err := http.Get("http://" + s.addr + "/healthz"); err == nil {
+				r.Body.Close()
+				if r.StatusCode == 200 {
+					return s
+				}
 			}
 		}
 		select {
@@ -102,6 +100,24 @@ func startServer(t *testing.T, bin, dbPath string) *server {
 	}
 	t.Fatalf("closr did not become healthy\n%s", s.stderr)
 	return nil
+}
+
+// syncBuffer collects a child's output while the test reads it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 // wait returns the process's exit error, or fails after limit.

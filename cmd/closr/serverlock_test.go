@@ -15,7 +15,7 @@ func TestOneServerPerDatabase(t *testing.T) {
 	dbPath := filepath.Join(t.TempDir(), "closr.db")
 	seedDB(t, dbPath)
 	first := startServer(t, bin, dbPath)
-	out, err := exec.Command(bin, "--addr", freeAddr(t), "--db", dbPath).CombinedOutput()
+	out, err := exec.Command(bin, "--addr", "127.0.0.1:0", "--db", dbPath).CombinedOutput()
 	if err == nil || !strings.Contains(string(out), "another closr server is already using") {
 		t.Fatalf("second server: err %v, output %s", err, out)
 	}

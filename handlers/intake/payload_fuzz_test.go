@@ -1,4 +1,4 @@
-package handlers
+package intake
 
 import (
 	"testing"
@@ -28,10 +28,10 @@ func FuzzParseLeadBody(f *testing.F) {
 		f.Add(s.ctype, []byte(s.body))
 	}
 	f.Fuzz(func(t *testing.T, ctype string, body []byte) {
-		p, err := parseLeadBody(ctype, body)
+		p, err := Parse(ctype, body)
 		if err != nil {
-			if _, ok := err.(*problem); !ok {
-				t.Fatalf("error %v is not a problem with a status", err)
+			if _, ok := err.(*Error); !ok {
+				t.Fatalf("error %v is not an intake.Error", err)
 			}
 			return
 		}
@@ -57,7 +57,7 @@ func FuzzParseLeadBody(f *testing.F) {
 				t.Fatalf("a key survived in %q", v)
 			}
 		}
-		d, errs := validateLead(mapped, "US")
+		d, errs := validate(mapped, "US")
 		if len(errs) == 0 && d.Email == "" && d.Phone == "" {
 			t.Fatal("a lead without email or phone passed validation")
 		}

@@ -1,4 +1,4 @@
-package handlers
+package intake
 
 import (
 	"bytes"
@@ -6,32 +6,31 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"mime"
 	"mime/multipart"
-	"net/http"
-	"net/mail"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
 
-	"github.com/nyaruka/phonenumbers"
-
 	"closr/store"
 )
 
-// Limits on what one inbound post may carry.
+// Limits on what one submission may carry.
 const (
-	maxLeadBody   = 64 << 10
+	// MaxBody is the largest body a submission may have.
+	MaxBody       = 64 << 10
 	maxFields     = 200
 	maxFieldName  = 200
 	maxFieldValue = 10_000
 	maxJSONDepth  = 8
 )
 
-// leadPayload is an inbound post, parsed: its fields in the order sent and
+// Payload is a submission's body, parsed: its fields in the order sent and
 // the reserved fields that steer the endpoint rather than describe a lead.
-type leadPayload struct {
+type Payload struct {
 	Fields    []field
 	APIKey    string // api_key: for forms, which cannot set headers
 	Redirect  string // _redirect: where a browser goes after success
@@ -79,21 +78,19 @@ func jsonField(path, value string, depth int) field {
 }
 
 var (
-	errUnsupportedType = &problem{Status: http.StatusUnsupportedMediaType, Code: "unsupported_content_type",
+	errUnsupportedType = &Error{Kind: Unsupported,
 		Message: "Send the lead as application/json, application/x-www-form-urlencoded or multipart/form-data, and set the Content-Type header to match."}
-	errTooManyFields = &problem{Status: http.StatusUnprocessableEntity, Code: "validation_failed",
+	errTooManyFields = &Error{Kind: Invalid,
 		Message: fmt.Sprintf("A lead may have at most %d fields.", maxFields), Fields: map[string]string{"_": "too many fields"}}
 )
 
-func errUnreadable(what string) *problem {
-	return &problem{Status: http.StatusBadRequest, Code: "unreadable_body", Message: what}
-}
+func errUnreadable(what string) *Error { return &Error{Kind: Unreadable, Message: what} }
 
-// parseLeadBody reads a body of the given Content-Type.
-func parseLeadBody(contentType string, body []byte) (leadPayload, error) {
+// Parse reads a body of the given Content-Type.
+func Parse(contentType string, body []byte) (Payload, error) {
 	mt, params, err := mime.ParseMediaType(contentType)
 	if contentType == "" || err != nil {
-		return leadPayload{}, errUnsupportedType
+		return Payload{}, errUnsupportedType
 	}
 	var fields []field
 	switch {
@@ -104,12 +101,12 @@ func parseLeadBody(contentType string, body []byte) (leadPayload, error) {
 	case mt == "multipart/form-data":
 		fields, err = parseMultipart(body, params["boundary"])
 	default:
-		return leadPayload{}, errUnsupportedType
+		return Payload{}, errUnsupportedType
 	}
 	if err != nil {
-		return leadPayload{}, err
+		return Payload{}, err
 	}
-	var p leadPayload
+	var p Payload
 	for _, f := range fields {
 		switch f.Name {
 		case "api_key":
@@ -122,7 +119,7 @@ func parseLeadBody(contentType string, body []byte) (leadPayload, error) {
 			p.VisitorID = f.Value
 		default:
 			if len(p.Fields) == maxFields {
-				return leadPayload{}, errTooManyFields
+				return Payload{}, errTooManyFields
 			}
 			p.Fields = append(p.Fields, f)
 		}
@@ -287,118 +284,24 @@ func walkArray(dec *json.Decoder, path, key string, depth int, out *[]field) err
 	return err
 }
 
-// normalize makes "First Name", "first_name" and "firstName" the same key.
-func normalize(name string) string {
-	if i := strings.LastIndexByte(name, '.'); i >= 0 {
-		name = name[i+1:]
+// Named is a payload of named details and other fields, as MCP's
+// create_lead takes them. The named details come first, so they win over
+// another field of the same meaning; the others follow in name order.
+func Named(name, email, phone, message, source string, other map[string]string) (Payload, error) {
+	if len(other) > maxFields {
+		return Payload{}, &Error{Kind: Invalid, Fields: map[string]string{"fields": "too many fields"},
+			Message: fmt.Sprintf("Send at most %d fields (this one has %d).", maxFields, len(other))}
 	}
-	var b strings.Builder
-	for _, r := range strings.ToLower(name) {
-		if r != ' ' && r != '_' && r != '-' {
-			b.WriteRune(r)
-		}
+	fields := []field{newField("name", name, 0), newField("email", email, 0), newField("phone", phone, 0),
+		newField("message", message, 0), newField("source", source, 0)}
+	for _, n := range slices.Sorted(maps.Keys(other)) {
+		fields = append(fields, newField(n, other[n], 1))
 	}
-	return b.String()
-}
-
-// knownFields maps normalized field names to the lead detail they carry, as
-// Facebook Lead Ads (through Zapier), Calendly, Typeform, Webflow and
-// hand-made forms name them.
-var knownFields = map[string]string{}
-
-func init() {
-	for detail, names := range map[string][]string{
-		"name":    {"name", "fullname", "yourname", "contactname", "clientname"},
-		"first":   {"firstname", "fname", "givenname", "first"},
-		"last":    {"lastname", "lname", "surname", "familyname", "last"},
-		"email":   {"email", "emailaddress", "youremail", "mail"},
-		"phone":   {"phone", "phonenumber", "mobile", "mobilephone", "mobilenumber", "tel", "telephone", "cell", "cellphone", "yourphone", "contactnumber"},
-		"message": {"message", "comments", "comment", "notes", "note", "yourmessage", "enquiry", "inquiry"},
-		"source":  {"source", "leadsource"},
-	} {
-		for _, n := range names {
-			knownFields[n] = detail
-		}
-	}
-}
-
-// leadDetails are the fields of a payload sorted into lead details and
-// custom fields.
-type leadDetails struct {
-	Name, Email, Phone, Message, Source string
-	Custom                              []store.Field
-	All                                 []store.Field
-}
-
-func mapLead(fields []field) leadDetails {
-	var d leadDetails
-	found := map[string]field{}
+	var p Payload
 	for _, f := range fields {
-		// Redacted first, so a lead is checked and mapped as it will be
-		// stored: no key reaches a lead, whichever caller sent the fields.
-		f.Name, f.Value = redactKeys(f.Name), redactKeys(f.Value)
-		d.All = append(d.All, f.Field)
-		detail, ok := knownFields[normalize(f.Name)]
-		if prev, seen := found[detail]; ok && f.Value != "" && (!seen || f.beats(prev)) {
-			if seen {
-				d.Custom = append(d.Custom, prev.Field)
-			}
-			found[detail] = f
-			continue
-		}
-		d.Custom = append(d.Custom, f.Field)
-	}
-	d.Name = found["name"].Value
-	if d.Name == "" {
-		d.Name = strings.TrimSpace(found["first"].Value + " " + found["last"].Value)
-	} else {
-		for _, k := range []string{"first", "last"} {
-			if f, ok := found[k]; ok {
-				d.Custom = append(d.Custom, f.Field)
-			}
+		if f.Name != "" && f.Value != "" {
+			p.Fields = append(p.Fields, f)
 		}
 	}
-	d.Email, d.Phone = found["email"].Value, found["phone"].Value
-	d.Message, d.Source = found["message"].Value, found["source"].Value
-	return d
-}
-
-// validateLead checks the details and returns them normalized (email lower
-// case, phone E.164) or a message per field to fix.
-func validateLead(d leadDetails, region string) (leadDetails, map[string]string) {
-	errs := map[string]string{}
-	if d.Email == "" && d.Phone == "" {
-		msg := "Send an email or a phone number (or both) so the agent can reach this person."
-		errs["email"], errs["phone"] = msg, msg
-		return d, errs
-	}
-	if d.Email != "" {
-		addr, err := mail.ParseAddress(d.Email)
-		if err != nil || !strings.Contains(addr.Address, ".") || len(addr.Address) > 254 {
-			errs["email"] = fmt.Sprintf("%q is not an email address; send one like name@example.com.", clip(d.Email, 80))
-		} else {
-			d.Email = strings.ToLower(addr.Address)
-		}
-	}
-	if d.Phone != "" {
-		num, err := phonenumbers.Parse(d.Phone, region)
-		if err != nil || !phonenumbers.IsPossibleNumber(num) {
-			errs["phone"] = fmt.Sprintf("%q is not a phone number; send one like +1 555 123 4567 (with the country code when outside %s).", clip(d.Phone, 40), region)
-		} else {
-			d.Phone = phonenumbers.Format(num, phonenumbers.E164)
-		}
-	}
-	for _, f := range []struct{ name, v string }{{"name", d.Name}, {"source", d.Source}} {
-		if utf8.RuneCountInString(f.v) > 200 {
-			errs[f.name] = fmt.Sprintf("Keep %s to 200 characters or fewer.", f.name)
-		}
-	}
-	return d, errs
-}
-
-func clip(s string, n int) string {
-	if utf8.RuneCountInString(s) <= n {
-		return s
-	}
-	return string([]rune(s)[:n]) + "…"
+	return p, nil
 }

@@ -1,4 +1,4 @@
-package handlers
+package intake
 
 import (
 	"regexp"
@@ -13,37 +13,26 @@ var keyPattern = regexp.MustCompile(regexp.QuoteMeta(store.KeyPrefix) + `[A-Za-z
 // keyRedacted replaces every key that would otherwise be stored.
 const keyRedacted = store.KeyPrefix + "[redacted]"
 
-// redactKeys replaces every Closr API key in s.
+// Redact replaces every Closr API key in s.
 // Field values arrive decoded, but a value may itself hold an encoded key
 // (a URL with one in its query), so it gets the same scan as a raw body.
-func redactKeys(s string) string {
+func Redact(s string) string {
 	// A key is spelled with "closr_" literally, or with an escape or a
 	// percent sign somewhere in it: most values have neither.
 	if !strings.Contains(s, store.KeyPrefix) && strings.IndexAny(s, `\%`) < 0 {
 		return s
 	}
-	if r := redactRawKeys([]byte(s)); len(r) != len(s) { // a redaction is always shorter than a key
+	if r := RedactBytes([]byte(s)); len(r) != len(s) { // a redaction is always shorter than a key
 		return string(r)
 	}
 	return s
 }
 
-// redactLead removes every Closr API key from the rest of what is about to
-// be stored for a lead: the raw body and the visitor id. (The fields and
-// the details made from them were redacted by mapLead.) Both the inbound
-// endpoint and MCP create_lead pass a lead through it before IngestLead.
-func redactLead(in *store.LeadInput) {
-	if keyPattern.MatchString(in.VisitorID) {
-		in.VisitorID = "" // a visitor id shaped like a key is not one t.js made
-	}
-	in.Raw = redactRawKeys(in.Raw)
-}
-
-// redactRawKeys replaces every key in a raw body, however it is spelled:
+// RedactBytes replaces every key in a raw body, however it is spelled:
 // literally, with JSON \u00XX escapes (for any character of it), or
 // percent-encoded (form bodies). Each spelling of a character is one
 // "unit"; a run of units that decodes to a key is replaced as a whole.
-func redactRawKeys(b []byte) []byte {
+func RedactBytes(b []byte) []byte {
 	var out []byte // nil until the first key is found
 	last := 0
 	for i := 0; i < len(b); {

@@ -1,0 +1,75 @@
+package handlers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"closr/store"
+)
+
+// getLeadIn is get_lead's input.
+type getLeadIn struct {
+	ID int64 `json:"id" jsonschema:"the lead's id, as search_leads or create_lead returned it"`
+}
+
+// getLeadOut is get_lead's result.
+type getLeadOut struct {
+	Lead           leadOut         `json:"lead"`
+	Submissions    []submissionOut `json:"submissions" jsonschema:"every post that created or updated the lead, oldest first"`
+	PageViews      []pageViewOut   `json:"page_views" jsonschema:"the latest pages the person viewed on the agent's site, oldest first"`
+	PageViewsTotal int             `json:"page_views_total" jsonschema:"all page views of the person, of which page_views holds the latest 200"`
+}
+
+// submissionOut is one submission. The raw body is left out: fields hold
+// what it said, and raw bodies can be large.
+type submissionOut struct {
+	At       string     `json:"at"`
+	Source   string     `json:"source"`
+	KeyLabel string     `json:"key_label,omitempty" jsonschema:"label of the API key it came through"`
+	Fields   []fieldOut `json:"fields"`
+}
+
+type pageViewOut struct {
+	At          string `json:"at"`
+	URL         string `json:"url"`
+	Title       string `json:"title,omitempty"`
+	Referrer    string `json:"referrer,omitempty"`
+	UTMSource   string `json:"utm_source,omitempty"`
+	UTMMedium   string `json:"utm_medium,omitempty"`
+	UTMCampaign string `json:"utm_campaign,omitempty"`
+	BeforeLead  bool   `json:"before_lead" jsonschema:"viewed before the person became a lead"`
+}
+
+func (s *Server) toolGetLead(ctx context.Context, _ *mcp.CallToolRequest, in getLeadIn) (*mcp.CallToolResult, getLeadOut, error) {
+	caller, err := s.caller(ctx)
+	if err != nil {
+		return nil, getLeadOut{}, err
+	}
+	if in.ID < 1 {
+		return nil, getLeadOut{}, fmt.Errorf("id must be a lead id, a positive number (got %d); find one with search_leads", in.ID)
+	}
+	team := caller.key.TeamID
+	l, subs, err := s.store.Lead(ctx, team, in.ID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, getLeadOut{}, fmt.Errorf("no lead with id %d; find leads with search_leads", in.ID)
+	}
+	if err != nil {
+		return nil, getLeadOut{}, toolFailed(ctx, "get_lead", err)
+	}
+	views, total, err := s.store.PagesViewedByLead(ctx, team, in.ID, maxLeadPageViews)
+	if err != nil {
+		return nil, getLeadOut{}, toolFailed(ctx, "get_lead", err)
+	}
+	out := getLeadOut{Lead: toLeadOut(l, true), Submissions: []submissionOut{}, PageViews: []pageViewOut{}, PageViewsTotal: total}
+	for _, sub := range subs {
+		out.Submissions = append(out.Submissions, submissionOut{At: timeOut(sub.At), Source: sub.Source, KeyLabel: sub.KeyLabel, Fields: fieldsOut(sub.Fields)})
+	}
+	for _, v := range views {
+		out.PageViews = append(out.PageViews, pageViewOut{At: timeOut(v.At), URL: v.URL, Title: v.Title, Referrer: v.Referrer,
+			UTMSource: v.UTMSource, UTMMedium: v.UTMMedium, UTMCampaign: v.UTMCampaign, BeforeLead: v.BeforeLead})
+	}
+	return nil, out, nil
+}

@@ -1,0 +1,64 @@
+package handlers
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+)
+
+// recentVisitorsIn is recent_visitors' input.
+type recentVisitorsIn struct {
+	Hours int `json:"hours,omitempty" jsonschema:"how far back to look, 1 to 720 hours (default 24)"`
+	Limit int `json:"limit,omitempty" jsonschema:"how many visitors to return, 1 to 200 (default 50)"`
+}
+
+// recentVisitorsOut is recent_visitors' result.
+type recentVisitorsOut struct {
+	Since    string       `json:"since"`
+	Total    int          `json:"total" jsonschema:"visitors seen in the period"`
+	Visitors []visitorOut `json:"visitors" jsonschema:"latest first"`
+}
+
+type visitorOut struct {
+	VisitorID int64  `json:"visitor_id"`
+	LeadID    int64  `json:"lead_id,omitempty" jsonschema:"the lead this visitor is, once a form or identify call tied them; absent while anonymous"`
+	LeadName  string `json:"lead_name,omitempty"`
+	LeadEmail string `json:"lead_email,omitempty"`
+	FirstSeen string `json:"first_seen"`
+	LastSeen  string `json:"last_seen"`
+	PageViews int    `json:"page_views" jsonschema:"pages viewed in the period"`
+	LastPage  string `json:"last_page,omitempty" jsonschema:"URL of the latest page viewed"`
+	LastTitle string `json:"last_title,omitempty"`
+}
+
+func (s *Server) toolRecentVisitors(ctx context.Context, _ *mcp.CallToolRequest, in recentVisitorsIn) (*mcp.CallToolResult, recentVisitorsOut, error) {
+	caller, err := s.caller(ctx)
+	if err != nil {
+		return nil, recentVisitorsOut{}, err
+	}
+	if in.Hours == 0 {
+		in.Hours = 24
+	}
+	if in.Hours < 1 || in.Hours > maxVisitorHours {
+		return nil, recentVisitorsOut{}, fmt.Errorf("hours must be between 1 and %d (30 days); got %d", maxVisitorHours, in.Hours)
+	}
+	if in.Limit == 0 {
+		in.Limit = 50
+	}
+	if in.Limit < 1 || in.Limit > maxVisitorsLimit {
+		return nil, recentVisitorsOut{}, fmt.Errorf("limit must be between 1 and %d (got %d)", maxVisitorsLimit, in.Limit)
+	}
+	since := s.now().Add(-time.Duration(in.Hours) * time.Hour)
+	visitors, total, err := s.store.RecentVisitors(ctx, caller.key.TeamID, since, in.Limit)
+	if err != nil {
+		return nil, recentVisitorsOut{}, toolFailed(ctx, "recent_visitors", err)
+	}
+	out := recentVisitorsOut{Since: timeOut(since), Total: total, Visitors: []visitorOut{}}
+	for _, v := range visitors {
+		out.Visitors = append(out.Visitors, visitorOut{VisitorID: v.ID, LeadID: v.LeadID, LeadName: v.LeadName, LeadEmail: v.LeadEmail,
+			FirstSeen: timeOut(v.FirstSeen), LastSeen: timeOut(v.LastSeen), PageViews: v.Views, LastPage: v.LastURL, LastTitle: v.LastTitle})
+	}
+	return nil, out, nil
+}

@@ -1,0 +1,54 @@
+package handlers
+
+import (
+	"context"
+	"fmt"
+	"unicode/utf8"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+)
+
+// searchLeadsIn is search_leads' input.
+type searchLeadsIn struct {
+	Query  string `json:"query,omitempty" jsonschema:"text to find in the name, email, phone or source (case-insensitive); empty lists every lead"`
+	Limit  int    `json:"limit,omitempty" jsonschema:"how many leads to return, 1 to 100 (default 20)"`
+	Offset int    `json:"offset,omitempty" jsonschema:"how many matching leads to skip: pass next_offset from the previous page"`
+}
+
+// searchLeadsOut is search_leads' result.
+type searchLeadsOut struct {
+	Total      int       `json:"total" jsonschema:"how many leads match in all"`
+	Leads      []leadOut `json:"leads"`
+	NextOffset int       `json:"next_offset,omitempty" jsonschema:"offset of the next page; absent on the last page"`
+}
+
+func (s *Server) toolSearchLeads(ctx context.Context, _ *mcp.CallToolRequest, in searchLeadsIn) (*mcp.CallToolResult, searchLeadsOut, error) {
+	caller, err := s.caller(ctx)
+	if err != nil {
+		return nil, searchLeadsOut{}, err
+	}
+	if n := utf8.RuneCountInString(in.Query); n > maxSearchText {
+		return nil, searchLeadsOut{}, fmt.Errorf("keep query to %d characters or fewer (this one has %d)", maxSearchText, n)
+	}
+	if in.Limit == 0 {
+		in.Limit = 20
+	}
+	if in.Limit < 1 || in.Limit > maxSearchLimit {
+		return nil, searchLeadsOut{}, fmt.Errorf("limit must be between 1 and %d (got %d)", maxSearchLimit, in.Limit)
+	}
+	if in.Offset < 0 {
+		return nil, searchLeadsOut{}, fmt.Errorf("offset must be 0 or more (got %d)", in.Offset)
+	}
+	leads, total, err := s.store.SearchLeads(ctx, caller.key.TeamID, in.Query, in.Limit, in.Offset)
+	if err != nil {
+		return nil, searchLeadsOut{}, toolFailed(ctx, "search_leads", err)
+	}
+	out := searchLeadsOut{Total: total, Leads: []leadOut{}}
+	for _, l := range leads {
+		out.Leads = append(out.Leads, toLeadOut(l, false))
+	}
+	if next := in.Offset + len(leads); len(leads) > 0 && next < total {
+		out.NextOffset = next
+	}
+	return nil, out, nil
+}
