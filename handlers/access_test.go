@@ -57,6 +57,7 @@ func TestAccessMatrix(t *testing.T) {
 		"GET /leads":                           agentPage,
 		"POST /settings/integrations/api-keys": agentChange,
 		"GET /leads/:id":                       teamItem,
+		"GET /leads/:id/submissions/:sid/raw":  teamItem,
 		"DELETE /settings/integrations/api-keys/:id":        teamChange,
 		"POST /api/leads/inbound":                           apiKey,
 		"GET /t.js":                                         public,
@@ -121,7 +122,11 @@ func TestAccessMatrix(t *testing.T) {
 	eve.get("/settings/integrations")
 
 	ids := strings.NewReplacer(":id", fmt.Sprint(liveID), "*", "app.css")
-	leadIDs := strings.NewReplacer(":id", fmt.Sprint(created.ID))
+	subs, err := e.db.LeadSubmissions(context.Background(), e.agent("ana@example.com").TeamID, created.ID, 0, 1)
+	if err != nil || len(subs.Submissions) != 1 {
+		t.Fatalf("the lead's submission: %+v %v", subs, err)
+	}
+	leadIDs := strings.NewReplacer(":id", fmt.Sprint(created.ID), ":sid", fmt.Sprint(subs.Submissions[0].ID))
 	tried, refused := 0, 0
 	for _, route := range routes {
 		method, pattern, _ := strings.Cut(route, " ")

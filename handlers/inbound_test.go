@@ -47,17 +47,37 @@ func (e *env) team(email string) (*client, int64, string) {
 }
 
 // counts returns how many leads and submissions the team has.
+// lead reads back one of the team's leads and its submissions, newest first.
+func (e *env) lead(teamID, id int64) (store.Lead, []store.Submission, error) {
+	l, err := e.db.Lead(context.Background(), teamID, id)
+	if err != nil {
+		return l, nil, err
+	}
+	page, err := e.db.LeadSubmissions(context.Background(), teamID, id, 0, 1000)
+	return l, page.Submissions, err
+}
+
+// rawOf is a submission's stored raw body.
+func (e *env) rawOf(teamID, leadID, subID int64) string {
+	e.t.Helper()
+	b, err := e.db.SubmissionRaw(context.Background(), teamID, leadID, subID, 1<<20)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return string(b.Data)
+}
+
 func (e *env) counts(teamID int64) (leads, subs int) {
 	ls, n, err := e.db.Leads(context.Background(), teamID, 1000, 0)
 	if err != nil {
 		e.t.Fatal(err)
 	}
 	for _, l := range ls {
-		_, s, err := e.db.Lead(context.Background(), teamID, l.ID)
+		page, err := e.db.LeadSubmissions(context.Background(), teamID, l.ID, 0, 1)
 		if err != nil {
 			e.t.Fatal(err)
 		}
-		subs += len(s)
+		subs += page.Total
 	}
 	return n, subs
 }
@@ -119,7 +139,7 @@ func TestInboundFieldFamilies(t *testing.T) {
 			if got.Status != "created" || got.ID == 0 {
 				t.Fatalf("body %s", r.body)
 			}
-			l, subs, err := e.db.Lead(context.Background(), team, got.ID)
+			l, subs, err := e.lead(team, got.ID)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -135,7 +155,7 @@ func TestInboundFieldFamilies(t *testing.T) {
 					t.Fatalf("custom %q = %q, want %q (all: %v)", k, custom[k], v, custom)
 				}
 			}
-			if len(subs) != 1 || subs[0].KeyLabel != "Zapier for FB Lead Ads" || string(subs[0].Raw) != tt.body {
+			if len(subs) != 1 || subs[0].KeyLabel != "Zapier for FB Lead Ads" || e.rawOf(team, got.ID, subs[0].ID) != tt.body {
 				t.Fatalf("submission = %+v", subs)
 			}
 			page := ana.get(fmt.Sprintf("/leads/%d", got.ID))
@@ -202,7 +222,7 @@ func TestInboundDedupe(t *testing.T) {
 			t.Fatalf("%s: %d %s, want 200 updated id %d", s.why, r.StatusCode, r.body, id)
 		}
 	}
-	l, subs, _ := e.db.Lead(context.Background(), team, id)
+	l, subs, _ := e.lead(team, id)
 	if l.Phone != "+15551234567" || l.Message != "Second enquiry" || len(subs) != 3 {
 		t.Fatalf("merged lead = %+v with %d submissions", l, len(subs))
 	}
@@ -412,7 +432,7 @@ func TestInboundTeamIsolation(t *testing.T) {
 	if got := decode[created](t, r.body); got.ID != idA || got.Status != "updated" {
 		t.Fatalf("A's repost: %s", r.body)
 	}
-	lb, subsB, _ := e.db.Lead(context.Background(), teamB, idB)
+	lb, subsB, _ := e.lead(teamB, idB)
 	if lb.Message != "" || len(subsB) != 1 {
 		t.Fatal("A's key changed B's lead")
 	}
@@ -422,7 +442,7 @@ func TestInboundTeamIsolation(t *testing.T) {
 	if r := bo.get("/leads"); strings.Contains(r.body, "from A") || !strings.Contains(r.body, "Shared Person") {
 		t.Fatal("B's list is wrong")
 	}
-	if _, _, err := e.db.Lead(context.Background(), teamA, idB); err == nil {
+	if _, err := e.db.Lead(context.Background(), teamA, idB); err == nil {
 		t.Fatal("store returns B's lead for team A")
 	}
 }
@@ -468,8 +488,8 @@ func TestInboundKeyNeverStoredAndLastUsed(t *testing.T) {
 	if got.Status != "created" {
 		t.Fatalf("create_lead: %+v", got)
 	}
-	l, subs, err := e.db.Lead(context.Background(), team, got.ID)
-	if err != nil || l.Message != "key closr_[redacted]" || len(subs) != 1 || !bytes.Contains(subs[0].Raw, []byte("closr_[redacted]")) {
+	l, subs, err := e.lead(team, got.ID)
+	if err != nil || l.Message != "key closr_[redacted]" || len(subs) != 1 || !strings.Contains(e.rawOf(team, got.ID, subs[0].ID), "closr_[redacted]") {
 		t.Fatalf("MCP lead not redacted as expected: %+v %+v %v", l, subs, err)
 	}
 	keys, _ := e.db.APIKeys(context.Background(), team)

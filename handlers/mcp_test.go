@@ -314,8 +314,9 @@ func TestMCPToolsSeeOnlyTheirTeam(t *testing.T) {
 			t.Fatalf("Jamie's page views = %+v, want 12 Oak St then Contact", got.PageViews)
 		}
 		m := callTool[detail](t, cs, "get_lead", map[string]any{"id": morgan})
-		if m.Lead.Source != "Open house (via MCP)" || len(m.Submissions) != 2 || m.Submissions[0].Source != "MCP" || m.Submissions[0].KeyLabel != "Claude" {
-			t.Fatalf("Morgan = %+v, want two submissions, the first from MCP through the Claude key", m)
+		if m.Lead.Source != "Open house (via MCP)" || len(m.Submissions) != 2 || m.Submissions[1].Source != "MCP" || m.Submissions[1].KeyLabel != "Claude" ||
+			m.Submissions[0].Source != "Open house (via MCP)" {
+			t.Fatalf("Morgan = %+v, want two submissions, newest first, the first made from MCP through the Claude key", m)
 		}
 		if msg := toolError(t, cs, "get_lead", map[string]any{"id": bobLead}); msg != fmt.Sprintf("no lead with id %d; find leads with search_leads", bobLead) {
 			t.Fatalf("Bob's lead via Ana's key: %q", msg)

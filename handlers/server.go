@@ -47,7 +47,9 @@ type KeyStore interface {
 type LeadStore interface {
 	IngestLead(ctx context.Context, in store.LeadInput) (store.IngestResult, error)
 	Leads(ctx context.Context, teamID int64, limit, offset int) ([]store.Lead, int, error)
-	Lead(ctx context.Context, teamID, id int64) (store.Lead, []store.Submission, error)
+	Lead(ctx context.Context, teamID, id int64) (store.Lead, error)
+	LeadSubmissions(ctx context.Context, teamID, leadID, before int64, limit int) (store.SubmissionPage, error)
+	SubmissionRaw(ctx context.Context, teamID, leadID, id int64, max int) (store.RawBody, error)
 }
 
 // TrackerStore is what the web tracker, its settings card and the lead
@@ -227,6 +229,7 @@ func (s *Server) routes() {
 	agent.DELETE("/settings/integrations/tracked-domains/:id", s.removeTrackedDomain())
 	agent.GET("/leads", s.leadsPage)
 	agent.GET("/leads/:id", s.leadPage)
+	agent.GET("/leads/:id/submissions/:sid/raw", s.submissionRaw)
 }
 
 // routeSet registers routes with middleware attached to each route. An Echo

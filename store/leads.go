@@ -119,6 +119,9 @@ func (db *DB) ingestLead(ctx context.Context, tx writeTx, in LeadInput, linkPend
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, in.TeamID, res.LeadID, nullID(in.KeyID), in.Source, in.ContentType, in.Raw, in.fieldsJSON, at); err != nil {
 		return IngestResult{}, err
 	}
+	if err := foldRawBodies(ctx, tx, res.LeadID); err != nil {
+		return IngestResult{}, err
+	}
 	if in.IdemKey != "" {
 		if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO idempotency_keys (team_id, key, body_hash, lead_id, created, created_at)
 			VALUES (?, ?, ?, ?, ?, ?)`, in.TeamID, in.IdemKey, in.IdemHash[:], res.LeadID, res.Created, at); err != nil {
