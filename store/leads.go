@@ -57,7 +57,7 @@ type IngestResult struct {
 // When it returns without error the data is committed.
 func (db *DB) IngestLead(ctx context.Context, in LeadInput) (IngestResult, error) {
 	var res IngestResult
-	in.customJSON, in.fieldsJSON = fieldsJSON(in.Custom), fieldsJSON(in.Fields)
+	in.customJSON, in.fieldsJSON = fieldsJSON(mergeCustom(nil, in.Custom)), fieldsJSON(in.Fields)
 	err := db.write(ctx, func(ctx context.Context, tx writeTx) error {
 		var err error
 		pending := db.pending.has(in.TeamID) || tx.noted(batchNote{noteTeamPending, in.TeamID})
@@ -184,7 +184,7 @@ func mergeLead(ctx context.Context, tx writeTx, leadID int64, in LeadInput) erro
 	}
 	var merged []Field
 	json.Unmarshal([]byte(custom), &merged)
-	merged = mergeFields(merged, in.Custom)
+	merged = mergeCustom(merged, in.Custom)
 	_, err := tx.ExecContext(ctx, `UPDATE leads SET name = ?, email = ?, phone = ?,
 		message = CASE WHEN ? <> '' THEN ? ELSE message END,
 		source = CASE WHEN ? <> '' THEN ? ELSE source END,
@@ -203,23 +203,6 @@ func taken(ctx context.Context, tx writeTx, teamID int64, column, value string) 
 		return false, nil
 	}
 	return err == nil, err
-}
-
-// mergeFields returns old with each of add set, in first-seen order.
-func mergeFields(old, add []Field) []Field {
-	for _, f := range add {
-		found := false
-		for i := range old {
-			if old[i].Name == f.Name {
-				old[i].Value, found = f.Value, true
-				break
-			}
-		}
-		if !found {
-			old = append(old, f)
-		}
-	}
-	return old
 }
 
 // fieldsJSON stores fields as [[name, value], ...], which keeps their order.

@@ -2,8 +2,10 @@ package store_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -69,5 +71,49 @@ func TestSubmissionsFoldedAndPaged(t *testing.T) {
 	}
 	if _, err := db.SubmissionRaw(ctx, b.TeamID, lead, got[0].ID, 10); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("another team's raw body: %v, want ErrNotFound", err)
+	}
+}
+
+// TestLeadCustomFieldsBounded: posting one person again and again with new
+// field names cannot grow the lead's merged custom fields (which every list
+// and get_lead load) past MaxCustomBytes; every field stays in its
+// submission, the first-seen names keep their latest values, and a small
+// update still lands.
+func TestLeadCustomFieldsBounded(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db, _ := openDB(t)
+	a := newTeam(t, db, "ana@example.com")
+	value := strings.Repeat("v", 500)
+	var lead int64
+	for i := range 300 {
+		var custom []store.Field
+		for j := range 100 {
+			custom = append(custom, store.Field{Name: fmt.Sprintf("f%d_%d", i, j), Value: value})
+		}
+		res, err := db.IngestLead(ctx, store.LeadInput{TeamID: a.TeamID, Email: "jo@example.com", Custom: custom, Fields: custom,
+			Raw: []byte("{}"), At: time.Now()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		lead = res.LeadID
+	}
+	res, _ := db.IngestLead(ctx, store.LeadInput{TeamID: a.TeamID, Email: "jo@example.com",
+		Custom: []store.Field{{Name: "f0_0", Value: "updated"}}, Raw: []byte("{}"), At: time.Now()})
+	l, err := db.Lead(ctx, a.TeamID, res.LeadID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := json.Marshal(l.Custom)
+	t.Logf("300 posts of 100 new 500-byte fields: the lead's custom fields hold %d names, %d bytes", len(l.Custom), len(b))
+	if len(b) > 64<<10 {
+		t.Fatalf("the lead's custom fields are %d bytes, want at most %d", len(b), 64<<10)
+	}
+	if l.Custom[0] != (store.Field{Name: "f0_0", Value: "updated"}) || l.Custom[1].Name != "f0_1" {
+		t.Fatalf("first fields %+v, want f0_0 updated then f0_1", l.Custom[:2])
+	}
+	p, _ := db.LeadSubmissions(ctx, a.TeamID, lead, 0, 2)
+	if p.Total != 301 || len(p.Submissions[1].Fields) != 100 || p.Submissions[1].Fields[99].Name != "f299_99" {
+		t.Fatalf("the newest full submission lost fields: total %d, %d fields", p.Total, len(p.Submissions[1].Fields))
 	}
 }
