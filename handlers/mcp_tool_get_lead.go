@@ -73,6 +73,9 @@ func (s *Server) toolGetLead(ctx context.Context, _ *mcp.CallToolRequest, in get
 	if err != nil {
 		return nil, getLeadOut{}, toolFailed(ctx, "get_lead", err)
 	}
+	if err := s.stillActive(caller); err != nil {
+		return nil, getLeadOut{}, err
+	}
 	out := getLeadOut{Lead: toLeadOut(l, true), Submissions: []submissionOut{}, SubmissionsTotal: subs.Total,
 		NextSubmissionsBefore: subs.Next, PageViews: []pageViewOut{}, PageViewsTotal: total}
 	for _, sub := range subs.Submissions {

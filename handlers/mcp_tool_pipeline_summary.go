@@ -45,6 +45,9 @@ func (s *Server) toolPipelineSummary(ctx context.Context, _ *mcp.CallToolRequest
 	if err != nil {
 		return nil, pipelineSummaryOut{}, toolFailed(ctx, "pipeline_summary", err)
 	}
+	if err := s.stillActive(caller); err != nil {
+		return nil, pipelineSummaryOut{}, err
+	}
 	out := pipelineSummaryOut{From: from.Format(dateLayout), To: to.Format(dateLayout), BySource: []countOut{}, ByDay: []countOut{}}
 	for _, c := range bySource {
 		label := c.Label

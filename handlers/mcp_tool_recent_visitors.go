@@ -55,6 +55,9 @@ func (s *Server) toolRecentVisitors(ctx context.Context, _ *mcp.CallToolRequest,
 	if err != nil {
 		return nil, recentVisitorsOut{}, toolFailed(ctx, "recent_visitors", err)
 	}
+	if err := s.stillActive(caller); err != nil {
+		return nil, recentVisitorsOut{}, err
+	}
 	out := recentVisitorsOut{Since: timeOut(since), Total: total, Visitors: []visitorOut{}}
 	for _, v := range visitors {
 		out.Visitors = append(out.Visitors, visitorOut{VisitorID: v.ID, LeadID: v.LeadID, LeadName: v.LeadName, LeadEmail: v.LeadEmail,

@@ -43,6 +43,9 @@ func (s *Server) toolSearchLeads(ctx context.Context, _ *mcp.CallToolRequest, in
 	if err != nil {
 		return nil, searchLeadsOut{}, toolFailed(ctx, "search_leads", err)
 	}
+	if err := s.stillActive(caller); err != nil {
+		return nil, searchLeadsOut{}, err
+	}
 	out := searchLeadsOut{Total: total, Leads: []leadOut{}}
 	for _, l := range leads {
 		out.Leads = append(out.Leads, toLeadOut(l, false))

@@ -124,6 +124,8 @@ type Server struct {
 	intake     *intake.Intake
 	now        func() time.Time // the one clock, shared with the store
 	mcp        http.Handler     // the MCP server's Streamable HTTP handler
+	// mcpAnswerCap is maxMCPAnswer; tests lower it.
+	mcpAnswerCap int
 	// keyLimits and ipLimits rate-limit the API; nil means no limit.
 	keyLimits, ipLimits *limiterSet
 	proxies             []*net.IPNet // trusted reverse proxies
@@ -172,6 +174,7 @@ func New(cfg Config) (*Server, error) {
 			l.now = cfg.Now
 		}
 	}
+	s.mcpAnswerCap = maxMCPAnswer
 	s.mcp = s.newMCPHandler()
 	s.routes()
 	return s, nil
