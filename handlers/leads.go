@@ -62,7 +62,6 @@ const submissionsPerPage = 20
 const maxRawShown = 64 << 10
 
 func (s *Server) leadPage(c echo.Context) error {
-	a := agentOf(c)
 	id, err := idParam(c)
 	if err != nil {
 		return err
@@ -71,22 +70,36 @@ func (s *Server) leadPage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	d, err := s.leadDetail(c, id, before)
+	if err != nil {
+		return err
+	}
+	return render(c, http.StatusOK, views.LeadPage(page(c, d.Lead.Name, "leads"), d))
+}
+
+// leadDetail is everything the lead page shows about the agent's team's
+// lead id, with the submissions older than before (0: the newest).
+func (s *Server) leadDetail(c echo.Context, id, before int64) (views.LeadDetail, error) {
+	a := agentOf(c)
 	ctx := c.Request().Context()
 	l, err := s.store.Lead(ctx, a.TeamID, id)
 	if err != nil {
-		return err
+		return views.LeadDetail{}, err
 	}
 	subs, err := s.store.LeadSubmissions(ctx, a.TeamID, id, before, submissionsPerPage)
 	if err != nil {
-		return err
+		return views.LeadDetail{}, err
 	}
 	seen, seenTotal, err := s.store.PagesViewedByLead(ctx, a.TeamID, id, maxLeadPageViews)
 	if err != nil {
-		return err
+		return views.LeadDetail{}, err
 	}
 	d := views.LeadDetail{Lead: leadRow(l), Message: l.Message, Updated: l.UpdatedAt, Custom: pairs(l.Custom),
 		PageViewsTotal: seenTotal, SubmissionsTotal: subs.Total, RawFolded: subs.Folded, KeptRaw: store.KeptRawBodies,
 		Older: subs.Next, Paged: before != 0}
+	if d.Links, err = s.trackedLinks(c, id); err != nil {
+		return views.LeadDetail{}, err
+	}
 	for _, v := range seen {
 		d.PageViews = append(d.PageViews, views.PageView{At: v.At, Title: v.Title, URL: v.URL, Before: v.BeforeLead})
 	}
@@ -94,7 +107,7 @@ func (s *Server) leadPage(c echo.Context) error {
 		d.Submissions = append(d.Submissions, views.SubmissionView{ID: sub.ID, At: sub.At, Source: sub.Source, KeyLabel: sub.KeyLabel,
 			KeyPreview: sub.KeyPreview, ContentType: sub.ContentType, Fields: pairs(sub.Fields), RawSize: sub.RawSize})
 	}
-	return render(c, http.StatusOK, views.LeadPage(page(c, d.Lead.Name, "leads"), d))
+	return d, nil
 }
 
 // cursorParam reads a page cursor: a submission id, or "" for the first

@@ -50,6 +50,8 @@ type LeadStore interface {
 	Lead(ctx context.Context, teamID, id int64) (store.Lead, error)
 	LeadSubmissions(ctx context.Context, teamID, leadID, before int64, limit int) (store.SubmissionPage, error)
 	SubmissionRaw(ctx context.Context, teamID, leadID, id int64, max int) (store.RawBody, error)
+	NewTrackedLink(ctx context.Context, teamID, leadID, agentID, keyID int64, url string) (store.TrackedLink, string, error)
+	TrackedLinks(ctx context.Context, teamID, leadID int64, limit int) ([]store.TrackedLink, error)
 }
 
 // TrackerStore is what the web tracker, its settings card and the lead
@@ -233,6 +235,7 @@ func (s *Server) routes() {
 	agent.GET("/leads", s.leadsPage)
 	agent.GET("/leads/:id", s.leadPage)
 	agent.GET("/leads/:id/submissions/:sid/raw", s.submissionRaw)
+	agent.POST("/leads/:id/tracked-links", s.createTrackedLink)
 }
 
 // routeSet registers routes with middleware attached to each route. An Echo

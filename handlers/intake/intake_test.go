@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"mime"
 	"os"
 	"path/filepath"
 	"strings"
@@ -168,7 +169,8 @@ func TestSourcesBecomeLeads(t *testing.T) {
 			}
 			l, subs := w.stored(t, res.LeadID)
 			checkLead(t, l, tc.want)
-			if len(subs) != 1 || w.rawOf(t, res.LeadID, subs[0]) != string(body) || subs[0].ContentType != ctype {
+			mt, _, _ := mime.ParseMediaType(ctype)
+			if len(subs) != 1 || w.rawOf(t, res.LeadID, subs[0]) != string(body) || subs[0].ContentType != mt {
 				t.Fatalf("submission = %+v", subs)
 			}
 		})
