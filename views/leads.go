@@ -68,7 +68,9 @@ type PageView struct {
 
 func leadURL(id int64) string { return fmt.Sprintf("/leads/%d", id) }
 
-func olderSubmissionsURL(lead, before int64) string { return fmt.Sprintf("/leads/%d?before=%d", lead, before) }
+func olderSubmissionsURL(lead, before int64) string {
+	return fmt.Sprintf("/leads/%d?before=%d", lead, before)
+}
 
 func rawURL(lead, sub int64) string { return fmt.Sprintf("/leads/%d/submissions/%d/raw", lead, sub) }
 
