@@ -27,7 +27,7 @@ import (
 type MCPStore interface {
 	SearchLeads(ctx context.Context, teamID int64, text string, limit, offset int) ([]store.Lead, int, error)
 	RecentVisitors(ctx context.Context, teamID int64, since time.Time, limit int) ([]store.VisitorActivity, int, error)
-	LeadCounts(ctx context.Context, teamID int64, from, to time.Time) (bySource, byDay []store.Count, err error)
+	LeadCounts(ctx context.Context, teamID int64, from, to time.Time, maxSources int) (bySource, byDay []store.Count, err error)
 }
 
 // maxMCPBody caps one JSON-RPC message; tool arguments are small.

@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
@@ -168,5 +170,147 @@ func TestMCPAnswerCapped(t *testing.T) {
 	e.h.SetMCPAnswerCap(500)
 	if _, err := cs.ListTools(t.Context(), nil); err == nil || !strings.Contains(err.Error(), "over the limit of 500") {
 		t.Fatalf("tools/list over a 500-byte cap: %v", err)
+	}
+}
+
+// TestMCPToolsAsAnAssistantSeesThem: the schemas carry what an assistant
+// needs (required arguments, ranges, defaults, enums) instead of prose;
+// every tool says whether it reads or writes; out-of-range values are a
+// tool error that says what to fix, never a silent default.
+func TestMCPToolsAsAnAssistantSeesThem(t *testing.T) {
+	e := newEnv(t)
+	c := e.client()
+	c.signup("Ana", "ana@example.com", "Team")
+	cs := e.mustConnectMCP(c.generateAccess("Claude", "mcp"))
+	list, err := cs.ListTools(t.Context(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type prop struct {
+		Type        any      `json:"type"`
+		Description string   `json:"description"`
+		Minimum     *float64 `json:"minimum"`
+		Maximum     *float64 `json:"maximum"`
+		Default     any      `json:"default"`
+		Enum        []string `json:"enum"`
+	}
+	type schema struct {
+		Required   []string        `json:"required"`
+		Properties map[string]prop `json:"properties"`
+	}
+	tools := map[string]*mcp.Tool{}
+	schemas := map[string]schema{}
+	for _, tool := range list.Tools {
+		tools[tool.Name] = tool
+		var in, out schema
+		b, _ := json.Marshal(tool.InputSchema)
+		json.Unmarshal(b, &in)
+		b, _ = json.Marshal(tool.OutputSchema)
+		json.Unmarshal(b, &out)
+		schemas[tool.Name], schemas[tool.Name+" output"] = in, out
+		a := tool.Annotations
+		if a == nil || a.OpenWorldHint == nil || *a.OpenWorldHint {
+			t.Errorf("%s: annotations %+v, want them, with openWorldHint false", tool.Name, a)
+			continue
+		}
+		reader := tool.Name != "create_lead" && tool.Name != "tracked_link"
+		if a.ReadOnlyHint != reader || (reader && !a.IdempotentHint) || (!reader && (a.IdempotentHint || a.DestructiveHint == nil || *a.DestructiveHint)) {
+			t.Errorf("%s: annotations %+v, want readOnlyHint and idempotentHint on readers, destructiveHint false on writers", tool.Name, a)
+		}
+		for name, p := range in.Properties {
+			if regexp.MustCompile(`\d+ to \d+|default \d`).MatchString(p.Description) {
+				t.Errorf("%s.%s: a range or default in prose: %q", tool.Name, name, p.Description)
+			}
+		}
+	}
+	for _, tc := range []struct {
+		tool, prop string
+		min, max   float64
+		def        any
+	}{
+		{"search_leads", "limit", 1, 100, 20.0}, {"search_leads", "offset", 0, 0, nil},
+		{"get_lead", "id", 1, 0, nil}, {"get_lead", "submissions_before", 1, 0, nil},
+		{"recent_visitors", "hours", 1, 720, 24.0}, {"recent_visitors", "limit", 1, 200, 50.0},
+		{"pipeline_summary", "days", 1, 366, 30.0}, {"tracked_link", "lead_id", 1, 0, nil},
+	} {
+		p := schemas[tc.tool].Properties[tc.prop]
+		if p.Minimum == nil || *p.Minimum != tc.min || (tc.max != 0) != (p.Maximum != nil) || (p.Maximum != nil && *p.Maximum != tc.max) || p.Default != tc.def {
+			t.Errorf("%s.%s: %+v, want minimum %v, maximum %v, default %v", tc.tool, tc.prop, p, tc.min, tc.max, tc.def)
+		}
+	}
+	for tool, want := range map[string][]string{"get_lead": {"id"}, "tracked_link": {"lead_id", "url"}} {
+		if fmt.Sprint(schemas[tool].Required) != fmt.Sprint(want) {
+			t.Errorf("%s requires %v, want %v", tool, schemas[tool].Required, want)
+		}
+	}
+	if got := schemas["create_lead output"].Properties["status"].Enum; fmt.Sprint(got) != "[created updated]" {
+		t.Errorf("create_lead's status enum %v", got)
+	}
+
+	for _, tc := range []struct {
+		tool string
+		args map[string]any
+		want string
+	}{
+		{"search_leads", map[string]any{"limit": 0}, "limit must be between 1 and 100 (got 0): how many leads to return"},
+		{"search_leads", map[string]any{"limit": 2.5}, "limit must be a whole number (got 2.5)"},
+		{"search_leads", map[string]any{"offset": -1}, "offset must be 0 or more (got -1)"},
+		{"search_leads", map[string]any{"query": strings.Repeat("q", 201)}, "keep query to 200 characters or fewer (this one has 201)"},
+		{"search_leads", map[string]any{"limt": 5}, `unknown argument "limt": this tool takes limit, offset, query`},
+		{"recent_visitors", map[string]any{"hours": 0}, "hours must be between 1 and 720 (got 0)"},
+		{"pipeline_summary", map[string]any{"days": 400}, "days must be between 1 and 366 (got 400)"},
+		{"get_lead", map[string]any{}, "id is required: the lead's id"},
+		{"get_lead", map[string]any{"id": nil}, "id must not be null"},
+		{"create_lead", map[string]any{"name": "No Contact"}, "Send an email or a phone number (or both) so the agent can reach this person."},
+	} {
+		if msg := toolError(t, cs, tc.tool, tc.args); !strings.HasPrefix(msg, tc.want) {
+			t.Errorf("%s(%v): %q, want it to start %q", tc.tool, tc.args, msg, tc.want)
+		}
+	}
+	// The one validation message is said once, not once per field.
+	if msg := toolError(t, cs, "create_lead", map[string]any{"name": "No Contact"}); strings.Count(msg, "Send an email") != 1 {
+		t.Errorf("the message is repeated: %q", msg)
+	}
+	// A phone sent as a JSON number is taken as its digits.
+	created := callTool[struct{ ID int64 }](t, cs, "create_lead", map[string]any{"name": "Num Ber", "phone": 5551234567})
+	got := callTool[struct {
+		Lead leadJSON `json:"lead"`
+	}](t, cs, "get_lead", map[string]any{"id": created.ID})
+	if got.Lead.Phone != "+15551234567" {
+		t.Fatalf("a phone sent as a number was stored as %q", got.Lead.Phone)
+	}
+}
+
+// TestPipelineSummarySourcesBounded: anyone with the public intake key can
+// give every lead a source of its own; pipeline_summary lists the 20
+// largest and counts the rest together, so its answer (and the query's
+// rows) stay bounded.
+func TestPipelineSummarySourcesBounded(t *testing.T) {
+	e := newEnv(t)
+	c := e.client()
+	c.signup("Ana", "ana@example.com", "Team")
+	team := e.agent("ana@example.com").TeamID
+	cs := e.mustConnectMCP(c.generateAccess("Claude", "mcp"))
+	for i := range 300 {
+		source := fmt.Sprintf("source %03d", i)
+		if i < 5 {
+			source = "Zillow"
+		}
+		if _, err := e.db.IngestLead(t.Context(), store.LeadInput{TeamID: team, Email: fmt.Sprintf("l%d@example.com", i), Source: source,
+			Raw: []byte("{}"), At: time.Now()}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := callTool[struct {
+		NewLeads int `json:"new_leads"`
+		BySource []struct {
+			Source string `json:"source"`
+			Leads  int    `json:"leads"`
+		} `json:"by_source"`
+	}](t, cs, "pipeline_summary", map[string]any{})
+	n := len(got.BySource)
+	if got.NewLeads != 300 || n != 21 || got.BySource[0].Source != "Zillow" || got.BySource[0].Leads != 5 ||
+		got.BySource[n-1].Source != "(other sources)" || got.BySource[n-1].Leads != 300-5-19 {
+		t.Fatalf("pipeline_summary over 296 sources: %d leads, %d sources: %+v", got.NewLeads, n, got.BySource)
 	}
 }

@@ -323,7 +323,7 @@ func TestMCPToolsSeeOnlyTheirTeam(t *testing.T) {
 		if msg := toolError(t, cs, "get_lead", map[string]any{"id": bobLead}); msg != fmt.Sprintf("no lead with id %d; find leads with search_leads", bobLead) {
 			t.Fatalf("Bob's lead via Ana's key: %q", msg)
 		}
-		if msg := toolError(t, cs, "get_lead", map[string]any{"id": 0}); !strings.Contains(msg, "positive number") {
+		if msg := toolError(t, cs, "get_lead", map[string]any{"id": 0}); msg != "id must be 1 or more (got 0): the lead's id, as search_leads or create_lead returned it" {
 			t.Fatalf("id 0: %q", msg)
 		}
 		if msg := toolError(t, cs, "get_lead", map[string]any{"id": "seven"}); !strings.Contains(msg, "id") {

@@ -51,13 +51,7 @@ func (s *Server) toolGetLead(ctx context.Context, _ *mcp.CallToolRequest, in get
 	if err != nil {
 		return nil, getLeadOut{}, err
 	}
-	if in.ID < 1 {
-		return nil, getLeadOut{}, fmt.Errorf("id must be a lead id, a positive number (got %d); find one with search_leads", in.ID)
-	}
 	team := caller.key.TeamID
-	if in.SubmissionsBefore < 0 {
-		return nil, getLeadOut{}, fmt.Errorf("submissions_before must be next_submissions_before from a previous answer (got %d)", in.SubmissionsBefore)
-	}
 	l, err := s.store.Lead(ctx, team, in.ID)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, getLeadOut{}, fmt.Errorf("no lead with id %d; find leads with search_leads", in.ID)

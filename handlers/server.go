@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/jsonschema-go/jsonschema"
 	"github.com/gorilla/sessions"
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
@@ -128,6 +129,8 @@ type Server struct {
 	mcp        http.Handler     // the MCP server's Streamable HTTP handler
 	// mcpAnswerCap is maxMCPAnswer; tests lower it.
 	mcpAnswerCap int
+	// toolSchemas are the MCP tools' input schemas, by name.
+	toolSchemas map[string]*jsonschema.Schema
 	// keyLimits and ipLimits rate-limit the API; nil means no limit.
 	keyLimits, ipLimits *limiterSet
 	proxies             []*net.IPNet // trusted reverse proxies
