@@ -102,12 +102,13 @@ func TestLeadWithThousandSubmissionsStaysSmall(t *testing.T) {
 		total, len(body), len(page.body), float64(pageAlloc)/1e6, float64(pageSys)/1e6, len(answer), float64(mcpAlloc)/1e6, float64(rawBytes)/1e6)
 
 	// The bounds leave room over what 20 submissions of 64 KiB can make;
-	// the allocations are the whole process's, the test's client included.
+	// the allocations are the whole process's, the test's MCP client's
+	// decoding included (about 50 MB for get_lead, 80 MB under -race).
 	if len(page.body) > 2<<20 || pageAlloc > 2*16<<20 {
 		t.Fatalf("lead page %d bytes, two loads allocated %d bytes; want under 2 MiB and 16 MiB a load", len(page.body), pageAlloc)
 	}
-	if len(answer) > 3<<20 || mcpAlloc > 64<<20 {
-		t.Fatalf("get_lead answer %d bytes, allocated %d; want under 3 MiB and 64 MiB", len(answer), mcpAlloc)
+	if len(answer) > 3<<20 || mcpAlloc > 128<<20 {
+		t.Fatalf("get_lead answer %d bytes, allocated %d; want under 3 MiB and 128 MiB", len(answer), mcpAlloc)
 	}
 	if rawBytes > store.KeptRawBodies*64<<10 {
 		t.Fatalf("%d bytes of raw bodies stored for one lead, want at most %d × 64 KiB", rawBytes, store.KeptRawBodies)

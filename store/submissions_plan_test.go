@@ -7,8 +7,8 @@ import (
 	"testing"
 )
 
-// TestSubmissionQueriesUseIndexes: on a database with 200,000 submissions,
-// 20,000 of them on one lead, folding a raw body and reading a page of
+// TestSubmissionQueriesUseIndexes: on a database with 100,000 submissions,
+// 10,000 of them on one lead, folding a raw body and reading a page of
 // submissions or one raw body walk the submissions_lead index or the
 // primary key, never the table.
 func TestSubmissionQueriesUseIndexes(t *testing.T) {
@@ -23,7 +23,7 @@ func TestSubmissionQueriesUseIndexes(t *testing.T) {
 		"INSERT INTO teams (name, created_at) VALUES ('T', 0)",
 		`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 10000)
 			INSERT INTO leads (team_id, email, created_at, updated_at) SELECT 1, 'l' || i || '@example.com', 0, 0 FROM n`,
-		`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 200000)
+		`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100000)
 			INSERT INTO submissions (team_id, lead_id, raw, created_at) SELECT 1, CASE WHEN i % 10 = 0 THEN 1 ELSE 1 + i % 9999 END, x'7b7d', 0 FROM n`,
 	} {
 		if _, err := db.w.ExecContext(ctx, q); err != nil {
