@@ -33,11 +33,11 @@ type MCPStore interface {
 // maxMCPBody caps one JSON-RPC message; tool arguments are small.
 const maxMCPBody = 1 << 20
 
-// maxMCPAnswer caps one answer. The tools' own limits keep answers well
-// under it (get_lead at its largest, 20 submissions of 64 KiB and 200 page
-// views, sent as structured content and again as text, is about 4 MB);
-// the cap holds whatever the stored data.
-const maxMCPAnswer = 4 << 20
+// maxMCPAnswer caps one answer. The tools' own limits keep answers under
+// it (get_lead at its largest, 20 submissions of 64 KiB, 200 page views of
+// 5 KB and 64 KiB of custom fields, sent as structured content and again
+// as text, is about 5 MB); the cap holds whatever the stored data.
+const maxMCPAnswer = 8 << 20
 
 // capAnswers refuses an answer larger than the cap: a tool call gets a tool
 // error saying how to ask for less, any other method a JSON-RPC error.
