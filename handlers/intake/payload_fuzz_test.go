@@ -46,7 +46,7 @@ func FuzzParseLeadBody(f *testing.F) {
 				t.Fatalf("field over the limits: %d/%d runes", utf8.RuneCountInString(fl.Name), utf8.RuneCountInString(fl.Value))
 			}
 		}
-		mapped := mapLead(p.Fields)
+		mapped := mapLead(p.Fields, "US")
 		for _, fl := range append(mapped.All, mapped.Custom...) {
 			if keyPattern.MatchString(fl.Name) || keyPattern.MatchString(fl.Value) {
 				t.Fatalf("a key survived in %q=%q", fl.Name, fl.Value)
@@ -58,8 +58,8 @@ func FuzzParseLeadBody(f *testing.F) {
 			}
 		}
 		d, errs := validate(mapped, "US")
-		if len(errs) == 0 && d.Email == "" && d.Phone == "" {
-			t.Fatal("a lead without email or phone passed validation")
+		if len(errs) == 0 && d.Email == "" && d.Phone == "" && !d.Content {
+			t.Fatal("a lead with no email, phone or content passed validation")
 		}
 		if len(errs) == 0 && d.Phone != "" && d.Phone[0] != '+' {
 			t.Fatalf("phone %q is not E.164", d.Phone)
