@@ -250,9 +250,9 @@ func (e *env) postLead(key, body string, hdr ...string) resp {
 }
 
 // mustPostLead posts a lead that must be created and returns its id.
-func (e *env) mustPostLead(key, body string) int64 {
+func (e *env) mustPostLead(key, body string, hdr ...string) int64 {
 	e.t.Helper()
-	r := e.postLead(key, body)
+	r := e.postLead(key, body, hdr...)
 	var out struct{ ID int64 }
 	if r.StatusCode != http.StatusCreated || json.Unmarshal([]byte(r.body), &out) != nil {
 		e.t.Fatalf("post lead %s: %d %s", body, r.StatusCode, r.body)
