@@ -46,7 +46,7 @@ func (s *Server) inboundLead(c echo.Context) error {
 	if err != nil {
 		return s.leadFailed(c, browser, err)
 	}
-	return s.leadAccepted(c, browser, key.TeamID, p, res)
+	return s.leadAccepted(c, browser, key, p, res)
 }
 
 // readLead finds the key (in a header or the URL, else in the body), reads
@@ -151,33 +151,51 @@ func guessSource(r *http.Request, browser bool) string {
 	return "API"
 }
 
-// leadAccepted answers a stored (or honeypot) lead.
-func (s *Server) leadAccepted(c echo.Context, browser bool, teamID int64, p intake.Payload, res intake.Result) error {
-	status, word := http.StatusOK, "updated"
-	if res.Created {
-		status, word = http.StatusCreated, "created"
-	}
-	if !browser {
-		// WordPress senders (Elementor Pro's webhook action above all)
-		// count any status but 200 as a failure and tell the visitor so.
-		if strings.HasPrefix(c.Request().UserAgent(), "WordPress/") {
-			status = http.StatusOK
+// answerReceived is the one answer an intake key gets for a stored lead
+// that needs no warning.
+var answerReceived = []byte(`{"status":"received"}`)
+
+// leadAccepted answers a stored (or honeypot) lead. An intake key is public
+// (it sits in web pages), so its holder gets the same answer whether the
+// person was new or already a lead, and no lead id: it must not be a way to
+// ask whether an email is someone's lead. A secret MCP key gets the lead.
+// Warnings are about the submission alone (no email or phone in it, a file
+// left out), so every key gets them.
+func (s *Server) leadAccepted(c echo.Context, browser bool, key store.APIKey, p intake.Payload, res intake.Result) error {
+	if browser {
+		if u := s.formRedirect(c, key.TeamID, p.Redirect); u != "" {
+			return c.Redirect(http.StatusSeeOther, u)
 		}
-		return c.JSONBlob(status, leadAnswer(res.LeadID, word, res.Warnings))
+		return c.Redirect(http.StatusSeeOther, "/thanks")
 	}
-	if u := s.formRedirect(c, teamID, p.Redirect); u != "" {
-		return c.Redirect(http.StatusSeeOther, u)
+	status, body := http.StatusCreated, answerReceived
+	switch {
+	case key.Access == store.AccessMCP && res.Created:
+		body = leadAnswer(res.LeadID, "created", res.Warnings)
+	case key.Access == store.AccessMCP:
+		status, body = http.StatusOK, leadAnswer(res.LeadID, "updated", res.Warnings)
+	case len(res.Warnings) > 0:
+		body = leadAnswer(0, "received", res.Warnings)
 	}
-	return c.Redirect(http.StatusSeeOther, "/thanks")
+	// WordPress senders (Elementor Pro's webhook action above all) count
+	// any status but 200 as a failure and tell the visitor so.
+	if strings.HasPrefix(c.Request().UserAgent(), "WordPress/") {
+		status = http.StatusOK
+	}
+	return c.JSONBlob(status, body)
 }
 
-// leadAnswer is {"id":N,"status":"created"}, with "warnings" when there are
-// any, written without a JSON encoder in the common case: it showed in the
-// ingest profile, for a fixed shape.
+// leadAnswer is {"id":N,"status":"created"} (no id when id is 0), with
+// "warnings" when there are any, written without a JSON encoder: it showed
+// in the ingest profile, for a fixed shape.
 func leadAnswer(id int64, status string, warnings []string) []byte {
 	b := make([]byte, 0, 48)
-	b = strconv.AppendInt(append(b, `{"id":`...), id, 10)
-	b = append(append(append(b, `,"status":"`...), status...), '"')
+	b = append(b, '{')
+	if id != 0 {
+		b = strconv.AppendInt(append(b, `"id":`...), id, 10)
+		b = append(b, ',')
+	}
+	b = append(append(append(b, `"status":"`...), status...), '"')
 	if len(warnings) > 0 {
 		w, _ := json.Marshal(warnings)
 		b = append(append(b, `,"warnings":`...), w...)

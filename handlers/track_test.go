@@ -189,18 +189,15 @@ func identifyBody(key, vid, email, phone string) string {
 	return string(b)
 }
 
-// inbound posts a JSON lead and returns its id.
+// inbound posts a JSON lead and returns the id of the lead it joined.
 func (e *env) inbound(key string, lead map[string]string, hdr ...string) (resp, int64) {
 	e.t.Helper()
 	b, _ := json.Marshal(lead)
-	req, _ := http.NewRequest("POST", e.srv.URL+"/api/leads/inbound", strings.NewReader(string(b)))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("X-Api-Key", key)
-	setHeaders(req, hdr)
-	r := e.client().do(req)
-	var got struct{ ID int64 }
-	json.Unmarshal([]byte(r.body), &got)
-	return r, got.ID
+	r := e.postLead(key, string(b), hdr...)
+	if r.StatusCode != http.StatusCreated {
+		return r, 0
+	}
+	return r, e.lastLeadID()
 }
 
 func TestTrackIdentify(t *testing.T) {
@@ -236,6 +233,22 @@ func TestTrackIdentify(t *testing.T) {
 	}
 	if _, visitors := e.stored(team); len(visitors) != 0 {
 		t.Fatalf("identified visitors still listed as anonymous: %+v", visitors)
+	}
+
+	// identify({email, name}) names a lead that has no name, and never
+	// renames one that has.
+	_, nameless := e.inbound(key, map[string]string{"email": "nameless@example.com"})
+	named, _ := json.Marshal(map[string]any{"api_key": key, "type": "identify", "visitor_id": "named000000000000000000000000000",
+		"url": "https://sunset.example/", "email": "nameless@example.com", "name": "Riley Stone"})
+	e.track(string(named))
+	renamed, _ := json.Marshal(map[string]any{"api_key": key, "type": "identify", "visitor_id": "named000000000000000000000000000",
+		"url": "https://sunset.example/", "phone": "+1 415 555 0100", "name": "Someone Else"})
+	e.track(string(renamed))
+	if l, _, _ := e.db.Lead(t.Context(), team, nameless); l.Name != "Riley Stone" {
+		t.Fatalf("identify with a name left the nameless lead named %q", l.Name)
+	}
+	if l, _, _ := e.db.Lead(t.Context(), team, lead2); l.Name != "Sam" {
+		t.Fatalf("identify renamed Sam to %q", l.Name)
 	}
 
 	// Neither email nor phone: accepted and dropped.

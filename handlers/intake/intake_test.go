@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"errors"
 	"io"
+	"mime"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -245,7 +246,8 @@ func TestSourcesBecomeLeads(t *testing.T) {
 			}
 			l, subs := w.stored(t, res.LeadID)
 			checkLead(t, l, tc.want)
-			if len(subs) != 1 || string(subs[0].Raw) != string(intake.RedactBytes(body)) || subs[0].ContentType != ctype {
+			mt, _, _ := mime.ParseMediaType(ctype)
+			if len(subs) != 1 || string(subs[0].Raw) != string(intake.RedactBytes(body)) || subs[0].ContentType != mt {
 				t.Fatalf("submission = %+v", subs)
 			}
 			if want := l.NeedsContact(); want != slices.Contains(res.Warnings, intake.NoContactWarning) || !slices.Equal(res.Warnings, subs[0].Notes) {
