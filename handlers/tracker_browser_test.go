@@ -215,3 +215,59 @@ func TestBrowserTrackerOptOut(t *testing.T) {
 		t.Fatalf("stored %d views, visitors %+v; want only the control page's", views, visitors)
 	}
 }
+
+// pageViews lists the team's stored page views, oldest first, as
+// "url | title".
+func pageViews(t *testing.T, e *env, team int64) []string {
+	t.Helper()
+	rows, err := rawDB(t, e).Query("SELECT url, title FROM page_views WHERE team_id = ? ORDER BY id", team)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var u, title string
+		rows.Scan(&u, &title)
+		out = append(out, u+" | "+title)
+	}
+	return out
+}
+
+// TestBrowserTrackerSPA: a single-page app that sets its title once its
+// data has loaded gets that title recorded, not the previous page's; a
+// change of the #hash alone is no page view.
+func TestBrowserTrackerSPA(t *testing.T) {
+	e := newEnv(t)
+	_, team, key := e.team("ana@example.com")
+	site := trackedSite(t, e.srv.URL, key)
+	ctx := newBrowser(t)
+	views := func() int { n, _ := e.stored(team); return n }
+	run := func(js string) {
+		t.Helper()
+		if err := chromedp.Run(ctx, chromedp.Evaluate(js+"; true", nil)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := chromedp.Run(ctx, chromedp.Navigate(site+"/"), chromedp.Poll(`window.closr && window.closr._c === 1`, nil)); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the first page view", func() bool { return views() == 1 })
+
+	// The app navigates, then sets the title when its data arrives.
+	run(`history.pushState({}, "", "/homes/12-oak"); setTimeout(() => { document.title = "12 Oak St" }, 600)`)
+	waitFor(t, "the SPA page view", func() bool { return views() == 2 })
+
+	// An anchor on the same page: the title changes too (as tab widgets
+	// do), which ends the tracker's wait at once. Then the next page.
+	run(`location.hash = "#photos"; document.title = "12 Oak St: photos"`)
+	if err := chromedp.Run(ctx, chromedp.Sleep(700*time.Millisecond)); err != nil { // the tracker's wait is 200 ms here
+		t.Fatal(err)
+	}
+	run(`history.pushState({}, "", "/homes/14-elm"); document.title = "14 Elm Ave"`)
+	waitFor(t, "the next SPA page view", func() bool { return views() >= 3 })
+	want := []string{site + "/ | Sunset Realty", site + "/homes/12-oak | 12 Oak St", site + "/homes/14-elm | 14 Elm Ave"}
+	if got := pageViews(t, e, team); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("page views:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
