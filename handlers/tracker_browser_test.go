@@ -3,9 +3,11 @@ package handlers_test
 import (
 	"context"
 	"fmt"
+	"html"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -269,5 +271,78 @@ func TestBrowserTrackerSPA(t *testing.T) {
 	want := []string{site + "/ | Sunset Realty", site + "/homes/12-oak | 12 Oak St", site + "/homes/14-elm | 14 Elm Ave"}
 	if got := pageViews(t, e, team); fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("page views:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// cspSite is an agent's site sending its own Content-Security-Policy:
+// default-src 'self' plus, for each entry, "directive 'self' source".
+func cspSite(t *testing.T, closrURL, key string, entries []string) string {
+	t.Helper()
+	policy := "default-src 'self'"
+	for _, e := range entries {
+		dir, src, _ := strings.Cut(e, " ")
+		policy += "; " + dir + " 'self' " + src
+	}
+	var siteURL string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Security-Policy", policy)
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		if r.URL.Path == "/thank-you" {
+			fmt.Fprint(w, `<!doctype html><title>Thanks</title><h1 id="thanks">Thanks!</h1>`)
+			return
+		}
+		fmt.Fprintf(w, `<!doctype html><html><head><title>Contact</title>
+<script async src="%[1]s/t.js" data-key="%[2]s" data-allow-automation></script></head><body>
+<form method="post" action="%[1]s/api/leads/inbound"><input type="hidden" name="api_key" value="%[2]s">
+<input type="hidden" name="_redirect" value="%[3]s/thank-you"><input id="email" name="email" type="email">
+<button id="send" type="submit">Send</button></form></body></html>`, closrURL, key, siteURL)
+	}))
+	t.Cleanup(srv.Close)
+	siteURL = strings.Replace(srv.URL, "127.0.0.1", "localhost", 1)
+	return siteURL
+}
+
+// TestBrowserSiteWithCSP: a site with a Content-Security-Policy of its own
+// blocks the tracker until it has the entries the Web tracker card gives;
+// with them, page views arrive and the form posts, with no violation
+// (newBrowser fails the test on any).
+func TestBrowserSiteWithCSP(t *testing.T) {
+	e := newEnv(t)
+	c, team, key := e.team("ana@example.com")
+	m := regexp.MustCompile(`data-testid="csp-entries"><code>([^<]*)</code>`).FindStringSubmatch(c.get("/settings/integrations").body)
+	if m == nil {
+		t.Fatal("the Web tracker card gives no CSP entries")
+	}
+	entries := strings.Split(html.UnescapeString(m[1]), "\n")
+	for i, dir := range []string{"script-src", "connect-src", "form-action"} {
+		if entries[i] != dir+" "+e.srv.URL {
+			t.Fatalf("CSP entries %q, want %s with this server's address", entries, dir)
+		}
+	}
+
+	// Without them the browser refuses the tracker.
+	strict := startBrowser(t)
+	seen := watchCSP(strict)
+	if err := chromedp.Run(strict, chromedp.Navigate(cspSite(t, e.srv.URL, key, nil)+"/")); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the site's policy to block the tracker", func() bool { return len(seen.violations()) > 0 })
+
+	ctx := newBrowser(t)
+	site := cspSite(t, e.srv.URL, key, entries)
+	if err := chromedp.Run(ctx, chromedp.Navigate(site+"/")); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the page view", func() bool { n, _ := e.stored(team); return n == 1 })
+	err := chromedp.Run(ctx,
+		chromedp.SendKeys("#email", "csp@example.com", chromedp.ByQuery),
+		chromedp.Click("#send", chromedp.ByQuery),
+		chromedp.WaitVisible("#thanks", chromedp.ByQuery),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if leads, _, _ := e.db.Leads(context.Background(), team, 10, 0); len(leads) != 1 || leads[0].Email != "csp@example.com" {
+		t.Fatalf("leads %+v", leads)
 	}
 }
