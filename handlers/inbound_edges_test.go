@@ -41,6 +41,9 @@ func TestInboundKeyInURL(t *testing.T) {
 	e := newEnv(t)
 	c, team, key := e.team("ana@example.com")
 	secret := c.generateAccess("Claude", "mcp")
+	if page := c.get("/settings/integrations").body; !strings.Contains(page, e.srv.URL+"/api/leads/inbound?api_key=YOUR_API_KEY") {
+		t.Fatal("the Send leads card does not show the webhook address with the key")
+	}
 	ctype, body := providerFixture(t, "jotform")
 	r := e.api("POST", "/api/leads/inbound?api_key="+key, ctype, body)
 	if r.StatusCode != http.StatusCreated {
