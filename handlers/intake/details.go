@@ -160,21 +160,27 @@ func mapLead(fields []field, region string) details {
 // (an answer that is an email address, or written like a phone number). It
 // returns the answers left.
 func fillGaps(rest []field, found map[string]field, region string) []field {
-	take := func(detail string, ok func(field) bool) {
+	guesses := make([]string, len(rest))
+	for i, f := range rest {
+		if f.kind == answer && f.Value != "" {
+			guesses[i] = guessDetail(f.Name)
+		}
+	}
+	take := func(detail string, ok func(int, field) bool) {
 		if _, done := found[detail]; done {
 			return
 		}
 		for i, f := range rest {
-			if f.kind == answer && f.Value != "" && ok(f) {
+			if f.kind == answer && f.Value != "" && ok(i, f) {
 				found[detail] = f
-				rest = slices.Delete(rest, i, i+1)
+				rest, guesses = slices.Delete(rest, i, i+1), slices.Delete(guesses, i, i+1)
 				return
 			}
 		}
 	}
 	for _, detail := range []string{"email", "phone", "first", "last", "message", "name"} {
-		take(detail, func(f field) bool {
-			if guessDetail(f.Name) != detail {
+		take(detail, func(i int, f field) bool {
+			if guesses[i] != detail {
 				return false
 			}
 			switch detail {
@@ -188,8 +194,8 @@ func fillGaps(rest []field, found map[string]field, region string) []field {
 			return true
 		})
 	}
-	take("email", func(f field) bool { return isEmail(f.Value) })
-	take("phone", func(f field) bool { return writtenLikePhone(f.Value) && isPhone(f.Value, region) })
+	take("email", func(_ int, f field) bool { return isEmail(f.Value) })
+	take("phone", func(_ int, f field) bool { return writtenLikePhone(f.Value) && isPhone(f.Value, region) })
 	return rest
 }
 

@@ -620,3 +620,17 @@ func TestReadFailureIsNotTheSenders(t *testing.T) {
 		}
 	}
 }
+
+// TestOddProviderPayloadKept: a payload that looks like a provider's but
+// does not read as its documented shape is kept with its fields as parsed.
+func TestOddProviderPayloadKept(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	body := `{"event_type": "form_response", "form_response": {"answers": "not a list", "email": "odd@example.com"}}`
+	res, err := w.submit(t, "application/json", []byte(body), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, _ := w.stored(t, res.LeadID)
+	checkLead(t, l, lead{Email: "odd@example.com", Source: "Typeform"})
+}

@@ -196,10 +196,12 @@ func payloadOf(body []byte, fields []field) (Payload, error) {
 				return f.Name == src.key
 			})
 		}
+		// A payload that looks like the provider's but does not read as
+		// its documented shape keeps its fields as parsed: a lead with
+		// plainer labels beats a refused one the provider gives up on.
 		if src.read != nil {
-			var err error
-			if rest, err = src.read(body, rest); err != nil {
-				return Payload{}, errUnreadable(src.name + " payload could not be read: " + err.Error())
+			if read, err := src.read(body, rest); err == nil {
+				rest = read
 			}
 		}
 	}
@@ -274,7 +276,7 @@ func readMultipart(r io.Reader, boundary string) ([]field, []byte, []string, err
 			if err != nil {
 				return nil, nil, nil, src.failed(err)
 			}
-			note := fmt.Sprintf("File %q of %d bytes was left out: Closr does not keep attachments.", clip(strings.ToValidUTF8(name, "\uFFFD"), 100), size)
+			note := fmt.Sprintf("File %q of %d bytes was left out: Closr does not keep attachments.", clip(Redact(strings.ToValidUTF8(name, "\uFFFD")), 100), size)
 			notes = append(notes, note)
 			fmt.Fprintf(&raw, "[%s]\r\n", note)
 			continue

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 )
 
 // A source is a lead provider whose payloads are recognised by their shape,
@@ -31,7 +32,7 @@ var sources = []source{
 	// "Select fields", keyed by the labels Gravity Forms shows for a name's
 	// parts.
 	{name: "Gravity Forms", is: func(s fieldSet) bool {
-		return slices.ContainsFunc(s.names, func(n string) bool { return strings.HasSuffix(n, " (First)") || strings.HasSuffix(n, " (Last)") })
+		return s.named(func(n string) bool { return strings.HasSuffix(n, " (First)") || strings.HasSuffix(n, " (Last)") })
 	}},
 	{name: "HubSpot", is: func(s fieldSet) bool {
 		return s.prefixed("context.hutk") || s.prefixed("context.pageUri") || s.prefixed("legalConsentOptions.")
@@ -48,7 +49,7 @@ var sources = []source{
 		return s.has("form_id") && s.has("form_name") && (s.has("Powered by") || s.has("Page URL") || s.has("Remote IP")) || s.has("form[id]")
 	}, read: readElementor},
 	{name: "Contact Form 7", is: func(s fieldSet) bool {
-		return slices.ContainsFunc(s.names, func(n string) bool { return strings.HasPrefix(n, "_wpcf7") || cf7Name.MatchString(n) })
+		return s.named(func(n string) bool { return strings.HasPrefix(n, "_wpcf7") || cf7Name.MatchString(n) })
 	}, read: readCF7},
 	{name: "Facebook Lead Ads", is: func(s fieldSet) bool { return s.has("ad_id") || s.has("ad_name") || s.has("adset_name") }},
 	{name: "Zillow", is: func(s fieldSet) bool { return s.mentions("zillow") }, read: readParsedEmail},
@@ -57,47 +58,47 @@ var sources = []source{
 
 // recognise returns the source whose payload the fields are, or nil.
 func recognise(fs []field) *source {
-	s := newFieldSet(fs)
 	for i := range sources {
-		if sources[i].is(s) {
+		if sources[i].is(fieldSet(fs)) {
 			return &sources[i]
 		}
 	}
 	return nil
 }
 
-// fieldSet indexes a payload's fields by name (the first of each) for the
-// sources' tests.
-type fieldSet struct {
-	vals  map[string]string
-	names []string // in the order sent
-}
+// fieldSet is a payload's fields as the sources' tests read them: the
+// first field of a name. A scan, not a map: payloads have tens of fields,
+// and this runs on every lead.
+type fieldSet []field
 
-func newFieldSet(fs []field) fieldSet {
-	s := fieldSet{vals: map[string]string{}}
-	for _, f := range fs {
-		if _, dup := s.vals[f.Name]; !dup {
-			s.vals[f.Name] = f.Value
-			s.names = append(s.names, f.Name)
+func (s fieldSet) get(name string) string {
+	for _, f := range s {
+		if f.Name == name {
+			return f.Value
 		}
 	}
-	return s
+	return ""
 }
 
-func (s fieldSet) get(name string) string { return s.vals[name] }
-
-func (s fieldSet) has(name string) bool { _, ok := s.vals[name]; return ok }
+func (s fieldSet) has(name string) bool {
+	return slices.ContainsFunc(s, func(f field) bool { return f.Name == name })
+}
 
 // prefixed reports whether a field's name starts with prefix.
 func (s fieldSet) prefixed(prefix string) bool {
-	return slices.ContainsFunc(s.names, func(n string) bool { return strings.HasPrefix(n, prefix) })
+	return slices.ContainsFunc(s, func(f field) bool { return strings.HasPrefix(f.Name, prefix) })
+}
+
+// named reports whether a field's name matches.
+func (s fieldSet) named(match func(string) bool) bool {
+	return slices.ContainsFunc(s, func(f field) bool { return match(f.Name) })
 }
 
 // mentions reports whether an email's sender or subject names site, as in
 // the fields of a forwarded lead email parsed by Zapier's Email Parser.
 func (s fieldSet) mentions(site string) bool {
 	for _, n := range []string{"from", "from_email", "sender", "subject"} {
-		if strings.Contains(strings.ToLower(s.vals[n]), site) {
+		if strings.Contains(strings.ToLower(s.get(n)), site) {
 			return true
 		}
 	}
@@ -216,7 +217,7 @@ func readTypeform(body []byte, _ []field) ([]field, error) {
 // tuanhuy22711/jotform-bitrix24-integration logs/app.log; n8n's
 // JotFormTrigger.node.ts reads rawRequest the same way).
 func readJotform(_ []byte, fs []field) ([]field, error) {
-	set := newFieldSet(fs)
+	set := fieldSet(fs)
 	dec := json.NewDecoder(strings.NewReader(set.get("rawRequest")))
 	dec.UseNumber()
 	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
@@ -651,5 +652,6 @@ func humanize(name string) string {
 	if s == "" {
 		return name
 	}
-	return strings.ToUpper(s[:1]) + s[1:]
+	r, size := utf8.DecodeRuneInString(s)
+	return string(unicode.ToUpper(r)) + s[size:]
 }
