@@ -50,7 +50,8 @@ func (s *Server) leadsPage(c echo.Context) error {
 }
 
 func leadRow(l store.Lead) views.LeadRow {
-	return views.LeadRow{ID: l.ID, Name: l.Name, Email: l.Email, Phone: l.Phone, Source: l.Source, KeyLabel: l.KeyLabel, At: l.CreatedAt}
+	return views.LeadRow{ID: l.ID, Name: l.Name, Email: l.Email, Phone: l.Phone, Source: l.Source, KeyLabel: l.KeyLabel, At: l.CreatedAt,
+		NeedsContact: l.NeedsContact()}
 }
 
 // submissionsPerPage is how many submissions the lead page and get_lead
@@ -105,7 +106,7 @@ func (s *Server) leadDetail(c echo.Context, id, before int64) (views.LeadDetail,
 	}
 	for _, sub := range subs.Submissions {
 		d.Submissions = append(d.Submissions, views.SubmissionView{ID: sub.ID, At: sub.At, Source: sub.Source, KeyLabel: sub.KeyLabel,
-			KeyPreview: sub.KeyPreview, ContentType: sub.ContentType, Fields: pairs(sub.Fields), RawSize: sub.RawSize})
+			KeyPreview: sub.KeyPreview, ContentType: sub.ContentType, Fields: pairs(sub.Fields), Notes: sub.Notes, RawSize: sub.RawSize})
 	}
 	return d, nil
 }

@@ -261,14 +261,15 @@ func TestMCPToolsAsAnAssistantSeesThem(t *testing.T) {
 		{"pipeline_summary", map[string]any{"days": 400}, "days must be between 1 and 366 (got 400)"},
 		{"get_lead", map[string]any{}, "id is required: the lead's id"},
 		{"get_lead", map[string]any{"id": nil}, "id must not be null"},
-		{"create_lead", map[string]any{"name": "No Contact"}, "Send an email or a phone number (or both) so the agent can reach this person."},
+		{"create_lead", map[string]any{"source": "Referral"}, "This submission holds nothing about the person: send their name, email, phone number or message."},
+		{"create_lead", map[string]any{"email": "nope", "phone": "12"}, `email: "nope" is not an email address`},
 	} {
 		if msg := toolError(t, cs, tc.tool, tc.args); !strings.HasPrefix(msg, tc.want) {
 			t.Errorf("%s(%v): %q, want it to start %q", tc.tool, tc.args, msg, tc.want)
 		}
 	}
 	// The one validation message is said once, not once per field.
-	if msg := toolError(t, cs, "create_lead", map[string]any{"name": "No Contact"}); strings.Count(msg, "Send an email") != 1 {
+	if msg := toolError(t, cs, "create_lead", map[string]any{"source": "Referral"}); strings.Count(msg, "holds nothing") != 1 {
 		t.Errorf("the message is repeated: %q", msg)
 	}
 	// A phone sent as a JSON number is taken as its digits.

@@ -40,7 +40,7 @@ func (s *Server) addMCPTools(srv *mcp.Server) {
 		return t
 	}
 	mcp.AddTool(srv, add(&mcp.Tool{Name: "create_lead", Title: "Create or update a lead", Annotations: writer,
-		Description: "Add a lead to the pipeline. A person is matched by email or phone, so a known person gets this submission added to their existing lead (status \"updated\") instead of a duplicate. Needs an email or a phone.",
+		Description: "Add a lead to the pipeline. A person is matched by email or phone, so a known person gets this submission added to their existing lead (status \"updated\") instead of a duplicate. Without an email or a phone the lead is kept, marked as needing contact details, and never matched to another.",
 		InputSchema: schemaFor[createLeadIn](func(p map[string]*jsonschema.Schema) {
 			p["idempotency_key"].MaxLength = new(255)
 		}),

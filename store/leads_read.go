@@ -8,7 +8,9 @@ import (
 	"time"
 )
 
-// Lead is one person in a team's pipeline.
+// Lead is one person in a team's pipeline. A lead with neither email nor
+// phone needs contact details: it came with content but no way to reach
+// the person, and it never merges with another (see NeedsContact).
 type Lead struct {
 	ID         int64
 	TeamID     int64
@@ -27,6 +29,12 @@ type Lead struct {
 const leadColumns = `l.id, l.team_id, l.name, l.email, l.phone, l.message, l.source, l.custom,
 	coalesce(k.label, ''), coalesce(k.preview, ''), l.created_at, l.updated_at
 	FROM leads l LEFT JOIN api_keys k ON k.id = l.key_id`
+
+// NeedsContact reports whether the lead has no email and no phone. Leads
+// are matched by email or phone only, so such a lead never gains either
+// from a later submission: the state is the columns themselves, not a flag
+// that could disagree with them.
+func (l Lead) NeedsContact() bool { return l.Email == "" && l.Phone == "" }
 
 func scanLead(sc interface{ Scan(...any) error }) (Lead, error) {
 	var l Lead

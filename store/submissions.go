@@ -10,6 +10,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -27,6 +28,7 @@ type Submission struct {
 	ContentType string
 	RawSize     int // bytes; 0 once folded
 	Fields      []Field
+	Notes       []string // what the submission left out or lacked
 	KeyLabel    string
 	KeyPreview  string
 	At          time.Time
@@ -45,7 +47,7 @@ type SubmissionPage struct {
 const (
 	countSubmissionsSQL = `SELECT count(*), count(*) FILTER (WHERE length(raw) = 0)
 		FROM submissions WHERE lead_id = ? AND team_id = ?`
-	submissionsPageSQL = `SELECT s.id, s.source, s.content_type, length(s.raw), s.fields,
+	submissionsPageSQL = `SELECT s.id, s.source, s.content_type, length(s.raw), s.fields, s.notes,
 		coalesce(k.label, ''), coalesce(k.preview, ''), s.created_at
 		FROM submissions s LEFT JOIN api_keys k ON k.id = s.key_id
 		WHERE s.lead_id = ? AND s.team_id = ? AND s.id < ? ORDER BY s.id DESC LIMIT ?`
@@ -77,12 +79,13 @@ func (db *DB) LeadSubmissions(ctx context.Context, teamID, leadID, before int64,
 			break
 		}
 		var s Submission
-		var fields string
+		var fields, notes string
 		var at int64
-		if err := rows.Scan(&s.ID, &s.Source, &s.ContentType, &s.RawSize, &fields, &s.KeyLabel, &s.KeyPreview, &at); err != nil {
+		if err := rows.Scan(&s.ID, &s.Source, &s.ContentType, &s.RawSize, &fields, &notes, &s.KeyLabel, &s.KeyPreview, &at); err != nil {
 			return p, fmt.Errorf("submissions of lead %d: %w", leadID, err)
 		}
 		s.Fields, s.At = parseFields(fields), time.Unix(at, 0).UTC()
+		json.Unmarshal([]byte(notes), &s.Notes)
 		p.Submissions = append(p.Submissions, s)
 	}
 	return p, wrapUnavailable(rows.Err())

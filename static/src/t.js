@@ -103,19 +103,21 @@
     };
 
     // ---- Page views.
-    var last; // URL of the last page view sent (undefined/null: none yet)
+    var last; // URL of the last page view sent, without its #hash
+    var title; // the title sent with it
     var pageview = (e) => {
       // Restored from the back/forward cache (pageshow, persisted): the page
       // did not reload, so count it again, as on a fresh load: reset the
       // same-URL guard. (pageshow also fires on a normal load: the guard
       // then stops a second send.)
       if (e && e.persisted) last = 0;
-      var href = loc.href;
+      // A change of the #hash alone (an anchor, a tab) is no new page.
+      var href = loc.href.split('#')[0];
       if (href != last) {
         // never twice in a row for the same URL
         send({
           type: 'pageview',
-          title: doc.title,
+          title: (title = doc.title),
           // First view of this page load: the real referrer; SPA
           // navigations: the previous URL (what analytics tools do).
           referrer: last || doc.referrer,
@@ -125,10 +127,24 @@
       }
     };
 
-    // SPA navigation. Deferred a little so that the app has time to update
-    // document.title, and so that pushState+replaceState bursts (redirects)
-    // collapse into one view of the final URL.
-    var later = () => setTimeout(pageview, 100);
+    // SPA navigation. Apps set document.title once their data has loaded,
+    // so the view waits for the page to settle: it is sent once the title
+    // has held for 100 ms and is no longer the last view's, or after about
+    // 2 s (a page with the same title). A pushState+replaceState burst (a
+    // redirect) restarts the wait: one view of the final URL.
+    // t: the title at the last check (an Event or undefined at first, so
+    // never equal); n: checks so far.
+    var timer;
+    var later = (t, n) => {
+      clearTimeout(timer);
+      timer = setTimeout(
+        () =>
+          n > 19 || (t == doc.title && t != title)
+            ? pageview()
+            : later(doc.title, -~n),
+        100
+      );
+    };
     ['pushState', 'replaceState'].forEach((name) => {
       var orig = history[name];
       history[name] = function () {
