@@ -351,3 +351,72 @@ func TestBrowserSiteWithCSP(t *testing.T) {
 		t.Fatalf("leads %+v", leads)
 	}
 }
+
+// TestBrowserTrackedLink: the agent makes a tracked link on a lead's page;
+// the person opens it in a browser of their own on the agent's site (a
+// second origin with the tracker) and browses two more pages. The token
+// leaves the address bar, and the lead page lists all three views and says
+// the link was opened.
+func TestBrowserTrackedLink(t *testing.T) {
+	e := newEnv(t)
+	agent := newBrowser(t)
+	signupInBrowser(t, agent, e.srv.URL, "ana@example.com")
+	a := e.agent("ana@example.com")
+	_, key, err := e.db.CreateAPIKey(t.Context(), a.TeamID, a.ID, "Web tracker", store.AccessIntake)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lead := e.mustPostLead(key, `{"name": "Jamie Buyer", "email": "jamie@example.com"}`)
+	site := trackedSite(t, e.srv.URL, key)
+
+	var link string
+	err = chromedp.Run(agent,
+		chromedp.Navigate(fmt.Sprintf("%s/leads/%d", e.srv.URL, lead)),
+		chromedp.SendKeys("#tracked-url", site+"/?listing=7-harbor-ln", chromedp.ByQuery),
+		chromedp.Click(`#tracked-links button[type=submit]`, chromedp.ByQuery),
+		chromedp.Text(`[data-testid="tracked-url"]`, &link, chromedp.ByQuery),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(link, site+"/?listing=7-harbor-ln&clsr=") {
+		t.Fatalf("tracked link %q", link)
+	}
+
+	person := newBrowser(t) // a browser of their own: nothing shared with the agent's
+	views := func() int { n, _ := e.stored(a.TeamID); return n }
+	var address string
+	err = chromedp.Run(person,
+		chromedp.Navigate(link),
+		chromedp.Poll(`window.closr && window.closr._c === 1`, nil),
+		chromedp.Poll(`!location.search.includes("clsr")`, nil),
+		chromedp.Location(&address),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if address != site+"/?listing=7-harbor-ln" {
+		t.Fatalf("the address bar holds %q after opening the link, want the page without its token", address)
+	}
+	waitFor(t, "the view of the opened link", func() bool { return views() == 1 })
+	for i, path := range []string{"/contact", "/"} {
+		if err := chromedp.Run(person, chromedp.Navigate(site+path), chromedp.Poll(`window.closr && window.closr._c === 1`, nil)); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, "the view of "+path, func() bool { return views() == i+2 })
+	}
+
+	var rows int
+	var opened string
+	err = chromedp.Run(agent,
+		chromedp.Navigate(fmt.Sprintf("%s/leads/%d", e.srv.URL, lead)),
+		chromedp.Evaluate(`document.querySelectorAll('[data-testid="page-view"]').length`, &rows),
+		chromedp.Text(`[data-testid="opened-link"]`, &opened, chromedp.ByQuery),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rows != 3 || !strings.HasPrefix(opened, "Sunset Realty,") {
+		t.Fatalf("lead page: %d page views, opened link %q; want 3 and the opened page", rows, opened)
+	}
+}

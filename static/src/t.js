@@ -80,7 +80,7 @@
     // (Re)write both stores on every load: repairs whichever was missing and
     // keeps the cookie's one-year lifetime rolling.
     doc.cookie =
-      VID + '=' + vid + ';path=/;max-age=31536000;SameSite=Lax';
+      VID + '=' + vid + ';path=/;max-age=31536000';
     storage(VID, vid);
 
     // ---- Transport: sendBeacon, else fetch keepalive. text/plain keeps it a
@@ -96,7 +96,8 @@
             method: 'POST',
             body: data,
             keepalive: true,
-            credentials: 'omit',
+            // No credentials: the default sends cookies only to the page's
+            // own origin, and the endpoint is Closr's.
             mode: 'no-cors',
           }).catch(noop);
       } catch (e) {}
@@ -145,6 +146,21 @@
         100
       );
     };
+    // Initial view.
+    pageview();
+
+    // A tracked link's clsr token names a person: once the view carrying it
+    // is sent, it leaves the address bar (before replaceState is wrapped:
+    // no view of its own), so that someone the page is forwarded to is not
+    // taken for them. The server drops it from the next view's referrer.
+    var url = new URL(loc);
+    var params = url.searchParams;
+    if (params.has('clsr')) {
+      params.delete('clsr');
+      history.replaceState(history.state, '', url);
+      last = loc.href.split('#')[0]; // the pageshow of this load sends nothing
+    }
+
     ['pushState', 'replaceState'].forEach((name) => {
       var orig = history[name];
       history[name] = function () {
@@ -156,8 +172,6 @@
 
     win.addEventListener('pageshow', pageview);
 
-    // Initial view.
-    pageview();
 
     // ---- Link visitors to leads: add the visitor id to every submitted POST
     // form (capture phase: it is there before the site's own handlers run).
@@ -179,19 +193,10 @@
       true
     );
 
-    // ---- closr.identify({email, phone, name}) for custom (JS) lead flows.
-    // Fields are always strings ("" when missing: [v] + '' is '' for
-    // null/undefined, else String(v)). The server drops an identify that has
-    // neither email nor phone.
-    api.identify = (o) => {
-      try {
-        send({
-          type: 'identify',
-          email: [o.email] + '',
-          phone: [o.phone] + '',
-          name: [o.name] + '',
-        });
-      } catch (e) {}
-    };
+    // ---- closr.identify({email, phone, name}) for custom (JS) lead flows:
+    // the object as given (the server reads numbers as text, ignores other
+    // fields, and drops an identify with neither email nor phone); the
+    // tracker's own fields are set over it by send().
+    api.identify = (o) => send({ ...o, type: 'identify' });
   } catch (e) {}
 })(window, document);
