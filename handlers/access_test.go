@@ -21,6 +21,7 @@ const (
 	teamChange                // a change to one of the team's items (:id)
 	csrfOnly                  // a change open to signed-out people (sign-up, login, logout)
 	apiKey                    // the JSON API, authenticated by key
+	formGet                   // a form left on GET: refused with 405, whoever sends it
 )
 
 // attempt is one request by one identity and the refusal it must get.
@@ -41,35 +42,38 @@ type attempt struct {
 func TestAccessMatrix(t *testing.T) {
 	t.Parallel()
 	matrix := map[string]access{
-		"GET /":                                public,
-		"GET /healthz":                         public,
-		"GET /static/*":                        public,
-		"HEAD /static/*":                       public,
-		"GET /thanks":                          public,
-		"GET /signup":                          public,
-		"GET /login":                           public,
-		"OPTIONS /api/leads/inbound":           public,
-		"POST /signup":                         csrfOnly,
-		"POST /login":                          csrfOnly,
-		"POST /logout":                         csrfOnly,
-		"GET /settings/integrations":           agentPage,
-		"GET /leads":                           agentPage,
-		"POST /settings/integrations/api-keys": agentChange,
-		"GET /leads/:id":                       teamItem,
-		"POST /leads/:id/tracked-links":        teamChange,
-		"DELETE /settings/integrations/api-keys/:id":        teamChange,
-		"GET /settings/integrations/api-keys/live":          agentPage,
-		"GET /settings/integrations/api-keys/:id":           teamItem,
-		"GET /settings/integrations/api-keys/:id/status":    teamItem,
-		"POST /settings/integrations/api-keys/:id/rotate":   teamChange,
-		"POST /settings/integrations/api-keys/:id/expiry":   teamChange,
-		"POST /settings/integrations/api-keys/:id/label":    teamChange,
+		"GET /":                                      public,
+		"GET /healthz":                               public,
+		"GET /static/*":                              public,
+		"HEAD /static/*":                             public,
+		"GET /thanks":                                public,
+		"GET /signup":                                public,
+		"GET /login":                                 public,
+		"OPTIONS /api/leads/inbound":                 public,
+		"GET /api/leads/inbound":                     formGet,
+		"POST /signup":                               csrfOnly,
+		"POST /login":                                csrfOnly,
+		"POST /logout":                               csrfOnly,
+		"POST /logout/everywhere":                    agentChange,
+		"GET /settings/integrations":                 agentPage,
+		"GET /leads":                                 agentPage,
+		"POST /settings/integrations/api-keys":       agentChange,
+		"GET /leads/:id":                             teamItem,
+		"GET /leads/:id/submissions/:sid/raw":        teamItem,
+		"POST /leads/:id/tracked-links":              teamChange,
+		"DELETE /settings/integrations/api-keys/:id": teamChange,
+		"POST /api/leads/inbound":                    apiKey,
+		"GET /t.js":                                  public,
+		"HEAD /t.js":                                 public,
+		"OPTIONS /api/track":                         public,
+		"POST /api/track":                            apiKey,
+		"GET /settings/integrations/api-keys/live":   agentPage,
+		"GET /settings/integrations/api-keys/:id":    teamItem,
+		"GET /settings/integrations/api-keys/:id/status":  teamItem,
+		"POST /settings/integrations/api-keys/:id/rotate": teamChange,
+		"POST /settings/integrations/api-keys/:id/expiry": teamChange,
+		"POST /settings/integrations/api-keys/:id/label":  teamChange,
 		"DELETE /leads/:id":                                 teamChange,
-		"POST /api/leads/inbound":                           apiKey,
-		"GET /t.js":                                         public,
-		"HEAD /t.js":                                        public,
-		"OPTIONS /api/track":                                public,
-		"POST /api/track":                                   apiKey,
 		"POST /settings/integrations/tracked-domains":       agentChange,
 		"DELETE /settings/integrations/tracked-domains/:id": teamChange,
 		"POST /mcp":   apiKey,
@@ -123,7 +127,11 @@ func TestAccessMatrix(t *testing.T) {
 	eve.get("/settings/integrations")
 
 	ids := strings.NewReplacer(":id", fmt.Sprint(liveID), "*", "app.css")
-	leadIDs := strings.NewReplacer(":id", fmt.Sprint(created.ID))
+	subs, err := e.db.LeadSubmissions(context.Background(), e.agent("ana@example.com").TeamID, created.ID, 0, 1)
+	if err != nil || len(subs.Submissions) != 1 {
+		t.Fatalf("the lead's submission: %+v %v", subs, err)
+	}
+	leadIDs := strings.NewReplacer(":id", fmt.Sprint(created.ID), ":sid", fmt.Sprint(subs.Submissions[0].ID))
 	tried, refused := 0, 0
 	for _, route := range routes {
 		method, pattern, _ := strings.Cut(route, " ")
@@ -198,6 +206,14 @@ func attemptsFor(e *env, kind access, method, path string, ana, eve *client, liv
 		}
 		return r
 	}
+	// The right token, but in the query string, where it leaks into logs,
+	// history and Referer headers: it must not count.
+	inQuery := func(c *client, hdr ...string) *http.Request {
+		v := url.Values{"label": {"x"}, "email": {"x@example.com"}, "password": {"correct horse battery"}, "name": {"X"}, "team": {"X"}, "confirm": {"yes"}}
+		r := req(v.Encode(), append([]string{"Content-Type", "application/x-www-form-urlencoded", "Accept", "text/html"}, hdr...)...)
+		r.URL.RawQuery = url.Values{"_csrf": {c.csrf}}.Encode()
+		return r
+	}
 	signedOut := func() *client { // a fresh visitor whose session holds a CSRF token
 		c := e.client()
 		c.get("/login")
@@ -223,7 +239,8 @@ func attemptsFor(e *env, kind access, method, path string, ana, eve *client, liv
 			attempt{identity: "signed out (HTMX)", via: so2, req: form(so2, so2.csrf, nil, "HX-Request", "true"), status: 401, hxTo: "/login"},
 			attempt{identity: "agent without CSRF token", via: ana, req: form(ana, "", nil, "HX-Request", "true"), status: 403},
 			attempt{identity: "agent with forged CSRF token", via: ana, req: form(ana, forged, nil, "HX-Request", "true"), status: 403},
-			attempt{identity: "agent with another session's token", via: ana, req: form(ana, eve.csrf, nil, "HX-Request", "true"), status: 403})
+			attempt{identity: "agent with another session's token", via: ana, req: form(ana, eve.csrf, nil, "HX-Request", "true"), status: 403},
+			attempt{identity: "agent with the token in the query string", via: ana, req: inQuery(ana, "HX-Request", "true"), status: 403})
 		if kind == teamChange {
 			out = append(out,
 				attempt{identity: "another team's agent", via: eve, req: form(eve, eve.csrf, nil, "HX-Request", "true"), status: 404},
@@ -235,7 +252,8 @@ func attemptsFor(e *env, kind access, method, path string, ana, eve *client, liv
 			attempt{identity: "visitor without CSRF token", via: so, req: form(so, "", nil), status: 403},
 			attempt{identity: "visitor with forged CSRF token", via: so2, req: form(so2, forged, nil), status: 403},
 			attempt{identity: "agent without CSRF token", via: ana, req: form(ana, "", nil), status: 403},
-			attempt{identity: "agent with another session's token", via: ana, req: form(ana, eve.csrf, nil), status: 403})
+			attempt{identity: "agent with another session's token", via: ana, req: form(ana, eve.csrf, nil), status: 403},
+			attempt{identity: "visitor with the token in the query string", via: so, req: inQuery(so), status: 403})
 	case apiKey:
 		lead := `{"name":"Intruder","email":"intruder@example.com"}`
 		if path == "/api/track" {
@@ -244,6 +262,11 @@ func attemptsFor(e *env, kind access, method, path string, ana, eve *client, liv
 		jsonHdr := []string{"Content-Type", "application/json"}
 		inQuery := req(lead, jsonHdr...)
 		inQuery.URL.RawQuery = "api_key=" + liveKey
+		if path == "/api/leads/inbound" {
+			// Webhooks that cannot set a header put the key in the URL
+			// (see TestInboundKeyInURL); a revoked one is still refused.
+			inQuery.URL.RawQuery = "api_key=" + revokedKey
+		}
 		inCookie := req(lead, jsonHdr...)
 		inCookie.AddCookie(&http.Cookie{Name: "api_key", Value: liveKey})
 		out = append(out,
@@ -254,6 +277,15 @@ func attemptsFor(e *env, kind access, method, path string, ana, eve *client, liv
 			attempt{identity: "key in a cookie", via: e.client(), req: inCookie, status: 401, apiError: "invalid_api_key"},
 			attempt{identity: "key as Basic auth", via: e.client(), req: req(lead, append(jsonHdr, "Authorization", "Basic "+liveKey)...), status: 401, apiError: "invalid_api_key"},
 			attempt{identity: "signed-in agent's session, no key", via: ana, req: req(lead, jsonHdr...), status: 401, apiError: "invalid_api_key"})
+	case formGet:
+		withKey := func(accept string) *http.Request {
+			r := req("", "Accept", accept)
+			r.URL.RawQuery = url.Values{"api_key": {liveKey}, "email": {"x@example.com"}}.Encode()
+			return r
+		}
+		out = append(out,
+			attempt{identity: "a visitor's browser, key in the URL", via: e.client(), req: withKey("text/html"), status: 405},
+			attempt{identity: "a script, key in the URL", via: e.client(), req: withKey("application/json"), status: 405, apiError: "method_not_allowed"})
 	}
 	return out
 }

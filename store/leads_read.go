@@ -8,7 +8,9 @@ import (
 	"time"
 )
 
-// Lead is one person in a team's pipeline.
+// Lead is one person in a team's pipeline. A lead with neither email nor
+// phone needs contact details: it came with content but no way to reach
+// the person, and it never merges with another (see NeedsContact).
 type Lead struct {
 	ID         int64
 	TeamID     int64
@@ -28,21 +30,15 @@ type Lead struct {
 	Test bool
 }
 
-// Submission is one post that created or updated a lead.
-type Submission struct {
-	ID          int64
-	Source      string
-	ContentType string
-	Raw         []byte
-	Fields      []Field
-	KeyLabel    string
-	KeyPreview  string
-	At          time.Time
-}
-
 const leadColumns = `l.id, l.team_id, l.name, l.email, l.phone, l.message, l.source, l.custom,
 	coalesce(k.label, ''), coalesce(k.preview, ''), l.created_at, l.updated_at, l.is_test
 	FROM leads l LEFT JOIN api_keys k ON k.id = l.key_id`
+
+// NeedsContact reports whether the lead has no email and no phone. Leads
+// are matched by email or phone only, so such a lead never gains either
+// from a later submission: the state is the columns themselves, not a flag
+// that could disagree with them.
+func (l Lead) NeedsContact() bool { return l.Email == "" && l.Phone == "" }
 
 func scanLead(sc interface{ Scan(...any) error }) (Lead, error) {
 	var l Lead
@@ -83,34 +79,15 @@ func (db *DB) queryLeads(ctx context.Context, query string, args ...any) ([]Lead
 	return leads, wrapUnavailable(rows.Err())
 }
 
-// Lead returns one of the team's leads with its submissions, oldest first.
-// Another team's lead is ErrNotFound.
-func (db *DB) Lead(ctx context.Context, teamID, id int64) (Lead, []Submission, error) {
+// Lead returns one of the team's leads; another team's is ErrNotFound. Its
+// submissions are read a page at a time with LeadSubmissions.
+func (db *DB) Lead(ctx context.Context, teamID, id int64) (Lead, error) {
 	l, err := scanLead(db.r.QueryRowContext(ctx, "SELECT "+leadColumns+" WHERE l.id = ? AND l.team_id = ?", id, teamID))
 	if errors.Is(err, sql.ErrNoRows) {
-		return Lead{}, nil, fmt.Errorf("lead %d: %w", id, ErrNotFound)
+		return Lead{}, fmt.Errorf("lead %d: %w", id, ErrNotFound)
 	}
 	if err != nil {
-		return Lead{}, nil, fmt.Errorf("lead %d: %w", id, wrapUnavailable(err))
+		return Lead{}, fmt.Errorf("lead %d: %w", id, wrapUnavailable(err))
 	}
-	rows, err := db.r.QueryContext(ctx, `SELECT s.id, s.source, s.content_type, s.raw, s.fields,
-		coalesce(k.label, ''), coalesce(k.preview, ''), s.created_at
-		FROM submissions s LEFT JOIN api_keys k ON k.id = s.key_id
-		WHERE s.lead_id = ? AND s.team_id = ? ORDER BY s.id`, id, teamID)
-	if err != nil {
-		return Lead{}, nil, fmt.Errorf("lead %d submissions: %w", id, wrapUnavailable(err))
-	}
-	defer rows.Close()
-	var subs []Submission
-	for rows.Next() {
-		var s Submission
-		var fields string
-		var at int64
-		if err := rows.Scan(&s.ID, &s.Source, &s.ContentType, &s.Raw, &fields, &s.KeyLabel, &s.KeyPreview, &at); err != nil {
-			return Lead{}, nil, fmt.Errorf("lead %d submissions: %w", id, err)
-		}
-		s.Fields, s.At = parseFields(fields), time.Unix(at, 0).UTC()
-		subs = append(subs, s)
-	}
-	return l, subs, wrapUnavailable(rows.Err())
+	return l, nil
 }

@@ -302,7 +302,7 @@ func TestTestLeads(t *testing.T) {
 	}
 	test := lead("test-lead@example.com", true)
 	lead("test-lead@example.com", true) // still a test
-	if l, _, _ := db.Lead(ctx, a.TeamID, test.LeadID); !l.Test {
+	if l, _ := db.Lead(ctx, a.TeamID, test.LeadID); !l.Test {
 		t.Fatal("a lead of test submissions only is not a test lead")
 	}
 	if n, _ := db.TestLeads(ctx, a.TeamID); n != 1 {
@@ -315,7 +315,7 @@ func TestTestLeads(t *testing.T) {
 	if _, err := db.DeleteTestLead(ctx, a.TeamID, person.LeadID); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("removing a lead with a real submission: %v", err)
 	}
-	bySource, _, _ := db.LeadCounts(ctx, a.TeamID, time.Now().Add(-time.Hour), time.Now().Add(time.Hour))
+	bySource, _, _ := db.LeadCounts(ctx, a.TeamID, time.Now().Add(-time.Hour), time.Now().Add(time.Hour), 20)
 	if len(bySource) != 1 || bySource[0].N != 1 {
 		t.Fatalf("pipeline counts %+v, want the real lead only", bySource)
 	}
@@ -325,7 +325,7 @@ func TestTestLeads(t *testing.T) {
 	if _, err := db.DeleteTestLead(ctx, a.TeamID, test.LeadID); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := db.Lead(ctx, a.TeamID, test.LeadID); !errors.Is(err, store.ErrNotFound) {
+	if _, err := db.Lead(ctx, a.TeamID, test.LeadID); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("the removed lead: %v", err)
 	}
 }
