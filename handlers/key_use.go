@@ -21,15 +21,15 @@ const ctxUse = "closr.use"
 
 // useNote is what one API request did with its key.
 type useNote struct {
-	key      store.APIKey
-	kind     store.UseKind
+	team, key int64
+	kind      store.UseKind
 	endpoint string // an MCP tool names itself; "" is the request's path
 	failed   bool   // kind was set from a refusal
 }
 
 // noteKey remembers the key a request carries, found in the index.
 func noteKey(c echo.Context, k store.APIKey) *useNote {
-	u := &useNote{key: k}
+	u := &useNote{team: k.TeamID, key: k.ID}
 	c.Set(ctxUse, u)
 	return u
 }
@@ -84,7 +84,7 @@ func (s *Server) countUse(next echo.HandlerFunc) echo.HandlerFunc {
 		if endpoint == "" {
 			endpoint = r.URL.Path
 		}
-		use := store.Use{TeamID: u.key.TeamID, KeyID: u.key.ID, At: s.now(), Endpoint: endpoint, Kind: u.kind, Status: status}
+		use := store.Use{TeamID: u.team, KeyID: u.key, At: s.now(), Endpoint: endpoint, Kind: u.kind, Status: status}
 		if use.Test = fromClosr(r); use.Test {
 			use.From = "Closr"
 		} else {
@@ -124,6 +124,10 @@ func requestFrom(r *http.Request) string {
 // fromClosr reports whether a browser sent the request from one of
 // Closr's own pages: Test this key and Send test lead.
 func fromClosr(r *http.Request) bool {
-	u, err := url.Parse(requestOrigin(r))
+	origin := requestOrigin(r)
+	if origin == "" {
+		return false
+	}
+	u, err := url.Parse(origin)
 	return err == nil && u.Host != "" && strings.EqualFold(u.Host, r.Host)
 }

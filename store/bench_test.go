@@ -69,3 +69,16 @@ func BenchmarkIngestSameLead(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkRecordUse is what counting a request against its key adds to
+// every API request: the in-memory count, from many goroutines.
+func BenchmarkRecordUse(b *testing.B) {
+	db, _ := openDB(b)
+	a := newTeam(b, db, "ana@example.com")
+	k, _, _ := db.CreateAPIKey(context.Background(), a.TeamID, a.ID, "k", store.AccessIntake, 0)
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			db.RecordUse(store.Use{TeamID: a.TeamID, KeyID: k.ID, At: time.Now(), Endpoint: "/api/leads/inbound", Kind: store.UseLeadCreated, Status: 201})
+		}
+	})
+}
