@@ -103,12 +103,7 @@ func TestAccessMatrix(t *testing.T) {
 	if r := ana.send("DELETE", fmt.Sprintf("/settings/integrations/api-keys/%d", revokedID), nil, "HX-Request", "true"); r.StatusCode != 200 {
 		t.Fatalf("revoke: %d", r.StatusCode)
 	}
-	lead := ana.e.postLead(liveKey, `{"name":"Lena Lead","email":"lena@example.com"}`)
-	var created struct{ ID int64 }
-	json.Unmarshal([]byte(lead.body), &created)
-	if lead.StatusCode != http.StatusCreated || created.ID == 0 {
-		t.Fatalf("lead: %d %s", lead.StatusCode, lead.body)
-	}
+	created := struct{ ID int64 }{ana.e.mustPostLead(liveKey, `{"name":"Lena Lead","email":"lena@example.com"}`)}
 	domain, err := e.db.AddTrackedDomain(context.Background(), e.agent("ana@example.com").TeamID, "sunset.example")
 	if err != nil {
 		t.Fatal(err)

@@ -129,12 +129,12 @@ func TestBrowserSendTestLead(t *testing.T) {
 		chromedp.Poll(`document.querySelector('[data-testid="test-result"]').textContent.startsWith("✓")`, nil),
 		chromedp.Text(`[data-testid="test-result"]`, &result, chromedp.ByQuery),
 		chromedp.Click(`[data-testid="test-result"] a`, chromedp.ByQuery),
-		chromedp.WaitVisible(`[data-testid="lead-name"]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`[data-testid="lead-row"]`, chromedp.ByQuery),
 	)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(result, "test lead created") {
+	if !strings.Contains(result, "test lead received") {
 		t.Fatalf("result %q", result)
 	}
 	leads, n, _ := e.db.Leads(context.Background(), a.TeamID, 10, 0)

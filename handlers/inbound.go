@@ -33,7 +33,7 @@ func (s *Server) inboundLead(c echo.Context) error {
 	if err != nil {
 		return s.leadFailed(c, browser, err)
 	}
-	return s.leadAccepted(c, browser, key.TeamID, p, res)
+	return s.leadAccepted(c, browser, key, p, res)
 }
 
 // readLead reads and parses the body and finds the key (in a header, else
@@ -95,24 +95,33 @@ func guessSource(r *http.Request, browser bool) string {
 	return "API"
 }
 
-// leadAccepted answers a stored (or honeypot) lead.
-func (s *Server) leadAccepted(c echo.Context, browser bool, teamID int64, p intake.Payload, res intake.Result) error {
+// answerReceived is the one answer an intake key gets for a stored lead.
+var answerReceived = []byte(`{"status":"received"}`)
+
+// leadAccepted answers a stored (or honeypot) lead. An intake key is public
+// (it sits in web pages), so its holder gets the same answer whether the
+// person was new or already a lead, and no lead id: it must not be a way to
+// ask whether an email is someone's lead. A secret MCP key gets the lead.
+func (s *Server) leadAccepted(c echo.Context, browser bool, key store.APIKey, p intake.Payload, res intake.Result) error {
+	if browser {
+		if u := s.formRedirect(c, key.TeamID, p.Redirect); u != "" {
+			return c.Redirect(http.StatusSeeOther, u)
+		}
+		return c.Redirect(http.StatusSeeOther, "/thanks")
+	}
+	if key.Access != store.AccessMCP {
+		return c.JSONBlob(http.StatusCreated, answerReceived)
+	}
 	status, word := http.StatusOK, "updated"
 	if res.Created {
 		status, word = http.StatusCreated, "created"
 	}
-	if !browser {
-		// {"id":N,"status":"created"}, written without a JSON encoder: it
-		// showed in the ingest profile, for a fixed shape.
-		b := make([]byte, 0, 48)
-		b = strconv.AppendInt(append(b, `{"id":`...), res.LeadID, 10)
-		b = append(append(append(b, `,"status":"`...), word...), `"}`...)
-		return c.JSONBlob(status, b)
-	}
-	if u := s.formRedirect(c, teamID, p.Redirect); u != "" {
-		return c.Redirect(http.StatusSeeOther, u)
-	}
-	return c.Redirect(http.StatusSeeOther, "/thanks")
+	// {"id":N,"status":"created"}, written without a JSON encoder: it
+	// showed in the ingest profile, for a fixed shape.
+	b := make([]byte, 0, 48)
+	b = strconv.AppendInt(append(b, `{"id":`...), res.LeadID, 10)
+	b = append(append(append(b, `,"status":"`...), word...), `"}`...)
+	return c.JSONBlob(status, b)
 }
 
 // formRedirect is the _redirect address when it may be followed, else "".

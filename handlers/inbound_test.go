@@ -115,10 +115,7 @@ func TestInboundFieldFamilies(t *testing.T) {
 			if r.StatusCode != http.StatusCreated {
 				t.Fatalf("status %d: %s", r.StatusCode, r.body)
 			}
-			got := decode[created](t, r.body)
-			if got.Status != "created" || got.ID == 0 {
-				t.Fatalf("body %s", r.body)
-			}
+			got := created{ID: e.lastLeadID()}
 			l, subs, err := e.db.Lead(context.Background(), team, got.ID)
 			if err != nil {
 				t.Fatal(err)
@@ -186,20 +183,13 @@ func TestInboundDedupe(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	_, team, key := e.team("ana@example.com")
-	first := e.postLead(key, `{"name": "Jamie", "email": "jamie@example.com"}`)
-	if first.StatusCode != 201 {
-		t.Fatal(first.body)
-	}
-	id := decode[created](t, first.body).ID
-	steps := []struct{ body, why string }{
+	id := e.mustPostLead(key, `{"name": "Jamie", "email": "jamie@example.com"}`)
+	for _, s := range []struct{ body, why string }{
 		{`{"email": "JAMIE@EXAMPLE.COM", "phone": "555 123 4567", "message": "Second enquiry"}`, "same email, other case"},
 		{`{"phone": "+1 (555) 123-4567", "Budget": "600k"}`, "same phone, other format"},
-	}
-	for _, s := range steps {
-		r := e.postLead(key, s.body)
-		got := decode[created](t, r.body)
-		if r.StatusCode != 200 || got.Status != "updated" || got.ID != id {
-			t.Fatalf("%s: %d %s, want 200 updated id %d", s.why, r.StatusCode, r.body, id)
+	} {
+		if got := e.mustPostLead(key, s.body); got != id {
+			t.Fatalf("%s: joined lead %d, want %d", s.why, got, id)
 		}
 	}
 	l, subs, _ := e.db.Lead(context.Background(), team, id)
@@ -209,6 +199,52 @@ func TestInboundDedupe(t *testing.T) {
 	if n, _ := e.counts(team); n != 1 {
 		t.Fatalf("%d leads, want 1", n)
 	}
+}
+
+// TestIntakeKeyIsNoOracle: an intake key is public (it sits in the agent's
+// web pages). Its holder gets the same answer for a new person and a known
+// one, with no lead id (ids are sequential across teams), and cannot
+// overwrite what the team has: a later post adds a submission and fills
+// blanks only. A secret MCP key, from a server, gets the full answer.
+func TestIntakeKeyIsNoOracle(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ana, team, key := e.team("ana@example.com")
+	first := e.postLead(key, `{"name": "Jamie", "email": "jamie@example.com", "message": "Tour Saturday?", "source": "Zillow", "budget": "$600k"}`)
+	known := e.postLead(key, `{"email": "jamie@example.com", "name": "Mallory", "message": "ignore the last", "source": "Evil", "budget": "$1"}`)
+	fresh := e.postLead(key, `{"email": "someone-new@example.com"}`)
+	for what, r := range map[string]resp{"first": first, "known person": known, "new person": fresh} {
+		if r.StatusCode != http.StatusCreated || r.body != `{"status":"received"}` {
+			t.Errorf("%s: %d %s, want the one 201 received answer", what, r.StatusCode, r.body)
+		}
+	}
+	id := leadByEmail(t, e, team, "jamie@example.com")
+	l, subs, err := e.db.Lead(context.Background(), team, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	custom := map[string]string{}
+	for _, f := range l.Custom {
+		custom[f.Name] = f.Value
+	}
+	if l.Name != "Jamie" || l.Message != "Tour Saturday?" || l.Source != "Zillow" || custom["budget"] != "$600k" || len(subs) != 2 {
+		t.Fatalf("a later post overwrote the lead: %+v (%d submissions)", l, len(subs))
+	}
+	mcpKey := ana.generateAccess("Claude", "mcp")
+	r := e.postLead(mcpKey, `{"email": "jamie@example.com"}`)
+	if got := decode[created](t, r.body); r.StatusCode != http.StatusOK || got.ID != id || got.Status != "updated" {
+		t.Fatalf("MCP key: %d %s, want 200 updated with id %d", r.StatusCode, r.body, id)
+	}
+}
+
+// leadByEmail is the team's lead with this email.
+func leadByEmail(t *testing.T, e *env, team int64, email string) int64 {
+	t.Helper()
+	var id int64
+	if err := rawDB(t, e).QueryRow("SELECT id FROM leads WHERE team_id = ? AND email = ?", team, email).Scan(&id); err != nil {
+		t.Fatalf("lead %s: %v", email, err)
+	}
+	return id
 }
 
 func TestInboundIdempotency(t *testing.T) {
@@ -364,7 +400,7 @@ func TestInboundBrowserForm(t *testing.T) {
 	}
 	// A script posting a form but asking for JSON gets JSON.
 	r = e.api("POST", "/api/leads/inbound", "application/x-www-form-urlencoded", url.Values{"api_key": {key}, "email": {"d@example.com"}}.Encode(), "Accept", "application/json")
-	if r.StatusCode != 201 || !strings.Contains(r.body, `"status":"created"`) {
+	if r.StatusCode != 201 || r.body != `{"status":"received"}` {
 		t.Fatalf("form with Accept JSON: %d %s", r.StatusCode, r.body)
 	}
 }
@@ -406,11 +442,10 @@ func TestInboundTeamIsolation(t *testing.T) {
 	if ra.StatusCode != 201 || rb.StatusCode != 201 {
 		t.Fatalf("same person in two teams must be two leads: %d %d", ra.StatusCode, rb.StatusCode)
 	}
-	idA, idB := decode[created](t, ra.body).ID, decode[created](t, rb.body).ID
+	idA, idB := leadByEmail(t, e, teamA, "same@example.com"), leadByEmail(t, e, teamB, "same@example.com")
 	// A's key re-posting the person updates A's lead only.
-	r := e.postLead(keyA, `{"email": "same@example.com", "message": "from A"}`)
-	if got := decode[created](t, r.body); got.ID != idA || got.Status != "updated" {
-		t.Fatalf("A's repost: %s", r.body)
+	if id := e.mustPostLead(keyA, `{"email": "same@example.com", "message": "from A"}`); id != idA {
+		t.Fatalf("A's repost joined lead %d, want %d", id, idA)
 	}
 	lb, subsB, _ := e.db.Lead(context.Background(), teamB, idB)
 	if lb.Message != "" || len(subsB) != 1 {
@@ -455,6 +490,10 @@ func TestInboundKeyNeverStoredAndLastUsed(t *testing.T) {
 			`{"email": "e@example.com", "api_key": "` + escapedC + tail(key) + `", "note": "closr\u005F` + tail(otherKey(4)) + `"}`, nil},
 		{"percent-encoded keys", "application/x-www-form-urlencoded",
 			"api_key=closr%5F" + tail(key) + "&email=f%40example.com&message=closr%5f" + tail(otherKey(5)), nil},
+		{"key in a Content-Type parameter and the Idempotency-Key", "application/json; charset=utf-8; token=" + otherKey(8),
+			`{"email": "h@example.com"}`, []string{"X-Api-Key", key, "Idempotency-Key", "retry-" + otherKey(9)}},
+		{"key-shaped visitor id", "application/json",
+			`{"email": "i@example.com", "closr_visitor_id": "` + otherKey(10) + `"}`, []string{"X-Api-Key", key}},
 	}
 	for _, p := range posts {
 		hdr := append([]string{"Accept", "application/json"}, p.hdr...)
@@ -464,13 +503,26 @@ func TestInboundKeyNeverStoredAndLastUsed(t *testing.T) {
 	}
 	cs := e.mustConnectMCP(secret)
 	got := callTool[created](t, cs, "create_lead", map[string]any{"email": "g@example.com",
-		"message": "key " + otherKey(6), "fields": map[string]any{"crm_token": otherKey(7)}})
+		"message": "key " + otherKey(6), "fields": map[string]any{"crm_token": otherKey(7)}, "idempotency_key": secret})
 	if got.Status != "created" {
 		t.Fatalf("create_lead: %+v", got)
 	}
 	l, subs, err := e.db.Lead(context.Background(), team, got.ID)
 	if err != nil || l.Message != "key closr_[redacted]" || len(subs) != 1 || !bytes.Contains(subs[0].Raw, []byte("closr_[redacted]")) {
 		t.Fatalf("MCP lead not redacted as expected: %+v %+v %v", l, subs, err)
+	}
+	// Every string a tracker event carries from the page.
+	k := func(i int) string { return otherKey(i) }
+	pageURL := "https://ana.example/listing?utm_source=" + k(11) + "&utm_medium=" + k(12) + "&utm_campaign=" + k(13) +
+		"&utm_term=" + k(14) + "&utm_content=" + k(15) + "&clsr=" + k(16) + "&k=" + k(17)
+	ev, _ := json.Marshal(map[string]any{"api_key": key, "type": "pageview", "visitor_id": "visitor-0123456789abcdef",
+		"url": pageURL, "title": "Listing " + k(18), "referrer": "https://search.example/?q=" + k(19)})
+	if r := e.api("POST", "/api/track", "text/plain", string(ev)); r.StatusCode != http.StatusAccepted {
+		t.Fatalf("page view: %d %s", r.StatusCode, r.body)
+	}
+	ev, _ = json.Marshal(map[string]any{"api_key": key, "type": "pageview", "visitor_id": k(20), "url": "https://ana.example/"})
+	if r := e.api("POST", "/api/track", "text/plain", string(ev)); r.StatusCode != http.StatusUnprocessableEntity {
+		t.Fatalf("a key as the visitor id: %d %s, want 422", r.StatusCode, r.body)
 	}
 	keys, _ := e.db.APIKeys(context.Background(), team)
 	if keys[0].LastUsedAt.IsZero() {
@@ -482,7 +534,7 @@ func TestInboundKeyNeverStoredAndLastUsed(t *testing.T) {
 	e.db.Close()
 	matches, _ := filepath.Glob(filepath.Join(filepath.Dir(e.dbPath), "*"))
 	secrets := []string{key, secret}
-	for i := 1; i <= 7; i++ {
+	for i := 1; i <= 20; i++ {
 		secrets = append(secrets, otherKey(i))
 	}
 	for _, f := range matches {

@@ -60,11 +60,14 @@ func (s *Server) track(c echo.Context) error {
 	if ev.Type == "identify" {
 		return s.identify(c, key, ev, touch, now)
 	}
+	// Every string from the page is redacted: a key pasted into a page's
+	// address, title or link must not be stored.
+	rd := intake.Redact
 	err = s.store.RecordPageView(r.Context(), store.PageViewInput{
 		TeamID: key.TeamID, KeyID: key.ID, TouchKey: touch, VisitorID: ev.VisitorID,
-		URL: ev.URL, Title: ev.Title, Referrer: ev.Referrer,
-		UTMSource: ev.UTMSource, UTMMedium: ev.UTMMedium, UTMCampaign: ev.UTMCampaign,
-		UTMTerm: ev.UTMTerm, UTMContent: ev.UTMContent, Clsr: ev.Clsr, ScreenWidth: ev.ScreenWidth, At: now,
+		URL: rd(ev.URL), Title: rd(ev.Title), Referrer: rd(ev.Referrer),
+		UTMSource: rd(ev.UTMSource), UTMMedium: rd(ev.UTMMedium), UTMCampaign: rd(ev.UTMCampaign),
+		UTMTerm: rd(ev.UTMTerm), UTMContent: rd(ev.UTMContent), Clsr: rd(ev.Clsr), ScreenWidth: ev.ScreenWidth, At: now,
 	})
 	if err != nil {
 		return err

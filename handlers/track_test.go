@@ -189,18 +189,15 @@ func identifyBody(key, vid, email, phone string) string {
 	return string(b)
 }
 
-// inbound posts a JSON lead and returns its id.
+// inbound posts a JSON lead and returns the id of the lead it joined.
 func (e *env) inbound(key string, lead map[string]string, hdr ...string) (resp, int64) {
 	e.t.Helper()
 	b, _ := json.Marshal(lead)
-	req, _ := http.NewRequest("POST", e.srv.URL+"/api/leads/inbound", strings.NewReader(string(b)))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("X-Api-Key", key)
-	setHeaders(req, hdr)
-	r := e.client().do(req)
-	var got struct{ ID int64 }
-	json.Unmarshal([]byte(r.body), &got)
-	return r, got.ID
+	r := e.postLead(key, string(b), hdr...)
+	if r.StatusCode != http.StatusCreated {
+		return r, 0
+	}
+	return r, e.lastLeadID()
 }
 
 func TestTrackIdentify(t *testing.T) {

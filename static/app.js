@@ -66,10 +66,13 @@ document.addEventListener("submit", function (ev) {
     return res.json().then(function (body) {
       out.textContent = "";
       if (res.ok) {
+        // An intake key's answer names no lead (it would tell anyone
+        // holding the public key who is already a lead): the newest is
+        // at the top of Leads.
         var a = document.createElement("a");
-        a.href = "/leads/" + body.id;
-        a.textContent = "open it";
-        out.append("✓ It works: test lead " + body.status + " — ", a);
+        a.href = "/leads";
+        a.textContent = "see it in Leads";
+        out.append("✓ It works: test lead received — ", a);
       } else {
         out.textContent = "✗ " + body.message;
       }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -154,9 +155,11 @@ func findLead(ctx context.Context, tx writeTx, teamID int64, email, phone string
 	return tx.QueryRowContext(ctx, findLeadSQL, teamID, email, phone).Scan(id)
 }
 
-// mergeLead folds a new submission into an existing lead: empty details are
-// filled in, the latest message, source and custom values win. A phone or
-// email that belongs to another of the team's leads is not moved over.
+// mergeLead folds a new submission into an existing lead. It only fills
+// blanks: what the team already has is never overwritten, since anyone
+// holding a public intake key can post with a known person's email (every
+// submission is kept whole on its own row). A phone or email that belongs
+// to another of the team's leads is not moved over.
 func mergeLead(ctx context.Context, tx writeTx, leadID int64, in LeadInput) error {
 	var name, email, phone, custom string
 	if err := tx.QueryRowContext(ctx, "SELECT name, email, phone, custom FROM leads WHERE id = ? AND team_id = ?", leadID, in.TeamID).Scan(&name, &email, &phone, &custom); err != nil {
@@ -181,12 +184,12 @@ func mergeLead(ctx context.Context, tx writeTx, leadID int64, in LeadInput) erro
 	}
 	var merged []Field
 	json.Unmarshal([]byte(custom), &merged)
-	merged = mergeFields(merged, in.Custom)
+	merged = addNewFields(merged, in.Custom)
 	_, err := tx.ExecContext(ctx, `UPDATE leads SET name = ?, email = ?, phone = ?,
-		message = CASE WHEN ? <> '' THEN ? ELSE message END,
-		source = CASE WHEN ? <> '' THEN ? ELSE source END,
+		message = CASE WHEN message = '' THEN ? ELSE message END,
+		source = CASE WHEN source = '' THEN ? ELSE source END,
 		custom = ?, updated_at = ? WHERE id = ? AND team_id = ?`,
-		name, email, phone, in.Message, in.Message, in.Source, in.Source, fieldsJSON(merged), in.At.Unix(), leadID, in.TeamID)
+		name, email, phone, in.Message, in.Source, fieldsJSON(merged), in.At.Unix(), leadID, in.TeamID)
 	return err
 }
 
@@ -202,17 +205,11 @@ func taken(ctx context.Context, tx writeTx, teamID int64, column, value string) 
 	return err == nil, err
 }
 
-// mergeFields returns old with each of add set, in first-seen order.
-func mergeFields(old, add []Field) []Field {
+// addNewFields returns old with the fields of add whose names it lacks;
+// the values it has stay.
+func addNewFields(old, add []Field) []Field {
 	for _, f := range add {
-		found := false
-		for i := range old {
-			if old[i].Name == f.Name {
-				old[i].Value, found = f.Value, true
-				break
-			}
-		}
-		if !found {
+		if !slices.ContainsFunc(old, func(o Field) bool { return o.Name == f.Name }) {
 			old = append(old, f)
 		}
 	}

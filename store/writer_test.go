@@ -46,7 +46,7 @@ func TestBatchIsolatesAFailingCaller(t *testing.T) {
 		{insert("c1", nil), panics, late, insert("c2", nil)},
 		{insert("d1", boom)},
 	} {
-		db.commit(batch)
+		commitTogether(db, batch)
 		for i, req := range batch {
 			err := <-req.done
 			wantErr := map[string]bool{"0.1": true, "1.0": true, "2.1": true, "2.2": true, "3.0": true}[fmt.Sprintf("%d.%d", round, i)]
@@ -90,6 +90,23 @@ func TestWriteAfterCloseFails(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("a write after Close hangs")
 	}
+}
+
+// commitTogether has the writer goroutine run batch as one batch, in order:
+// it holds the writer busy with a write of its own while it queues them.
+// (Calling db.commit from the test would race with the writer.)
+func commitTogether(db *DB, batch []*writeReq) {
+	running, release := make(chan struct{}), make(chan struct{})
+	go db.write(context.Background(), func(context.Context, writeTx) error {
+		close(running)
+		<-release
+		return nil
+	})
+	<-running
+	for _, req := range batch {
+		db.writes <- req
+	}
+	close(release)
 }
 
 // openTestDB opens a fresh database in the test's temporary directory.
@@ -155,7 +172,7 @@ func TestRefusalDoesNotRerunTheBatch(t *testing.T) {
 	var runs1, runs2 int
 	revoked := request(func(ctx context.Context, tx writeTx) error { return db.keyStillActive(tx, k.ID) })
 	batch := []*writeReq{request(insertTeam("a1", &runs1)), revoked, request(insertTeam("a2", &runs2))}
-	db.commit(batch)
+	commitTogether(db, batch)
 	for i, want := range []error{nil, ErrKeyRevoked, nil} {
 		if err := <-batch[i].done; !errors.Is(err, want) || (want == nil && err != nil) {
 			t.Errorf("caller %d: err = %v, want %v", i, err, want)
@@ -213,7 +230,7 @@ func TestSQLiteRollbackInsideABodyStoresNothingPiecemeal(t *testing.T) {
 		return err
 	})
 	batch := []*writeReq{request(insertTeam("a1", &runs1)), merge, request(insertTeam("a2", &runs2))}
-	db.commit(batch)
+	commitTogether(db, batch)
 	results := make([]error, len(batch))
 	for i := range batch {
 		results[i] = <-batch[i].done
@@ -257,7 +274,7 @@ func TestBrokenSavepointFailsTheWholeBatch(t *testing.T) {
 		{request(insertTeam("a1", &n)), request(insertTeam("boom", &n)), request(insertTeam("a3", &n))},
 		{request(insertTeam("boom", &n))},
 	} {
-		db.commit(batch)
+		commitTogether(db, batch)
 		for i, req := range batch {
 			err := <-req.done
 			if err == nil || !strings.Contains(err.Error(), "boom") {
@@ -272,7 +289,7 @@ func TestBrokenSavepointFailsTheWholeBatch(t *testing.T) {
 		t.Fatalf("teams %s, want none", got)
 	}
 	batch := []*writeReq{request(insertTeam("b1", &n)), request(insertTeam("b2", &n))}
-	db.commit(batch)
+	commitTogether(db, batch)
 	for i, req := range batch {
 		if err := <-req.done; err != nil {
 			t.Fatalf("caller %d after the broken batches: %v", i, err)

@@ -11,8 +11,10 @@ package intake
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"mime"
 	"strings"
 	"time"
 
@@ -95,12 +97,17 @@ func (in *Intake) Submit(ctx context.Context, s Submission) (Result, error) {
 	lead := store.LeadInput{
 		TeamID: s.Key.TeamID, KeyID: s.Key.ID, TouchKey: s.TouchKey,
 		Name: d.Name, Email: d.Email, Phone: d.Phone, Message: d.Message, Source: d.Source,
-		Custom: d.Custom, Fields: d.All, ContentType: s.ContentType,
-		Raw:       RedactBytes(s.Raw), // a form carries its key in the body; the stored copy must not
-		VisitorID: VisitorID(s.Payload.VisitorID), IdemKey: idem, At: s.At,
+		Custom: d.Custom, Fields: d.All,
+		// Only the media type: a parameter is anything the sender likes,
+		// a key included.
+		ContentType: mediaType(s.ContentType),
+		Raw:         RedactBytes(s.Raw), // a form carries its key in the body; the stored copy must not
+		VisitorID:   VisitorID(s.Payload.VisitorID), At: s.At,
 	}
 	if idem != "" {
-		lead.IdemHash = sha256.Sum256(s.Raw)
+		// Only hashes: an idempotency key may be anything, a key included.
+		h := sha256.Sum256([]byte(idem))
+		lead.IdemKey, lead.IdemHash = hex.EncodeToString(h[:]), sha256.Sum256(s.Raw)
 	}
 	res, err := in.store.IngestLead(ctx, lead)
 	if errors.Is(err, store.ErrIdempotencyMismatch) {
@@ -111,6 +118,15 @@ func (in *Intake) Submit(ctx context.Context, s Submission) (Result, error) {
 		return Result{}, err
 	}
 	return Result{IngestResult: res}, nil
+}
+
+// mediaType is a Content-Type without its parameters.
+func mediaType(contentType string) string {
+	mt, _, err := mime.ParseMediaType(contentType)
+	if err != nil {
+		return ""
+	}
+	return mt
 }
 
 // Identity is the tracker's identify call: a visitor says who they are.
