@@ -22,10 +22,10 @@ type KeysCard struct {
 	Keys      []KeyRow
 	Events    []ActivityRow // the team's latest activity
 	Max       int
-	NewKey string // the full key, set only in the response to Generate
-	NewFor string // label of the new key
-	Label  string // the label to put back in the input after an error
-	Error  string // what to fix, shown under the input
+	NewKey    string // the full key, set only in the response to Generate
+	NewFor    string // label of the new key
+	Label     string // the label to put back in the input after an error
+	Error     string // what to fix, shown under the input
 	// Access is the access kind to keep chosen after an error ("" = intake).
 	Access string
 	// AccessError is what to fix about the access choice.
