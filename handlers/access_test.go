@@ -62,6 +62,7 @@ func TestAccessMatrix(t *testing.T) {
 		"GET /leads":                           agentPage,
 		"POST /settings/integrations/api-keys": managerChange,
 		"GET /leads/:id":                       teamItem,
+		"POST /leads/:id/tracked-links":        teamChange,
 		"DELETE /settings/integrations/api-keys/:id":        managerItem,
 		"POST /settings/integrations/api-keys/:id/rotate":   managerItem,
 		"GET /settings/team":                                agentPage,
@@ -213,10 +214,10 @@ func TestAccessMatrix(t *testing.T) {
 
 // identities are the people and credentials the matrix tries routes as.
 type identities struct {
-	ana     *client // the victim team's owner
-	eve     *client // another team's owner
-	abe     *client // an agent (the role) on Ana's team
-	removed *client // an admin Ana removed from the team, with the cookie he had
+	ana                 *client // the victim team's owner
+	eve                 *client // another team's owner
+	abe                 *client // an agent (the role) on Ana's team
+	removed             *client // an admin Ana removed from the team, with the cookie he had
 	liveKey, revokedKey string
 	usedToken           string // an invitation link already used
 }

@@ -53,19 +53,32 @@ func leadRow(l store.Lead) views.LeadRow {
 }
 
 func (s *Server) leadPage(c echo.Context) error {
-	a := agentOf(c)
 	id, err := idParam(c)
 	if err != nil {
 		return err
 	}
-	l, subs, err := s.store.Lead(c.Request().Context(), a.TeamID, id)
+	d, err := s.leadDetail(c, id)
 	if err != nil {
 		return err
+	}
+	return render(c, http.StatusOK, views.LeadPage(page(c, d.Lead.Name, "leads"), d))
+}
+
+// leadDetail is everything the lead page shows about the agent's team's
+// lead id.
+func (s *Server) leadDetail(c echo.Context, id int64) (views.LeadDetail, error) {
+	a := agentOf(c)
+	l, subs, err := s.store.Lead(c.Request().Context(), a.TeamID, id)
+	if err != nil {
+		return views.LeadDetail{}, err
 	}
 	d := views.LeadDetail{Lead: leadRow(l), Message: l.Message, Updated: l.UpdatedAt, Custom: pairs(l.Custom)}
 	seen, _, err := s.store.PagesViewedByLead(c.Request().Context(), a.TeamID, id, maxLeadPageViews)
 	if err != nil {
-		return err
+		return views.LeadDetail{}, err
+	}
+	if d.Links, err = s.trackedLinks(c, id); err != nil {
+		return views.LeadDetail{}, err
 	}
 	for _, v := range seen {
 		d.PageViews = append(d.PageViews, views.PageView{At: v.At, Title: v.Title, URL: v.URL, Before: v.BeforeLead})
@@ -74,7 +87,7 @@ func (s *Server) leadPage(c echo.Context) error {
 		d.Submissions = append(d.Submissions, views.SubmissionView{At: sub.At, Source: sub.Source, KeyLabel: sub.KeyLabel,
 			KeyPreview: sub.KeyPreview, ContentType: sub.ContentType, Fields: pairs(sub.Fields), Raw: string(sub.Raw)})
 	}
-	return render(c, http.StatusOK, views.LeadPage(page(c, d.Lead.Name, "leads"), d))
+	return d, nil
 }
 
 func pairs(fs []store.Field) []views.Pair {

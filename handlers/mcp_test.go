@@ -199,7 +199,7 @@ func TestMCPToolsSeeOnlyTheirTeam(t *testing.T) {
 			}
 		}
 		slices.Sort(names)
-		if want := []string{"create_lead", "get_lead", "pipeline_summary", "recent_visitors", "search_leads"}; !slices.Equal(names, want) {
+		if want := []string{"create_lead", "get_lead", "pipeline_summary", "recent_visitors", "search_leads", "tracked_link"}; !slices.Equal(names, want) {
 			t.Fatalf("tools = %v, want %v", names, want)
 		}
 	})

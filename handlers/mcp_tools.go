@@ -44,6 +44,10 @@ func (s *Server) addMCPTools(srv *mcp.Server) {
 	mcp.AddTool(srv, &mcp.Tool{Name: "pipeline_summary", Title: "Pipeline summary", Annotations: readOnly,
 		Description: "How many new leads arrived in a period, by source and by day (UTC). Give from and to dates, or a number of days back from today (default 30)."},
 		s.toolPipelineSummary)
+	mcp.AddTool(srv, &mcp.Tool{Name: "tracked_link", Title: "Make a tracked link",
+		Annotations: &mcp.ToolAnnotations{DestructiveHint: new(bool)},
+		Description: "A link to a page of the agent's site for one lead: when the person opens it (on a page with the Closr web tracker), their visit joins the lead's history and the lead page says they opened it. Use it in a follow-up message to that person only. Links may point only at the team's tracked domains when it has any."},
+		s.toolTrackedLink)
 }
 
 // toolFailed turns a storage or unexpected error into a tool error the

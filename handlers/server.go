@@ -70,6 +70,8 @@ type LeadStore interface {
 	IngestLead(ctx context.Context, in store.LeadInput) (store.IngestResult, error)
 	Leads(ctx context.Context, teamID int64, limit, offset int) ([]store.Lead, int, error)
 	Lead(ctx context.Context, teamID, id int64) (store.Lead, []store.Submission, error)
+	NewTrackedLink(ctx context.Context, teamID, leadID, agentID, keyID int64, url string) (store.TrackedLink, string, error)
+	TrackedLinks(ctx context.Context, teamID, leadID int64, limit int) ([]store.TrackedLink, error)
 }
 
 // TrackerStore is what the web tracker, its settings card and the lead
@@ -261,6 +263,7 @@ func (s *Server) routes() {
 	agent.DELETE("/settings/team/members/:id", s.removeMember())
 	agent.GET("/leads", s.leadsPage)
 	agent.GET("/leads/:id", s.leadPage)
+	agent.POST("/leads/:id/tracked-links", s.createTrackedLink)
 
 	manager := agent.with(s.requireManager)
 	manager.POST("/settings/integrations/api-keys", s.createAPIKey)

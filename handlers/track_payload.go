@@ -125,6 +125,9 @@ func parseTrackPayload(contentType string, body []byte) (trackEvent, error) {
 		ev.UTMSource, ev.UTMMedium = clean(q.Get("utm_source"), maxUTM), clean(q.Get("utm_medium"), maxUTM)
 		ev.UTMCampaign, ev.UTMTerm = clean(q.Get("utm_campaign"), maxUTM), clean(q.Get("utm_term"), maxUTM)
 		ev.UTMContent, ev.Clsr = clean(q.Get("utm_content"), maxUTM), clean(q.Get("clsr"), maxUTM)
+		// The token identifies a lead: it is kept (hashed) with its link,
+		// never in the page's address.
+		ev.URL = withoutParam(u, "clsr")
 	}
 	if len(errs) > 0 {
 		return trackEvent{APIKey: ev.APIKey}, intakeProblem(intake.InvalidFields(errs))
@@ -147,4 +150,25 @@ func jsonKind(kind string) string {
 		return "string"
 	}
 	return "number"
+}
+
+// withoutParam is u without the query parameter name, the rest of the
+// query as it was sent.
+func withoutParam(u *url.URL, name string) string {
+	if u.RawQuery == "" {
+		return u.String()
+	}
+	kept := ""
+	for _, pair := range strings.Split(u.RawQuery, "&") {
+		if k, _, _ := strings.Cut(pair, "="); k == name {
+			continue
+		}
+		if kept != "" {
+			kept += "&"
+		}
+		kept += pair
+	}
+	v := *u
+	v.RawQuery = kept
+	return v.String()
 }

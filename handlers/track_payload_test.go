@@ -15,7 +15,7 @@ func TestParseTrackPayloadExtractsFromURL(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := trackEvent{APIKey: "closr_x", Type: "pageview", VisitorID: "0123456789abcdef0123456789abcdef",
-		URL:   "https://sunset.example/homes?utm_source=facebook&utm_medium=cpc&utm_campaign=spring&utm_term=condo&utm_content=ad1&clsr=tok123",
+		URL:   "https://sunset.example/homes?utm_source=facebook&utm_medium=cpc&utm_campaign=spring&utm_term=condo&utm_content=ad1", // the token is never kept in the address
 		Title: strings.Repeat("t", maxTitle), UTMSource: "facebook", UTMMedium: "cpc", UTMCampaign: "spring",
 		UTMTerm: "condo", UTMContent: "ad1", Clsr: "tok123"}
 	if ev != want {

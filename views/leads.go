@@ -34,6 +34,7 @@ type LeadDetail struct {
 	Updated     time.Time
 	Submissions []SubmissionView
 	PageViews   []PageView
+	Links       TrackedLinks
 }
 
 // Pair is a named value.
@@ -65,4 +66,21 @@ func displayName(l LeadRow) string {
 		return l.Name
 	}
 	return "(no name)"
+}
+
+func trackedLinksURL(leadID int64) string { return fmt.Sprintf("/leads/%d/tracked-links", leadID) }
+
+func opensText(n int) string {
+	if n == 1 {
+		return "once"
+	}
+	return fmt.Sprintf("%d times", n)
+}
+
+// linkName names a tracked link's page: its title, else its address.
+func linkName(l TrackedLink) string {
+	if l.Title != "" {
+		return l.Title
+	}
+	return l.URL
 }

@@ -134,6 +134,7 @@ type Identity struct {
 	Key          store.APIKey
 	VisitorID    string
 	Email, Phone string // as sent; normalised as a lead's are, so the two meet
+	Name         string // kept on the lead when it has no name yet
 	TouchKey     bool
 	At           time.Time
 }
@@ -153,7 +154,7 @@ func (in *Intake) Identify(ctx context.Context, id Identity) error {
 	}
 	_, err := in.store.Identify(ctx, store.IdentifyInput{
 		TeamID: id.Key.TeamID, KeyID: id.Key.ID, TouchKey: id.TouchKey, VisitorID: id.VisitorID,
-		Email: d.Email, Phone: d.Phone, At: id.At,
+		Email: d.Email, Phone: d.Phone, Name: Redact(strings.TrimSpace(id.Name)), At: id.At,
 	})
 	return err
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"mime"
 	"os"
 	"path/filepath"
 	"strings"
@@ -154,7 +155,8 @@ func TestSourcesBecomeLeads(t *testing.T) {
 			}
 			l, subs := w.stored(t, res.LeadID)
 			checkLead(t, l, tc.want)
-			if len(subs) != 1 || string(subs[0].Raw) != string(body) || subs[0].ContentType != ctype {
+			mt, _, _ := mime.ParseMediaType(ctype)
+			if len(subs) != 1 || string(subs[0].Raw) != string(body) || subs[0].ContentType != mt {
 				t.Fatalf("submission = %+v", subs)
 			}
 		})
