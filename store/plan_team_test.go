@@ -20,8 +20,8 @@ func TestTeamQueriesUseIndexes(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	// 200 teams of 25 agents, each with keys, invitations and 500 events:
-	// 100,000 events in all.
+	// 200 teams of 25 agents, each with keys, invitations and 250 events:
+	// 50,000 events in all.
 	for _, q := range []string{
 		`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 200)
 			INSERT INTO teams (id, name, created_at) SELECT i, 'Team ' || i, 0 FROM n`,
@@ -36,11 +36,11 @@ func TestTeamQueriesUseIndexes(t *testing.T) {
 		`WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 9999)
 			INSERT INTO invitations (team_id, hash, email, role, invited_by, created_at, expires_at)
 			SELECT i / 50 + 1, randomblob(32), 'i' || i || '@example.com', 'agent', (i / 50) * 25 + 1, 0, 1e10 FROM n`,
-		`WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 99999)
+		`WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 49999)
 			INSERT INTO team_events (team_id, at, actor_id, action, subject_id)
-			SELECT i / 500 + 1, i, (i / 500) * 25 + 1 + i % 25,
+			SELECT i / 250 + 1, i, (i / 250) * 25 + 1 + i % 25,
 				CASE i % 3 WHEN 0 THEN 'key_generated' WHEN 1 THEN 'joined' ELSE 'invited' END,
-				CASE WHEN i % 3 = 1 THEN (i / 500) * 25 + 1 END FROM n`,
+				CASE WHEN i % 3 = 1 THEN (i / 250) * 25 + 1 END FROM n`,
 	} {
 		if _, err := db.w.ExecContext(ctx, q); err != nil {
 			t.Fatal(err)
@@ -75,10 +75,10 @@ func TestTeamQueriesUseIndexes(t *testing.T) {
 	}
 	for name, f := range map[string]EventFilter{
 		"the trail":                {Limit: 50},
-		"the trail, next page":     {Before: 60000, Limit: 50},
+		"the trail, next page":     {Before: 30000, Limit: 50},
 		"the trail of keys":        {Kind: EventsKeys, Limit: 50},
 		"the trail of one member":  {Agent: 26, Limit: 50},
-		"one member's invitations": {Kind: EventsInvitations, Agent: 26, Before: 60000, Limit: 50},
+		"one member's invitations": {Kind: EventsInvitations, Agent: 26, Before: 30000, Limit: 50},
 	} {
 		q, args := teamEventsQuery(2, f)
 		check(name, plan(q, args...), true)
