@@ -21,10 +21,10 @@ func (s *Server) invite(c echo.Context) error {
 	switch {
 	case f.Email == "":
 		f.Error = "Enter the email address of the person to invite."
-	case checkEmail(f.Email) != "":
-		f.Error = checkEmail(f.Email)
 	case f.Role != store.RoleAdmin && f.Role != store.RoleAgent:
 		f.Error = "Choose their role: Agent or Admin."
+	default:
+		f.Error = checkEmail(f.Email)
 	}
 	if f.Error != "" {
 		return s.inviteFormError(c, f)

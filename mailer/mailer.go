@@ -12,6 +12,7 @@ import (
 	"net/mail"
 	"net/url"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -129,7 +130,10 @@ func (m *Mailer) send(msg message) error {
 	if err := gm.To(msg.to...); err != nil {
 		return err
 	}
-	gm.Subject(msg.subject)
+	// A subject carries names and labels people typed. go-mail encodes a
+	// line break in it (no header can be added that way), but the subject
+	// is one line: a break would only garble it in the reader's inbox.
+	gm.Subject(strings.NewReplacer("\r", " ", "\n", " ").Replace(msg.subject))
 	gm.SetBodyString(gomail.TypeTextPlain, msg.body)
 	ctx, cancel := context.WithTimeout(context.Background(), sendTimeout)
 	defer cancel()

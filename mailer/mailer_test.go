@@ -42,7 +42,7 @@ func TestSendsOverSTARTTLSWithAuth(t *testing.T) {
 		t.Fatal(err)
 	}
 	body := "Open this link:\nhttps://closr.example.com/invite/" + strings.Repeat("x", 60) + "\n"
-	m.Send([]string{"bo@example.com", "cy@example.com"}, "You're invited to Sunset Realty on Closr", body)
+	m.Send([]string{"bo@example.com", "cy@example.com"}, "You're invited to Sunset Realty on Closr\r\nBcc: mallory@example.com", body)
 	got := srv.Next(t)
 	if !got.OverTLS {
 		t.Fatal("the message was sent before STARTTLS")
@@ -50,7 +50,7 @@ func TestSendsOverSTARTTLSWithAuth(t *testing.T) {
 	if got.From != "closr@example.com" || strings.Join(got.To, ",") != "bo@example.com,cy@example.com" {
 		t.Fatalf("envelope from %q to %q", got.From, got.To)
 	}
-	if got.Subject() != "You're invited to Sunset Realty on Closr" || !strings.Contains(got.Header.Get("From"), "closr@example.com") {
+	if got.Subject() != "You're invited to Sunset Realty on Closr  Bcc: mallory@example.com" || got.Header.Get("Bcc") != "" || !strings.Contains(got.Header.Get("From"), "closr@example.com") {
 		t.Fatalf("headers %v", got.Header)
 	}
 	if strings.ReplaceAll(got.Body, "\r\n", "\n") != body {

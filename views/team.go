@@ -24,7 +24,6 @@ type Team struct {
 	Invite    InviteForm
 	Notice    string // what just happened
 	Mail      bool   // the server sends mail
-	Activity  []ActivityRow
 }
 
 // IsOwner reports whether the signed-in agent owns the team.
