@@ -49,7 +49,8 @@ func (s *Server) leadsPage(c echo.Context) error {
 }
 
 func leadRow(l store.Lead) views.LeadRow {
-	return views.LeadRow{ID: l.ID, Name: l.Name, Email: l.Email, Phone: l.Phone, Source: l.Source, KeyLabel: l.KeyLabel, At: l.CreatedAt}
+	return views.LeadRow{ID: l.ID, Name: l.Name, Email: l.Email, Phone: l.Phone, Source: l.Source, KeyLabel: l.KeyLabel, At: l.CreatedAt,
+		NeedsContact: l.NeedsContact()}
 }
 
 func (s *Server) leadPage(c echo.Context) error {
@@ -85,7 +86,7 @@ func (s *Server) leadDetail(c echo.Context, id int64) (views.LeadDetail, error) 
 	}
 	for _, sub := range subs {
 		d.Submissions = append(d.Submissions, views.SubmissionView{At: sub.At, Source: sub.Source, KeyLabel: sub.KeyLabel,
-			KeyPreview: sub.KeyPreview, ContentType: sub.ContentType, Fields: pairs(sub.Fields), Raw: string(sub.Raw)})
+			KeyPreview: sub.KeyPreview, ContentType: sub.ContentType, Fields: pairs(sub.Fields), Notes: sub.Notes, Raw: string(sub.Raw)})
 	}
 	return d, nil
 }

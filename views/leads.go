@@ -24,6 +24,8 @@ type LeadRow struct {
 	At       time.Time
 	Visits   int  // tracker page views
 	Hot      bool // three or more visits in the last 7 days
+	// NeedsContact: the lead came with neither email nor phone.
+	NeedsContact bool
 }
 
 // LeadDetail is one lead with its history.
@@ -48,6 +50,7 @@ type SubmissionView struct {
 	KeyPreview  string
 	ContentType string
 	Fields      []Pair
+	Notes       []string // what the submission left out or lacked
 	Raw         string
 }
 
