@@ -47,25 +47,26 @@ type attempt struct {
 func TestAccessMatrix(t *testing.T) {
 	t.Parallel()
 	matrix := map[string]access{
-		"GET /":                                public,
-		"GET /healthz":                         public,
-		"GET /static/*":                        public,
-		"HEAD /static/*":                       public,
-		"GET /thanks":                          public,
-		"GET /signup":                          public,
-		"GET /login":                           public,
-		"OPTIONS /api/leads/inbound":           public,
-		"GET /api/leads/inbound":               formGet,
-		"POST /signup":                         csrfOnly,
-		"POST /login":                          csrfOnly,
-		"POST /logout":                         csrfOnly,
-		"POST /logout/everywhere":              agentChange,
-		"GET /settings/integrations":           agentPage,
-		"GET /leads":                           agentPage,
-		"POST /settings/integrations/api-keys": managerChange,
-		"GET /leads/:id":                       teamItem,
-		"POST /leads/:id/tracked-links":        teamChange,
-		"DELETE /settings/integrations/api-keys/:id":        managerItem,
+		"GET /":                                      public,
+		"GET /healthz":                               public,
+		"GET /static/*":                              public,
+		"HEAD /static/*":                             public,
+		"GET /thanks":                                public,
+		"GET /signup":                                public,
+		"GET /login":                                 public,
+		"OPTIONS /api/leads/inbound":                 public,
+		"GET /api/leads/inbound":                     formGet,
+		"POST /signup":                               csrfOnly,
+		"POST /login":                                csrfOnly,
+		"POST /logout":                               csrfOnly,
+		"POST /logout/everywhere":                    agentChange,
+		"GET /settings/integrations":                 agentPage,
+		"GET /leads":                                 agentPage,
+		"POST /settings/integrations/api-keys":       managerChange,
+		"GET /leads/:id":                             teamItem,
+		"GET /leads/:id/submissions/:sid/raw":        teamItem,
+		"POST /leads/:id/tracked-links":              teamChange,
+		"DELETE /settings/integrations/api-keys/:id": managerItem,
 		"POST /settings/integrations/api-keys/:id/rotate":   managerItem,
 		"GET /settings/team":                                agentPage,
 		"GET /settings/team/activity":                       agentPage,
@@ -150,7 +151,11 @@ func TestAccessMatrix(t *testing.T) {
 	who := identities{ana: ana, eve: eve, abe: abe, removed: rex, liveKey: liveKey, revokedKey: revokedKey, usedToken: usedToken}
 
 	ids := strings.NewReplacer(":id", fmt.Sprint(liveID), "*", "app.css")
-	leadIDs := strings.NewReplacer(":id", fmt.Sprint(created.ID))
+	subs, err := e.db.LeadSubmissions(context.Background(), e.agent("ana@example.com").TeamID, created.ID, 0, 1)
+	if err != nil || len(subs.Submissions) != 1 {
+		t.Fatalf("the lead's submission: %+v %v", subs, err)
+	}
+	leadIDs := strings.NewReplacer(":id", fmt.Sprint(created.ID), ":sid", fmt.Sprint(subs.Submissions[0].ID))
 	tried, refused := 0, 0
 	for _, route := range routes {
 		method, pattern, _ := strings.Cut(route, " ")

@@ -47,17 +47,37 @@ func (e *env) team(email string) (*client, int64, string) {
 }
 
 // counts returns how many leads and submissions the team has.
+// lead reads back one of the team's leads and its submissions, newest first.
+func (e *env) lead(teamID, id int64) (store.Lead, []store.Submission, error) {
+	l, err := e.db.Lead(context.Background(), teamID, id)
+	if err != nil {
+		return l, nil, err
+	}
+	page, err := e.db.LeadSubmissions(context.Background(), teamID, id, 0, 1000)
+	return l, page.Submissions, err
+}
+
+// rawOf is a submission's stored raw body.
+func (e *env) rawOf(teamID, leadID, subID int64) string {
+	e.t.Helper()
+	b, err := e.db.SubmissionRaw(context.Background(), teamID, leadID, subID, 1<<20)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return string(b.Data)
+}
+
 func (e *env) counts(teamID int64) (leads, subs int) {
 	ls, n, err := e.db.Leads(context.Background(), teamID, 1000, 0)
 	if err != nil {
 		e.t.Fatal(err)
 	}
 	for _, l := range ls {
-		_, s, err := e.db.Lead(context.Background(), teamID, l.ID)
+		page, err := e.db.LeadSubmissions(context.Background(), teamID, l.ID, 0, 1)
 		if err != nil {
 			e.t.Fatal(err)
 		}
-		subs += len(s)
+		subs += page.Total
 	}
 	return n, subs
 }
@@ -116,7 +136,7 @@ func TestInboundFieldFamilies(t *testing.T) {
 				t.Fatalf("status %d: %s", r.StatusCode, r.body)
 			}
 			got := created{ID: e.lastLeadID()}
-			l, subs, err := e.db.Lead(context.Background(), team, got.ID)
+			l, subs, err := e.lead(team, got.ID)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -135,7 +155,7 @@ func TestInboundFieldFamilies(t *testing.T) {
 			// The file of the multipart form is not kept: a note stands in
 			// for its content.
 			raw := strings.Replace(tt.body, "%PDF-1.4 not a lead field", `[File "floorplan.pdf" of 25 bytes was left out: Closr does not keep attachments.]`, 1)
-			if len(subs) != 1 || subs[0].KeyLabel != "Zapier for FB Lead Ads" || string(subs[0].Raw) != strings.TrimSuffix(raw, "\r\n") {
+			if len(subs) != 1 || subs[0].KeyLabel != "Zapier for FB Lead Ads" || e.rawOf(team, got.ID, subs[0].ID) != strings.TrimSuffix(raw, "\r\n") {
 				t.Fatalf("submission = %+v", subs)
 			}
 			page := ana.get(fmt.Sprintf("/leads/%d", got.ID))
@@ -195,7 +215,7 @@ func TestInboundDedupe(t *testing.T) {
 			t.Fatalf("%s: joined lead %d, want %d", s.why, got, id)
 		}
 	}
-	l, subs, _ := e.db.Lead(context.Background(), team, id)
+	l, subs, _ := e.lead(team, id)
 	if l.Phone != "+15551234567" || l.Message != "Second enquiry" || len(subs) != 3 {
 		t.Fatalf("merged lead = %+v with %d submissions", l, len(subs))
 	}
@@ -222,7 +242,7 @@ func TestIntakeKeyIsNoOracle(t *testing.T) {
 		}
 	}
 	id := leadByEmail(t, e, team, "jamie@example.com")
-	l, subs, err := e.db.Lead(context.Background(), team, id)
+	l, subs, err := e.lead(team, id)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -450,7 +470,7 @@ func TestInboundTeamIsolation(t *testing.T) {
 	if id := e.mustPostLead(keyA, `{"email": "same@example.com", "message": "from A"}`); id != idA {
 		t.Fatalf("A's repost joined lead %d, want %d", id, idA)
 	}
-	lb, subsB, _ := e.db.Lead(context.Background(), teamB, idB)
+	lb, subsB, _ := e.lead(teamB, idB)
 	if lb.Message != "" || len(subsB) != 1 {
 		t.Fatal("A's key changed B's lead")
 	}
@@ -460,7 +480,7 @@ func TestInboundTeamIsolation(t *testing.T) {
 	if r := bo.get("/leads"); strings.Contains(r.body, "from A") || !strings.Contains(r.body, "Shared Person") {
 		t.Fatal("B's list is wrong")
 	}
-	if _, _, err := e.db.Lead(context.Background(), teamA, idB); err == nil {
+	if _, err := e.db.Lead(context.Background(), teamA, idB); err == nil {
 		t.Fatal("store returns B's lead for team A")
 	}
 }
@@ -510,8 +530,8 @@ func TestInboundKeyNeverStoredAndLastUsed(t *testing.T) {
 	if got.Status != "created" {
 		t.Fatalf("create_lead: %+v", got)
 	}
-	l, subs, err := e.db.Lead(context.Background(), team, got.ID)
-	if err != nil || l.Message != "key closr_[redacted]" || len(subs) != 1 || !bytes.Contains(subs[0].Raw, []byte("closr_[redacted]")) {
+	l, subs, err := e.lead(team, got.ID)
+	if err != nil || l.Message != "key closr_[redacted]" || len(subs) != 1 || !strings.Contains(e.rawOf(team, got.ID, subs[0].ID), "closr_[redacted]") {
 		t.Fatalf("MCP lead not redacted as expected: %+v %+v %v", l, subs, err)
 	}
 	// Every string a tracker event carries from the page.

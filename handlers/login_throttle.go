@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"math"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -43,7 +44,7 @@ func newLoginThrottle(limit int) *loginThrottle {
 		rate:     newBucketSet(rate.Every(loginEvery), loginBurst),
 		ips:      newThrottle(4*limit, loginWindow),
 		pairs:    newThrottle(limit, loginWindow),
-		accounts: newThrottle(int(^uint(0)>>1), loginWindow),
+		accounts: newThrottle(math.MaxInt, loginWindow), // counted, never refused: see spacing
 		ceiling:  20 * limit, step: limit,
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/jsonschema-go/jsonschema"
 	"github.com/gorilla/sessions"
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
@@ -69,7 +70,9 @@ type KeyStore interface {
 type LeadStore interface {
 	IngestLead(ctx context.Context, in store.LeadInput) (store.IngestResult, error)
 	Leads(ctx context.Context, teamID int64, limit, offset int) ([]store.Lead, int, error)
-	Lead(ctx context.Context, teamID, id int64) (store.Lead, []store.Submission, error)
+	Lead(ctx context.Context, teamID, id int64) (store.Lead, error)
+	LeadSubmissions(ctx context.Context, teamID, leadID, before int64, limit int) (store.SubmissionPage, error)
+	SubmissionRaw(ctx context.Context, teamID, leadID, id int64, max int) (store.RawBody, error)
 	NewTrackedLink(ctx context.Context, teamID, leadID, agentID, keyID int64, url string) (store.TrackedLink, string, error)
 	TrackedLinks(ctx context.Context, teamID, leadID int64, limit int) ([]store.TrackedLink, error)
 }
@@ -149,6 +152,10 @@ type Server struct {
 	intake     *intake.Intake
 	now        func() time.Time // the one clock, shared with the store
 	mcp        http.Handler     // the MCP server's Streamable HTTP handler
+	// mcpAnswerCap is maxMCPAnswer; tests lower it.
+	mcpAnswerCap int
+	// toolSchemas are the MCP tools' input schemas, by name.
+	toolSchemas map[string]*jsonschema.Schema
 	// keyLimits and ipLimits rate-limit the API; nil means no limit.
 	keyLimits, ipLimits *limiterSet
 	proxies             []*net.IPNet // trusted reverse proxies
@@ -199,6 +206,7 @@ func New(cfg Config) (*Server, error) {
 			l.now = cfg.Now
 		}
 	}
+	s.mcpAnswerCap = maxMCPAnswer
 	s.mcp = s.newMCPHandler()
 	s.routes()
 	return s, nil
@@ -264,6 +272,7 @@ func (s *Server) routes() {
 	agent.DELETE("/settings/team/members/:id", s.removeMember())
 	agent.GET("/leads", s.leadsPage)
 	agent.GET("/leads/:id", s.leadPage)
+	agent.GET("/leads/:id/submissions/:sid/raw", s.submissionRaw)
 	agent.POST("/leads/:id/tracked-links", s.createTrackedLink)
 
 	manager := agent.with(s.requireManager)

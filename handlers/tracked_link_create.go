@@ -24,7 +24,7 @@ func (s *Server) createTrackedLink(c echo.Context) error {
 		return err
 	}
 	// The lead first: another team's lead is a 404 whatever was sent.
-	d, err := s.leadDetail(c, id)
+	d, err := s.leadDetail(c, id, 0)
 	if err != nil {
 		return err
 	}

@@ -30,13 +30,19 @@ type LeadRow struct {
 
 // LeadDetail is one lead with its history.
 type LeadDetail struct {
-	Lead        LeadRow
-	Message     string
-	Custom      []Pair
-	Updated     time.Time
-	Submissions []SubmissionView
-	PageViews   []PageView
-	Links       TrackedLinks
+	Lead             LeadRow
+	Message          string
+	Custom           []Pair
+	Updated          time.Time
+	Submissions      []SubmissionView // a page of them, newest first
+	SubmissionsTotal int
+	Paged            bool  // this page is not the newest
+	Older            int64 // the cursor of the next, older page; 0 on the last
+	RawFolded        int   // submissions whose raw body was folded
+	KeptRaw          int   // how many of the newest submissions keep their raw body
+	PageViews        []PageView
+	PageViewsTotal   int
+	Links            TrackedLinks
 }
 
 // Pair is a named value.
@@ -44,6 +50,7 @@ type Pair struct{ Name, Value string }
 
 // SubmissionView is one post that created or updated the lead.
 type SubmissionView struct {
+	ID          int64
 	At          time.Time
 	Source      string
 	KeyLabel    string
@@ -51,7 +58,7 @@ type SubmissionView struct {
 	ContentType string
 	Fields      []Pair
 	Notes       []string // what the submission left out or lacked
-	Raw         string
+	RawSize     int      // 0 once folded
 }
 
 // PageView is one page the lead's visitor looked at.
@@ -63,6 +70,51 @@ type PageView struct {
 }
 
 func leadURL(id int64) string { return fmt.Sprintf("/leads/%d", id) }
+
+func olderSubmissionsURL(lead, before int64) string {
+	return fmt.Sprintf("/leads/%d?before=%d", lead, before)
+}
+
+func rawURL(lead, sub int64) string { return fmt.Sprintf("/leads/%d/submissions/%d/raw", lead, sub) }
+
+// submissionsSummary says which submissions the page shows.
+func submissionsSummary(d LeadDetail) string {
+	if d.Paged {
+		return fmt.Sprintf("%d older submissions of %d", len(d.Submissions), d.SubmissionsTotal)
+	}
+	if len(d.Submissions) == d.SubmissionsTotal {
+		return plural(d.SubmissionsTotal, "submission", "submissions")
+	}
+	return fmt.Sprintf("Latest %d of %d submissions", len(d.Submissions), d.SubmissionsTotal)
+}
+
+// foldedNote says how many raw bodies were folded.
+func foldedNote(d LeadDetail) string {
+	return fmt.Sprintf("Raw bodies are kept for the newest %d submissions; %d older ones were folded. Their fields are kept.", d.KeptRaw, d.RawFolded)
+}
+
+// pageViewsNote says how many of the page views are listed.
+func pageViewsNote(d LeadDetail) string {
+	return fmt.Sprintf("The latest %d of %d page views.", len(d.PageViews), d.PageViewsTotal)
+}
+
+// byteSize is a size for people: bytes, KB or MB.
+func byteSize(n int) string {
+	switch {
+	case n < 1000:
+		return plural(n, "byte", "bytes")
+	case n < 1_000_000:
+		return fmt.Sprintf("%.1f KB", float64(n)/1e3)
+	}
+	return fmt.Sprintf("%.1f MB", float64(n)/1e6)
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
+}
 func pageURL(page int) string { return fmt.Sprintf("/leads?page=%d", page) }
 func displayName(l LeadRow) string {
 	if l.Name != "" {
