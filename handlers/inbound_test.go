@@ -515,6 +515,12 @@ func TestInboundKeyNeverStoredAndLastUsed(t *testing.T) {
 			"api_key=closr%5F" + tail(key) + "&email=f%40example.com&message=closr%5f" + tail(otherKey(5)), nil},
 		{"key in a Content-Type parameter and the Idempotency-Key", "application/json; charset=utf-8; token=" + otherKey(8),
 			`{"email": "h@example.com"}`, []string{"X-Api-Key", key, "Idempotency-Key", "retry-" + otherKey(9)}},
+		{"multipart with base64 and quoted-printable parts", "multipart/form-data; boundary=QQ",
+			"--QQ\r\nContent-Disposition: form-data; name=\"email\"\r\n\r\nj@example.com\r\n" +
+				"--QQ\r\nContent-Disposition: form-data; name=\"ref_b64\"\r\nContent-Transfer-Encoding: base64\r\n\r\n" +
+				base64.StdEncoding.EncodeToString([]byte("token "+otherKey(21))) + "\r\n" +
+				"--QQ\r\nContent-Disposition: form-data; name=\"ref_qp\"\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n" +
+				qpSoftBreaks("token "+otherKey(22)) + "\r\n--QQ--\r\n", []string{"X-Api-Key", key}},
 		{"key-shaped visitor id", "application/json",
 			`{"email": "i@example.com", "closr_visitor_id": "` + otherKey(10) + `"}`, []string{"X-Api-Key", key}},
 	}
@@ -533,6 +539,20 @@ func TestInboundKeyNeverStoredAndLastUsed(t *testing.T) {
 	l, subs, err := e.lead(team, got.ID)
 	if err != nil || l.Message != "key closr_[redacted]" || len(subs) != 1 || !strings.Contains(e.rawOf(team, got.ID, subs[0].ID), "closr_[redacted]") {
 		t.Fatalf("MCP lead not redacted as expected: %+v %+v %v", l, subs, err)
+	}
+	// Transfer-encoded parts are read decoded, then redacted.
+	jl, err := e.db.Lead(context.Background(), team, leadByEmail(t, e, team, "j@example.com"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	decoded := map[string]string{}
+	for _, f := range jl.Custom {
+		decoded[f.Name] = f.Value
+	}
+	for _, name := range []string{"ref_b64", "ref_qp"} {
+		if decoded[name] != "token closr_[redacted]" {
+			t.Errorf("%s = %q, want the decoded text with the key redacted", name, decoded[name])
+		}
 	}
 	// Every string a tracker event carries from the page.
 	k := func(i int) string { return otherKey(i) }
@@ -557,7 +577,7 @@ func TestInboundKeyNeverStoredAndLastUsed(t *testing.T) {
 	e.db.Close()
 	matches, _ := filepath.Glob(filepath.Join(filepath.Dir(e.dbPath), "*"))
 	secrets := []string{key, secret}
-	for i := 1; i <= 20; i++ {
+	for i := 1; i <= 22; i++ {
 		secrets = append(secrets, otherKey(i))
 	}
 	for _, f := range matches {
@@ -592,4 +612,17 @@ func TestLeadsPagination(t *testing.T) {
 	if !strings.Contains(p2.body, "p00@example.com") || strings.Contains(p2.body, "p54@example.com") {
 		t.Fatal("page 2 should hold the 5 oldest")
 	}
+}
+
+// qpSoftBreaks spells s in quoted-printable with a soft line break every
+// ten characters, so that no key appears whole in the body as sent.
+func qpSoftBreaks(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i += 10 {
+		b.WriteString(s[i:min(i+10, len(s))])
+		if i+10 < len(s) {
+			b.WriteString("=\r\n")
+		}
+	}
+	return b.String()
 }
