@@ -21,10 +21,7 @@ const maxLabel = 100
 // createAPIKey mints a key and answers with the COPY NOW panel, the only
 // place the full key is ever shown.
 func (s *Server) createAPIKey(c echo.Context) error {
-	a, err := managingKeys(c)
-	if err != nil {
-		return err
-	}
+	a := agentOf(c)
 	form := views.KeysCard{Label: strings.TrimSpace(c.FormValue("label"))}
 	form.Error = checkLabel(form.Label)
 	form.Access, form.AccessError = checkAccess(c.FormValue("access"))
@@ -41,6 +38,7 @@ func (s *Server) createAPIKey(c echo.Context) error {
 		return err
 	}
 	s.logOf(c).Info("api key generated", "team", a.TeamID, "key_id", k.ID, "preview", k.Preview, "access", k.Access, "lifetime_days", k.LifetimeDays)
+	s.notifyKey(c, "generated", k)
 	return s.showNewKey(c, k, key, nil)
 }
 
@@ -53,7 +51,7 @@ func (s *Server) showNewKey(c echo.Context, k store.APIKey, key string, old *sto
 		// The key exists now, and this answer is the only place it can
 		// ever be shown: show it, even without the list.
 		s.logOf(c).Error("load the key list after making a key", "err", err)
-		card = views.KeysCard{Max: store.MaxActiveKeys, BaseURL: baseURL(c),
+		card = views.KeysCard{Max: store.MaxActiveKeys, BaseURL: baseURL(c), Lists: views.KeyLists{Manage: true},
 			Notice: "Your key was created, but the key list could not be loaded just now. Copy the key, then reload the page."}
 	}
 	if old != nil {

@@ -17,10 +17,7 @@ var graces = map[string]time.Duration{"1h": time.Hour, "24h": 24 * time.Hour, "7
 // expireAPIKey makes one of the team's keys stop working after a grace
 // period (instead of revoking it by hand once its replacement works).
 func (s *Server) expireAPIKey(c echo.Context) error {
-	a, err := managingKeys(c)
-	if err != nil {
-		return err
-	}
+	a := agentOf(c)
 	id, err := idParam(c)
 	if err != nil {
 		return err

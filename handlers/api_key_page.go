@@ -6,6 +6,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"closr/store"
 	"closr/views"
 )
 
@@ -35,7 +36,7 @@ func (s *Server) renderKeyPage(c echo.Context, id int64, status int, label, msg 
 	if err != nil {
 		return err
 	}
-	d := views.KeyDetail{Key: keyRow(k, usage[id], now), Manage: canManageKeys(a), Label: k.Label, Error: msg, Now: now}
+	d := views.KeyDetail{Key: keyRow(k, usage[id], now), Manage: store.CanManage(a.Role), Label: k.Label, Error: msg, Now: now}
 	if msg != "" {
 		d.Label = label
 	}
@@ -52,10 +53,7 @@ func (s *Server) renderKeyPage(c echo.Context, id int64, status int, label, msg 
 
 // renameAPIKey gives one of the team's keys a new label.
 func (s *Server) renameAPIKey(c echo.Context) error {
-	a, err := managingKeys(c)
-	if err != nil {
-		return err
-	}
+	a := agentOf(c)
 	id, err := idParam(c)
 	if err != nil {
 		return err

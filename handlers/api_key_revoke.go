@@ -14,16 +14,20 @@ import (
 // revokeAPIKey revokes one of the team's keys, after a confirmation that
 // names its last use.
 func (s *Server) revokeAPIKey() echo.HandlerFunc {
-	remove := confirmAndRemove(removal[store.APIKey]{
-		title:   "Revoke key",
-		list:    s.store.APIKeys,
-		id:      func(k store.APIKey) int64 { return k.ID },
-		confirm: func(k store.APIKey) views.Removal { return views.RevokeKeyRemoval(keyRow(k, nil, s.now()), s.now()) },
+	return confirmAndRemove(removal[store.APIKey]{
+		title: "Revoke key",
+		nav:   "integrations",
+		list:  s.store.APIKeys,
+		id:    func(k store.APIKey) int64 { return k.ID },
+		confirm: func(_ *store.Agent, k store.APIKey) views.Removal {
+			return views.RevokeKeyRemoval(keyRow(k, nil, s.now()), s.now())
+		},
 		remove: func(ctx context.Context, a *store.Agent, id int64) (store.APIKey, error) {
 			return s.store.RevokeAPIKey(ctx, a.TeamID, id, a.ID)
 		},
 		removed: func(c echo.Context, a *store.Agent, k store.APIKey) error {
 			s.logOf(c).Info("api key revoked", "team", a.TeamID, "key_id", k.ID, "preview", k.Preview)
+			s.notifyKey(c, "revoked", k)
 			card, err := s.keysCard(c)
 			if err != nil {
 				return err
@@ -32,10 +36,4 @@ func (s *Server) revokeAPIKey() echo.HandlerFunc {
 			return s.renderIntegrations(c, http.StatusOK, card)
 		},
 	})
-	return func(c echo.Context) error {
-		if _, err := managingKeys(c); err != nil {
-			return err
-		}
-		return remove(c)
-	}
 }

@@ -18,10 +18,7 @@ import (
 // same access, and opens the COPY NOW panel for it. The old key keeps
 // working until it is revoked or its grace period ends.
 func (s *Server) rotateAPIKey(c echo.Context) error {
-	a, err := managingKeys(c)
-	if err != nil {
-		return err
-	}
+	a := agentOf(c)
 	id, err := idParam(c)
 	if err != nil {
 		return err
@@ -31,7 +28,7 @@ func (s *Server) rotateAPIKey(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	old, repl, key, err := s.store.RotateAPIKey(ctx, a.TeamID, id, a.ID, rotatedLabel(cur.Label, s.now()))
+	old, repl, key, err := s.store.RotateAPIKey(ctx, a.TeamID, id, a.ID, rotatedLabel(cur.Label, s.now().In(agentZone(a))))
 	switch {
 	case errors.Is(err, store.ErrKeyLimit):
 		return &problem{Status: http.StatusConflict, Code: "key_limit", Message: fmt.Sprintf(
@@ -43,6 +40,7 @@ func (s *Server) rotateAPIKey(c echo.Context) error {
 		return err
 	}
 	s.logOf(c).Info("api key rotated", "team", a.TeamID, "key_id", old.ID, "replacement_id", repl.ID, "preview", repl.Preview)
+	s.notifyKey(c, "generated", repl)
 	return s.showNewKey(c, repl, key, &old)
 }
 
@@ -50,12 +48,21 @@ func (s *Server) rotateAPIKey(c echo.Context) error {
 var rotatedSuffix = regexp.MustCompile(` \(rotated [A-Z][a-z]{2} [0-9]{1,2}\)$`)
 
 // rotatedLabel is the label of the replacement of a key labelled old: the
-// same words, dated, within maxLabel; a key rotated before loses its date.
+// same words, dated in the agent's time zone, within maxLabel; a key
+// rotated before loses its date.
 func rotatedLabel(old string, now time.Time) string {
 	base := rotatedSuffix.ReplaceAllString(old, "")
-	suffix := " (rotated " + now.UTC().Format("Jan 2") + ")"
+	suffix := " (rotated " + now.Format("Jan 2") + ")"
 	if room := maxLabel - utf8.RuneCountInString(suffix); utf8.RuneCountInString(base) > room {
 		base = strings.TrimSpace(string([]rune(base)[:room-1])) + "…"
 	}
 	return base + suffix
+}
+
+// agentZone is the agent's time zone, UTC if it cannot be loaded.
+func agentZone(a *store.Agent) *time.Location {
+	if loc, err := time.LoadLocation(a.TimeZone); err == nil {
+		return loc
+	}
+	return time.UTC
 }

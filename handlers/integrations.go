@@ -31,51 +31,40 @@ func (s *Server) renderPage(c echo.Context, status int, keys *views.KeysCard, tr
 		}
 		tracker = &t
 	}
-	return render(c, status, views.IntegrationsPage(page(c, "Integrations", "integrations"),
-		views.Integrations{Keys: *keys, Tracker: *tracker, BaseURL: baseURL(c)}))
-}
-
-// canManageKeys reports whether the agent may generate, rotate, revoke,
-// rename and set the expiry of the team's keys. Every agent of a team may,
-// until teams have roles; then only owners and admins will.
-func canManageKeys(a *store.Agent) bool { return a != nil }
-
-// errKeyManagers refuses a key action to an agent who may not manage keys.
-var errKeyManagers = &problem{Status: http.StatusForbidden, Code: "forbidden",
-	Message: "Only the team's owner and admins can generate, rotate, revoke or rename API keys. Ask one of them."}
-
-// managingKeys is the agent who may manage the team's keys, or an error.
-func managingKeys(c echo.Context) (*store.Agent, error) {
-	a := agentOf(c)
-	if !canManageKeys(a) {
-		return nil, errKeyManagers
+	in := views.Integrations{Keys: *keys, Tracker: *tracker, BaseURL: baseURL(c)}
+	if keys.Lists.Manage {
+		var err error
+		if in.Rotation, err = s.rotation(c.Request().Context(), agentOf(c).TeamID); err != nil {
+			return err
+		}
 	}
-	return a, nil
+	return render(c, status, views.IntegrationsPage(page(c, "Integrations", "integrations"), in))
 }
+
+// recentActivity is how many lines of the team's audit trail the API keys
+// card shows; the rest is on the activity page.
+const recentActivity = 8
 
 // expiryNotice is how long before a key expires its owners are told.
 const expiryNotice = 7 * 24 * time.Hour
 
 // keysCard loads the signed-in agent's team's keys, their use and the
-// audit trail.
+// team's latest activity.
 func (s *Server) keysCard(c echo.Context) (views.KeysCard, error) {
 	lists, err := s.keyLists(c)
 	if err != nil {
 		return views.KeysCard{}, err
 	}
-	events, err := s.store.KeyEvents(c.Request().Context(), agentOf(c).TeamID, 8)
+	events, err := s.store.TeamEvents(c.Request().Context(), agentOf(c).TeamID, store.EventFilter{Limit: recentActivity})
 	if err != nil {
 		return views.KeysCard{}, err
 	}
-	card := views.KeysCard{Lists: lists, Max: store.MaxActiveKeys, Limited: len(lists.Keys) >= store.MaxActiveKeys, BaseURL: baseURL(c)}
+	card := views.KeysCard{Lists: lists, Max: store.MaxActiveKeys, Limited: len(lists.Keys) >= store.MaxActiveKeys, BaseURL: baseURL(c),
+		Events: activityRows(events)}
 	for _, k := range lists.Keys {
 		if !k.ExpiresAt.IsZero() && k.ReplacedBy == nil && k.ExpiresAt.Sub(lists.Now) <= expiryNotice {
 			card.Expiring = append(card.Expiring, k)
 		}
-	}
-	for _, e := range events {
-		card.Events = append(card.Events, views.KeyEvent{At: e.At, Action: e.Action, Agent: e.AgentName, Label: e.Label,
-			Preview: e.Preview, Detail: e.Detail, Until: e.Until})
 	}
 	return card, nil
 }
@@ -96,7 +85,7 @@ func (s *Server) keyLists(c echo.Context) (views.KeyLists, error) {
 	if err != nil {
 		return views.KeyLists{}, err
 	}
-	l := views.KeyLists{Manage: canManageKeys(a), CSRF: csrfToken(c), Now: now}
+	l := views.KeyLists{Manage: store.CanManage(a.Role), CSRF: csrfToken(c), Now: now}
 	byID := map[int64]store.APIKey{}
 	for _, k := range keys {
 		byID[k.ID] = k

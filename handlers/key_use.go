@@ -23,8 +23,8 @@ const ctxUse = "closr.use"
 type useNote struct {
 	team, key int64
 	kind      store.UseKind
-	endpoint string // an MCP tool names itself; "" is the request's path
-	failed   bool   // kind was set from a refusal
+	endpoint  string // an MCP tool names itself; "" is the request's path
+	failed    bool   // kind was set from a refusal
 }
 
 // noteKey remembers the key a request carries, found in the index.

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"closr/handlers"
+	"closr/mailer"
+	"closr/mailer/mailtest"
 	"closr/store"
 )
 
@@ -168,7 +170,7 @@ func TestRotationFlow(t *testing.T) {
 		t.Fatalf("%d leads, want jamie, the test lead and robin", leads)
 	}
 	audit := text(c.get("/settings/integrations").body)
-	if !strings.Contains(audit, "Ana Agent rotated “Webflow contact form” "+old[:12]+"…: replaced by “Webflow contact form (rotated Nov 28)”") {
+	if !strings.Contains(audit, "Ana Agent rotated the key “Webflow contact form” "+old[:12]+"…: replaced by “Webflow contact form (rotated Nov 28)”") {
 		t.Fatalf("the audit trail lacks the rotation:\n%s", audit)
 	}
 }
@@ -314,7 +316,7 @@ func TestGracePeriod(t *testing.T) {
 	if r.StatusCode != http.StatusOK || !strings.Contains(text(r.body), "“Web tracker” stops working in 1 hour (Nov 28, 15:00 UTC)") {
 		t.Fatalf("expire in 1h: %d\n%s", r.StatusCode, text(r.body))
 	}
-	if !strings.Contains(text(r.body), "Ana Agent set “Web tracker” "+old[:12]+"… to expire Nov 28, 2026 15:00 UTC") {
+	if !strings.Contains(text(r.body), "Ana Agent set the key “Web tracker” "+old[:12]+"… to expire Nov 28, 2026 15:00 UTC") {
 		t.Fatalf("the audit trail lacks the expiry:\n%s", text(r.body))
 	}
 	clock.Advance(time.Hour - time.Second)
@@ -356,7 +358,7 @@ func TestRenameKey(t *testing.T) {
 		t.Fatalf("key page after rename:\n%s", got)
 	}
 	audit := text(c.get("/settings/integrations").body)
-	if !strings.Contains(audit, "Ana Agent renamed “Form” to “Webflow contact form” "+key[:12]+"…") {
+	if !strings.Contains(audit, "Ana Agent renamed the key “Form” to “Webflow contact form” "+key[:12]+"…") {
 		t.Fatalf("the audit trail lacks the rename:\n%s", audit)
 	}
 }
@@ -608,5 +610,88 @@ func TestMCPTestThisKey(t *testing.T) {
 	reqs, _ := e.db.KeyRequests(context.Background(), team, keys[0].ID)
 	if len(reqs) == 0 || reqs[0].Endpoint != "/mcp search_leads" || reqs[0].Kind != store.UseMCPCall {
 		t.Fatalf("latest request %+v, want the search_leads call", reqs)
+	}
+}
+
+// An agent (role) sees the team's keys with their use, live, and each
+// key's page, but none of the controls: those are for owners and admins.
+func TestAgentsSeeKeyUseWithoutControls(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	owner := e.client()
+	owner.signup("Ana Owner", "ana@example.com", "Sunset Realty")
+	team := e.agent("ana@example.com").TeamID
+	key := owner.generate("Zapier")
+	id := e.keyID(team, "Zapier")
+	owner.post(keyPath(id, "rotate"), nil, "HX-Request", "true")
+	e.postLead(key, `{"email":"jamie@example.com"}`)
+	e.flushUsage()
+	abe := e.accept(owner.invite("abe@example.com", "agent"), "Abe Agent")
+
+	lists := abe.get("/settings/integrations/api-keys/live")
+	if lists.StatusCode != http.StatusOK || !strings.Contains(text(lists.body), "1 new lead") || !strings.Contains(text(lists.body), "Being replaced by") {
+		t.Fatalf("an agent's key list: %d\n%s", lists.StatusCode, text(lists.body))
+	}
+	page := abe.get("/settings/integrations").body + abe.get(keyPath(id, "")).body
+	for _, control := range []string{`aria-label="Rotate`, `aria-label="Revoke`, `data-testid="expire-1h"`, `id="rename-label"`, `name="lifetime"`} {
+		if strings.Contains(page, control) {
+			t.Errorf("an agent is offered %s", control)
+		}
+	}
+	if r := abe.post(keyPath(id, "label"), url.Values{"label": {"Mine"}}); r.StatusCode != http.StatusForbidden {
+		t.Fatalf("an agent's rename: %d", r.StatusCode)
+	}
+}
+
+// With mail configured, the owner and admins are emailed once when a key
+// expires within a week, not for a key whose replacement works.
+func TestExpiryNoticeEmail(t *testing.T) {
+	t.Parallel()
+	smtp := mailtest.Start(t)
+	m, err := mailer.New(mailer.Config{URL: smtp.URL, From: "Closr <closr@example.com>", TLS: smtp.TLS})
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock := newFakeClock()
+	e := newEnvWith(t, envOptions{clock: clock, config: func(c *handlers.Config) { c.Mail = m }})
+	owner := e.client()
+	owner.signup("Ana Owner", "ana@example.com", "Sunset Realty")
+	team := e.agent("ana@example.com").TeamID
+	e.accept(owner.invite("ada@example.com", "admin"), "Ada Admin")
+	smtp.Next(t) // the invitation
+	owner.get("/settings/integrations")
+	r := owner.post("/settings/integrations/api-keys", url.Values{"label": {"Zapier"}, "lifetime": {"30"}}, "HX-Request", "true")
+	key := newKeyRE.FindStringSubmatch(r.body)[1]
+	owner.post("/settings/integrations/api-keys", url.Values{"label": {"Web tracker"}, "lifetime": {"30"}}, "HX-Request", "true")
+	smtp.Next(t) // generated Zapier
+	smtp.Next(t) // generated Web tracker
+	// Ten days on, the Web tracker key is rotated: its replacement expires
+	// in 30 days, and the old one needs no warning.
+	clock.Advance(10 * 24 * time.Hour)
+	owner.login("ana@example.com")
+	owner.post(keyPath(e.keyID(team, "Web tracker"), "rotate"), nil, "HX-Request", "true")
+	smtp.Next(t) // generated the replacement
+
+	clock.Advance(12 * 24 * time.Hour) // 8 days left: too early
+	if err := e.h.SendExpiryNotices(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(24 * time.Hour)
+	for range 2 {
+		if err := e.h.SendExpiryNotices(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	msg := smtp.Next(t)
+	if strings.Join(msg.To, ",") != "ana@example.com,ada@example.com" || msg.Subject() != "[Closr] The API key “Zapier” expires on Dec 28" ||
+		!strings.Contains(msg.Body, key[:12]+"…") || strings.Contains(msg.Body, key[12:]) {
+		t.Fatalf("expiry notice to %v, %q:\n%s", msg.To, msg.Subject(), msg.Body)
+	}
+	// The next mail is about something else: Zapier's notice went once,
+	// and the rotated Web tracker key got none.
+	owner.login("ana@example.com")
+	owner.generate("Marker")
+	if msg := smtp.Next(t); !strings.Contains(msg.Subject(), "generated the API key “Marker”") {
+		t.Fatalf("next mail %q", msg.Subject())
 	}
 }

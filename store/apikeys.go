@@ -6,7 +6,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strconv"
 	"time"
 )
 
@@ -75,18 +74,6 @@ func (k APIKey) EndedAt(now time.Time) time.Time {
 	return time.Time{}
 }
 
-// KeyEvent is one line of a team's key audit trail.
-type KeyEvent struct {
-	At        time.Time
-	Action    string // generated, revoked, rotated, renamed or expiry_set
-	AgentName string
-	Label     string
-	Preview   string
-	// Detail: for renamed, the old label; for rotated, the new key's label.
-	Detail string
-	Until  time.Time // for expiry_set: when the key expires
-}
-
 // HashKey is how keys are stored and looked up: SHA-256 of the whole key.
 func HashKey(key string) [32]byte { return sha256.Sum256([]byte(key)) }
 
@@ -108,10 +95,14 @@ func WellFormedKey(s string) bool {
 // CreateAPIKey mints a key for the team and returns it with its record. The
 // full key is returned only here. lifetimeDays > 0 makes it expire that
 // many days from now. The active-key limit is checked inside the same write
-// transaction, so concurrent calls can never pass it.
+// transaction, so concurrent calls can never pass it; so is the creator's
+// role (an owner or admin still on the team, ErrForbidden if not).
 func (db *DB) CreateAPIKey(ctx context.Context, teamID, agentID int64, label, access string, lifetimeDays int) (APIKey, string, error) {
 	k, key := db.newKey(teamID, agentID, label, access, lifetimeDays)
 	err := db.write(ctx, func(ctx context.Context, tx writeTx) error {
+		if _, err := manager(ctx, tx, teamID, agentID); err != nil {
+			return err
+		}
 		return db.insertKey(ctx, tx, &k, key)
 	})
 	if err != nil {
@@ -156,7 +147,7 @@ func (db *DB) insertKey(ctx context.Context, tx writeTx, k *APIKey, key string) 
 	if k.ID, err = res.LastInsertId(); err != nil {
 		return err
 	}
-	if err := addKeyEvent(ctx, tx, k.TeamID, k.ID, k.CreatedBy, "generated", k.CreatedAt, ""); err != nil {
+	if err := addEvent(ctx, tx, event{team: k.TeamID, at: k.CreatedAt.Unix(), actor: k.CreatedBy, action: "key_generated", key: k.ID}); err != nil {
 		return err
 	}
 	stored := *k
@@ -167,12 +158,6 @@ func (db *DB) insertKey(ctx context.Context, tx writeTx, k *APIKey, key string) 
 // activeKey is the condition on api_keys k of a key that works at the
 // Unix time given as the next argument.
 const activeKey = "k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > ?)"
-
-func addKeyEvent(ctx context.Context, tx writeTx, teamID, keyID, agentID int64, action string, at time.Time, detail string) error {
-	_, err := tx.ExecContext(ctx, "INSERT INTO key_events (team_id, key_id, agent_id, action, at, detail) VALUES (?, ?, ?, ?, ?, ?)",
-		teamID, keyID, agentID, action, at.Unix(), detail)
-	return err
-}
 
 const keyColumns = `k.id, k.team_id, k.preview, k.label, k.access, k.created_by, a.name, k.created_at, k.expires_at, k.lifetime_days,
 	k.revoked_at, coalesce(r.name, ''), coalesce(k.replaced_by, 0), k.last_used_at, k.last_used_from,
@@ -283,8 +268,13 @@ func (db *DB) APIKeyByHash(ctx context.Context, hash [32]byte) (APIKey, error) {
 }
 
 // activeKeyForUpdate reads the team's active key id in a write, with its
-// hash; a key of another team, revoked or expired is a refusal.
-func (db *DB) activeKeyForUpdate(ctx context.Context, tx writeTx, teamID, keyID int64, now time.Time) (APIKey, []byte, error) {
+// hash, for an owner or admin of the team (actorID) to change: another
+// agent is refused with ErrForbidden, and a key of another team, revoked
+// or expired, with ErrNotFound.
+func (db *DB) activeKeyForUpdate(ctx context.Context, tx writeTx, teamID, keyID, actorID int64, now time.Time) (APIKey, []byte, error) {
+	if _, err := manager(ctx, tx, teamID, actorID); err != nil {
+		return APIKey{}, nil, err
+	}
 	var hash []byte
 	k, err := scanKey(prefixScanner{tx.QueryRowContext(ctx, "SELECT k.hash, "+keyColumns+" WHERE k.id = ? AND k.team_id = ? AND "+activeKey,
 		keyID, teamID, now.Unix()), []any{&hash}})
@@ -294,23 +284,23 @@ func (db *DB) activeKeyForUpdate(ctx context.Context, tx writeTx, teamID, keyID 
 	return k, hash, err
 }
 
-// RevokeAPIKey revokes the team's key id at once and for good. A key of
-// another team, or one already revoked or expired, is ErrNotFound and
-// nothing changes.
+// RevokeAPIKey revokes the team's key id at once and for good, on behalf of
+// an owner or admin (ErrForbidden otherwise). A key of another team, or one
+// already revoked or expired, is ErrNotFound and nothing changes.
 func (db *DB) RevokeAPIKey(ctx context.Context, teamID, keyID, agentID int64) (APIKey, error) {
 	var k APIKey
 	now := db.now().UTC().Truncate(time.Second)
 	err := db.write(ctx, func(ctx context.Context, tx writeTx) error {
 		var hash []byte
 		var err error
-		if k, hash, err = db.activeKeyForUpdate(ctx, tx, teamID, keyID, now); err != nil {
+		if k, hash, err = db.activeKeyForUpdate(ctx, tx, teamID, keyID, agentID, now); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, "UPDATE api_keys SET revoked_at = ?, revoked_by = ? WHERE id = ? AND team_id = ?",
 			now.Unix(), agentID, keyID, teamID); err != nil {
 			return err
 		}
-		if err := addKeyEvent(ctx, tx, teamID, keyID, agentID, "revoked", now, ""); err != nil {
+		if err := addEvent(ctx, tx, event{team: teamID, at: now.Unix(), actor: agentID, action: "key_revoked", key: keyID}); err != nil {
 			return err
 		}
 		tx.note(batchNote{noteKeyRevoked, keyID})
@@ -332,7 +322,7 @@ func (db *DB) RevokeAPIKey(ctx context.Context, teamID, keyID, agentID int64) (A
 func (db *DB) RotateAPIKey(ctx context.Context, teamID, keyID, agentID int64, label string) (old, repl APIKey, key string, err error) {
 	err = db.write(ctx, func(ctx context.Context, tx writeTx) error {
 		var err error
-		if old, _, err = db.activeKeyForUpdate(ctx, tx, teamID, keyID, db.now()); err != nil {
+		if old, _, err = db.activeKeyForUpdate(ctx, tx, teamID, keyID, agentID, db.now()); err != nil {
 			return err
 		}
 		if old.ReplacedBy != 0 {
@@ -353,7 +343,7 @@ func (db *DB) RotateAPIKey(ctx context.Context, teamID, keyID, agentID int64, la
 		if _, err := tx.ExecContext(ctx, "UPDATE api_keys SET replaced_by = ? WHERE id = ? AND team_id = ?", repl.ID, keyID, teamID); err != nil {
 			return err
 		}
-		return addKeyEvent(ctx, tx, teamID, keyID, agentID, "rotated", repl.CreatedAt, label)
+		return addEvent(ctx, tx, event{team: teamID, at: repl.CreatedAt.Unix(), actor: agentID, action: "key_rotated", key: keyID, detail: label})
 	})
 	if err != nil {
 		return APIKey{}, APIKey{}, "", fmt.Errorf("rotate key %d: %w", keyID, err)
@@ -372,13 +362,13 @@ func (db *DB) ExpireAPIKey(ctx context.Context, teamID, keyID, agentID int64, at
 		now := db.now()
 		var hash []byte
 		var err error
-		if k, hash, err = db.activeKeyForUpdate(ctx, tx, teamID, keyID, now); err != nil {
+		if k, hash, err = db.activeKeyForUpdate(ctx, tx, teamID, keyID, agentID, now); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, "UPDATE api_keys SET expires_at = ? WHERE id = ? AND team_id = ?", at.Unix(), keyID, teamID); err != nil {
 			return err
 		}
-		if err := addKeyEvent(ctx, tx, teamID, keyID, agentID, "expiry_set", now, strconv.FormatInt(at.Unix(), 10)); err != nil {
+		if err := addEvent(ctx, tx, event{team: teamID, at: now.Unix(), actor: agentID, action: "key_expiry_set", key: keyID, until: at.Unix()}); err != nil {
 			return err
 		}
 		tx.afterCommit(func() { db.keys.expire([32]byte(hash), at) })
@@ -391,11 +381,15 @@ func (db *DB) ExpireAPIKey(ctx context.Context, teamID, keyID, agentID int64, at
 	return k, nil
 }
 
-// RenameAPIKey gives one of the team's keys (active or not) a new label;
-// the audit trail keeps the old one.
+// RenameAPIKey gives one of the team's keys (active or not) a new label, on
+// behalf of an owner or admin (ErrForbidden otherwise); the audit trail
+// keeps the old one.
 func (db *DB) RenameAPIKey(ctx context.Context, teamID, keyID, agentID int64, label string) (APIKey, error) {
 	var k APIKey
 	err := db.write(ctx, func(ctx context.Context, tx writeTx) error {
+		if _, err := manager(ctx, tx, teamID, agentID); err != nil {
+			return err
+		}
 		var old string
 		err := tx.QueryRowContext(ctx, "SELECT label FROM api_keys WHERE id = ? AND team_id = ?", keyID, teamID).Scan(&old)
 		if errors.Is(err, sql.ErrNoRows) {
@@ -407,7 +401,7 @@ func (db *DB) RenameAPIKey(ctx context.Context, teamID, keyID, agentID int64, la
 		if _, err := tx.ExecContext(ctx, "UPDATE api_keys SET label = ? WHERE id = ? AND team_id = ?", label, keyID, teamID); err != nil {
 			return err
 		}
-		if err := addKeyEvent(ctx, tx, teamID, keyID, agentID, "renamed", db.now(), old); err != nil {
+		if err := addEvent(ctx, tx, event{team: teamID, at: db.now().Unix(), actor: agentID, action: "key_renamed", key: keyID, detail: old}); err != nil {
 			return err
 		}
 		k, err = scanKey(tx.QueryRowContext(ctx, "SELECT "+keyColumns+" WHERE k.id = ? AND k.team_id = ?", keyID, teamID))
@@ -419,31 +413,38 @@ func (db *DB) RenameAPIKey(ctx context.Context, teamID, keyID, agentID int64, la
 	return k, nil
 }
 
-// KeyEvents returns the team's latest key events, newest first.
-func (db *DB) KeyEvents(ctx context.Context, teamID int64, limit int) ([]KeyEvent, error) {
-	rows, err := db.r.QueryContext(ctx, `SELECT e.at, e.action, a.name, k.label, k.preview, e.detail
-		FROM key_events e JOIN agents a ON a.id = e.agent_id JOIN api_keys k ON k.id = e.key_id
-		WHERE e.team_id = ? ORDER BY e.id DESC LIMIT ?`, teamID, limit)
+// expiringKeysSQL finds the keys of every team that expire within a period
+// and whose owners have not been told yet; a key whose replacement works
+// needs no warning. The literal terms are the api_keys_expiring index's.
+const expiringKeysSQL = "SELECT " + keyColumns + `
+	WHERE k.revoked_at IS NULL AND k.expiry_notice_at IS NULL AND k.expires_at IS NOT NULL
+	AND k.expires_at > ?1 AND k.expires_at <= ?2
+	AND NOT EXISTS (SELECT 1 FROM api_keys n WHERE n.id = k.replaced_by AND n.revoked_at IS NULL AND (n.expires_at IS NULL OR n.expires_at > ?1))
+	ORDER BY k.team_id, k.expires_at`
+
+// ExpiringKeys lists the keys, of every team, that expire within the given
+// time and whose owners have not been told (MarkExpiryNotices).
+func (db *DB) ExpiringKeys(ctx context.Context, within time.Duration) ([]APIKey, error) {
+	now := db.now()
+	return db.queryKeys(ctx, "expiring keys", expiringKeysSQL, now.Unix(), now.Add(within).Unix())
+}
+
+// MarkExpiryNotices records that the owners of these keys were told they
+// expire soon, so they are told once.
+func (db *DB) MarkExpiryNotices(ctx context.Context, keyIDs []int64) error {
+	at := db.now().Unix()
+	err := db.write(ctx, func(ctx context.Context, tx writeTx) error {
+		for _, id := range keyIDs {
+			if _, err := tx.ExecContext(ctx, "UPDATE api_keys SET expiry_notice_at = ? WHERE id = ?", at, id); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 	if err != nil {
-		return nil, fmt.Errorf("key events: %w", wrapUnavailable(err))
+		return fmt.Errorf("mark expiry notices: %w", err)
 	}
-	defer rows.Close()
-	var events []KeyEvent
-	for rows.Next() {
-		var e KeyEvent
-		var at int64
-		if err := rows.Scan(&at, &e.Action, &e.AgentName, &e.Label, &e.Preview, &e.Detail); err != nil {
-			return nil, fmt.Errorf("key events: %w", err)
-		}
-		e.At = time.Unix(at, 0).UTC()
-		if e.Action == "expiry_set" {
-			// The detail is the Unix time, written by ExpireAPIKey.
-			until, _ := strconv.ParseInt(e.Detail, 10, 64)
-			e.Until, e.Detail = time.Unix(until, 0).UTC(), ""
-		}
-		events = append(events, e)
-	}
-	return events, wrapUnavailable(rows.Err())
+	return nil
 }
 
 func unixOrNull(t time.Time) any {

@@ -57,6 +57,7 @@ func TestKeyUsageQueriesUseIndexes(t *testing.T) {
 		{keyUsageSQL, []any{1, 0, 0}, []string{"USING INDEX key_usage_team (team_id=? AND day>?)"}},
 		{keyRequestsSQL, []any{1, 1, 50}, []string{"USING INDEX key_requests_key (key_id=?)"}},
 		{pruneRequestsSQL, []any{1, 50}, []string{"INDEX key_requests_key (key_id=? AND id<?)", "INDEX key_requests_key (key_id=?)"}},
+		{expiringKeysSQL, []any{0, 1}, []string{"USING INDEX api_keys_expiring (expires_at>? AND expires_at<?)"}},
 		{testLeadsSQL, []any{1}, []string{"INDEX leads_team_test (team_id=?)"}},
 	} {
 		rows, err := db.r.Query("EXPLAIN QUERY PLAN "+tc.query, tc.args...)

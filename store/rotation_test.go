@@ -76,8 +76,8 @@ func TestRotateAPIKey(t *testing.T) {
 	if _, _, _, err := db.RotateAPIKey(ctx, a.TeamID, old.ID, a.ID, "again"); !errors.Is(err, store.ErrRotating) {
 		t.Fatalf("second rotate: %v, want ErrRotating", err)
 	}
-	events, _ := db.KeyEvents(ctx, a.TeamID, 10)
-	if len(events) != 3 || events[0].Action != "rotated" || events[0].Label != "Claude" || events[0].Detail != "Claude (rotated Nov 29)" || events[1].Action != "generated" {
+	events, _ := db.TeamEvents(ctx, a.TeamID, store.EventFilter{Kind: store.EventsKeys, Limit: 10})
+	if len(events) != 3 || events[0].Action != "key_rotated" || events[0].KeyLabel != "Claude" || events[0].Detail != "Claude (rotated Nov 29)" || events[1].Action != "key_generated" {
 		t.Fatalf("audit trail %+v", events)
 	}
 }
@@ -202,8 +202,8 @@ func TestRenameAPIKey(t *testing.T) {
 	if err != nil || got.Label != "Webflow form" {
 		t.Fatalf("rename: %+v %v", got, err)
 	}
-	events, _ := db.KeyEvents(ctx, a.TeamID, 10)
-	if events[0].Action != "renamed" || events[0].Detail != "Form" || events[0].Label != "Webflow form" || events[0].AgentName != a.Name {
+	events, _ := db.TeamEvents(ctx, a.TeamID, store.EventFilter{Kind: store.EventsKeys, Limit: 10})
+	if events[0].Action != "key_renamed" || events[0].Detail != "Form" || events[0].KeyLabel != "Webflow form" || events[0].Actor != a.Name {
 		t.Fatalf("audit %+v", events[0])
 	}
 }
@@ -327,5 +327,32 @@ func TestTestLeads(t *testing.T) {
 	}
 	if _, err := db.Lead(ctx, a.TeamID, test.LeadID); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("the removed lead: %v", err)
+	}
+}
+
+// Rotating, setting an expiry and renaming are for owners and admins; the
+// role is checked inside the write, as for generating and revoking.
+func TestKeyChangesNeedAManager(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db, _ := openDB(t)
+	owner := newTeam(t, db, "ana@example.com")
+	agent := join(t, db, owner, "abe@example.com", store.RoleAgent)
+	admin := join(t, db, owner, "ada@example.com", store.RoleAdmin)
+	k, _, _ := db.CreateAPIKey(ctx, owner.TeamID, owner.ID, "Form", store.AccessIntake, 0)
+	if _, _, _, err := db.RotateAPIKey(ctx, owner.TeamID, k.ID, agent.ID, "x"); !errors.Is(err, store.ErrForbidden) {
+		t.Fatalf("an agent's rotate: %v", err)
+	}
+	if _, err := db.ExpireAPIKey(ctx, owner.TeamID, k.ID, agent.ID, time.Now().Add(time.Hour)); !errors.Is(err, store.ErrForbidden) {
+		t.Fatalf("an agent's expiry: %v", err)
+	}
+	if _, err := db.RenameAPIKey(ctx, owner.TeamID, k.ID, agent.ID, "x"); !errors.Is(err, store.ErrForbidden) {
+		t.Fatalf("an agent's rename: %v", err)
+	}
+	if _, _, _, err := db.RotateAPIKey(ctx, owner.TeamID, k.ID, admin.ID, "Form (rotated)"); err != nil {
+		t.Fatalf("an admin's rotate: %v", err)
+	}
+	if keys, _ := db.APIKeys(ctx, owner.TeamID); len(keys) != 2 {
+		t.Fatalf("%d keys, want the key and its replacement", len(keys))
 	}
 }

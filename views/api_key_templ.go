@@ -253,7 +253,7 @@ func KeyPage(p Page, d KeyDetail) templ.Component {
 						return templ_7745c5c3_Err
 					}
 					if d.Key.ReplacedBy == nil {
-						templ_7745c5c3_Err = rotateButton(p.CSRF, d.Key).Render(ctx, templ_7745c5c3_Buffer)
+						templ_7745c5c3_Err = RotateButton(p.CSRF, d.Key, false).Render(ctx, templ_7745c5c3_Buffer)
 						if templ_7745c5c3_Err != nil {
 							return templ_7745c5c3_Err
 						}

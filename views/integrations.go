@@ -9,9 +9,10 @@ import (
 
 // Integrations is everything the Settings → Integrations page shows.
 type Integrations struct {
-	Keys    KeysCard
-	Tracker TrackerCard
-	BaseURL string // this server's own URL, e.g. https://closr.example.com
+	Keys     KeysCard
+	Tracker  TrackerCard
+	BaseURL  string     // this server's own URL, e.g. https://closr.example.com
+	Rotation []Departed // keys of people who left, for owners and admins
 }
 
 // KeysCard is the API keys card: the list, the generate form and, right after
@@ -21,7 +22,7 @@ type KeysCard struct {
 	// Expiring are the keys that stop working within a week, for owners
 	// and admins to rotate in time.
 	Expiring []KeyRow
-	Events   []KeyEvent
+	Events   []ActivityRow // the team's latest activity
 	Max      int
 	New      *NewKey // the COPY NOW panel, set only in the answer to Generate or Rotate
 	Label    string  // the label to put back in the input after an error
@@ -129,17 +130,6 @@ type KeyStatus struct {
 	KeyID int64
 	First FirstUse
 	Now   time.Time
-}
-
-// KeyEvent is one line of the audit trail under the card.
-type KeyEvent struct {
-	At      time.Time
-	Action  string // generated, revoked, rotated, renamed, expiry_set
-	Agent   string
-	Label   string
-	Preview string
-	Detail  string    // renamed: the old label; rotated: the new key's label
-	Until   time.Time // expiry_set: when the key expires
 }
 
 // Lifetimes are the expiry choices offered when generating a key, in days
@@ -315,19 +305,6 @@ func statusText(s KeyStatus) string {
 		return fmt.Sprintf("Test received at %s. Waiting for the first request from your integration with the new key…", clock(s.First.TestedAt))
 	}
 	return "Waiting for the first request with the new key…"
-}
-
-// eventText is what an audit line says after the agent's name.
-func eventText(e KeyEvent) string {
-	switch e.Action {
-	case "rotated":
-		return fmt.Sprintf("rotated “%s” %s…: replaced by “%s”", e.Label, e.Preview, e.Detail)
-	case "renamed":
-		return fmt.Sprintf("renamed “%s” to “%s” %s…", e.Detail, e.Label, e.Preview)
-	case "expiry_set":
-		return fmt.Sprintf("set “%s” %s… to expire %s", e.Label, e.Preview, when(e.Until))
-	}
-	return fmt.Sprintf("%s “%s” %s…", e.Action, e.Label, e.Preview)
 }
 
 // endedText is a line of the Revoked keys list after the key's label.

@@ -17,26 +17,37 @@ ALTER TABLE api_keys ADD COLUMN first_used_at INTEGER;
 ALTER TABLE api_keys ADD COLUMN first_used_kind INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE api_keys ADD COLUMN first_used_from TEXT NOT NULL DEFAULT '';
 ALTER TABLE api_keys ADD COLUMN tested_at INTEGER;
+-- When the owner and admins were emailed that the key expires within a week.
+ALTER TABLE api_keys ADD COLUMN expiry_notice_at INTEGER;
+CREATE INDEX api_keys_expiring ON api_keys(expires_at)
+    WHERE revoked_at IS NULL AND expiry_notice_at IS NULL AND expires_at IS NOT NULL;
 -- The Revoked keys list: a team's keys that ended (revoked or expired).
 CREATE INDEX api_keys_team_ended ON api_keys(team_id, coalesce(revoked_at, expires_at))
     WHERE revoked_at IS NOT NULL OR expires_at IS NOT NULL;
 
--- The audit trail learns rotation, renaming and expiry; detail holds what
--- the line needs besides the key (the old label, the other key, the date).
-CREATE TABLE key_events_new (
-    id       INTEGER PRIMARY KEY,
-    team_id  INTEGER NOT NULL REFERENCES teams(id),
-    key_id   INTEGER NOT NULL REFERENCES api_keys(id),
-    agent_id INTEGER NOT NULL REFERENCES agents(id),
-    action   TEXT    NOT NULL CHECK (action IN ('generated', 'revoked', 'rotated', 'renamed', 'expiry_set')),
-    at       INTEGER NOT NULL,
-    detail   TEXT    NOT NULL DEFAULT ''
+-- The team's audit trail learns rotation, renaming and expiry: detail holds
+-- the old label (renamed) or the replacement's (rotated), until when a key
+-- was set to expire. A CHECK cannot be altered: the table is rebuilt.
+CREATE TABLE team_events_new (
+    id         INTEGER PRIMARY KEY,
+    team_id    INTEGER NOT NULL REFERENCES teams(id),
+    at         INTEGER NOT NULL,
+    actor_id   INTEGER NOT NULL REFERENCES agents(id),
+    action     TEXT    NOT NULL CHECK (action IN ('invited', 'invitation_cancelled', 'joined', 'role_changed',
+                   'ownership_transferred', 'removed', 'left', 'key_generated', 'key_revoked',
+                   'key_rotated', 'key_renamed', 'key_expiry_set')),
+    subject_id INTEGER REFERENCES agents(id),
+    key_id     INTEGER REFERENCES api_keys(id),
+    email      TEXT    NOT NULL DEFAULT '',
+    role       TEXT    NOT NULL DEFAULT '',
+    detail     TEXT    NOT NULL DEFAULT '',
+    until      INTEGER
 );
-INSERT INTO key_events_new (id, team_id, key_id, agent_id, action, at)
-    SELECT id, team_id, key_id, agent_id, action, at FROM key_events;
-DROP TABLE key_events;
-ALTER TABLE key_events_new RENAME TO key_events;
-CREATE INDEX key_events_team ON key_events(team_id, id DESC);
+INSERT INTO team_events_new (id, team_id, at, actor_id, action, subject_id, key_id, email, role)
+    SELECT id, team_id, at, actor_id, action, subject_id, key_id, email, role FROM team_events;
+DROP TABLE team_events;
+ALTER TABLE team_events_new RENAME TO team_events;
+CREATE INDEX team_events_team ON team_events(team_id, id);
 
 -- What each key did, per UTC day (days since 1970-01-01), kept 31 days.
 -- Counted in memory and written about once a second, never per request.
