@@ -132,7 +132,6 @@ func TestBrowserRotationRecipe(t *testing.T) {
 	if strings.TrimSpace(clip) != strings.TrimSpace(form) {
 		t.Fatalf("Copy put %q on the clipboard", clip)
 	}
-	screenshot(t, ctx, "rotate")
 
 	// 2. Test this key: a test lead through the real endpoint with the
 	// panel's key; the live status says so, and still waits.
