@@ -45,7 +45,7 @@ func (s *Server) createAPIKey(c echo.Context) error {
 // showNewKey answers with the card and the COPY NOW panel for a key just
 // made (by Generate, or by Rotate in place of old).
 func (s *Server) showNewKey(c echo.Context, k store.APIKey, key string, old *store.APIKey) error {
-	n := &views.NewKey{ID: k.ID, Label: k.Label, Key: key, Access: k.Access, Status: views.KeyStatus{KeyID: k.ID, Now: s.now()}}
+	n := &views.NewKey{Label: k.Label, Key: key, Access: k.Access, Status: views.KeyStatus{KeyID: k.ID}}
 	card, err := s.keysCard(c)
 	if err != nil {
 		// The key exists now, and this answer is the only place it can

@@ -78,7 +78,6 @@ func (s *Server) newKeyStatus(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	now := s.now()
 	k, err := s.store.APIKey(c.Request().Context(), agentOf(c).TeamID, id)
 	if err != nil {
 		return err
@@ -87,7 +86,7 @@ func (s *Server) newKeyStatus(c echo.Context) error {
 	if !k.FirstUsedAt.IsZero() {
 		status = statusStopPolling
 	}
-	return render(c, status, views.KeyStatusText(views.KeyStatus{KeyID: k.ID, First: keyRow(k, nil, now).First, Now: now}))
+	return render(c, status, views.KeyStatusText(views.KeyStatus{KeyID: k.ID, First: keyRow(k, nil, s.now()).First}))
 }
 
 // statusStopPolling is HTMX's "swap this and stop polling".

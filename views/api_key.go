@@ -15,7 +15,6 @@ type KeyDetail struct {
 	Manage   bool   // the signed-in agent may rename, rotate and revoke
 	Label    string // the label input, after an error
 	Error    string // what to fix about the label
-	Notice   string
 	Now      time.Time
 }
 

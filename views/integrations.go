@@ -114,7 +114,6 @@ type EndedKeyRow struct {
 
 // NewKey is a key just made, shown once in the COPY NOW panel.
 type NewKey struct {
-	ID       int64
 	Label    string
 	Key      string
 	Access   string
@@ -129,7 +128,6 @@ type NewKey struct {
 type KeyStatus struct {
 	KeyID int64
 	First FirstUse
-	Now   time.Time
 }
 
 // Lifetimes are the expiry choices offered when generating a key, in days
