@@ -185,10 +185,26 @@ func outcomeName(r store.KeyRequest) string {
 	case store.UseRefusedRevoked:
 		return "refused: key revoked or expired"
 	}
-	if r.Status >= 400 {
+	if why, ok := refusedWhy[r.Status]; ok {
+		return "refused: " + why
+	}
+	switch {
+	case r.Status >= 500:
+		return "not stored: server or storage trouble"
+	case r.Status >= 400:
 		return "refused"
 	}
 	return "answered"
+}
+
+// refusedWhy says why a request with a known key was refused, by status,
+// for the refusals the kinds do not name.
+var refusedWhy = map[int]string{
+	http.StatusBadRequest:            "unreadable body",
+	http.StatusForbidden:             "not allowed from there",
+	http.StatusRequestEntityTooLarge: "too large",
+	http.StatusUnsupportedMediaType:  "content type",
+	http.StatusUnprocessableEntity:   "fields to fix",
 }
 
 // renderIntegrations answers with the card alone to HTMX and with the whole
