@@ -28,10 +28,8 @@ type useNote struct {
 }
 
 // noteKey remembers the key a request carries, found in the index.
-func noteKey(c echo.Context, k store.APIKey) *useNote {
-	u := &useNote{team: k.TeamID, key: k.ID}
-	c.Set(ctxUse, u)
-	return u
+func noteKey(c echo.Context, k store.APIKey) {
+	c.Set(ctxUse, &useNote{team: k.TeamID, key: k.ID})
 }
 
 func useOf(c echo.Context) *useNote {
