@@ -137,8 +137,8 @@ func TestBrowserSendTestLead(t *testing.T) {
 	if !strings.Contains(result, "test lead received") {
 		t.Fatalf("result %q", result)
 	}
-	leads, n, _ := e.db.Leads(context.Background(), a.TeamID, 10, 0)
-	if n != 1 || leads[0].Source != "Closr test" || leads[0].KeyLabel != "Website" {
-		t.Fatalf("stored %d leads: %+v", n, leads)
+	leads := e.leadsOf(a.TeamID)
+	if n := len(leads); n != 1 || leads[0].Source != "Closr test" || leads[0].KeyLabel != "Website" {
+		t.Fatalf("stored %d leads: %+v", len(leads), leads)
 	}
 }

@@ -19,7 +19,6 @@ import (
 
 // MCPStore is what the MCP tools read beyond the pipeline pages.
 type MCPStore interface {
-	SearchLeads(ctx context.Context, teamID int64, text string, limit, offset int) ([]store.Lead, int, error)
 	RecentVisitors(ctx context.Context, teamID int64, since time.Time, limit int) ([]store.VisitorActivity, int, error)
 	LeadCounts(ctx context.Context, teamID int64, from, to time.Time) (bySource, byDay []store.Count, err error)
 }

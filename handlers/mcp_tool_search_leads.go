@@ -2,24 +2,31 @@ package handlers
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strconv"
 	"unicode/utf8"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"closr/store"
 )
 
 // searchLeadsIn is search_leads' input.
 type searchLeadsIn struct {
-	Query  string `json:"query,omitempty" jsonschema:"text to find in the name, email, phone or source (case-insensitive); empty lists every lead"`
+	Query  string `json:"query,omitempty" jsonschema:"text to find in the name, email, phone or source, at least 3 characters (case and accents ignored); empty lists every lead"`
 	Limit  int    `json:"limit,omitempty" jsonschema:"how many leads to return, 1 to 100 (default 20)"`
-	Offset int    `json:"offset,omitempty" jsonschema:"how many matching leads to skip: pass next_offset from the previous page"`
+	Cursor string `json:"cursor,omitempty" jsonschema:"next_cursor from the previous page, for the page after it"`
+	Offset int    `json:"offset,omitempty" jsonschema:"how many matching leads to skip, at most 1000: pass next_offset from the previous page (cursor goes any distance)"`
 }
 
 // searchLeadsOut is search_leads' result.
 type searchLeadsOut struct {
-	Total      int       `json:"total" jsonschema:"how many leads match in all"`
-	Leads      []leadOut `json:"leads"`
-	NextOffset int       `json:"next_offset,omitempty" jsonschema:"offset of the next page; absent on the last page"`
+	Total       int       `json:"total" jsonschema:"how many leads match: every lead of the team when there is no query; with a query, counted up to 1000"`
+	TotalCapped bool      `json:"total_capped,omitempty" jsonschema:"true when the count stopped at total: at least that many leads match"`
+	Leads       []leadOut `json:"leads"`
+	NextCursor  string    `json:"next_cursor,omitempty" jsonschema:"pass as cursor for the next page; absent on the last page"`
+	NextOffset  int       `json:"next_offset,omitempty" jsonschema:"offset of the next page when no cursor was given and it is at most 1000; absent on the last page"`
 }
 
 func (s *Server) toolSearchLeads(ctx context.Context, _ *mcp.CallToolRequest, in searchLeadsIn) (*mcp.CallToolResult, searchLeadsOut, error) {
@@ -36,19 +43,38 @@ func (s *Server) toolSearchLeads(ctx context.Context, _ *mcp.CallToolRequest, in
 	if in.Limit < 1 || in.Limit > maxSearchLimit {
 		return nil, searchLeadsOut{}, fmt.Errorf("limit must be between 1 and %d (got %d)", maxSearchLimit, in.Limit)
 	}
-	if in.Offset < 0 {
-		return nil, searchLeadsOut{}, fmt.Errorf("offset must be 0 or more (got %d)", in.Offset)
+	if in.Offset < 0 || in.Offset > store.MaxSkip {
+		return nil, searchLeadsOut{}, fmt.Errorf("offset must be between 0 and %d (got %d); to go further, pass the previous page's next_cursor as cursor", store.MaxSkip, in.Offset)
 	}
-	leads, total, err := s.store.SearchLeads(ctx, caller.key.TeamID, in.Query, in.Limit, in.Offset)
+	var before int64
+	if in.Cursor != "" {
+		if before, err = strconv.ParseInt(in.Cursor, 10, 64); err != nil || before < 1 {
+			return nil, searchLeadsOut{}, fmt.Errorf("cursor must be the next_cursor of a previous search_leads page (got %q)", in.Cursor)
+		}
+	}
+	team := caller.key.TeamID
+	total, err := s.store.CountLeads(ctx, team, in.Query, searchCountCap)
+	if errors.Is(err, store.ErrSearchTooShort) {
+		return nil, searchLeadsOut{}, fmt.Errorf("query needs at least %d characters (got %q): search for more of the name, email or phone, or leave it empty to list every lead", store.MinSearchLen, in.Query)
+	}
 	if err != nil {
 		return nil, searchLeadsOut{}, toolFailed(ctx, "search_leads", err)
 	}
-	out := searchLeadsOut{Total: total, Leads: []leadOut{}}
+	// One lead more than asked for says whether there is a next page.
+	leads, err := s.store.Leads(ctx, team, in.Query, store.LeadRange{Before: before, Skip: in.Offset, Limit: in.Limit + 1})
+	if err != nil {
+		return nil, searchLeadsOut{}, toolFailed(ctx, "search_leads", err)
+	}
+	out := searchLeadsOut{Total: total, TotalCapped: in.Query != "" && total >= searchCountCap, Leads: []leadOut{}}
+	if len(leads) > in.Limit {
+		leads = leads[:in.Limit]
+		out.NextCursor = strconv.FormatInt(leads[len(leads)-1].ID, 10)
+		if next := in.Offset + len(leads); in.Cursor == "" && next <= store.MaxSkip {
+			out.NextOffset = next
+		}
+	}
 	for _, l := range leads {
 		out.Leads = append(out.Leads, toLeadOut(l, false))
-	}
-	if next := in.Offset + len(leads); len(leads) > 0 && next < total {
-		out.NextOffset = next
 	}
 	return nil, out, nil
 }

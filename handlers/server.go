@@ -45,7 +45,8 @@ type KeyStore interface {
 // LeadStore is what inbound leads and the pipeline views need.
 type LeadStore interface {
 	IngestLead(ctx context.Context, in store.LeadInput) (store.IngestResult, error)
-	Leads(ctx context.Context, teamID int64, limit, offset int) ([]store.Lead, int, error)
+	Leads(ctx context.Context, teamID int64, text string, r store.LeadRange) ([]store.Lead, error)
+	CountLeads(ctx context.Context, teamID int64, text string, upTo int) (int, error)
 	Lead(ctx context.Context, teamID, id int64) (store.Lead, []store.Submission, error)
 }
 

@@ -42,6 +42,8 @@ type DB struct {
 	w       *sql.DB
 	r       *sql.DB
 	path    string
+	// readTimeout bounds every read (see readCtx).
+	readTimeout time.Duration
 	now     func() time.Time
 	writes  chan *writeReq
 	quit    chan struct{}
@@ -71,6 +73,8 @@ type Options struct {
 	// Now is the clock, the same one the handlers are given; nil means
 	// time.Now.
 	Now func() time.Time
+	// ReadTimeout replaces DefaultReadTimeout.
+	ReadTimeout time.Duration
 }
 
 // Open opens (creating if needed) the database file at path and migrates it.
@@ -86,11 +90,14 @@ func OpenWith(ctx context.Context, path string, opt Options) (*DB, error) {
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
+	if opt.ReadTimeout <= 0 {
+		opt.ReadTimeout = DefaultReadTimeout
+	}
 	// busy_timeout comes first so that the journal_mode change, which needs a
 	// lock, waits for another process instead of failing at once.
 	pragmas := fmt.Sprintf("_pragma=busy_timeout(%d)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(FULL)", opt.BusyTimeout.Milliseconds())
 	base := "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + pragmas
-	w, err := sql.Open("sqlite", base+"&_txlock=immediate")
+	w, err := sql.Open("sqlite", base+"&_txlock=immediate&_pragma=analysis_limit("+fmt.Sprint(analysisLimit)+")")
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
@@ -103,13 +110,21 @@ func OpenWith(ctx context.Context, path string, opt Options) (*DB, error) {
 	}
 	r.SetMaxOpenConns(8)
 	r.SetMaxIdleConns(8) // the default (2) would reopen connections under load
-	db := &DB{w: w, r: r, path: path, now: opt.Now,
+	db := &DB{w: w, r: r, path: path, now: opt.Now, readTimeout: opt.ReadTimeout,
 		writes: make(chan *writeReq, maxBatch), quit: make(chan struct{}), stopped: make(chan struct{}),
 		stmts: newStmtCache()}
 	if err := db.migrate(ctx); err != nil {
 		w.Close()
 		r.Close()
 		return nil, err
+	}
+	// Statistics before the first read: without them the planner guesses,
+	// and on a large team some guesses read millions of rows. 0x10000
+	// looks at every table, not only those queried on this connection.
+	if _, err := w.ExecContext(ctx, "PRAGMA optimize = 0x10002"); err != nil {
+		w.Close()
+		r.Close()
+		return nil, fmt.Errorf("optimize %s: %w", path, err)
 	}
 	if err := errors.Join(db.loadKeys(ctx), db.loadPendingIdentities(ctx)); err != nil {
 		w.Close()
@@ -118,6 +133,25 @@ func OpenWith(ctx context.Context, path string, opt Options) (*DB, error) {
 	}
 	go db.writer()
 	return db, nil
+}
+
+// analysisLimit bounds the rows ANALYZE reads per index, so refreshing the
+// statistics of a large database takes milliseconds (SQLite advises 100 to
+// 1000 for PRAGMA optimize).
+const analysisLimit = 400
+
+// Optimize refreshes the planner's statistics of tables that changed much
+// since they were last gathered; run it every few hours (SQLite's advice
+// for long-lived connections). Reader connections pick the new ones up.
+func (db *DB) Optimize(ctx context.Context) error {
+	err := db.write(ctx, func(ctx context.Context, tx writeTx) error {
+		_, err := tx.ExecContext(ctx, "PRAGMA optimize")
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("optimize: %w", err)
+	}
+	return nil
 }
 
 // Close stops the writer and closes both connection pools. Writes must have
@@ -231,6 +265,9 @@ func (db *DB) Setting(ctx context.Context, name string, gen func() ([]byte, erro
 func wrapUnavailable(err error) error {
 	if err == nil || errors.Is(err, ErrUnavailable) {
 		return err
+	}
+	if errors.Is(err, context.DeadlineExceeded) { // a read that ran out of time
+		return fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
 	var se *sqlite.Error
 	if errors.As(err, &se) {

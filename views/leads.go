@@ -5,12 +5,19 @@ import (
 	"time"
 )
 
-// LeadList is one page of the pipeline.
+// LeadList is one page of the pipeline, or of a search in it.
 type LeadList struct {
-	Leads []LeadRow
-	Page  int // 1-based
-	Pages int
-	Total int
+	Leads       []LeadRow
+	Query       string // the search; "" lists every lead
+	Total       int    // the team's leads, or the leads the search finds
+	TotalCapped bool   // the search finds Total or more
+	Page        int    // 1-based; 0 when not known
+	Pages       int    // 0 when not known
+	// Links to other pages; "" when there is none.
+	Newer, Older, First, Last string
+	// Notice says why the page shows no leads (past the end, a search too
+	// short).
+	Notice string
 }
 
 // LeadRow is a lead in the pipeline list.
@@ -59,7 +66,30 @@ type PageView struct {
 }
 
 func leadURL(id int64) string { return fmt.Sprintf("/leads/%d", id) }
-func pageURL(page int) string { return fmt.Sprintf("/leads?page=%d", page) }
+
+// leadsSummary is the line above the list.
+func leadsSummary(l LeadList) string {
+	switch {
+	case l.Query == "":
+		return fmt.Sprintf("%d leads from your website, Zapier, Make and other integrations.", l.Total)
+	case l.TotalCapped:
+		return fmt.Sprintf("%d or more leads match “%s”.", l.Total, l.Query)
+	case l.Total == 1:
+		return fmt.Sprintf("1 lead matches “%s”.", l.Query)
+	}
+	return fmt.Sprintf("%d leads match “%s”.", l.Total, l.Query)
+}
+
+// pageLabel is the pager's middle: "Page 2 of 9", "Page 2" or "".
+func pageLabel(l LeadList) string {
+	switch {
+	case l.Page > 0 && l.Pages > 0:
+		return fmt.Sprintf("Page %d of %d", l.Page, l.Pages)
+	case l.Page > 0:
+		return fmt.Sprintf("Page %d", l.Page)
+	}
+	return ""
+}
 func displayName(l LeadRow) string {
 	if l.Name != "" {
 		return l.Name
