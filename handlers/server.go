@@ -101,6 +101,9 @@ type Config struct {
 	// TrustedProxies are the reverse proxies whose X-Forwarded-For and
 	// X-Forwarded-Proto are believed; none means the peer is the client.
 	TrustedProxies []*net.IPNet
+	// LogErrorsOnly writes a request line only for requests answered 400
+	// or above; by default every request gets one.
+	LogErrorsOnly bool
 }
 
 // Server is the Closr HTTP application.
@@ -125,6 +128,7 @@ type Server struct {
 	// keyLimits and ipLimits rate-limit the API; nil means no limit.
 	keyLimits, ipLimits *limiterSet
 	proxies             []*net.IPNet // trusted reverse proxies
+	errorsOnly          bool         // request lines only for answers of 400 and above
 }
 
 // New builds the server and its routes.
@@ -159,9 +163,10 @@ func New(cfg Config) (*Server, error) {
 		intake:   intake.New(cfg.Store, cfg.PhoneRegion),
 		now:      cfg.Now,
 
-		keyLimits: newLimiterSet(cfg.LimitKey),
-		ipLimits:  newLimiterSet(cfg.LimitIP),
-		proxies:   cfg.TrustedProxies,
+		keyLimits:  newLimiterSet(cfg.LimitKey),
+		ipLimits:   newLimiterSet(cfg.LimitIP),
+		proxies:    cfg.TrustedProxies,
+		errorsOnly: cfg.LogErrorsOnly,
 	}
 	for _, t := range []*throttle{s.logins, s.loginIPs, s.signups} {
 		t.now = cfg.Now

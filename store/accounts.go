@@ -58,23 +58,31 @@ func (db *DB) CreateTeamWithOwner(ctx context.Context, team, name, email string,
 
 const agentColumns = `a.id, a.team_id, t.name, a.name, a.email, a.password_hash FROM agents a JOIN teams t ON t.id = a.team_id`
 
-func scanAgent(row *sql.Row) (Agent, error) {
+func scanAgent(sc scanner) (Agent, error) {
 	var a Agent
-	err := row.Scan(&a.ID, &a.TeamID, &a.TeamName, &a.Name, &a.Email, &a.PasswordHash)
+	err := sc.Scan(&a.ID, &a.TeamID, &a.TeamName, &a.Name, &a.Email, &a.PasswordHash)
+	return a, err
+}
+
+// queryAgent reads one agent; none is ErrNotFound.
+func (db *DB) queryAgent(ctx context.Context, query string, args ...any) (Agent, error) {
+	a, err := queryOne(ctx, db, scanAgent, query, args...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Agent{}, ErrNotFound
 	}
-	return a, wrapUnavailable(err)
+	return a, err
 }
 
 // AgentByEmail finds an agent by email, without regard to case.
 func (db *DB) AgentByEmail(ctx context.Context, email string) (Agent, error) {
-	a, err := scanAgent(db.r.QueryRowContext(ctx, "SELECT "+agentColumns+" WHERE a.email = ?", strings.TrimSpace(email)))
+	a, err := db.queryAgent(ctx, agentByEmailSQL, strings.TrimSpace(email))
 	if err != nil {
 		return Agent{}, fmt.Errorf("agent by email: %w", err)
 	}
 	return a, nil
 }
+
+const agentByEmailSQL = "SELECT " + agentColumns + " WHERE a.email = ?"
 
 // CreateSession starts a signed-in session for the agent and returns the
 // token for the cookie. Only the token's hash is stored.
@@ -101,13 +109,14 @@ func (db *DB) CreateSession(ctx context.Context, agentID int64, ttl time.Duratio
 // the session is unknown, ended or expired.
 func (db *DB) SessionAgent(ctx context.Context, token string) (Agent, error) {
 	h := sha256.Sum256([]byte(token))
-	a, err := scanAgent(db.r.QueryRowContext(ctx, "SELECT "+agentColumns+
-		" JOIN web_sessions s ON s.agent_id = a.id WHERE s.hash = ? AND s.expires_at >= ?", h[:], db.now().Unix()))
+	a, err := db.queryAgent(ctx, sessionAgentSQL, h[:], db.now().Unix())
 	if err != nil {
 		return Agent{}, fmt.Errorf("session: %w", err)
 	}
 	return a, nil
 }
+
+const sessionAgentSQL = "SELECT " + agentColumns + " JOIN web_sessions s ON s.agent_id = a.id WHERE s.hash = ? AND s.expires_at >= ?"
 
 // DeleteSession ends the session with token.
 func (db *DB) DeleteSession(ctx context.Context, token string) error {

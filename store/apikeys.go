@@ -114,7 +114,7 @@ func addKeyEvent(ctx context.Context, tx writeTx, teamID, keyID, agentID int64, 
 const keyColumns = `k.id, k.team_id, k.preview, k.label, k.access, k.created_by, a.name, k.created_at, k.last_used_at
 	FROM api_keys k JOIN agents a ON a.id = k.created_by`
 
-func scanKey(sc interface{ Scan(...any) error }) (APIKey, error) {
+func scanKey(sc scanner) (APIKey, error) {
 	var k APIKey
 	var created int64
 	var used sql.NullInt64
@@ -125,21 +125,14 @@ func scanKey(sc interface{ Scan(...any) error }) (APIKey, error) {
 
 // APIKeys lists the team's active keys, newest first.
 func (db *DB) APIKeys(ctx context.Context, teamID int64) ([]APIKey, error) {
-	rows, err := db.r.QueryContext(ctx, "SELECT "+keyColumns+" WHERE k.team_id = ? AND k.revoked_at IS NULL ORDER BY k.id DESC", teamID)
+	keys, err := queryAll(ctx, db, scanKey, apiKeysSQL, teamID)
 	if err != nil {
-		return nil, fmt.Errorf("list keys: %w", wrapUnavailable(err))
+		return nil, fmt.Errorf("list keys: %w", err)
 	}
-	defer rows.Close()
-	var keys []APIKey
-	for rows.Next() {
-		k, err := scanKey(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list keys: %w", err)
-		}
-		keys = append(keys, k)
-	}
-	return keys, wrapUnavailable(rows.Err())
+	return keys, nil
 }
+
+const apiKeysSQL = "SELECT " + keyColumns + " WHERE k.team_id = ? AND k.revoked_at IS NULL ORDER BY k.id DESC"
 
 // APIKeyByHash finds the active key with this hash, from memory. A revoked
 // or unknown key is ErrNotFound. LastUsedAt is not kept current here.
@@ -202,22 +195,19 @@ func touchKey(ctx context.Context, tx writeTx, teamID, keyID int64, t time.Time)
 
 // KeyEvents returns the team's latest key events, newest first.
 func (db *DB) KeyEvents(ctx context.Context, teamID int64, limit int) ([]KeyEvent, error) {
-	rows, err := db.r.QueryContext(ctx, `SELECT e.at, e.action, a.name, k.label, k.preview
-		FROM key_events e JOIN agents a ON a.id = e.agent_id JOIN api_keys k ON k.id = e.key_id
-		WHERE e.team_id = ? ORDER BY e.id DESC LIMIT ?`, teamID, limit)
-	if err != nil {
-		return nil, fmt.Errorf("key events: %w", wrapUnavailable(err))
-	}
-	defer rows.Close()
-	var events []KeyEvent
-	for rows.Next() {
+	events, err := queryAll(ctx, db, func(sc scanner) (KeyEvent, error) {
 		var e KeyEvent
 		var at int64
-		if err := rows.Scan(&at, &e.Action, &e.AgentName, &e.Label, &e.Preview); err != nil {
-			return nil, fmt.Errorf("key events: %w", err)
-		}
+		err := sc.Scan(&at, &e.Action, &e.AgentName, &e.Label, &e.Preview)
 		e.At = time.Unix(at, 0).UTC()
-		events = append(events, e)
+		return e, err
+	}, keyEventsSQL, teamID, limit)
+	if err != nil {
+		return nil, fmt.Errorf("key events: %w", err)
 	}
-	return events, wrapUnavailable(rows.Err())
+	return events, nil
 }
+
+const keyEventsSQL = `SELECT e.at, e.action, a.name, k.label, k.preview
+	FROM key_events e JOIN agents a ON a.id = e.agent_id JOIN api_keys k ON k.id = e.key_id
+	WHERE e.team_id = ? ORDER BY e.id DESC LIMIT ?`

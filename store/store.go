@@ -39,18 +39,18 @@ const MaxActiveKeys = 10
 
 // DB is the Closr database: one writer connection and a pool of readers.
 type DB struct {
-	w       *sql.DB
-	r       *sql.DB
-	path    string
+	w    *sql.DB
+	r    *sql.DB
+	path string
 	// readTimeout bounds every read (see readCtx).
 	readTimeout time.Duration
-	now     func() time.Time
-	writes  chan *writeReq
-	quit    chan struct{}
-	stopped chan struct{}
-	reruns  atomic.Int64 // batches run a second time, with savepoints (tests read it)
-	stmts   *stmtCache   // used only by the writer goroutine
-	keys    keyIndex
+	now         func() time.Time
+	writes      chan *writeReq
+	quit        chan struct{}
+	stopped     chan struct{}
+	reruns      atomic.Int64 // batches run a second time, with savepoints (tests read it)
+	stmts       *stmtCache   // used only by the writer goroutine
+	keys        keyIndex
 	// visitors and pending speed up the tracker and ingest paths. Writes
 	// change them only after their commit (writeTx.afterCommit); a body
 	// that marks a team pending also notes it for the rest of its batch.
@@ -132,6 +132,11 @@ func OpenWith(ctx context.Context, path string, opt Options) (*DB, error) {
 		return nil, err
 	}
 	go db.writer()
+	// Leads stored by another program (a bulk load) join the search index.
+	if err := db.write(ctx, indexQueuedLeads); err != nil {
+		db.Close()
+		return nil, err
+	}
 	return db, nil
 }
 

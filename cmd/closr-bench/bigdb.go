@@ -137,7 +137,16 @@ func build(path string, sh shape) error {
 			return err
 		}
 	}
-	return b.commit()
+	if err := b.commit(); err != nil {
+		return err
+	}
+	raw.Close()
+	// The store indexes for search the leads written here when it opens.
+	db, err = store.Open(ctx, path)
+	if err != nil {
+		return err
+	}
+	return db.Close()
 }
 
 // builder inserts rows in large transactions.
@@ -342,10 +351,10 @@ func loadDataset(path string) (dataset, error) {
 	const team = `(SELECT team_id FROM agents WHERE email = 'big@bench.example')`
 	// The hot lead is the tenth newest; the typical one is linked to a
 	// visitor with a few dozen views; the middle one is in the middle.
-	if err := raw.QueryRow(`SELECT id FROM leads WHERE team_id = `+team+` ORDER BY id DESC LIMIT 1 OFFSET 9`).Scan(&d.hotLead); err != nil {
+	if err := raw.QueryRow(`SELECT id FROM leads WHERE team_id = ` + team + ` ORDER BY id DESC LIMIT 1 OFFSET 9`).Scan(&d.hotLead); err != nil {
 		return d, fmt.Errorf("find the hot lead: %w", err)
 	}
-	if err := raw.QueryRow(`SELECT id FROM leads WHERE team_id = `+team+` ORDER BY id DESC LIMIT 1 OFFSET 19`).Scan(&d.typical); err != nil {
+	if err := raw.QueryRow(`SELECT id FROM leads WHERE team_id = ` + team + ` ORDER BY id DESC LIMIT 1 OFFSET 19`).Scan(&d.typical); err != nil {
 		return d, fmt.Errorf("find a typical lead: %w", err)
 	}
 	if err := raw.QueryRow(`SELECT id FROM leads WHERE team_id = `+team+` AND name = ?`, rareName).Scan(&d.middle); err != nil {

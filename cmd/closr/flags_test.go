@@ -23,11 +23,14 @@ func TestParseFlagsSessionSecretAndProxies(t *testing.T) {
 		{"short secret from the environment", map[string]string{"CLOSR_SESSION_SECRET": "hunter2"}, nil, "has 7 characters; use at least 32", 0},
 		{"proxies", nil, []string{"--trusted-proxies", "10.0.0.0/8,192.0.2.1/32"}, "", 2},
 		{"proxy without a prefix length", map[string]string{"CLOSR_TRUSTED_PROXIES": "10.0.0.1"}, nil, "want a CIDR range", 0},
+		{"access log for errors", nil, []string{"--access-log", "errors"}, "", 0},
+		{"unknown access log", map[string]string{"CLOSR_ACCESS_LOG": "none"}, nil, `is "none"; use all or errors`, 0},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Setenv("CLOSR_SESSION_SECRET", "")
 			t.Setenv("CLOSR_TRUSTED_PROXIES", "")
+			t.Setenv("CLOSR_ACCESS_LOG", "")
 			for k, v := range tc.env {
 				t.Setenv(k, v)
 			}

@@ -43,6 +43,7 @@ type config struct {
 	limitKey      float64 // API requests per second per key; 0 is no limit
 	limitIP       float64 // API requests per second per client IP; 0 is no limit
 	proxies       []*net.IPNet
+	errorsOnly    bool // --access-log errors: a log line only for requests that failed
 }
 
 // minSecretLen is the shortest session secret accepted: the cookie keys
@@ -70,8 +71,17 @@ func parseFlags(name string, args []string) (config, []string, error) {
 		"API requests per second per client IP, bursts of 4 s worth; 0 turns the limit off (env CLOSR_LIMIT_IP)")
 	proxies := fl.String("trusted-proxies", os.Getenv("CLOSR_TRUSTED_PROXIES"),
 		"comma-separated CIDRs of reverse proxies whose X-Forwarded-For and X-Forwarded-Proto are believed (env CLOSR_TRUSTED_PROXIES)")
+	accessLog := fl.String("access-log", envOr("CLOSR_ACCESS_LOG", "all"),
+		"which requests get a log line: all, or errors (status 400 and above) (env CLOSR_ACCESS_LOG)")
 	if err := fl.Parse(args); err != nil {
 		return cfg, nil, err
+	}
+	switch *accessLog {
+	case "all":
+	case "errors":
+		cfg.errorsOnly = true
+	default:
+		return cfg, nil, fmt.Errorf("--access-log (CLOSR_ACCESS_LOG) is %q; use all or errors", *accessLog)
 	}
 	if n := utf8.RuneCountInString(cfg.sessionSecret); n > 0 && n < minSecretLen {
 		return cfg, nil, fmt.Errorf("--session-secret (CLOSR_SESSION_SECRET) has %d characters; use at least %d random ones, or leave it unset to have one generated", n, minSecretLen)
@@ -158,7 +168,7 @@ func serve(cfg config) error {
 		return err
 	}
 	srv, err := handlers.New(handlers.Config{Store: db, Now: clock, Static: static, SessionKey: secret, Logger: log,
-		LimitKey: cfg.limitKey, LimitIP: cfg.limitIP, TrustedProxies: cfg.proxies})
+		LimitKey: cfg.limitKey, LimitIP: cfg.limitIP, TrustedProxies: cfg.proxies, LogErrorsOnly: cfg.errorsOnly})
 	if err != nil {
 		return err
 	}
