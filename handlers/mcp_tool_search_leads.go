@@ -53,25 +53,32 @@ func (s *Server) toolSearchLeads(ctx context.Context, _ *mcp.CallToolRequest, in
 		}
 	}
 	team := caller.key.TeamID
-	total, err := s.store.CountLeads(ctx, team, in.Query, searchCountCap)
+	// One lead more than asked for says whether there is a next page.
+	leads, err := s.store.Leads(ctx, team, in.Query, store.LeadRange{Before: before, Skip: in.Offset, Limit: in.Limit + 1})
 	if errors.Is(err, store.ErrSearchTooShort) {
 		return nil, searchLeadsOut{}, fmt.Errorf("query needs at least %d characters (got %q): search for more of the name, email or phone, or leave it empty to list every lead", store.MinSearchLen, in.Query)
 	}
 	if err != nil {
 		return nil, searchLeadsOut{}, toolFailed(ctx, "search_leads", err)
 	}
-	// One lead more than asked for says whether there is a next page.
-	leads, err := s.store.Leads(ctx, team, in.Query, store.LeadRange{Before: before, Skip: in.Offset, Limit: in.Limit + 1})
-	if err != nil {
-		return nil, searchLeadsOut{}, toolFailed(ctx, "search_leads", err)
-	}
-	out := searchLeadsOut{Total: total, TotalCapped: in.Query != "" && total >= searchCountCap, Leads: []leadOut{}}
-	if len(leads) > in.Limit {
+	out := searchLeadsOut{Leads: []leadOut{}}
+	more := len(leads) > in.Limit
+	if more {
 		leads = leads[:in.Limit]
 		out.NextCursor = strconv.FormatInt(leads[len(leads)-1].ID, 10)
 		if next := in.Offset + len(leads); in.Cursor == "" && next <= store.MaxSkip {
 			out.NextOffset = next
 		}
+	}
+	if in.Query != "" && in.Cursor == "" && !more && (len(leads) > 0 || in.Offset == 0) {
+		// This page holds the last match: the count is known without
+		// searching again (a rare term's search costs the most).
+		out.Total = in.Offset + len(leads)
+	} else {
+		if out.Total, err = s.store.CountLeads(ctx, team, in.Query, searchCountCap); err != nil {
+			return nil, searchLeadsOut{}, toolFailed(ctx, "search_leads", err)
+		}
+		out.TotalCapped = in.Query != "" && out.Total >= searchCountCap
 	}
 	for _, l := range leads {
 		out.Leads = append(out.Leads, toLeadOut(l, false))

@@ -164,7 +164,10 @@ func leadsSQL(search, up bool) string {
 	if up {
 		order = "ASC"
 	}
-	ids := `SELECT id FROM leads WHERE team_id = ?1 AND id < ?2 AND id > ?3 ORDER BY id ` + order + ` LIMIT ?4 OFFSET ?5`
+	// Named: with the values bound, the planner may walk the table by id
+	// and test each row's team, which for a small team means reading past
+	// every lead of the big teams around it.
+	ids := `SELECT id FROM leads INDEXED BY leads_team_recent WHERE team_id = ?1 AND id < ?2 AND id > ?3 ORDER BY id ` + order + ` LIMIT ?4 OFFSET ?5`
 	if search {
 		// The IN (SELECT rowid … MATCH) form: the index yields the team's
 		// matches in order and stops at the limit. As a join, the planner

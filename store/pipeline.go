@@ -5,8 +5,10 @@ package store
 // year costs a few hundred rows whatever the team's size.
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -20,28 +22,38 @@ const day = 24 * 60 * 60 // seconds; lead_days numbers UTC days from 1970-01-01
 
 // LeadCounts counts the team's leads created in [from, to), two UTC
 // midnights: by source (most first) and by UTC day (only days with leads,
-// in order). A lead counts under its current source.
+// in order). A lead counts under its current source. One pass over the
+// period's per-day rows, in key order, gives both.
 func (db *DB) LeadCounts(ctx context.Context, teamID int64, from, to time.Time) (bySource, byDay []Count, err error) {
-	args := []any{teamID, from.Unix() / day, to.Unix() / day}
-	bySource, err = queryAll(ctx, db, scanCount, leadsBySourceSQL, args...)
-	if err != nil {
-		return nil, nil, fmt.Errorf("leads by source: %w", err)
+	type row struct {
+		day    int64
+		source string
+		n      int
 	}
-	byDay, err = queryAll(ctx, db, scanCount, leadsByDaySQL, args...)
+	rows, err := queryAll(ctx, db, func(sc scanner) (row, error) {
+		var r row
+		err := sc.Scan(&r.day, &r.source, &r.n)
+		return r, err
+	}, leadDaysSQL, teamID, from.Unix()/day, to.Unix()/day)
 	if err != nil {
-		return nil, nil, fmt.Errorf("leads by day: %w", err)
+		return nil, nil, fmt.Errorf("lead counts: %w", err)
 	}
+	perSource := map[string]int{}
+	for _, r := range rows {
+		perSource[r.source] += r.n
+		label := time.Unix(r.day*day, 0).UTC().Format(time.DateOnly)
+		if len(byDay) == 0 || byDay[len(byDay)-1].Label != label {
+			byDay = append(byDay, Count{Label: label})
+		}
+		byDay[len(byDay)-1].N += r.n
+	}
+	for source, n := range perSource {
+		bySource = append(bySource, Count{Label: source, N: n})
+	}
+	slices.SortFunc(bySource, func(a, b Count) int {
+		return cmp.Or(cmp.Compare(b.N, a.N), cmp.Compare(a.Label, b.Label))
+	})
 	return bySource, byDay, nil
 }
 
-const leadsBySourceSQL = `SELECT source, sum(leads) FROM lead_days WHERE team_id = ? AND day >= ? AND day < ?
-	GROUP BY source HAVING sum(leads) > 0 ORDER BY sum(leads) DESC, source`
-
-const leadsByDaySQL = `SELECT strftime('%Y-%m-%d', day * 86400, 'unixepoch'), sum(leads) FROM lead_days
-	WHERE team_id = ? AND day >= ? AND day < ? GROUP BY day HAVING sum(leads) > 0 ORDER BY day`
-
-func scanCount(sc scanner) (Count, error) {
-	var c Count
-	err := sc.Scan(&c.Label, &c.N)
-	return c, err
-}
+const leadDaysSQL = `SELECT day, source, leads FROM lead_days WHERE team_id = ? AND day >= ? AND day < ? AND leads > 0 ORDER BY day`

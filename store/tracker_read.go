@@ -49,8 +49,8 @@ func (db *DB) TrackerStats(ctx context.Context, teamID int64, now time.Time) (Tr
 	return st, nil
 }
 
-const trackerStatsSQL = `SELECT (SELECT max(created_at) FROM page_views WHERE team_id = ?1),
-	(SELECT count(*) FROM page_views WHERE team_id = ?1 AND created_at > ?2)`
+const trackerStatsSQL = `SELECT (SELECT max(created_at) FROM page_views INDEXED BY page_views_team_recent WHERE team_id = ?1),
+	(SELECT count(*) FROM page_views INDEXED BY page_views_team_recent WHERE team_id = ?1 AND created_at > ?2)`
 
 // VisitsOfLeads counts, in one query, the visits of each of the team's
 // leads given (see VisitGap), and how many of them started at or after
