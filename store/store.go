@@ -97,7 +97,9 @@ func OpenWith(ctx context.Context, path string, opt Options) (*DB, error) {
 	// lock, waits for another process instead of failing at once.
 	pragmas := fmt.Sprintf("_pragma=busy_timeout(%d)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(FULL)", opt.BusyTimeout.Milliseconds())
 	base := "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + pragmas
-	w, err := sql.Open("sqlite", base+"&_txlock=immediate&_pragma=analysis_limit("+fmt.Sprint(analysisLimit)+")")
+	// The WAL is cut back to journalSizeLimit after a checkpoint: a read
+	// that held it open while writes went on leaves it large otherwise.
+	w, err := sql.Open("sqlite", base+fmt.Sprintf("&_txlock=immediate&_pragma=analysis_limit(%d)&_pragma=journal_size_limit(%d)", analysisLimit, journalSizeLimit))
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
@@ -144,6 +146,9 @@ func OpenWith(ctx context.Context, path string, opt Options) (*DB, error) {
 // statistics of a large database takes milliseconds (SQLite advises 100 to
 // 1000 for PRAGMA optimize).
 const analysisLimit = 400
+
+// journalSizeLimit is the size the WAL file is cut back to (64 MiB).
+const journalSizeLimit = 64 << 20
 
 // Optimize refreshes the planner's statistics of tables that changed much
 // since they were last gathered; run it every few hours (SQLite's advice

@@ -52,7 +52,8 @@ type dataset struct {
 	intakeKey  string // an intake key of the big team
 	hotLead    int64  // the lead whose visitor has shape.hotViews page views
 	typical    int64  // a lead with a few dozen page views
-	middle     int64  // a lead in the middle of the list
+	middle     int64  // a lead in the middle of the list, with the rare name
+	phone      string // the middle lead's phone, as people write it: (212) 555-0100
 	leadCount  int    // the big team's leads
 }
 
@@ -123,7 +124,7 @@ func build(path string, sh shape) error {
 	}
 
 	raw, err := sql.Open("sqlite", "file:"+(&url.URL{Path: path}).EscapedPath()+
-		"?_pragma=synchronous(OFF)&_pragma=cache_size(-524288)&_pragma=foreign_keys(0)")
+		"?_pragma=journal_mode(OFF)&_pragma=synchronous(OFF)&_pragma=cache_size(-524288)&_pragma=foreign_keys(0)")
 	if err != nil {
 		return err
 	}
@@ -231,7 +232,9 @@ func (b *builder) fill(teamID, keyID int64, leads, visitors, views, hot int, lin
 			name = rareName
 		}
 		email := fmt.Sprintf("%s.%s%d@%s", lower(first), lower(last), i, domains[b.rnd.IntN(len(domains))])
-		phone := fmt.Sprintf("+1%03d%07d", 201+teamID*10+int64(i/10_000_000), i%10_000_000)
+		// Three area codes a team, the rest of the number spread (i times
+		// a number prime to 10^7 is a permutation of the 7-digit numbers).
+		phone := fmt.Sprintf("+1%03d%07d", 200+100*teamID+int64(i%3)*11, (int64(i)*7919+12345)%10_000_000)
 		source := sources[b.rnd.IntN(len(sources))]
 		message := "I'd like to see 12 Oak St this weekend. Is it still available?"
 		res, err := b.exec(`INSERT INTO leads (team_id, name, email, phone, message, source, custom, key_id, created_at, updated_at)
@@ -360,6 +363,11 @@ func loadDataset(path string) (dataset, error) {
 	if err := raw.QueryRow(`SELECT id FROM leads WHERE team_id = `+team+` AND name = ?`, rareName).Scan(&d.middle); err != nil {
 		return d, fmt.Errorf("find the middle lead: %w", err)
 	}
+	var e164 string
+	if err := raw.QueryRow(`SELECT phone FROM leads WHERE id = ?`, d.middle).Scan(&e164); err != nil || len(e164) != 12 {
+		return d, fmt.Errorf("the middle lead's phone %q: %v", e164, err)
+	}
+	d.phone = fmt.Sprintf("(%s) %s-%s", e164[2:5], e164[5:8], e164[8:])
 	if err := raw.QueryRow(`SELECT count(*) FROM leads WHERE team_id = ` + team).Scan(&d.leadCount); err != nil {
 		return d, fmt.Errorf("count leads: %w", err)
 	}

@@ -54,6 +54,7 @@ func run() error {
 	bigPath := flag.String("big", "", "large database for reads, inbound-big and track-big: built there when missing (a few minutes), then reused; each run works on a copy")
 	reads := flag.Int("n", 50, "requests per page and tool in the reads phase")
 	readTimeout := flag.Duration("read-timeout", 60*time.Second, "longest wait for one page or tool in the reads phase")
+	profiles := flag.String("cpuprofile", "", "directory where each closr server started writes its CPU profile (closr-big.prof, …) when it stops")
 	flag.Parse()
 	wanted := strings.Split(*only, ",")
 	for _, id := range wanted {
@@ -85,7 +86,11 @@ func run() error {
 		}
 	}
 	startClosr := func(name, dbPath string) (*process, error) {
-		return startProcess(dir, name, *bin, append([]string{"--db", dbPath}, strings.Fields(*serverArgs)...)...)
+		var env []string
+		if *profiles != "" {
+			env = []string{"CLOSR_CPUPROFILE=" + filepath.Join(*profiles, name+".prof")}
+		}
+		return startProcess(dir, name, env, *bin, append([]string{"--db", dbPath}, strings.Fields(*serverArgs)...)...)
 	}
 
 	var big *process
@@ -117,7 +122,7 @@ func run() error {
 	if len(wanted) == 0 {
 		return nil
 	}
-	noop, err := startProcess(dir, "noop", os.Args[0], "noop-server")
+	noop, err := startProcess(dir, "noop", nil, os.Args[0], "noop-server")
 	if err != nil {
 		return err
 	}
@@ -220,7 +225,7 @@ type process struct {
 	url string
 }
 
-func startProcess(dir, name, bin string, args ...string) (*process, error) {
+func startProcess(dir, name string, env []string, bin string, args ...string) (*process, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
@@ -233,6 +238,7 @@ func startProcess(dir, name, bin string, args ...string) (*process, error) {
 		args = append(args, "--addr", addr)
 	}
 	cmd := exec.Command(bin, args...)
+	cmd.Env = append(os.Environ(), env...)
 	logf, err := os.Create(filepath.Join(dir, name+".log"))
 	if err != nil {
 		return nil, err

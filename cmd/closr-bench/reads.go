@@ -62,7 +62,7 @@ var readCases = []readCase{
 		return r.tool(ctx, "search_leads", map[string]any{"query": "gmail"})
 	}},
 	{"search_leads, a phone number", func(ctx context.Context, r *reader) error {
-		return r.tool(ctx, "search_leads", map[string]any{"query": "(211) 050-0000"})
+		return r.tool(ctx, "search_leads", map[string]any{"query": r.d.phone})
 	}},
 	{"search_leads, no query", func(ctx context.Context, r *reader) error {
 		return r.tool(ctx, "search_leads", map[string]any{})

@@ -18,6 +18,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"runtime/pprof"
 	"strconv"
 	"syscall"
 	"time"
@@ -135,6 +136,19 @@ func serve(cfg config) error {
 	// path, while a soft limit keeps the process well inside 64 MB.
 	debug.SetGCPercent(200)
 	debug.SetMemoryLimit(40 << 20)
+	// For profiling under load (closr-bench -cpuprofile): the profile is
+	// written when the server stops.
+	if path := os.Getenv("CLOSR_CPUPROFILE"); path != "" {
+		f, err := os.Create(path)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	logs := newLogWriter(os.Stderr)
 	defer logs.Close()
 	log := slog.New(slog.NewTextHandler(logs, nil))
