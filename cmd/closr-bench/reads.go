@@ -48,6 +48,8 @@ var readCases = []readCase{
 	{"GET /leads?before=(middle)", func(ctx context.Context, r *reader) error {
 		return r.page(ctx, fmt.Sprintf("/leads?before=%d", r.d.middle))
 	}},
+	{"GET /leads?q=(rare name)", func(ctx context.Context, r *reader) error { return r.page(ctx, "/leads?q=Farquharson") }},
+	{"GET /leads?q=gmail", func(ctx context.Context, r *reader) error { return r.page(ctx, "/leads?q=gmail") }},
 	{"GET /leads/{id}, a few dozen views", func(ctx context.Context, r *reader) error {
 		return r.page(ctx, fmt.Sprintf("/leads/%d", r.d.typical))
 	}},
