@@ -33,13 +33,22 @@ func (s *Server) createAPIKey(c echo.Context) error {
 		return err
 	}
 	s.logOf(c).Info("api key generated", "team", a.TeamID, "key_id", k.ID, "preview", k.Preview, "access", k.Access)
+	s.notifyKey(c, "generated", k)
+	return s.showNewKey(c, k, key, "")
+}
+
+// showNewKey answers a new key with the COPY NOW panel, the only place the
+// full key is ever shown, and notice above the list.
+func (s *Server) showNewKey(c echo.Context, k store.APIKey, key, notice string) error {
 	card, err := s.keysCard(c)
 	if err != nil {
 		// The key exists now, and this answer is the only place it can
 		// ever be shown: show it, even without the list.
 		s.logOf(c).Error("load the key list after generating a key", "err", err)
-		card = views.KeysCard{Max: store.MaxActiveKeys,
+		card = views.KeysCard{Max: store.MaxActiveKeys, CanManage: true,
 			Notice: "Your key was created, but the key list could not be loaded just now. Copy the key, then reload the page."}
+	} else {
+		card.Notice = notice
 	}
 	card.NewKey, card.NewFor, card.NewAccess = key, k.Label, k.Access
 	if err == nil {

@@ -202,32 +202,109 @@ func leadsURL(q, key string, id int64, page int) string {
 }
 
 func leadRow(l store.Lead) views.LeadRow {
-	return views.LeadRow{ID: l.ID, Name: l.Name, Email: l.Email, Phone: l.Phone, Source: l.Source, KeyLabel: l.KeyLabel, At: l.CreatedAt}
+	return views.LeadRow{ID: l.ID, Name: l.Name, Email: l.Email, Phone: l.Phone, Source: l.Source, KeyLabel: l.KeyLabel, At: l.CreatedAt,
+		NeedsContact: l.NeedsContact()}
 }
 
+// submissionsPerPage is how many submissions the lead page and get_lead
+// show at a time, newest first.
+const submissionsPerPage = 20
+
+// maxRawShown caps a raw body served on request: the inbound body limit
+// (an MCP create_lead's input can be larger).
+const maxRawShown = 64 << 10
+
 func (s *Server) leadPage(c echo.Context) error {
+	id, err := idParam(c)
+	if err != nil {
+		return err
+	}
+	before, err := cursorParam(c.QueryParam("before"))
+	if err != nil {
+		return err
+	}
+	d, err := s.leadDetail(c, id, before)
+	if err != nil {
+		return err
+	}
+	return render(c, http.StatusOK, views.LeadPage(page(c, d.Lead.Name, "leads"), d))
+}
+
+// leadDetail is everything the lead page shows about the agent's team's
+// lead id, with the submissions older than before (0: the newest).
+func (s *Server) leadDetail(c echo.Context, id, before int64) (views.LeadDetail, error) {
+	a := agentOf(c)
+	ctx := c.Request().Context()
+	l, err := s.store.Lead(ctx, a.TeamID, id)
+	if err != nil {
+		return views.LeadDetail{}, err
+	}
+	subs, err := s.store.LeadSubmissions(ctx, a.TeamID, id, before, submissionsPerPage)
+	if err != nil {
+		return views.LeadDetail{}, err
+	}
+	seen, seenTotal, err := s.store.PagesViewedByLead(ctx, a.TeamID, id, maxLeadPageViews)
+	if err != nil {
+		return views.LeadDetail{}, err
+	}
+	d := views.LeadDetail{Lead: leadRow(l), Message: l.Message, Updated: l.UpdatedAt, Custom: pairs(l.Custom),
+		PageViewsTotal: seenTotal, SubmissionsTotal: subs.Total, RawFolded: subs.Folded, KeptRaw: store.KeptRawBodies,
+		Older: subs.Next, Paged: before != 0}
+	if d.Links, err = s.trackedLinks(c, id); err != nil {
+		return views.LeadDetail{}, err
+	}
+	for _, v := range seen {
+		d.PageViews = append(d.PageViews, views.PageView{At: v.At, Title: v.Title, URL: v.URL, Before: v.BeforeLead})
+	}
+	for _, sub := range subs.Submissions {
+		d.Submissions = append(d.Submissions, views.SubmissionView{ID: sub.ID, At: sub.At, Source: sub.Source, KeyLabel: sub.KeyLabel,
+			KeyPreview: sub.KeyPreview, ContentType: sub.ContentType, Fields: pairs(sub.Fields), Notes: sub.Notes, RawSize: sub.RawSize})
+	}
+	return d, nil
+}
+
+// cursorParam reads a page cursor: a submission id, or "" for the first
+// page. Anything else is ErrNotFound, as for a malformed :id.
+func cursorParam(v string) (int64, error) {
+	if v == "" {
+		return 0, nil
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < 1 {
+		return 0, store.ErrNotFound
+	}
+	return n, nil
+}
+
+// hdrRawCSP lets a raw body, which comes from anyone holding a public
+// intake key, do nothing at all, even if a browser ignored its type.
+var hdrRawCSP = []string{"default-src 'none'; frame-ancestors 'none'; sandbox"}
+
+// submissionRaw shows one submission's raw body as plain text, loaded on
+// its own and capped, so the lead page never carries raw bodies.
+func (s *Server) submissionRaw(c echo.Context) error {
 	a := agentOf(c)
 	id, err := idParam(c)
 	if err != nil {
 		return err
 	}
-	l, subs, err := s.store.Lead(c.Request().Context(), a.TeamID, id)
+	sid, err := cursorParam(c.Param("sid"))
+	if err != nil || sid == 0 {
+		return store.ErrNotFound
+	}
+	b, err := s.store.SubmissionRaw(c.Request().Context(), a.TeamID, id, sid, maxRawShown)
 	if err != nil {
 		return err
 	}
-	d := views.LeadDetail{Lead: leadRow(l), Message: l.Message, Updated: l.UpdatedAt, Custom: pairs(l.Custom)}
-	seen, _, err := s.store.PagesViewedByLead(c.Request().Context(), a.TeamID, id, maxLeadPageViews)
-	if err != nil {
-		return err
+	c.Response().Header()["Content-Security-Policy"] = hdrRawCSP
+	if b.Size == 0 {
+		return c.String(http.StatusGone, fmt.Sprintf("This raw body was folded: Closr keeps the raw bodies of a lead's newest %d submissions. "+
+			"The submission's fields are still on the lead's page.\n", store.KeptRawBodies))
 	}
-	for _, v := range seen {
-		d.PageViews = append(d.PageViews, views.PageView{At: v.At, Title: v.Title, URL: v.URL, Before: v.BeforeLead})
+	if b.Size > len(b.Data) {
+		b.Data = fmt.Appendf(b.Data, "\n\n[the first %d of %d bytes]\n", len(b.Data), b.Size)
 	}
-	for _, sub := range subs {
-		d.Submissions = append(d.Submissions, views.SubmissionView{At: sub.At, Source: sub.Source, KeyLabel: sub.KeyLabel,
-			KeyPreview: sub.KeyPreview, ContentType: sub.ContentType, Fields: pairs(sub.Fields), Raw: string(sub.Raw)})
-	}
-	return render(c, http.StatusOK, views.LeadPage(page(c, d.Lead.Name, "leads"), d))
+	return c.Blob(http.StatusOK, echo.MIMETextPlainCharsetUTF8, b.Data)
 }
 
 func pairs(fs []store.Field) []views.Pair {

@@ -200,7 +200,7 @@ func TestMCPToolsSeeOnlyTheirTeam(t *testing.T) {
 			}
 		}
 		slices.Sort(names)
-		if want := []string{"create_lead", "get_lead", "pipeline_summary", "recent_visitors", "search_leads"}; !slices.Equal(names, want) {
+		if want := []string{"create_lead", "get_lead", "pipeline_summary", "recent_visitors", "search_leads", "tracked_link"}; !slices.Equal(names, want) {
 			t.Fatalf("tools = %v, want %v", names, want)
 		}
 	})
@@ -228,7 +228,7 @@ func TestMCPToolsSeeOnlyTheirTeam(t *testing.T) {
 			args map[string]any
 			want string
 		}{
-			{map[string]any{"name": "No Contact"}, "Send an email or a phone number"},
+			{map[string]any{"source": "Open house"}, "holds nothing about the person"},
 			{map[string]any{"email": "not-an-email"}, "is not an email address"},
 			{map[string]any{"phone": "12"}, "is not a phone number"},
 			{map[string]any{"email": "a@example.com", "colour": "red"}, "colour"},
@@ -290,7 +290,7 @@ func TestMCPToolsSeeOnlyTheirTeam(t *testing.T) {
 		}{
 			{map[string]any{"limit": 101}, "limit must be between 1 and 100"},
 			{map[string]any{"offset": -1}, "offset must be between 0 and 1000"},
-			{map[string]any{"offset": 1001}, "pass the previous page's next_cursor"},
+			{map[string]any{"offset": 1001}, "offset must be between 0 and 1000 (got 1001): how many matching leads to skip: pass next_offset from the previous page (or use cursor)"},
 			{map[string]any{"cursor": "x"}, "cursor must be the next_cursor"},
 			{map[string]any{"query": " ab "}, "at least 3 characters"},
 			{map[string]any{"query": strings.Repeat("x", 201)}, "200 characters or fewer"},
@@ -325,15 +325,15 @@ func TestMCPToolsSeeOnlyTheirTeam(t *testing.T) {
 		}
 		m := callTool[detail](t, cs, "get_lead", map[string]any{"id": morgan})
 		// A later submission fills blanks only: the lead keeps its first
-		// source, and the second one is on its own submission.
-		if m.Lead.Source != "MCP" || len(m.Submissions) != 2 || m.Submissions[0].Source != "MCP" || m.Submissions[0].KeyLabel != "Claude" ||
-			m.Submissions[1].Source != "Open house (via MCP)" {
-			t.Fatalf("Morgan = %+v, want two submissions, the first from MCP through the Claude key", m)
+		// source, and the second one is on its own submission (newest first).
+		if m.Lead.Source != "MCP" || len(m.Submissions) != 2 || m.Submissions[1].Source != "MCP" || m.Submissions[1].KeyLabel != "Claude" ||
+			m.Submissions[0].Source != "Open house (via MCP)" {
+			t.Fatalf("Morgan = %+v, want two submissions, newest first, the first made from MCP through the Claude key", m)
 		}
 		if msg := toolError(t, cs, "get_lead", map[string]any{"id": bobLead}); msg != fmt.Sprintf("no lead with id %d; find leads with search_leads", bobLead) {
 			t.Fatalf("Bob's lead via Ana's key: %q", msg)
 		}
-		if msg := toolError(t, cs, "get_lead", map[string]any{"id": 0}); !strings.Contains(msg, "positive number") {
+		if msg := toolError(t, cs, "get_lead", map[string]any{"id": 0}); msg != "id must be 1 or more (got 0): the lead's id, as search_leads or create_lead returned it" {
 			t.Fatalf("id 0: %q", msg)
 		}
 		if msg := toolError(t, cs, "get_lead", map[string]any{"id": "seven"}); !strings.Contains(msg, "id") {
@@ -562,7 +562,9 @@ func TestMCPKeyRefusedFromBrowser(t *testing.T) {
 		status int
 		says   string
 	}{
-		{"MCP key in a browser form post", func() resp { return form(secret) }, 403, "secret key"},
+		// The visitor is told to reach the agent another way; the reason is
+		// the JSON answer's, below.
+		{"MCP key in a browser form post", func() resp { return form(secret) }, 403, `data-testid="not-delivered"`},
 		{"MCP key in a fetch with Origin", func() resp { return e.postLead(secret, lead, "Origin", "https://ana.example") }, 403, `"secret_key_in_browser"`},
 		{"MCP key in a same-origin fetch", func() resp { return e.postLead(secret, lead, "Sec-Fetch-Site", "same-origin") }, 403, "never be embedded on a website"},
 		{"MCP key from a server", func() resp { return e.postLead(secret, lead) }, 201, `"created"`},
@@ -717,5 +719,26 @@ func TestKeyLimitCountsBothKinds(t *testing.T) {
 	}
 	if n := e.activeKeys(e.agent("ana@example.com").TeamID); n != store.MaxActiveKeys {
 		t.Fatalf("active keys = %d, want %d", n, store.MaxActiveKeys)
+	}
+}
+
+// TestMCPCreateLeadNeedsContact: an assistant may add a person it knows
+// only by name; the lead is kept, marked, and the tool says what is missing.
+func TestMCPCreateLeadNeedsContact(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	c, team, _ := e.team("ana@example.com")
+	cs := e.mustConnectMCP(c.generateAccess("Claude", "mcp"))
+	got := callTool[struct {
+		ID       int64
+		Status   string
+		Warnings []string
+	}](t, cs, "create_lead", map[string]any{"name": "Alex from the open house", "message": "Wants the brochure"})
+	if got.Status != "created" || len(got.Warnings) != 1 || !strings.Contains(got.Warnings[0], "needs contact details") {
+		t.Fatalf("create_lead = %+v", got)
+	}
+	l, err := e.db.Lead(t.Context(), team, got.ID)
+	if err != nil || !l.NeedsContact() || l.Name != "Alex from the open house" {
+		t.Fatalf("lead %+v, %v", l, err)
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"unicode/utf8"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
@@ -15,9 +14,9 @@ import (
 // searchLeadsIn is search_leads' input.
 type searchLeadsIn struct {
 	Query  string `json:"query,omitempty" jsonschema:"text to find in the name, email, phone or source, at least 3 characters (case and accents ignored); empty lists every lead"`
-	Limit  int    `json:"limit,omitempty" jsonschema:"how many leads to return, 1 to 100 (default 20)"`
-	Cursor string `json:"cursor,omitempty" jsonschema:"next_cursor from the previous page, for the page after it"`
-	Offset int    `json:"offset,omitempty" jsonschema:"how many matching leads to skip, at most 1000: pass next_offset from the previous page (cursor goes any distance)"`
+	Limit  int    `json:"limit,omitempty" jsonschema:"how many leads to return"`
+	Cursor string `json:"cursor,omitempty" jsonschema:"next_cursor from the previous page, for the page after it (any distance)"`
+	Offset int    `json:"offset,omitempty" jsonschema:"how many matching leads to skip: pass next_offset from the previous page (or use cursor)"`
 }
 
 // searchLeadsOut is search_leads' result.
@@ -33,18 +32,6 @@ func (s *Server) toolSearchLeads(ctx context.Context, _ *mcp.CallToolRequest, in
 	caller, err := s.caller(ctx)
 	if err != nil {
 		return nil, searchLeadsOut{}, err
-	}
-	if n := utf8.RuneCountInString(in.Query); n > maxSearchText {
-		return nil, searchLeadsOut{}, fmt.Errorf("keep query to %d characters or fewer (this one has %d)", maxSearchText, n)
-	}
-	if in.Limit == 0 {
-		in.Limit = 20
-	}
-	if in.Limit < 1 || in.Limit > maxSearchLimit {
-		return nil, searchLeadsOut{}, fmt.Errorf("limit must be between 1 and %d (got %d)", maxSearchLimit, in.Limit)
-	}
-	if in.Offset < 0 || in.Offset > store.MaxSkip {
-		return nil, searchLeadsOut{}, fmt.Errorf("offset must be between 0 and %d (got %d); to go further, pass the previous page's next_cursor as cursor", store.MaxSkip, in.Offset)
 	}
 	var before int64
 	if in.Cursor != "" {
@@ -79,6 +66,9 @@ func (s *Server) toolSearchLeads(ctx context.Context, _ *mcp.CallToolRequest, in
 			return nil, searchLeadsOut{}, toolFailed(ctx, "search_leads", err)
 		}
 		out.TotalCapped = in.Query != "" && out.Total >= searchCountCap
+	}
+	if err := s.stillActive(caller); err != nil {
+		return nil, searchLeadsOut{}, err
 	}
 	for _, l := range leads {
 		out.Leads = append(out.Leads, toLeadOut(l, false))

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -22,10 +23,17 @@ import (
 const (
 	cookieName = "closr_session"
 	sessionTTL = 30 * 24 * time.Hour
-	ctxAgent   = "closr.agent"
-	ctxCSRF    = "closr.csrf"
-	ctxSession = "closr.session"
+	// sessionIdle ends a session nobody has used for a week (a laptop left
+	// signed in somewhere); sessionsPerAgent keeps an agent's newest
+	// sessions only, so repeated sign-ins cannot pile them up.
+	sessionIdle      = 7 * 24 * time.Hour
+	sessionsPerAgent = 10
+	ctxAgent         = "closr.agent"
+	ctxCSRF          = "closr.csrf"
+	ctxSession       = "closr.session"
 )
+
+var sessionRules = store.SessionRules{Lifetime: sessionTTL, Idle: sessionIdle, PerAgent: sessionsPerAgent}
 
 // newCookieStore derives the cookie's signing and encryption keys from the
 // configured secret, so one secret serves both.
@@ -88,7 +96,7 @@ func (s *Server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
 		attrs := []slog.Attr{
 			slog.String("request_id", c.Response().Header().Get(echo.HeaderXRequestID)),
 			slog.String("method", c.Request().Method),
-			slog.String("path", c.Request().URL.Path),
+			slog.String("path", logPath(c)),
 			slog.Int("status", status),
 			slog.Int64("bytes", c.Response().Size),
 			slog.Duration("dur", dur),
@@ -100,6 +108,15 @@ func (s *Server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
 		s.log.LogAttrs(c.Request().Context(), level, "request", attrs...)
 		return nil
 	}
+}
+
+// logPath is the request's path as the logs show it: an invitation link's
+// token is a credential, like a key, and never reaches a log.
+func logPath(c echo.Context) string {
+	if p := c.Request().URL.Path; !strings.HasPrefix(p, "/invite/") {
+		return p
+	}
+	return "/invite/[redacted]"
 }
 
 // refusedLogBudget is how many refused API requests (4xx) a second get a
@@ -212,7 +229,7 @@ func (s *Server) withSession(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		c.Set(ctxCSRF, sess.Values["csrf"])
 		if sid, _ := sess.Values["sid"].(string); sid != "" {
-			a, err := s.store.SessionAgent(r.Context(), sid)
+			a, err := s.store.SessionAgent(r.Context(), sid, sessionRules)
 			switch {
 			case err == nil:
 				c.Set(ctxAgent, &a)
@@ -228,9 +245,11 @@ func (s *Server) withSession(next echo.HandlerFunc) echo.HandlerFunc {
 		switch r.Method {
 		case http.MethodGet, http.MethodHead, http.MethodOptions:
 		default:
+			// Never from the query string, where a token would leak into
+			// logs, history and Referer headers.
 			sent := r.Header.Get("X-CSRF-Token")
 			if sent == "" {
-				sent = c.FormValue("_csrf")
+				sent = r.PostFormValue("_csrf")
 			}
 			want, _ := sess.Values["csrf"].(string)
 			if sent == "" || subtle.ConstantTimeCompare([]byte(sent), []byte(want)) != 1 {

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/jsonschema-go/jsonschema"
 	"github.com/gorilla/sessions"
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
@@ -22,13 +23,37 @@ import (
 	"closr/store"
 )
 
-// AccountStore is what sign-up, login and sessions need.
+// AccountStore is what sign-up, login, sessions and the profile need.
 type AccountStore interface {
-	CreateTeamWithOwner(ctx context.Context, team, name, email string, passwordHash []byte) (store.Agent, error)
+	CreateTeamWithOwner(ctx context.Context, team string, owner store.NewAgent) (store.Agent, error)
 	AgentByEmail(ctx context.Context, email string) (store.Agent, error)
-	CreateSession(ctx context.Context, agentID int64, ttl time.Duration) (string, error)
-	SessionAgent(ctx context.Context, token string) (store.Agent, error)
+	CreateSession(ctx context.Context, agentID int64, rules store.SessionRules) (string, error)
+	SessionAgent(ctx context.Context, token string, rules store.SessionRules) (store.Agent, error)
 	DeleteSession(ctx context.Context, token string) error
+	DeleteAgentSessions(ctx context.Context, agentID int64) error
+	UpdateProfile(ctx context.Context, agentID int64, name, email, timeZone string) error
+	SetPassword(ctx context.Context, agentID int64, passwordHash []byte, keepSession string) error
+}
+
+// TeamStore is what the Team page, invitations and the audit trail need.
+type TeamStore interface {
+	Members(ctx context.Context, teamID int64) ([]store.Member, error)
+	ChangeRole(ctx context.Context, teamID, id, by int64, role string) (store.Member, error)
+	RemoveAgent(ctx context.Context, teamID, id, by int64) (store.Member, error)
+	LeaveTeam(ctx context.Context, teamID, id int64) (store.Member, error)
+	DepartedKeys(ctx context.Context, teamID int64) ([]store.DepartedKey, error)
+	CreateInvitation(ctx context.Context, teamID, by int64, email, role string) (store.Invitation, string, error)
+	OpenInvitations(ctx context.Context, teamID int64) ([]store.Invitation, error)
+	Invitation(ctx context.Context, token string) (store.Invitation, error)
+	CancelInvitation(ctx context.Context, teamID, id, by int64) (store.Invitation, error)
+	AcceptInvitation(ctx context.Context, token string, a store.NewAgent) (store.Agent, error)
+	TeamEvents(ctx context.Context, teamID int64, f store.EventFilter) ([]store.TeamEvent, error)
+}
+
+// Mailer sends mail after the fact; Send queues and never blocks or fails
+// the request (see package mailer).
+type Mailer interface {
+	Send(to []string, subject, body string)
 }
 
 // KeyStore is what the API keys card and key checks need.
@@ -38,7 +63,6 @@ type KeyStore interface {
 	RevokeAPIKey(ctx context.Context, teamID, keyID, agentID int64) (store.APIKey, error)
 	APIKeyByHash(ctx context.Context, hash [32]byte) (store.APIKey, error)
 	TouchAPIKey(ctx context.Context, teamID, keyID int64, t time.Time) error
-	KeyEvents(ctx context.Context, teamID int64, limit int) ([]store.KeyEvent, error)
 	KeyActive(keyID int64) bool
 }
 
@@ -47,7 +71,11 @@ type LeadStore interface {
 	IngestLead(ctx context.Context, in store.LeadInput) (store.IngestResult, error)
 	Leads(ctx context.Context, teamID int64, text string, r store.LeadRange) ([]store.Lead, error)
 	CountLeads(ctx context.Context, teamID int64, text string, upTo int) (int, error)
-	Lead(ctx context.Context, teamID, id int64) (store.Lead, []store.Submission, error)
+	Lead(ctx context.Context, teamID, id int64) (store.Lead, error)
+	LeadSubmissions(ctx context.Context, teamID, leadID, before int64, limit int) (store.SubmissionPage, error)
+	SubmissionRaw(ctx context.Context, teamID, leadID, id int64, max int) (store.RawBody, error)
+	NewTrackedLink(ctx context.Context, teamID, leadID, agentID, keyID int64, url string) (store.TrackedLink, string, error)
+	TrackedLinks(ctx context.Context, teamID, leadID int64, limit int) ([]store.TrackedLink, error)
 }
 
 // TrackerStore is what the web tracker, its settings card and the lead
@@ -67,6 +95,7 @@ type TrackerStore interface {
 // Store is every storage capability the server uses.
 type Store interface {
 	AccountStore
+	TeamStore
 	KeyStore
 	LeadStore
 	MCPStore
@@ -89,8 +118,9 @@ type Config struct {
 	// PhoneRegion is the region assumed for phone numbers sent without a
 	// country code (ISO 3166 code); "" means US.
 	PhoneRegion string
-	// LoginLimit is how many failed logins an account may have in 15
-	// minutes (an IP gets four times as many); 0 means 5.
+	// LoginLimit is how many failed logins an account may have from one
+	// address in 15 minutes (an address gets four times as many over all
+	// accounts; see loginThrottle); 0 means 5.
 	LoginLimit int
 	// SignupLimit is how many sign-ups an IP may make in an hour; 0 means 10.
 	SignupLimit int
@@ -104,31 +134,37 @@ type Config struct {
 	// LogErrorsOnly writes a request line only for requests answered 400
 	// or above; by default every request gets one.
 	LogErrorsOnly bool
+	// Mail sends invitations and key notices; nil sends nothing.
+	Mail Mailer
 }
 
 // Server is the Closr HTTP application.
 type Server struct {
-	echo     *echo.Echo
-	store    Store
-	log      *slog.Logger
-	cookies  *sessions.CookieStore
-	static   *staticFiles
-	passwd   passwordHasher
-	logins   *throttle
-	loginIPs *throttle
-	signups  *throttle  // per IP
-	hashes   *hashSlots // bounds concurrent password hashes
-	touches  keyTouches
+	echo    *echo.Echo
+	store   Store
+	log     *slog.Logger
+	cookies *sessions.CookieStore
+	static  *staticFiles
+	passwd  passwordHasher
+	logins  *loginThrottle
+	signups *throttle  // per IP
+	hashes  *hashSlots // bounds concurrent password hashes
+	touches keyTouches
 	// requestIDs names each request for the logs.
 	requestIDs requestIDs
 	refusals   refusalLog
 	intake     *intake.Intake
 	now        func() time.Time // the one clock, shared with the store
 	mcp        http.Handler     // the MCP server's Streamable HTTP handler
+	// mcpAnswerCap is maxMCPAnswer; tests lower it.
+	mcpAnswerCap int
+	// toolSchemas are the MCP tools' input schemas, by name.
+	toolSchemas map[string]*jsonschema.Schema
 	// keyLimits and ipLimits rate-limit the API; nil means no limit.
 	keyLimits, ipLimits *limiterSet
 	proxies             []*net.IPNet // trusted reverse proxies
 	errorsOnly          bool         // request lines only for answers of 400 and above
+	mail                Mailer       // nil: no mail
 }
 
 // New builds the server and its routes.
@@ -150,32 +186,33 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{
-		echo:     echo.New(),
-		store:    cfg.Store,
-		log:      cfg.Logger,
-		cookies:  newCookieStore(cfg.SessionKey),
-		static:   st,
-		passwd:   newPasswordHasher(cfg.PasswordCost),
-		logins:   newThrottle(cfg.LoginLimit, 15*time.Minute),
-		loginIPs: newThrottle(4*cfg.LoginLimit, 15*time.Minute),
-		signups:  newThrottle(cfg.SignupLimit, time.Hour),
-		hashes:   newHashSlots(runtime.NumCPU()),
-		intake:   intake.New(cfg.Store, cfg.PhoneRegion),
-		now:      cfg.Now,
+		echo:    echo.New(),
+		store:   cfg.Store,
+		log:     cfg.Logger,
+		cookies: newCookieStore(cfg.SessionKey),
+		static:  st,
+		passwd:  newPasswordHasher(cfg.PasswordCost),
+		logins:  newLoginThrottle(cfg.LoginLimit),
+		signups: newThrottle(cfg.SignupLimit, time.Hour),
+		hashes:  newHashSlots(runtime.NumCPU()),
+		intake:  intake.New(cfg.Store, cfg.PhoneRegion),
+		now:     cfg.Now,
 
 		keyLimits:  newLimiterSet(cfg.LimitKey),
 		ipLimits:   newLimiterSet(cfg.LimitIP),
 		proxies:    cfg.TrustedProxies,
 		errorsOnly: cfg.LogErrorsOnly,
+		mail:       cfg.Mail,
 	}
-	for _, t := range []*throttle{s.logins, s.loginIPs, s.signups} {
+	for _, t := range []*throttle{s.logins.ips, s.logins.pairs, s.logins.accounts, s.signups} {
 		t.now = cfg.Now
 	}
-	for _, l := range []*limiterSet{s.keyLimits, s.ipLimits} {
+	for _, l := range []*limiterSet{s.keyLimits, s.ipLimits, s.logins.rate} {
 		if l != nil {
 			l.now = cfg.Now
 		}
 	}
+	s.mcpAnswerCap = maxMCPAnswer
 	s.mcp = s.newMCPHandler()
 	s.routes()
 	return s, nil
@@ -211,6 +248,7 @@ func (s *Server) routes() {
 
 	e.OPTIONS("/api/leads/inbound", preflight)
 	e.POST("/api/leads/inbound", s.inboundLead)
+	e.GET("/api/leads/inbound", s.inboundGet)
 	e.GET("/thanks", s.thanks)
 
 	// Key-authenticated like the API, so outside the session and CSRF routes.
@@ -223,15 +261,35 @@ func (s *Server) routes() {
 	app.GET("/login", s.loginPage)
 	app.POST("/login", s.login)
 	app.POST("/logout", s.logout)
+	app.with(s.requireAgent).POST("/logout/everywhere", s.logoutEverywhere)
+
+	// The link's token is the invitee's only credential.
+	app.GET("/invite/:token", s.invitePage)
+	app.POST("/invite/:token", s.acceptInvite)
 
 	agent := app.with(s.requireAgent)
 	agent.GET("/settings/integrations", s.integrationsPage)
-	agent.POST("/settings/integrations/api-keys", s.createAPIKey)
-	agent.DELETE("/settings/integrations/api-keys/:id", s.revokeAPIKey())
-	agent.POST("/settings/integrations/tracked-domains", s.addTrackedDomain)
-	agent.DELETE("/settings/integrations/tracked-domains/:id", s.removeTrackedDomain())
+	agent.GET("/settings/team", s.teamPage)
+	agent.GET("/settings/team/activity", s.activityPage)
+	agent.GET("/settings/profile", s.profilePage)
+	agent.POST("/settings/profile", s.updateProfile)
+	agent.POST("/settings/profile/password", s.changePassword)
+	// Anyone may leave (their own id); removing others is checked inside.
+	agent.DELETE("/settings/team/members/:id", s.removeMember())
 	agent.GET("/leads", s.leadsPage)
 	agent.GET("/leads/:id", s.leadPage)
+	agent.GET("/leads/:id/submissions/:sid/raw", s.submissionRaw)
+	agent.POST("/leads/:id/tracked-links", s.createTrackedLink)
+
+	manager := agent.with(s.requireManager)
+	manager.POST("/settings/integrations/api-keys", s.createAPIKey)
+	manager.DELETE("/settings/integrations/api-keys/:id", s.revokeAPIKey())
+	manager.POST("/settings/integrations/api-keys/:id/rotate", s.rotateAPIKey)
+	manager.POST("/settings/integrations/tracked-domains", s.addTrackedDomain)
+	manager.DELETE("/settings/integrations/tracked-domains/:id", s.removeTrackedDomain())
+	manager.POST("/settings/team/invites", s.invite)
+	manager.DELETE("/settings/team/invites/:id", s.cancelInvitation())
+	manager.POST("/settings/team/members/:id/role", s.changeRole)
 }
 
 // routeSet registers routes with middleware attached to each route. An Echo

@@ -28,6 +28,26 @@ func rawDB(t *testing.T, e *env) *sql.DB {
 	return db
 }
 
+// holdWriteLock has another process take the database's write lock and
+// sit on it until release is called.
+func holdWriteLock(t *testing.T, e *env) (release func()) {
+	t.Helper()
+	ctx := context.Background()
+	conn, err := rawDB(t, e).Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+		t.Fatal(err)
+	}
+	return func() {
+		if _, err := conn.ExecContext(ctx, "ROLLBACK"); err != nil {
+			t.Fatal(err)
+		}
+		conn.Close()
+	}
+}
+
 // rowCounts counts the rows of every table, to prove a refused request
 // left nothing behind.
 func rowCounts(t *testing.T, e *env) map[string]int {
@@ -108,15 +128,7 @@ func TestStorageLockedByAnotherProcess(t *testing.T) {
 	before := rowCounts(t, e)
 
 	// Another process takes the write lock and sits on it.
-	other := rawDB(t, e)
-	ctx := context.Background()
-	conn, err := other.Conn(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
-		t.Fatal(err)
-	}
+	release := holdWriteLock(t, e)
 
 	r := c.e.postLead(key, `{"name":"Bo","email":"locked@example.com"}`)
 	want503(t, "JSON lead while locked", r)
@@ -135,10 +147,7 @@ func TestStorageLockedByAnotherProcess(t *testing.T) {
 	r = c.post("/settings/integrations/api-keys", url.Values{"label": {"Zapier"}}, "HX-Request", "true")
 	want503(t, "generate key (HTMX) while locked", r)
 
-	if _, err := conn.ExecContext(ctx, "ROLLBACK"); err != nil {
-		t.Fatal(err)
-	}
-	conn.Close()
+	release()
 	sameCounts(t, "requests refused while locked", before, rowCounts(t, e))
 
 	// Storage is back: no restart, the very next requests succeed.
@@ -148,7 +157,6 @@ func TestStorageLockedByAnotherProcess(t *testing.T) {
 	c.get("/settings/integrations")
 	c.generate("Zapier")
 
-	other.Close()
 }
 
 // readFailStore is the real store whose reads of the key list fail as if
@@ -220,7 +228,7 @@ func TestGeneratedKeyShownWhenTheListFails(t *testing.T) {
 // cancelled request (499), not as a server error.
 func TestClientGoneWhileQueuedIsNoServerError(t *testing.T) {
 	t.Parallel()
-	e := newEnvWith(t, envOptions{store: store.Options{BusyTimeout: 2 * time.Second}})
+	e := newEnvWith(t, envOptions{store: store.Options{BusyTimeout: 5 * time.Second}})
 	c := e.client()
 	c.signup("Ana Agent", "ana@example.com", "Sunset Realty")
 	key := c.generate("Webflow form")
@@ -228,19 +236,11 @@ func TestClientGoneWhileQueuedIsNoServerError(t *testing.T) {
 
 	// Another process holds the write lock, so the writer waits on its
 	// first batch and the next lead queues behind it.
-	other := rawDB(t, e)
-	ctx := context.Background()
-	conn, err := other.Conn(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
-		t.Fatal(err)
-	}
+	release := holdWriteLock(t, e)
 	first := make(chan resp, 1)
 	go func() { first <- c.e.postLead(key, `{"email":"waits@example.com"}`) }()
 
-	gone, hangUp := context.WithCancel(ctx)
+	gone, hangUp := context.WithCancel(context.Background())
 	req, _ := http.NewRequestWithContext(gone, "POST", e.srv.URL+"/api/leads/inbound", strings.NewReader(`{"email":"gone@example.com"}`))
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("X-Api-Key", key)
@@ -249,16 +249,12 @@ func TestClientGoneWhileQueuedIsNoServerError(t *testing.T) {
 		_, err := http.DefaultClient.Do(req)
 		sent <- err
 	}()
-	time.Sleep(300 * time.Millisecond) // the lead is read and queued
+	time.Sleep(time.Second) // the lead is read and queued (the writer waits up to 5 s)
 	hangUp()
 	if err := <-sent; err == nil {
 		t.Fatal("the cancelled request got an answer")
 	}
-	if _, err := conn.ExecContext(ctx, "ROLLBACK"); err != nil {
-		t.Fatal(err)
-	}
-	conn.Close()
-	other.Close()
+	release()
 	if r := <-first; r.StatusCode != http.StatusCreated {
 		t.Fatalf("the lead ahead of it: %d %s", r.StatusCode, r.body)
 	}

@@ -78,7 +78,7 @@ func (s *Server) track(c echo.Context) error {
 // identify ties the event's visitor to the lead with its email or phone.
 func (s *Server) identify(c echo.Context, key store.APIKey, ev trackEvent, touch bool, now time.Time) error {
 	err := s.intake.Identify(c.Request().Context(), intake.Identity{
-		Key: key, VisitorID: ev.VisitorID, Email: ev.Email, Phone: ev.Phone, TouchKey: touch, At: now,
+		Key: key, VisitorID: ev.VisitorID, Email: ev.Email, Phone: ev.Phone, Name: ev.Name, TouchKey: touch, At: now,
 	})
 	if errors.Is(err, intake.ErrNoIdentity) {
 		return dropped(c, "no-identity")

@@ -235,6 +235,22 @@ func TestTrackIdentify(t *testing.T) {
 		t.Fatalf("identified visitors still listed as anonymous: %+v", visitors)
 	}
 
+	// identify({email, name}) names a lead that has no name, and never
+	// renames one that has.
+	_, nameless := e.inbound(key, map[string]string{"email": "nameless@example.com"})
+	named, _ := json.Marshal(map[string]any{"api_key": key, "type": "identify", "visitor_id": "named000000000000000000000000000",
+		"url": "https://sunset.example/", "email": "nameless@example.com", "name": "Riley Stone"})
+	e.track(string(named))
+	renamed, _ := json.Marshal(map[string]any{"api_key": key, "type": "identify", "visitor_id": "named000000000000000000000000000",
+		"url": "https://sunset.example/", "phone": "+1 415 555 0100", "name": "Someone Else"})
+	e.track(string(renamed))
+	if l, _ := e.db.Lead(t.Context(), team, nameless); l.Name != "Riley Stone" {
+		t.Fatalf("identify with a name left the nameless lead named %q", l.Name)
+	}
+	if l, _ := e.db.Lead(t.Context(), team, lead2); l.Name != "Sam" {
+		t.Fatalf("identify renamed Sam to %q", l.Name)
+	}
+
 	// Neither email nor phone: accepted and dropped.
 	r = e.track(identifyBody(key, "anon0000000000000000000000000000", "", ""))
 	if r.StatusCode != http.StatusAccepted || r.Header.Get("X-Closr-Dropped") != "no-identity" {

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 	"time"
 )
 
@@ -32,8 +31,9 @@ type LeadInput struct {
 	Phone       string // E.164
 	Message     string
 	Source      string
-	Custom      []Field // fields that are not one of the above
-	Fields      []Field // every field as parsed, for the submission record
+	Custom      []Field  // fields that are not one of the above
+	Fields      []Field  // every field as parsed, for the submission record
+	Notes       []string // what the submission left out or lacked
 	ContentType string
 	Raw         []byte
 	VisitorID   string // the tracker's visitor id, when the form carried one
@@ -43,7 +43,7 @@ type LeadInput struct {
 
 	// Encoded by IngestLead before the lead joins the writer's queue, so
 	// the single writer does no JSON work it need not.
-	customJSON, fieldsJSON string
+	customJSON, fieldsJSON, notesJSON string
 }
 
 // IngestResult says what IngestLead did.
@@ -58,7 +58,7 @@ type IngestResult struct {
 // When it returns without error the data is committed.
 func (db *DB) IngestLead(ctx context.Context, in LeadInput) (IngestResult, error) {
 	var res IngestResult
-	in.customJSON, in.fieldsJSON = fieldsJSON(in.Custom), fieldsJSON(in.Fields)
+	in.customJSON, in.fieldsJSON, in.notesJSON = fieldsJSON(firstFields(in.Custom)), fieldsJSON(in.Fields), notesJSON(in.Notes)
 	err := db.write(ctx, func(ctx context.Context, tx writeTx) error {
 		var err error
 		pending := db.pending.has(in.TeamID) || tx.noted(batchNote{noteTeamPending, in.TeamID})
@@ -116,8 +116,11 @@ func (db *DB) ingestLead(ctx context.Context, tx writeTx, in LeadInput, linkPend
 		}
 	}
 
-	if _, err := tx.ExecContext(ctx, `INSERT INTO submissions (team_id, lead_id, key_id, source, content_type, raw, fields, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, in.TeamID, res.LeadID, nullID(in.KeyID), in.Source, in.ContentType, in.Raw, in.fieldsJSON, at); err != nil {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO submissions (team_id, lead_id, key_id, source, content_type, raw, fields, notes, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, in.TeamID, res.LeadID, nullID(in.KeyID), in.Source, in.ContentType, in.Raw, in.fieldsJSON, in.notesJSON, at); err != nil {
+		return IngestResult{}, err
+	}
+	if err := foldRawBodies(ctx, tx, res.LeadID); err != nil {
 		return IngestResult{}, err
 	}
 	if in.IdemKey != "" {
@@ -205,17 +208,6 @@ func taken(ctx context.Context, tx writeTx, teamID int64, column, value string) 
 	return err == nil, err
 }
 
-// addNewFields returns old with the fields of add whose names it lacks;
-// the values it has stay.
-func addNewFields(old, add []Field) []Field {
-	for _, f := range add {
-		if !slices.ContainsFunc(old, func(o Field) bool { return o.Name == f.Name }) {
-			old = append(old, f)
-		}
-	}
-	return old
-}
-
 // fieldsJSON stores fields as [[name, value], ...], which keeps their order.
 func fieldsJSON(fs []Field) string {
 	pairs := make([][2]string, len(fs))
@@ -223,6 +215,15 @@ func fieldsJSON(fs []Field) string {
 		pairs[i] = [2]string{f.Name, f.Value}
 	}
 	b, _ := json.Marshal(pairs)
+	return string(b)
+}
+
+// notesJSON stores notes as a JSON list.
+func notesJSON(notes []string) string {
+	if len(notes) == 0 {
+		return "[]"
+	}
+	b, _ := json.Marshal(notes)
 	return string(b)
 }
 

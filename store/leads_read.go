@@ -1,7 +1,7 @@
 package store
 
-// Reading leads: one lead with its submissions, and pages of a team's
-// leads, all of them or those a search finds. Pages are keyed by lead id,
+// Reading leads: one lead, and pages of a team's leads, all of them or
+// those a search finds. Pages are keyed by lead id,
 // so the thousandth page costs what the first does.
 
 import (
@@ -14,7 +14,9 @@ import (
 	"unicode/utf8"
 )
 
-// Lead is one person in a team's pipeline.
+// Lead is one person in a team's pipeline. A lead with neither email nor
+// phone needs contact details: it came with content but no way to reach
+// the person, and it never merges with another (see NeedsContact).
 type Lead struct {
 	ID         int64
 	TeamID     int64
@@ -30,21 +32,15 @@ type Lead struct {
 	UpdatedAt  time.Time
 }
 
-// Submission is one post that created or updated a lead.
-type Submission struct {
-	ID          int64
-	Source      string
-	ContentType string
-	Raw         []byte
-	Fields      []Field
-	KeyLabel    string
-	KeyPreview  string
-	At          time.Time
-}
-
 const leadColumns = `l.id, l.team_id, l.name, l.email, l.phone, l.message, l.source, l.custom,
 	coalesce(k.label, ''), coalesce(k.preview, ''), l.created_at, l.updated_at
 	FROM leads l LEFT JOIN api_keys k ON k.id = l.key_id`
+
+// NeedsContact reports whether the lead has no email and no phone. Leads
+// are matched by email or phone only, so such a lead never gains either
+// from a later submission: the state is the columns themselves, not a flag
+// that could disagree with them.
+func (l Lead) NeedsContact() bool { return l.Email == "" && l.Phone == "" }
 
 func scanLead(sc scanner) (Lead, error) {
 	var l Lead
@@ -57,38 +53,20 @@ func scanLead(sc scanner) (Lead, error) {
 	return l, err
 }
 
-// Lead returns one of the team's leads with its submissions, oldest first.
-// Another team's lead is ErrNotFound.
-func (db *DB) Lead(ctx context.Context, teamID, id int64) (Lead, []Submission, error) {
+// Lead returns one of the team's leads; another team's is ErrNotFound. Its
+// submissions are read a page at a time with LeadSubmissions.
+func (db *DB) Lead(ctx context.Context, teamID, id int64) (Lead, error) {
 	l, err := queryOne(ctx, db, scanLead, leadSQL, id, teamID)
 	if errors.Is(err, sql.ErrNoRows) {
-		return Lead{}, nil, fmt.Errorf("lead %d: %w", id, ErrNotFound)
+		return Lead{}, fmt.Errorf("lead %d: %w", id, ErrNotFound)
 	}
 	if err != nil {
-		return Lead{}, nil, fmt.Errorf("lead %d: %w", id, err)
+		return Lead{}, fmt.Errorf("lead %d: %w", id, err)
 	}
-	subs, err := queryAll(ctx, db, scanSubmission, submissionsSQL, id, teamID)
-	if err != nil {
-		return Lead{}, nil, fmt.Errorf("lead %d submissions: %w", id, err)
-	}
-	return l, subs, nil
+	return l, nil
 }
 
 const leadSQL = "SELECT " + leadColumns + " WHERE l.id = ? AND l.team_id = ?"
-
-const submissionsSQL = `SELECT s.id, s.source, s.content_type, s.raw, s.fields,
-	coalesce(k.label, ''), coalesce(k.preview, ''), s.created_at
-	FROM submissions s LEFT JOIN api_keys k ON k.id = s.key_id
-	WHERE s.lead_id = ? AND s.team_id = ? ORDER BY s.id`
-
-func scanSubmission(sc scanner) (Submission, error) {
-	var s Submission
-	var fields string
-	var at int64
-	err := sc.Scan(&s.ID, &s.Source, &s.ContentType, &s.Raw, &fields, &s.KeyLabel, &s.KeyPreview, &at)
-	s.Fields, s.At = parseFields(fields), time.Unix(at, 0).UTC()
-	return s, err
-}
 
 // MaxSkip is the most leads a page may skip from either end of a list:
 // skipping walks an index, so it is kept short. Further pages are reached
@@ -147,7 +125,7 @@ func (db *DB) Leads(ctx context.Context, teamID int64, text string, r LeadRange)
 }
 
 // The search index's rowid is the team id shifted left by teamShift, with
-// the lead id in the bits below (see migration 005): a team's matches are
+// the lead id in the bits below (see migration 012): a team's matches are
 // one range of rowids, and lead ids stay below maxLeadID.
 const (
 	teamShift = 40

@@ -1,7 +1,7 @@
 package store
 
 // The pipeline in numbers: new leads per source and per day, from the
-// per-day counts a trigger keeps as leads are stored (migration 005), so a
+// per-day counts a trigger keeps as leads are stored (migration 012), so a
 // year costs a few hundred rows whatever the team's size.
 
 import (
@@ -21,10 +21,11 @@ type Count struct {
 const day = 24 * 60 * 60 // seconds; lead_days numbers UTC days from 1970-01-01
 
 // LeadCounts counts the team's leads created in [from, to), two UTC
-// midnights: by source (most first) and by UTC day (only days with leads,
-// in order). A lead counts under its current source. One pass over the
-// period's per-day rows, in key order, gives both.
-func (db *DB) LeadCounts(ctx context.Context, teamID int64, from, to time.Time) (bySource, byDay []Count, err error) {
+// midnights: by source (most first, at most maxSources of them: anyone
+// with an intake key can invent sources) and by UTC day (only days with
+// leads, in order). A lead counts under its current source. One pass over
+// the period's per-day rows, in key order, gives both.
+func (db *DB) LeadCounts(ctx context.Context, teamID int64, from, to time.Time, maxSources int) (bySource, byDay []Count, err error) {
 	type row struct {
 		day    int64
 		source string
@@ -53,7 +54,7 @@ func (db *DB) LeadCounts(ctx context.Context, teamID int64, from, to time.Time) 
 	slices.SortFunc(bySource, func(a, b Count) int {
 		return cmp.Or(cmp.Compare(b.N, a.N), cmp.Compare(a.Label, b.Label))
 	})
-	return bySource, byDay, nil
+	return bySource[:min(len(bySource), maxSources)], byDay, nil
 }
 
 const leadDaysSQL = `SELECT day, source, leads FROM lead_days WHERE team_id = ? AND day >= ? AND day < ? AND leads > 0 ORDER BY day`

@@ -68,7 +68,7 @@ func seedForPlans(t *testing.T, path string) {
 	}
 	at := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
 	for team := range 3 {
-		a, err := db.CreateTeamWithOwner(ctx, "T", "A", fmt.Sprintf("a%d@example.com", team), []byte("h"))
+		a, err := db.CreateTeamWithOwner(ctx, "T", NewAgent{Name: "A", Email: fmt.Sprintf("a%d@example.com", team), PasswordHash: []byte("h")})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -142,7 +142,7 @@ func checkReadPlans(t *testing.T, db *sql.DB, team, lead int64) {
 		{"visits of a page of leads", visitsOfLeadsSQL(50), visits,
 			[]string{"SEARCH v USING INDEX visitors_lead (lead_id=?)", "SEARCH s USING PRIMARY KEY (visitor_id=?)"}, "", ""},
 		{"one lead", leadSQL, []any{lead, team}, []string{"SEARCH l USING INTEGER PRIMARY KEY"}, "", ""},
-		{"a lead's submissions", submissionsSQL, []any{lead, team}, []string{"SEARCH s USING INDEX submissions_lead (lead_id=?)"}, "", ""},
+		{"a lead's tracked links", trackedLinksSQL, []any{lead, team, 10}, []string{"SEARCH l USING INDEX tracked_links_lead (lead_id=?)"}, "", ""},
 		{"a lead's page view count", leadViewCountSQL, []any{team, lead},
 			[]string{"SEARCH v USING INDEX visitors_lead (lead_id=?)", "SEARCH p USING COVERING INDEX page_views_visitor_time (visitor_id=?)"}, "", ""},
 		{"a lead's latest page views", leadViewsSQL, []any{team, lead, 200},
@@ -162,7 +162,6 @@ func checkReadPlans(t *testing.T, db *sql.DB, team, lead int64) {
 		{"pipeline_summary", leadDaysSQL, []any{team, now/day - 365, now/day + 1},
 			[]string{"SEARCH lead_days USING PRIMARY KEY (team_id=? AND day>? AND day<?)"}, "", ""},
 		{"keys card", apiKeysSQL, []any{team}, []string{"SEARCH k USING INDEX api_keys_team_active (team_id=?)"}, "", ""},
-		{"key audit trail", keyEventsSQL, []any{team, 8}, []string{"SEARCH e USING INDEX key_events_team (team_id=?)"}, "", ""},
 		{"tracked domains", trackedDomainsSQL, []any{team}, []string{"sqlite_autoindex_tracked_domains_1 (team_id=?)"}, "", ""},
 		{"signed-in agent", sessionAgentSQL, []any{[]byte("h"), now}, []string{"SEARCH s USING PRIMARY KEY (hash=?)"}, "", ""},
 		{"login", agentByEmailSQL, []any{"a@example.com"}, []string{"sqlite_autoindex_agents_1 (email=?)"}, "", ""},

@@ -5,9 +5,11 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
 	"math/rand/v2"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -26,7 +28,7 @@ func openTestDBWith(t *testing.T, opt Options) *DB {
 
 func addTeam(t *testing.T, db *DB, email string) Agent {
 	t.Helper()
-	a, err := db.CreateTeamWithOwner(context.Background(), "Team "+email, "Agent "+email, email, []byte("hash"))
+	a, err := db.CreateTeamWithOwner(context.Background(), "Team "+email, NewAgent{Name: "Agent " + email, Email: email, PasswordHash: []byte("hash")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -205,7 +207,7 @@ func TestLeadCountsFollowLeads(t *testing.T) {
 	exec(t, db, `DELETE FROM submissions WHERE lead_id = ?`, gone)
 	exec(t, db, `DELETE FROM leads WHERE id = ?`, gone)
 	from := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
-	bySource, byDay, err := db.LeadCounts(ctx, ana.TeamID, from, from.AddDate(0, 0, 2))
+	bySource, byDay, err := db.LeadCounts(ctx, ana.TeamID, from, from.AddDate(0, 0, 2), 10)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -215,7 +217,7 @@ func TestLeadCountsFollowLeads(t *testing.T) {
 	if want := []Count{{"2026-03-01", 1}, {"2026-03-02", 2}}; !slices.Equal(byDay, want) {
 		t.Errorf("by day = %v, want %v", byDay, want)
 	}
-	if _, byDay, _ := db.LeadCounts(ctx, ana.TeamID, from, from.AddDate(0, 0, 1)); !slices.Equal(byDay, []Count{{"2026-03-01", 1}}) {
+	if _, byDay, _ := db.LeadCounts(ctx, ana.TeamID, from, from.AddDate(0, 0, 1), 10); !slices.Equal(byDay, []Count{{"2026-03-01", 1}}) {
 		t.Errorf("first day only = %v", byDay)
 	}
 }
@@ -293,7 +295,15 @@ func TestReadsHaveADeadline(t *testing.T) {
 	id := addLead(t, db, a.TeamID, "Jo", "jo@example.com", "", "Web", time.Now())
 	now := time.Now()
 	for name, read := range map[string]func() error{
-		"Lead":              func() error { _, _, err := db.Lead(ctx, a.TeamID, id); return err },
+		"Lead":              func() error { _, err := db.Lead(ctx, a.TeamID, id); return err },
+		"LeadSubmissions":   func() error { _, err := db.LeadSubmissions(ctx, a.TeamID, id, 0, 20); return err },
+		"SubmissionRaw":     func() error { _, err := db.SubmissionRaw(ctx, a.TeamID, id, 1, 100); return err },
+		"TrackedLinks":      func() error { _, err := db.TrackedLinks(ctx, a.TeamID, id, 10); return err },
+		"TeamEvents":        func() error { _, err := db.TeamEvents(ctx, a.TeamID, EventFilter{Limit: 8}); return err },
+		"Members":           func() error { _, err := db.Members(ctx, a.TeamID); return err },
+		"OpenInvitations":   func() error { _, err := db.OpenInvitations(ctx, a.TeamID); return err },
+		"DepartedKeys":      func() error { _, err := db.DepartedKeys(ctx, a.TeamID); return err },
+		"Invitation":        func() error { _, err := db.Invitation(ctx, "token"); return err },
 		"Leads":             func() error { _, err := db.Leads(ctx, a.TeamID, "", LeadRange{Limit: 10}); return err },
 		"Leads, a search":   func() error { _, err := db.Leads(ctx, a.TeamID, "example", LeadRange{Limit: 10}); return err },
 		"CountLeads":        func() error { _, err := db.CountLeads(ctx, a.TeamID, "", 0); return err },
@@ -302,12 +312,14 @@ func TestReadsHaveADeadline(t *testing.T) {
 		"TrackerStats":      func() error { _, err := db.TrackerStats(ctx, a.TeamID, now); return err },
 		"AnonymousVisitors": func() error { _, err := db.AnonymousVisitors(ctx, a.TeamID, 10); return err },
 		"RecentVisitors":    func() error { _, _, err := db.RecentVisitors(ctx, a.TeamID, now, 10); return err },
-		"LeadCounts":        func() error { _, _, err := db.LeadCounts(ctx, a.TeamID, now, now); return err },
+		"LeadCounts":        func() error { _, _, err := db.LeadCounts(ctx, a.TeamID, now, now, 10); return err },
 		"APIKeys":           func() error { _, err := db.APIKeys(ctx, a.TeamID); return err },
-		"KeyEvents":         func() error { _, err := db.KeyEvents(ctx, a.TeamID, 10); return err },
 		"TrackedDomains":    func() error { _, err := db.TrackedDomains(ctx, a.TeamID); return err },
 		"AgentByEmail":      func() error { _, err := db.AgentByEmail(ctx, "ana@example.com"); return err },
-		"SessionAgent":      func() error { _, err := db.SessionAgent(ctx, "token"); return err },
+		"SessionAgent": func() error {
+			_, err := db.SessionAgent(ctx, "token", SessionRules{Lifetime: time.Hour, Idle: time.Hour})
+			return err
+		},
 	} {
 		if err := read(); !errors.Is(err, ErrUnavailable) || !errors.Is(err, context.DeadlineExceeded) {
 			t.Errorf("%s past its deadline: %v, want ErrUnavailable and DeadlineExceeded", name, err)
@@ -342,7 +354,7 @@ func TestReadStopsWhenContextEnds(t *testing.T) {
 }
 
 // TestMigrationBuildsWhatTriggersKeep: a database filled before migration
-// 005 gets the same counts, search index and visits as one filled after.
+// 012 gets the same counts, search index and visits as one filled after.
 func TestMigrationBuildsWhatTriggersKeep(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -353,8 +365,13 @@ func TestMigrationBuildsWhatTriggersKeep(t *testing.T) {
 	}
 	old.SetMaxOpenConns(1)
 	steps := []string{`CREATE TABLE schema_migrations (version TEXT PRIMARY KEY, applied_at INTEGER NOT NULL)`}
-	for _, v := range []string{"001_accounts_keys", "002_leads", "003_tracker", "004_tracker_more"} {
-		body, err := migrations.ReadFile("migrations/" + v + ".sql")
+	names, _ := fs.Glob(migrations, "migrations/*.sql")
+	for _, name := range names { // in order, up to this one
+		v := strings.TrimSuffix(strings.TrimPrefix(name, "migrations/"), ".sql")
+		if v == "012_read_scale" {
+			break
+		}
+		body, err := migrations.ReadFile(name)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -385,7 +402,7 @@ func TestMigrationBuildsWhatTriggersKeep(t *testing.T) {
 	if got, _ := db.Leads(ctx, 1, "late", LeadRange{Limit: 10}); !slices.Equal(ids(got), []int64{3}) {
 		t.Errorf("search after the migration = %v, want lead 3", ids(got))
 	}
-	bySource, _, _ := db.LeadCounts(ctx, 1, time.Unix(0, 0), time.Unix(3*86400, 0))
+	bySource, _, _ := db.LeadCounts(ctx, 1, time.Unix(0, 0), time.Unix(3*86400, 0), 10)
 	if want := []Count{{"Web", 1}, {"Zillow", 1}}; !slices.Equal(bySource, want) {
 		t.Errorf("by source = %v, want %v", bySource, want)
 	}

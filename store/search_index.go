@@ -3,7 +3,7 @@ package store
 import "context"
 
 // indexQueuedLeads brings the search index up to date with the leads
-// written in the transaction (queued by triggers, see migration 005):
+// written in the transaction (queued by triggers, see migration 012):
 // their old words out, their current ones in, in one statement each. The
 // writer runs it last in every transaction, so that FTS5 writes one
 // segment per transaction rather than one per lead.

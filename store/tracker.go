@@ -22,7 +22,7 @@ type PageViewInput struct {
 	UTMCampaign string
 	UTMTerm     string
 	UTMContent  string
-	Clsr        string // the link token, when the URL carried one
+	Clsr        string // the tracked link's token, when the URL carried one; never stored
 	ScreenWidth int
 	At          time.Time
 }
@@ -35,6 +35,7 @@ type IdentifyInput struct {
 	VisitorID string
 	Email     string // lower-cased, or ""
 	Phone     string // E.164, or ""
+	Name      string // the person's name: fills the lead's when it has none
 	At        time.Time
 }
 
@@ -57,8 +58,13 @@ func (db *DB) RecordPageView(ctx context.Context, in PageViewInput) error {
 			utm_source, utm_medium, utm_campaign, utm_term, utm_content, clsr, screen_width, created_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			in.TeamID, visitor, nullID(in.KeyID), in.URL, in.Title, in.Referrer, in.UTMSource, in.UTMMedium,
-			in.UTMCampaign, in.UTMTerm, in.UTMContent, in.Clsr, in.ScreenWidth, in.At.Unix()); err != nil {
+			in.UTMCampaign, in.UTMTerm, in.UTMContent, "", in.ScreenWidth, in.At.Unix()); err != nil {
 			return err
+		}
+		if in.Clsr != "" {
+			if err := openTrackedLink(ctx, tx, in.TeamID, visitor, in.Clsr, in.Title, at); err != nil {
+				return err
+			}
 		}
 		if !fresh {
 			tx.afterCommit(func() { db.visitors.put(in.TeamID, in.VisitorID, visitor, at) })
@@ -95,6 +101,9 @@ func (db *DB) Identify(ctx context.Context, in IdentifyInput) (int64, error) {
 		case err == nil:
 			_, err = tx.ExecContext(ctx, `UPDATE visitors SET lead_id = ?, email = ?, phone = ? WHERE id = ? AND team_id = ?`,
 				leadID, in.Email, in.Phone, visitor, in.TeamID)
+			if err == nil && in.Name != "" {
+				_, err = tx.ExecContext(ctx, `UPDATE leads SET name = ? WHERE id = ? AND team_id = ? AND name = ''`, in.Name, leadID, in.TeamID)
+			}
 		}
 		if err != nil {
 			return err

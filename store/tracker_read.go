@@ -16,7 +16,7 @@ import (
 
 // VisitGap is the pause that ends a visit: page views of one visitor less
 // than 30 minutes apart belong to the same visit (the usual analytics rule).
-// Migration 005 starts visits with the same gap, in seconds.
+// Migration 012 starts visits with the same gap, in seconds.
 const VisitGap = 30 * time.Minute
 
 // TrackerStats says whether a team's tracker events arrive.

@@ -31,16 +31,25 @@ type LeadRow struct {
 	At       time.Time
 	Visits   int  // tracker page views
 	Hot      bool // three or more visits in the last 7 days
+	// NeedsContact: the lead came with neither email nor phone.
+	NeedsContact bool
 }
 
 // LeadDetail is one lead with its history.
 type LeadDetail struct {
-	Lead        LeadRow
-	Message     string
-	Custom      []Pair
-	Updated     time.Time
-	Submissions []SubmissionView
-	PageViews   []PageView
+	Lead             LeadRow
+	Message          string
+	Custom           []Pair
+	Updated          time.Time
+	Submissions      []SubmissionView // a page of them, newest first
+	SubmissionsTotal int
+	Paged            bool  // this page is not the newest
+	Older            int64 // the cursor of the next, older page; 0 on the last
+	RawFolded        int   // submissions whose raw body was folded
+	KeptRaw          int   // how many of the newest submissions keep their raw body
+	PageViews        []PageView
+	PageViewsTotal   int
+	Links            TrackedLinks
 }
 
 // Pair is a named value.
@@ -48,13 +57,15 @@ type Pair struct{ Name, Value string }
 
 // SubmissionView is one post that created or updated the lead.
 type SubmissionView struct {
+	ID          int64
 	At          time.Time
 	Source      string
 	KeyLabel    string
 	KeyPreview  string
 	ContentType string
 	Fields      []Pair
-	Raw         string
+	Notes       []string // what the submission left out or lacked
+	RawSize     int      // 0 once folded
 }
 
 // PageView is one page the lead's visitor looked at.
@@ -90,9 +101,70 @@ func pageLabel(l LeadList) string {
 	}
 	return ""
 }
+func olderSubmissionsURL(lead, before int64) string {
+	return fmt.Sprintf("/leads/%d?before=%d", lead, before)
+}
+
+func rawURL(lead, sub int64) string { return fmt.Sprintf("/leads/%d/submissions/%d/raw", lead, sub) }
+
+// submissionsSummary says which submissions the page shows.
+func submissionsSummary(d LeadDetail) string {
+	if d.Paged {
+		return fmt.Sprintf("%d older submissions of %d", len(d.Submissions), d.SubmissionsTotal)
+	}
+	if len(d.Submissions) == d.SubmissionsTotal {
+		return plural(d.SubmissionsTotal, "submission", "submissions")
+	}
+	return fmt.Sprintf("Latest %d of %d submissions", len(d.Submissions), d.SubmissionsTotal)
+}
+
+// foldedNote says how many raw bodies were folded.
+func foldedNote(d LeadDetail) string {
+	return fmt.Sprintf("Raw bodies are kept for the newest %d submissions; %d older ones were folded. Their fields are kept.", d.KeptRaw, d.RawFolded)
+}
+
+// pageViewsNote says how many of the page views are listed.
+func pageViewsNote(d LeadDetail) string {
+	return fmt.Sprintf("The latest %d of %d page views.", len(d.PageViews), d.PageViewsTotal)
+}
+
+// byteSize is a size for people: bytes, KB or MB.
+func byteSize(n int) string {
+	switch {
+	case n < 1000:
+		return plural(n, "byte", "bytes")
+	case n < 1_000_000:
+		return fmt.Sprintf("%.1f KB", float64(n)/1e3)
+	}
+	return fmt.Sprintf("%.1f MB", float64(n)/1e6)
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
+}
 func displayName(l LeadRow) string {
 	if l.Name != "" {
 		return l.Name
 	}
 	return "(no name)"
+}
+
+func trackedLinksURL(leadID int64) string { return fmt.Sprintf("/leads/%d/tracked-links", leadID) }
+
+func opensText(n int) string {
+	if n == 1 {
+		return "once"
+	}
+	return fmt.Sprintf("%d times", n)
+}
+
+// linkName names a tracked link's page: its title, else its address.
+func linkName(l TrackedLink) string {
+	if l.Title != "" {
+		return l.Title
+	}
+	return l.URL
 }

@@ -8,6 +8,7 @@ import (
 // TrackerCard is the Web tracker card: install snippet, tracked domains,
 // whether events arrive, and recent anonymous visitors.
 type TrackerCard struct {
+	CanManage bool   // the agent may add and remove domains
 	BaseURL   string // this server's URL, for the snippet
 	Domains   []DomainRow
 	Domain    string // the input to put back after an error
@@ -37,6 +38,12 @@ func domainURL(id int64) string { return fmt.Sprintf("/settings/integrations/tra
 
 func removeDomainQuestion(domain string) string {
 	return fmt.Sprintf("Remove “%s” from tracked domains? Tracker events and website forms from it will be refused while other domains are listed.", domain)
+}
+
+// cspEntries are what a site's own Content-Security-Policy needs for the
+// tracker to load and send, and for its forms to post here.
+func cspEntries(base string) string {
+	return "script-src " + base + "\nconnect-src " + base + "\nform-action " + base
 }
 
 func trackerSnippet(base string) string {

@@ -104,7 +104,7 @@ func build(path string, sh shape) error {
 			t = team{leads: sh.smallLeads, visitors: max(sh.visitors/100, 10), views: max(sh.pageViews/100, 100), hot: 0}
 			name, email = fmt.Sprintf("Small Realty %d", i), fmt.Sprintf("small%d@bench.example", i)
 		}
-		a, err := db.CreateTeamWithOwner(ctx, name, "Owner of "+name, email, hash)
+		a, err := db.CreateTeamWithOwner(ctx, name, store.NewAgent{Name: "Owner of " + name, Email: email, PasswordHash: hash})
 		if err != nil {
 			db.Close()
 			return err
