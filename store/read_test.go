@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -408,5 +409,43 @@ func TestMigrationBuildsWhatTriggersKeep(t *testing.T) {
 	}
 	if v, _ := db.VisitsOfLeads(ctx, 1, []int64{1}, time.Unix(5000, 0)); v[1] != (LeadVisits{Visits: 3, Recent: 2}) {
 		t.Errorf("visits = %+v, want 3, 2 since the third", v[1])
+	}
+}
+
+// TestOptimizeGathersStatistics: once a table has grown, Optimize gives
+// the planner statistics for it, within analysisLimit rows an index.
+func TestOptimizeGathersStatistics(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := openTestDB(t)
+	a := addTeam(t, db, "ana@example.com")
+	stat := func() string {
+		var s string
+		db.r.QueryRow("SELECT coalesce((SELECT stat FROM sqlite_stat1 WHERE idx = 'leads_team_recent'), '')").Scan(&s)
+		return s
+	}
+	if s := stat(); s != "" {
+		t.Fatalf("statistics of an empty table: %q", s)
+	}
+	var wg sync.WaitGroup
+	for w := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < 600; i += 8 {
+				if _, err := db.IngestLead(ctx, LeadInput{TeamID: a.TeamID, Email: fmt.Sprintf("s%d@example.com", i), Raw: []byte("{}"), At: time.Now()}); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if err := db.Optimize(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var rows, perTeam int
+	if _, err := fmt.Sscan(stat(), &rows, &perTeam); err != nil || rows < analysisLimit || perTeam < analysisLimit {
+		t.Fatalf("statistics of leads_team_recent after 600 leads: %q, want at least %d rows of one team", stat(), analysisLimit)
 	}
 }

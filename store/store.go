@@ -124,6 +124,10 @@ func OpenWith(ctx context.Context, path string, opt Options) (*DB, error) {
 	}
 	r.SetMaxOpenConns(8)
 	r.SetMaxIdleConns(8) // the default (2) would reopen connections under load
+	// A connection loads the planner's statistics when it opens; ANALYZE
+	// on the writer does not reach the open ones. Reopened within the hour,
+	// readers plan with what Optimize last gathered.
+	r.SetConnMaxLifetime(statsRefresh)
 	db := &DB{w: w, r: r, path: path, now: opt.Now, readTimeout: opt.ReadTimeout,
 		writes: make(chan *writeReq, maxBatch), quit: make(chan struct{}), stopped: make(chan struct{}),
 		stmts: newStmtCache()}
@@ -133,9 +137,8 @@ func OpenWith(ctx context.Context, path string, opt Options) (*DB, error) {
 		return nil, err
 	}
 	// Statistics before the first read: without them the planner guesses,
-	// and on a large team some guesses read millions of rows. 0x10000
-	// looks at every table, not only those queried on this connection.
-	if _, err := w.ExecContext(ctx, "PRAGMA optimize = 0x10002"); err != nil {
+	// and on a large team some guesses read millions of rows.
+	if _, err := w.ExecContext(ctx, optimizeSQL); err != nil {
 		w.Close()
 		r.Close()
 		return nil, fmt.Errorf("optimize %s: %w", path, err)
@@ -159,15 +162,23 @@ func OpenWith(ctx context.Context, path string, opt Options) (*DB, error) {
 // 1000 for PRAGMA optimize).
 const analysisLimit = 400
 
+// optimizeSQL analyzes the tables that need it (0x02), looking at every
+// table (0x10000), not only those this connection has queried.
+const optimizeSQL = "PRAGMA optimize = 0x10002"
+
 // journalSizeLimit is the size the WAL file is cut back to (64 MiB).
 const journalSizeLimit = 64 << 20
 
-// Optimize refreshes the planner's statistics of tables that changed much
-// since they were last gathered; run it every few hours (SQLite's advice
-// for long-lived connections). Reader connections pick the new ones up.
+// statsRefresh is how long a reader connection lives: about as often as
+// cmd/closr calls Optimize (hourly).
+const statsRefresh = time.Hour
+
+// Optimize refreshes the planner's statistics of tables that were never
+// analyzed or changed much in size since (SQLite's advice for long-lived
+// connections: every few hours).
 func (db *DB) Optimize(ctx context.Context) error {
 	err := db.write(ctx, func(ctx context.Context, tx writeTx) error {
-		_, err := tx.ExecContext(ctx, "PRAGMA optimize")
+		_, err := tx.ExecContext(ctx, optimizeSQL)
 		return err
 	})
 	if err != nil {

@@ -308,7 +308,8 @@ func backup(args []string) error {
 	return nil
 }
 
-// sweep deletes expired Idempotency-Key records and sessions every hour.
+// sweep deletes expired Idempotency-Key records and sessions every hour,
+// and refreshes the planner's statistics where tables have grown.
 func sweep(ctx context.Context, db *store.DB, log *slog.Logger) {
 	t := time.NewTicker(time.Hour)
 	defer t.Stop()
@@ -319,6 +320,9 @@ func sweep(ctx context.Context, db *store.DB, log *slog.Logger) {
 		case <-t.C:
 			if err := db.Sweep(ctx); err != nil {
 				log.Warn("sweep", "err", err)
+			}
+			if err := db.Optimize(ctx); err != nil {
+				log.Warn("optimize", "err", err)
 			}
 		}
 	}
