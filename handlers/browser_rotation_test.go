@@ -175,8 +175,8 @@ func TestBrowserRotationRecipe(t *testing.T) {
 		t.Fatalf("Revoked keys list: %q", revoked)
 	}
 	screenshot(t, ctx, "revoked-keys")
-	leads, n, _ := e.db.Leads(context.Background(), e.agent("ana@example.com").TeamID, 10, 0)
-	if n != 3 || !leads[1].Test || leads[0].Email != "robin@example.com" {
+	leads := e.leadsOf(e.agent("ana@example.com").TeamID)
+	if len(leads) != 3 || !leads[1].Test || leads[0].Email != "robin@example.com" {
 		t.Fatalf("leads %+v: want jamie, the test lead and robin, and not late", leads)
 	}
 }

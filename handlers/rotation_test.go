@@ -509,7 +509,7 @@ func TestTestLeads(t *testing.T) {
 	if !strings.Contains(row, `data-testid="test-badge"`) || strings.Contains(row, `data-testid="hot"`) {
 		t.Fatalf("test lead row: %s", row)
 	}
-	if got := text(regexp.MustCompile(`(?s)<p class="lead-in" data-testid="leads-count">.*?</p>`).FindString(list.body)); got != "2 leads from your website, Zapier, Make and other integrations. Plus 1 test lead, not counted." {
+	if got := text(regexp.MustCompile(`(?s)<p class="lead-in" data-testid="leads-summary">.*?</p>`).FindString(list.body)); got != "2 leads from your website, Zapier, Make and other integrations. Plus 1 test lead, not counted." {
 		t.Fatalf("count: %q", got)
 	}
 

@@ -164,7 +164,7 @@ const keyColumns = `k.id, k.team_id, k.preview, k.label, k.access, k.created_by,
 	k.first_used_at, k.first_used_kind, k.first_used_from, k.tested_at
 	FROM api_keys k JOIN agents a ON a.id = k.created_by LEFT JOIN agents r ON r.id = k.revoked_by`
 
-func scanKey(sc interface{ Scan(...any) error }) (APIKey, error) {
+func scanKey(sc scanner) (APIKey, error) {
 	var k APIKey
 	var created int64
 	var expires, revoked, used, firstUsed, tested sql.NullInt64
@@ -175,39 +175,27 @@ func scanKey(sc interface{ Scan(...any) error }) (APIKey, error) {
 	return k, err
 }
 
-func (db *DB) queryKeys(ctx context.Context, what, query string, args ...any) ([]APIKey, error) {
-	rows, err := db.r.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", what, wrapUnavailable(err))
-	}
-	defer rows.Close()
-	var keys []APIKey
-	for rows.Next() {
-		k, err := scanKey(rows)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", what, err)
-		}
-		keys = append(keys, k)
-	}
-	return keys, wrapUnavailable(rows.Err())
-}
-
 // APIKeys lists the team's active keys (neither revoked nor expired),
 // newest first.
 func (db *DB) APIKeys(ctx context.Context, teamID int64) ([]APIKey, error) {
-	return db.queryKeys(ctx, "list keys", "SELECT "+keyColumns+" WHERE k.team_id = ? AND "+activeKey+" ORDER BY k.id DESC",
-		teamID, db.now().Unix())
+	keys, err := queryAll(ctx, db, scanKey, apiKeysSQL, teamID, db.now().Unix())
+	if err != nil {
+		return nil, fmt.Errorf("list keys: %w", err)
+	}
+	return keys, nil
 }
+
+const apiKeysSQL = "SELECT " + keyColumns + " WHERE k.team_id = ? AND " + activeKey + " ORDER BY k.id DESC"
 
 // APIKey returns one of the team's keys, active or not; another team's key
 // is ErrNotFound.
 func (db *DB) APIKey(ctx context.Context, teamID, id int64) (APIKey, error) {
-	k, err := scanKey(db.r.QueryRowContext(ctx, "SELECT "+keyColumns+" WHERE k.id = ? AND k.team_id = ?", id, teamID))
+	k, err := queryOne(ctx, db, scanKey, "SELECT "+keyColumns+" WHERE k.id = ? AND k.team_id = ?", id, teamID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return APIKey{}, fmt.Errorf("key %d: %w", id, ErrNotFound)
 	}
 	if err != nil {
-		return APIKey{}, fmt.Errorf("key %d: %w", id, wrapUnavailable(err))
+		return APIKey{}, fmt.Errorf("key %d: %w", id, err)
 	}
 	return k, nil
 }
@@ -233,23 +221,18 @@ const endedKeysSQL = `SELECT coalesce(k.revoked_at, k.expires_at),
 // EndedKeyWindow (at most MaxEndedKeys, the latest first).
 func (db *DB) EndedKeys(ctx context.Context, teamID int64) ([]EndedKey, error) {
 	now := db.now()
-	rows, err := db.r.QueryContext(ctx, endedKeysSQL,
-		teamID, now.Add(-EndedKeyWindow).Unix(), dayOf(now.Add(-EndedKeyWindow)), now.Unix(), MaxEndedKeys)
-	if err != nil {
-		return nil, fmt.Errorf("ended keys: %w", wrapUnavailable(err))
-	}
-	defer rows.Close()
-	var out []EndedKey
-	for rows.Next() {
+	out, err := queryAll(ctx, db, func(sc scanner) (EndedKey, error) {
 		var e EndedKey
 		var ended int64
-		if e.APIKey, err = scanKey(prefixScanner{rows, []any{&ended, &e.Refused}}); err != nil {
-			return nil, fmt.Errorf("ended keys: %w", err)
-		}
+		var err error
+		e.APIKey, err = scanKey(prefixScanner{prefixScanner{sc, &ended}, &e.Refused})
 		e.EndedAt = time.Unix(ended, 0).UTC()
-		out = append(out, e)
+		return e, err
+	}, endedKeysSQL, teamID, now.Add(-EndedKeyWindow).Unix(), dayOf(now.Add(-EndedKeyWindow)), now.Unix(), MaxEndedKeys)
+	if err != nil {
+		return nil, fmt.Errorf("ended keys: %w", err)
 	}
-	return out, wrapUnavailable(rows.Err())
+	return out, nil
 }
 
 // APIKeyByHash finds the key with this hash, from memory. An unknown key
@@ -277,7 +260,7 @@ func (db *DB) activeKeyForUpdate(ctx context.Context, tx writeTx, teamID, keyID,
 	}
 	var hash []byte
 	k, err := scanKey(prefixScanner{tx.QueryRowContext(ctx, "SELECT k.hash, "+keyColumns+" WHERE k.id = ? AND k.team_id = ? AND "+activeKey,
-		keyID, teamID, now.Unix()), []any{&hash}})
+		keyID, teamID, now.Unix()), &hash})
 	if errors.Is(err, sql.ErrNoRows) {
 		return APIKey{}, nil, refuse(ErrNotFound)
 	}
@@ -426,7 +409,11 @@ const expiringKeysSQL = "SELECT " + keyColumns + `
 // time and whose owners have not been told (MarkExpiryNotices).
 func (db *DB) ExpiringKeys(ctx context.Context, within time.Duration) ([]APIKey, error) {
 	now := db.now()
-	return db.queryKeys(ctx, "expiring keys", expiringKeysSQL, now.Unix(), now.Add(within).Unix())
+	keys, err := queryAll(ctx, db, scanKey, expiringKeysSQL, now.Unix(), now.Add(within).Unix())
+	if err != nil {
+		return nil, fmt.Errorf("expiring keys: %w", err)
+	}
+	return keys, nil
 }
 
 // MarkExpiryNotices records that the owners of these keys were told they

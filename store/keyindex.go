@@ -131,27 +131,31 @@ func (db *DB) keyStillActive(tx writeTx, keyID int64) error {
 // loadKeys fills the index from the database at start: the active keys and
 // each team's latest keys ended within EndedKeyWindow.
 func (db *DB) loadKeys(ctx context.Context) error {
+	type hashed struct {
+		hash []byte
+		key  APIKey
+	}
 	now := db.now()
-	rows, err := db.r.QueryContext(ctx, "SELECT k.hash, "+keyColumns+`
-		WHERE k.revoked_at IS NULL OR k.revoked_at > ?`, now.Add(-EndedKeyWindow).Unix())
+	rows, err := db.r.QueryContext(ctx, "SELECT k.hash, "+keyColumns+" WHERE k.revoked_at IS NULL OR k.revoked_at > ?",
+		now.Add(-EndedKeyWindow).Unix())
 	if err != nil {
 		return fmt.Errorf("load keys: %w", err)
 	}
-	defer rows.Close()
-	db.keys.byHash, db.keys.active, db.keys.ended = map[[32]byte]APIKey{}, map[int64]int64{}, map[int64][][32]byte{}
-	for rows.Next() {
-		var hash []byte
-		var k APIKey
-		if k, err = scanKey(prefixScanner{rows, []any{&hash}}); err != nil {
-			return fmt.Errorf("load keys: %w", err)
-		}
-		db.keys.byHash[[32]byte(hash)] = k
-		if k.RevokedAt.IsZero() {
-			db.keys.active[k.ID] = unixOrZeroTime(k.ExpiresAt)
-		}
-	}
-	if err := rows.Err(); err != nil {
+	keys, err := scanAll(rows, func(sc scanner) (hashed, error) {
+		var h hashed
+		var err error
+		h.key, err = scanKey(prefixScanner{sc, &h.hash})
+		return h, err
+	})
+	if err != nil {
 		return fmt.Errorf("load keys: %w", err)
+	}
+	db.keys.byHash, db.keys.active, db.keys.ended = map[[32]byte]APIKey{}, map[int64]int64{}, map[int64][][32]byte{}
+	for _, h := range keys {
+		db.keys.byHash[[32]byte(h.hash)] = h.key
+		if h.key.RevokedAt.IsZero() {
+			db.keys.active[h.key.ID] = unixOrZeroTime(h.key.ExpiresAt)
+		}
 	}
 	db.keys.prune(now)
 	return nil
@@ -164,10 +168,10 @@ func unixOrZeroTime(t time.Time) int64 {
 	return t.Unix()
 }
 
-// prefixScanner scans leading columns into first, the rest as usual.
+// prefixScanner scans one leading column into first, the rest as usual.
 type prefixScanner struct {
-	sc    interface{ Scan(...any) error }
-	first []any
+	sc    scanner
+	first any
 }
 
-func (p prefixScanner) Scan(dest ...any) error { return p.sc.Scan(append(p.first, dest...)...) }
+func (p prefixScanner) Scan(dest ...any) error { return p.sc.Scan(append([]any{p.first}, dest...)...) }

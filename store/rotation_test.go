@@ -315,7 +315,8 @@ func TestTestLeads(t *testing.T) {
 	if _, err := db.DeleteTestLead(ctx, a.TeamID, person.LeadID); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("removing a lead with a real submission: %v", err)
 	}
-	bySource, _, _ := db.LeadCounts(ctx, a.TeamID, time.Now().Add(-time.Hour), time.Now().Add(time.Hour), 20)
+	today := time.Now().UTC().Truncate(24 * time.Hour)
+	bySource, _, _ := db.LeadCounts(ctx, a.TeamID, today, today.AddDate(0, 0, 1), 20)
 	if len(bySource) != 1 || bySource[0].N != 1 {
 		t.Fatalf("pipeline counts %+v, want the real lead only", bySource)
 	}
@@ -327,6 +328,10 @@ func TestTestLeads(t *testing.T) {
 	}
 	if _, err := db.Lead(ctx, a.TeamID, test.LeadID); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("the removed lead: %v", err)
+	}
+	// Removing a test lead leaves the pipeline's counts as they were.
+	if bySource, _, _ := db.LeadCounts(ctx, a.TeamID, today, today.AddDate(0, 0, 1), 20); len(bySource) != 1 || bySource[0].N != 1 {
+		t.Fatalf("pipeline counts after removing the test lead: %+v", bySource)
 	}
 }
 

@@ -13,9 +13,9 @@ const testLeadsSQL = "SELECT count(*) FROM leads WHERE team_id = ? AND is_test"
 
 // TestLeads counts the team's test leads (see Lead.Test).
 func (db *DB) TestLeads(ctx context.Context, teamID int64) (int, error) {
-	var n int
-	if err := db.r.QueryRowContext(ctx, testLeadsSQL, teamID).Scan(&n); err != nil {
-		return 0, fmt.Errorf("count test leads: %w", wrapUnavailable(err))
+	n, err := queryOne(ctx, db, scanInt, testLeadsSQL, teamID)
+	if err != nil {
+		return 0, fmt.Errorf("count test leads: %w", err)
 	}
 	return n, nil
 }

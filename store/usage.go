@@ -287,23 +287,26 @@ const keyUsageSQL = `SELECT key_id, day, leads_created, leads_updated, page_view
 // oldest day first; keyID 0 means every key of the team. Days without use
 // are left out.
 func (db *DB) KeyUsage(ctx context.Context, teamID, keyID int64, since time.Time) (map[int64][]DayUsage, error) {
-	rows, err := db.r.QueryContext(ctx, keyUsageSQL, teamID, dayOf(since), keyID)
+	type keyDay struct {
+		key int64
+		DayUsage
+	}
+	rows, err := queryAll(ctx, db, func(sc scanner) (keyDay, error) {
+		var r keyDay
+		var day int64
+		err := sc.Scan(&r.key, &day, &r.LeadsCreated, &r.LeadsUpdated, &r.PageViews, &r.MCPCalls,
+			&r.RefusedOrigin, &r.RefusedRate, &r.RefusedRevoked)
+		r.Day = time.Unix(day*86400, 0).UTC()
+		return r, err
+	}, keyUsageSQL, teamID, dayOf(since), keyID)
 	if err != nil {
-		return nil, fmt.Errorf("key usage: %w", wrapUnavailable(err))
+		return nil, fmt.Errorf("key usage: %w", err)
 	}
-	defer rows.Close()
 	out := map[int64][]DayUsage{}
-	for rows.Next() {
-		var id, day int64
-		var d DayUsage
-		if err := rows.Scan(&id, &day, &d.LeadsCreated, &d.LeadsUpdated, &d.PageViews, &d.MCPCalls,
-			&d.RefusedOrigin, &d.RefusedRate, &d.RefusedRevoked); err != nil {
-			return nil, fmt.Errorf("key usage: %w", err)
-		}
-		d.Day = time.Unix(day*86400, 0).UTC()
-		out[id] = append(out[id], d)
+	for _, r := range rows {
+		out[r.key] = append(out[r.key], r.DayUsage)
 	}
-	return out, wrapUnavailable(rows.Err())
+	return out, nil
 }
 
 // KeyRequest is one of a key's latest requests.
@@ -322,20 +325,15 @@ const keyRequestsSQL = `SELECT at, endpoint, kind, status, origin, test FROM key
 // KeyRequests returns the latest requests made with one of the team's keys,
 // newest first.
 func (db *DB) KeyRequests(ctx context.Context, teamID, keyID int64) ([]KeyRequest, error) {
-	rows, err := db.r.QueryContext(ctx, keyRequestsSQL, keyID, teamID, KeyRequests)
-	if err != nil {
-		return nil, fmt.Errorf("key requests: %w", wrapUnavailable(err))
-	}
-	defer rows.Close()
-	var out []KeyRequest
-	for rows.Next() {
+	out, err := queryAll(ctx, db, func(sc scanner) (KeyRequest, error) {
 		var r KeyRequest
 		var at int64
-		if err := rows.Scan(&at, &r.Endpoint, &r.Kind, &r.Status, &r.From, &r.Test); err != nil {
-			return nil, fmt.Errorf("key requests: %w", err)
-		}
+		err := sc.Scan(&at, &r.Endpoint, &r.Kind, &r.Status, &r.From, &r.Test)
 		r.At = time.Unix(at, 0).UTC()
-		out = append(out, r)
+		return r, err
+	}, keyRequestsSQL, keyID, teamID, KeyRequests)
+	if err != nil {
+		return nil, fmt.Errorf("key requests: %w", err)
 	}
-	return out, wrapUnavailable(rows.Err())
+	return out, nil
 }

@@ -5,14 +5,21 @@ import (
 	"time"
 )
 
-// LeadList is one page of the pipeline.
+// LeadList is one page of the pipeline, or of a search in it.
 type LeadList struct {
-	Leads []LeadRow
-	Page  int // 1-based
-	Pages int
-	Total int // every lead, test leads included
-	Tests int // test leads, left out of the count shown
-	CSRF  string
+	Leads       []LeadRow
+	Query       string // the search; "" lists every lead
+	Total       int    // the team's leads, or the leads the search finds
+	TotalCapped bool   // the search finds Total or more
+	Page        int    // 1-based; 0 when not known
+	Pages       int    // 0 when not known
+	// Links to other pages; "" when there is none.
+	Newer, Older, First, Last string
+	// Notice says why the page shows no leads (past the end, a search too
+	// short).
+	Notice string
+	Tests  int // test leads among Total, when listing every lead
+	CSRF   string
 }
 
 // LeadRow is a lead in the pipeline list.
@@ -74,19 +81,37 @@ type PageView struct {
 
 func leadURL(id int64) string { return fmt.Sprintf("/leads/%d", id) }
 
-// leadsCount says how many real leads there are, and the test leads apart.
-func leadsCount(l LeadList) string {
-	s := fmt.Sprintf("%d leads from your website, Zapier, Make and other integrations.", l.Total-l.Tests)
-	switch l.Tests {
-	case 0:
-	case 1:
-		s += " Plus 1 test lead, not counted."
-	default:
-		s += fmt.Sprintf(" Plus %d test leads, not counted.", l.Tests)
+// leadsSummary is the line above the list.
+func leadsSummary(l LeadList) string {
+	switch {
+	case l.Query == "":
+		s := fmt.Sprintf("%d leads from your website, Zapier, Make and other integrations.", l.Total-l.Tests)
+		switch l.Tests {
+		case 0:
+		case 1:
+			s += " Plus 1 test lead, not counted."
+		default:
+			s += fmt.Sprintf(" Plus %d test leads, not counted.", l.Tests)
+		}
+		return s
+	case l.TotalCapped:
+		return fmt.Sprintf("%d or more leads match “%s”.", l.Total, l.Query)
+	case l.Total == 1:
+		return fmt.Sprintf("1 lead matches “%s”.", l.Query)
 	}
-	return s
+	return fmt.Sprintf("%d leads match “%s”.", l.Total, l.Query)
 }
 
+// pageLabel is the pager's middle: "Page 2 of 9", "Page 2" or "".
+func pageLabel(l LeadList) string {
+	switch {
+	case l.Page > 0 && l.Pages > 0:
+		return fmt.Sprintf("Page %d of %d", l.Page, l.Pages)
+	case l.Page > 0:
+		return fmt.Sprintf("Page %d", l.Page)
+	}
+	return ""
+}
 func olderSubmissionsURL(lead, before int64) string {
 	return fmt.Sprintf("/leads/%d?before=%d", lead, before)
 }
@@ -131,7 +156,6 @@ func plural(n int, one, many string) string {
 	}
 	return fmt.Sprintf("%d %s", n, many)
 }
-func pageURL(page int) string { return fmt.Sprintf("/leads?page=%d", page) }
 func displayName(l LeadRow) string {
 	if l.Name != "" {
 		return l.Name

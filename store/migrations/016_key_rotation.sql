@@ -86,3 +86,37 @@ CREATE INDEX key_requests_key ON key_requests(key_id, id);
 -- for the same person makes the lead a real one.
 ALTER TABLE leads ADD COLUMN is_test INTEGER NOT NULL DEFAULT 0;
 CREATE INDEX leads_team_test ON leads(team_id) WHERE is_test;
+
+-- Test leads stay out of the pipeline summary: the per-day counts of
+-- migration 012 skip them, and take a lead in once a real submission makes
+-- it real (under its source then). The lead count keeps every lead, so the
+-- pipeline's pages still add up; the page says how many are tests.
+DROP TRIGGER leads_insert;
+CREATE TRIGGER leads_insert AFTER INSERT ON leads BEGIN
+    UPDATE teams SET lead_count = lead_count + 1 WHERE id = new.team_id;
+    INSERT INTO lead_days (team_id, day, source, leads) SELECT new.team_id, new.created_at / 86400, new.source, 1 WHERE NOT new.is_test
+        ON CONFLICT DO UPDATE SET leads = leads + 1;
+    INSERT OR IGNORE INTO leads_fts_queue (lead_id, team_id, indexed) VALUES (new.id, new.team_id, 0);
+END;
+
+DROP TRIGGER leads_source_change;
+CREATE TRIGGER leads_source_change AFTER UPDATE OF source ON leads
+    WHEN old.source IS NOT new.source AND NOT old.is_test AND NOT new.is_test BEGIN
+    UPDATE lead_days SET leads = leads - 1 WHERE team_id = old.team_id AND day = old.created_at / 86400 AND source = old.source;
+    INSERT INTO lead_days (team_id, day, source, leads) VALUES (new.team_id, new.created_at / 86400, new.source, 1)
+        ON CONFLICT DO UPDATE SET leads = leads + 1;
+END;
+
+CREATE TRIGGER leads_made_real AFTER UPDATE OF is_test ON leads WHEN old.is_test AND NOT new.is_test BEGIN
+    INSERT INTO lead_days (team_id, day, source, leads) VALUES (new.team_id, new.created_at / 86400, new.source, 1)
+        ON CONFLICT DO UPDATE SET leads = leads + 1;
+END;
+
+DROP TRIGGER leads_delete;
+CREATE TRIGGER leads_delete AFTER DELETE ON leads BEGIN
+    UPDATE teams SET lead_count = lead_count - 1 WHERE id = old.team_id;
+    UPDATE lead_days SET leads = leads - 1
+        WHERE team_id = old.team_id AND day = old.created_at / 86400 AND source = old.source AND NOT old.is_test;
+    INSERT OR IGNORE INTO leads_fts_queue (lead_id, team_id, indexed, name, email, phone, source)
+        VALUES (old.id, old.team_id, 1, old.name, old.email, old.phone, old.source);
+END;
