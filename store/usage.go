@@ -51,6 +51,10 @@ type usage struct {
 	mu   sync.Mutex
 	days map[usageDay]*dayCounts
 	keys map[int64]*keyUse
+	// flushing is held through a whole flush, so that a flush returns
+	// only once what was counted before it began is written, even when
+	// another flush had taken part of it.
+	flushing sync.Mutex
 }
 
 type usageDay struct{ key, day int64 }
@@ -189,9 +193,13 @@ func (s *usage) absorb(src *usage) {
 }
 
 // FlushUsage writes the use counted since the last flush in one
-// transaction. The server does it every second; tests call it to read
-// what they just did. Use that cannot be written is kept for the next try.
+// transaction; when it returns without error, every use recorded before it
+// was called is written. The server does it every second; tests call it to
+// read what they just did. Use that cannot be written is kept for the next
+// try.
 func (db *DB) FlushUsage(ctx context.Context) error {
+	db.usage.flushing.Lock()
+	defer db.usage.flushing.Unlock()
 	buf := db.usage.take()
 	if len(buf.keys) == 0 {
 		return nil
