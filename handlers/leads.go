@@ -1,8 +1,10 @@
 package handlers
 
 import (
+	"cmp"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -23,6 +25,7 @@ const (
 // MCP's get_lead list.
 const maxLeadPageViews = 200
 
+// leadsPage is /leads: a page of the team's leads, latest activity first.
 func (s *Server) leadsPage(c echo.Context) error {
 	a := agentOf(c)
 	pageNo, _ := strconv.Atoi(c.QueryParam("page"))
@@ -45,11 +48,20 @@ func (s *Server) leadsPage(c echo.Context) error {
 		row.Visits, row.Hot = visits[l.ID].Visits, visits[l.ID].Recent >= hotVisits
 		list.Leads = append(list.Leads, row)
 	}
-	return render(c, http.StatusOK, views.LeadsPage(page(c, "Leads", "leads"), list))
+	status := http.StatusOK
+	if pageNo > list.Pages && total > 0 {
+		status = http.StatusNotFound // the page says there is no such page
+	}
+	return render(c, status, views.LeadsPage(page(c, "Leads", "leads"), list))
 }
 
+// maxPreview is how much of the latest message the list shows, in
+// characters: one line.
+const maxPreview = 160
+
 func leadRow(l store.Lead) views.LeadRow {
-	return views.LeadRow{ID: l.ID, Name: l.Name, Email: l.Email, Phone: l.Phone, Source: l.Source, KeyLabel: l.KeyLabel, At: l.CreatedAt}
+	return views.LeadRow{ID: l.ID, Name: l.Name, Email: l.Email, Phone: l.Phone, Source: l.Source,
+		Preview: clip(strings.Join(strings.Fields(l.LastMessage), " "), maxPreview), LastActivity: l.LastActivity}
 }
 
 func (s *Server) leadPage(c echo.Context) error {
@@ -61,31 +73,53 @@ func (s *Server) leadPage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return render(c, http.StatusOK, views.LeadPage(page(c, d.Lead.Name, "leads"), d))
+	return render(c, http.StatusOK, views.LeadPage(page(c, leadTitle(c, d.Lead), "leads"), d))
+}
+
+// leadTitle names the lead on its page, also when it has no name.
+func leadTitle(c echo.Context, l views.LeadRow) string {
+	clock, _ := c.Get(ctxClock).(views.Clock)
+	return views.LeadTitle(l, clock)
 }
 
 // leadDetail is everything the lead page shows about the agent's team's
 // lead id.
 func (s *Server) leadDetail(c echo.Context, id int64) (views.LeadDetail, error) {
 	a := agentOf(c)
-	l, subs, err := s.store.Lead(c.Request().Context(), a.TeamID, id)
+	ctx := c.Request().Context()
+	l, subs, err := s.store.Lead(ctx, a.TeamID, id)
 	if err != nil {
 		return views.LeadDetail{}, err
 	}
-	d := views.LeadDetail{Lead: leadRow(l), Message: l.Message, Updated: l.UpdatedAt, Custom: pairs(l.Custom)}
-	seen, _, err := s.store.PagesViewedByLead(c.Request().Context(), a.TeamID, id, maxLeadPageViews)
+	d := views.LeadDetail{Lead: leadRow(l), KeyLabel: l.KeyLabel, KeyPreview: l.KeyPreview, Custom: pairs(l.Custom),
+		First: views.Enquiry{At: l.CreatedAt, Source: l.Source, Message: l.Message}}
+	visits, err := s.store.VisitsOfLeads(ctx, a.TeamID, []int64{id}, s.now().Add(-hotWindow))
+	if err != nil {
+		return views.LeadDetail{}, err
+	}
+	d.Lead.Visits, d.Lead.Hot = visits[id].Visits, visits[id].Recent >= hotVisits
+	seen, total, err := s.store.PagesViewedByLead(ctx, a.TeamID, id, maxLeadPageViews)
 	if err != nil {
 		return views.LeadDetail{}, err
 	}
 	if d.Links, err = s.trackedLinks(c, id); err != nil {
 		return views.LeadDetail{}, err
 	}
-	for _, v := range seen {
-		d.PageViews = append(d.PageViews, views.PageView{At: v.At, Title: v.Title, URL: v.URL, Before: v.BeforeLead})
-	}
+	d.Visits, d.MostViewed = story(seen, d.Lead.Visits)
+	d.PageViews, d.PageViewsTotal = len(seen), total
 	for _, sub := range subs {
-		d.Submissions = append(d.Submissions, views.SubmissionView{At: sub.At, Source: sub.Source, KeyLabel: sub.KeyLabel,
-			KeyPreview: sub.KeyPreview, ContentType: sub.ContentType, Fields: pairs(sub.Fields), Raw: string(sub.Raw)})
+		d.Submissions = append(d.Submissions, views.SubmissionView{At: sub.At, Source: sub.Source, Message: sub.Message,
+			KeyLabel: sub.KeyLabel, KeyPreview: sub.KeyPreview, ContentType: sub.ContentType, Fields: pairs(sub.Fields), Raw: string(sub.Raw)})
+	}
+	if len(subs) > 0 {
+		// The lead's own columns hold its first message and source even
+		// for submissions stored before each kept its message.
+		first := subs[0]
+		d.First.Source, d.First.Message = cmp.Or(first.Source, l.Source), cmp.Or(first.Message, l.Message)
+	}
+	if len(subs) > 1 {
+		last := subs[len(subs)-1]
+		d.Latest = &views.Enquiry{At: last.At, Source: last.Source, Message: last.Message}
 	}
 	return d, nil
 }

@@ -25,6 +25,7 @@ const (
 	ctxAgent   = "closr.agent"
 	ctxCSRF    = "closr.csrf"
 	ctxSession = "closr.session"
+	ctxClock   = "closr.clock"
 )
 
 // newCookieStore derives the cookie's signing and encryption keys from the
@@ -224,6 +225,7 @@ func (s *Server) withSession(next echo.HandlerFunc) echo.HandlerFunc {
 				return err
 			}
 		}
+		c.Set(ctxClock, s.clockFor(c, agentOf(c)))
 		switch r.Method {
 		case http.MethodGet, http.MethodHead, http.MethodOptions:
 		default:

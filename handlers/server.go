@@ -3,6 +3,7 @@
 package handlers
 
 import (
+	"cmp"
 	"context"
 	"io/fs"
 	"log/slog"
@@ -122,7 +123,10 @@ type Server struct {
 	refusals   refusalLog
 	intake     *intake.Intake
 	now        func() time.Time // the one clock, shared with the store
-	mcp        http.Handler     // the MCP server's Streamable HTTP handler
+	// phoneRegion is the country phone numbers without a country code are
+	// read in, and the agent's country when their browser names none.
+	phoneRegion string
+	mcp         http.Handler // the MCP server's Streamable HTTP handler
 	// keyLimits and ipLimits rate-limit the API; nil means no limit.
 	keyLimits, ipLimits *limiterSet
 	proxies             []*net.IPNet // trusted reverse proxies
@@ -159,6 +163,8 @@ func New(cfg Config) (*Server, error) {
 		hashes:   newHashSlots(runtime.NumCPU()),
 		intake:   intake.New(cfg.Store, cfg.PhoneRegion),
 		now:      cfg.Now,
+
+		phoneRegion: cmp.Or(strings.ToUpper(cfg.PhoneRegion), "US"),
 
 		keyLimits: newLimiterSet(cfg.LimitKey),
 		ipLimits:  newLimiterSet(cfg.LimitIP),

@@ -22,6 +22,10 @@ type Lead struct {
 	KeyPreview string
 	CreatedAt  time.Time
 	UpdatedAt  time.Time
+	// LastActivity is the latest submission, or the latest return of one
+	// of the lead's visitors to the site; the pipeline is in this order.
+	LastActivity time.Time
+	LastMessage  string // the latest submission's message ("" when none had one)
 }
 
 // Submission is one post that created or updated a lead.
@@ -31,34 +35,36 @@ type Submission struct {
 	ContentType string
 	Raw         []byte
 	Fields      []Field
+	Message     string // as intake read it; "" for submissions stored before it was kept
 	KeyLabel    string
 	KeyPreview  string
 	At          time.Time
 }
 
 const leadColumns = `l.id, l.team_id, l.name, l.email, l.phone, l.message, l.source, l.custom,
-	coalesce(k.label, ''), coalesce(k.preview, ''), l.created_at, l.updated_at
+	coalesce(k.label, ''), coalesce(k.preview, ''), l.created_at, l.updated_at, l.last_activity_at, l.last_message
 	FROM leads l LEFT JOIN api_keys k ON k.id = l.key_id`
 
 func scanLead(sc interface{ Scan(...any) error }) (Lead, error) {
 	var l Lead
 	var custom string
-	var created, updated int64
+	var created, updated, active int64
 	err := sc.Scan(&l.ID, &l.TeamID, &l.Name, &l.Email, &l.Phone, &l.Message, &l.Source, &custom,
-		&l.KeyLabel, &l.KeyPreview, &created, &updated)
+		&l.KeyLabel, &l.KeyPreview, &created, &updated, &active, &l.LastMessage)
 	l.Custom = parseFields(custom)
 	l.CreatedAt, l.UpdatedAt = time.Unix(created, 0).UTC(), time.Unix(updated, 0).UTC()
+	l.LastActivity = time.Unix(active, 0).UTC()
 	return l, err
 }
 
-// Leads returns a page of the team's leads, newest first, and how many the
-// team has in all.
+// Leads returns a page of the team's leads, latest activity first, and how
+// many the team has in all.
 func (db *DB) Leads(ctx context.Context, teamID int64, limit, offset int) ([]Lead, int, error) {
 	var total int
 	if err := db.r.QueryRowContext(ctx, "SELECT count(*) FROM leads WHERE team_id = ?", teamID).Scan(&total); err != nil {
 		return nil, 0, fmt.Errorf("count leads: %w", wrapUnavailable(err))
 	}
-	leads, err := db.queryLeads(ctx, "SELECT "+leadColumns+" WHERE l.team_id = ? ORDER BY l.id DESC LIMIT ? OFFSET ?", teamID, limit, offset)
+	leads, err := db.queryLeads(ctx, "SELECT "+leadColumns+" WHERE l.team_id = ? ORDER BY l.last_activity_at DESC, l.id DESC LIMIT ? OFFSET ?", teamID, limit, offset)
 	return leads, total, err
 }
 
@@ -89,7 +95,7 @@ func (db *DB) Lead(ctx context.Context, teamID, id int64) (Lead, []Submission, e
 	if err != nil {
 		return Lead{}, nil, fmt.Errorf("lead %d: %w", id, wrapUnavailable(err))
 	}
-	rows, err := db.r.QueryContext(ctx, `SELECT s.id, s.source, s.content_type, s.raw, s.fields,
+	rows, err := db.r.QueryContext(ctx, `SELECT s.id, s.source, s.content_type, s.raw, s.fields, s.message,
 		coalesce(k.label, ''), coalesce(k.preview, ''), s.created_at
 		FROM submissions s LEFT JOIN api_keys k ON k.id = s.key_id
 		WHERE s.lead_id = ? AND s.team_id = ? ORDER BY s.id`, id, teamID)
@@ -102,7 +108,7 @@ func (db *DB) Lead(ctx context.Context, teamID, id int64) (Lead, []Submission, e
 		var s Submission
 		var fields string
 		var at int64
-		if err := rows.Scan(&s.ID, &s.Source, &s.ContentType, &s.Raw, &fields, &s.KeyLabel, &s.KeyPreview, &at); err != nil {
+		if err := rows.Scan(&s.ID, &s.Source, &s.ContentType, &s.Raw, &fields, &s.Message, &s.KeyLabel, &s.KeyPreview, &at); err != nil {
 			return Lead{}, nil, fmt.Errorf("lead %d submissions: %w", id, err)
 		}
 		s.Fields, s.At = parseFields(fields), time.Unix(at, 0).UTC()
