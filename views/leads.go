@@ -33,11 +33,11 @@ type LeadRow struct {
 // LeadDetail is one lead and its story: how they got in touch, what they
 // wrote each time and what they looked at.
 type LeadDetail struct {
-	Lead    LeadRow
+	Lead                 LeadRow
 	KeyLabel, KeyPreview string // the key of the first submission
-	First   Enquiry
-	Latest  *Enquiry // the latest submission, when it is not the first
-	Custom  []Pair
+	First                Enquiry
+	Latest               *Enquiry // the latest submission, when it is not the first
+	Custom               []Pair
 	// Submissions are oldest first.
 	Submissions []SubmissionView
 	Visits      []Visit // newest first
