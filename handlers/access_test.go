@@ -203,7 +203,7 @@ func attemptsFor(e *env, kind access, method, path string, ana, eve *client, liv
 		out = append(out, attempt{identity: "signed out", via: e.client(), req: req("")})
 	case agentPage, teamItem:
 		out = append(out,
-			attempt{identity: "signed out", via: e.client(), req: req(""), status: 303, location: "/login"},
+			attempt{identity: "signed out", via: e.client(), req: req(""), status: 303, location: "/login?next=" + url.QueryEscape(path)},
 			attempt{identity: "signed out (HTMX)", via: e.client(), req: req("", "HX-Request", "true"), status: 401, hxTo: "/login"})
 		if kind == teamItem {
 			out = append(out, attempt{identity: "another team's agent", via: eve, req: req(""), status: 404})

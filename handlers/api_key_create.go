@@ -33,25 +33,25 @@ func (s *Server) createAPIKey(c echo.Context) error {
 		return err
 	}
 	s.logOf(c).Info("api key generated", "team", a.TeamID, "key_id", k.ID, "preview", k.Preview, "access", k.Access)
+	if !isHTMX(c) {
+		return s.redirectCarrying(c, "/settings/integrations#api-keys", carried{NewKey: key, NewFor: k.Label, NewAccess: k.Access})
+	}
 	card, err := s.keysCard(c)
 	if err != nil {
 		// The key exists now, and this answer is the only place it can
 		// ever be shown: show it, even without the list.
 		s.logOf(c).Error("load the key list after generating a key", "err", err)
-		card = views.KeysCard{Max: store.MaxActiveKeys,
-			Notice: "Your key was created, but the key list could not be loaded just now. Copy the key, then reload the page."}
+		card = keysUnlisted()
 	}
 	card.NewKey, card.NewFor, card.NewAccess = key, k.Label, k.Access
-	if err == nil {
-		if err = s.renderIntegrations(c, http.StatusOK, card); err == nil {
-			return nil
-		}
-		s.logOf(c).Error("render the page after generating a key", "err", err)
-	}
-	if isHTMX(c) {
-		return render(c, http.StatusOK, views.APIKeysCard(csrfToken(c), card))
-	}
-	return render(c, http.StatusOK, views.IntegrationsPage(page(c, "Integrations", "integrations"), views.Integrations{Keys: card, BaseURL: baseURL(c)}))
+	return render(c, http.StatusOK, views.APIKeysCard(csrfToken(c), card))
+}
+
+// keysUnlisted is the keys card when a new key must be shown but the list
+// could not be loaded.
+func keysUnlisted() views.KeysCard {
+	return views.KeysCard{Max: store.MaxActiveKeys,
+		Notice: "Your key was created, but the key list could not be loaded just now. Copy the key, then reload the page."}
 }
 
 // checkLabel says what is wrong with a trimmed label, or "".

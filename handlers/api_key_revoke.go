@@ -3,7 +3,6 @@ package handlers
 import (
 	"context"
 	"fmt"
-	"net/http"
 
 	"github.com/labstack/echo/v4"
 
@@ -23,12 +22,7 @@ func (s *Server) revokeAPIKey() echo.HandlerFunc {
 		},
 		removed: func(c echo.Context, a *store.Agent, k store.APIKey) error {
 			s.logOf(c).Info("api key revoked", "team", a.TeamID, "key_id", k.ID, "preview", k.Preview)
-			card, err := s.keysCard(c)
-			if err != nil {
-				return err
-			}
-			card.Notice = fmt.Sprintf("Revoked “%s”. Any tool still using it now gets an error.", k.Label)
-			return s.renderIntegrations(c, http.StatusOK, card)
+			return s.keysChanged(c, fmt.Sprintf("Revoked “%s”. Any tool still using it now gets an error.", k.Label))
 		},
 	})
 }

@@ -102,6 +102,7 @@ func TestBrowserStorageBusyShowsAlert(t *testing.T) {
 	}
 	screenshot(t, ctx, "storage-busy")
 	err = chromedp.Run(ctx,
+		openSetup("web-tracker"),
 		chromedp.SendKeys("#tracked-domain", "sunsetrealty.com", chromedp.ByQuery),
 		chromedp.Click(`#web-tracker form.generate button`, chromedp.ByQuery),
 	)

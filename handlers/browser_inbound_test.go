@@ -119,6 +119,7 @@ func TestBrowserSendTestLead(t *testing.T) {
 	var result, curl string
 	err := chromedp.Run(ctx,
 		chromedp.Navigate(e.srv.URL+"/settings/integrations"),
+		openSetup("send-leads"),
 		chromedp.Text(`[data-testid="curl-example"]`, &curl, chromedp.ByQuery),
 		chromedp.SendKeys("#test-key", "closr_wrong", chromedp.ByQuery),
 		chromedp.Click(`[data-testid="test-lead-form"] button`, chromedp.ByQuery),

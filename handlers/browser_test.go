@@ -134,6 +134,18 @@ func pageReady() chromedp.Action {
 	return chromedp.Poll(`document.readyState === "complete" && !!window.htmx`, nil)
 }
 
+// openSetup opens the setup card id's disclosure by its summary, as an
+// agent would, unless it is open.
+func openSetup(id string) chromedp.Action {
+	return chromedp.ActionFunc(func(ctx context.Context) error {
+		var open bool
+		if err := chromedp.Evaluate(`document.querySelector('#`+id+` details').open`, &open).Do(ctx); err != nil || open {
+			return err
+		}
+		return chromedp.Click(`#`+id+` summary`, chromedp.ByQuery).Do(ctx)
+	})
+}
+
 // acceptDialogs accepts every confirm() and records its message.
 func acceptDialogs(ctx context.Context) *[]string {
 	var seen []string

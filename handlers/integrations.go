@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"cmp"
 	"net/http"
 
 	"github.com/labstack/echo/v4"
@@ -9,8 +10,36 @@ import (
 	"closr/views"
 )
 
+// integrationsPage is Settings → Integrations, with what a plain form post
+// that redirected here carried (see carried).
 func (s *Server) integrationsPage(c echo.Context) error {
-	return s.renderPage(c, http.StatusOK, nil, nil)
+	sess := sessionOf(c)
+	m, ok := takeCarried(sess)
+	if !ok {
+		return s.renderPage(c, http.StatusOK, nil, nil)
+	}
+	keys, err := s.keysCard(c)
+	var tracker views.TrackerCard
+	if err == nil {
+		tracker, err = s.trackerCard(c)
+	}
+	if err != nil {
+		if m.NewKey == "" {
+			return err // a notice is not worth a broken page: the next load shows it
+		}
+		// The key exists, and this page is the only place it can ever be
+		// shown: show it, even without the rest.
+		s.logOf(c).Error("load the integrations page after generating a key", "err", err)
+		keys, tracker = keysUnlisted(), views.TrackerCard{BaseURL: baseURL(c)}
+	}
+	keys.NewKey, keys.NewFor, keys.NewAccess = m.NewKey, m.NewFor, m.NewAccess
+	keys.Notice = cmp.Or(m.KeyNotice, keys.Notice)
+	tracker.Notice = m.TrackerNotice
+	// Shown once: a reload shows the page without them.
+	if err := s.saveSession(c, sess); err != nil {
+		return err
+	}
+	return s.renderPage(c, http.StatusOK, &keys, &tracker)
 }
 
 // renderPage renders the whole Integrations page; a card the action did

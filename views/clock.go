@@ -3,6 +3,7 @@ package views
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -133,6 +134,10 @@ func (c Clock) isRecent(t time.Time) bool {
 	ago := c.Now.Sub(t)
 	return ago < 24*time.Hour && ago > -time.Minute
 }
+
+// nowMillis is the page's now in Unix milliseconds: app.js keeps relative
+// times current from it, whatever the browser's own clock says.
+func nowMillis(ctx context.Context) string { return strconv.FormatInt(clockOf(ctx).Now.UnixMilli(), 10) }
 
 // relative says how long ago, for less than a day.
 func relative(ago time.Duration) string {
