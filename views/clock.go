@@ -137,7 +137,9 @@ func (c Clock) isRecent(t time.Time) bool {
 
 // nowMillis is the page's now in Unix milliseconds: app.js keeps relative
 // times current from it, whatever the browser's own clock says.
-func nowMillis(ctx context.Context) string { return strconv.FormatInt(clockOf(ctx).Now.UnixMilli(), 10) }
+func nowMillis(ctx context.Context) string {
+	return strconv.FormatInt(clockOf(ctx).Now.UnixMilli(), 10)
+}
 
 // relative says how long ago, for less than a day.
 func relative(ago time.Duration) string {
