@@ -28,6 +28,26 @@ func rawDB(t *testing.T, e *env) *sql.DB {
 	return db
 }
 
+// holdWriteLock has another process take the database's write lock and
+// sit on it until release is called.
+func holdWriteLock(t *testing.T, e *env) (release func()) {
+	t.Helper()
+	ctx := context.Background()
+	conn, err := rawDB(t, e).Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+		t.Fatal(err)
+	}
+	return func() {
+		if _, err := conn.ExecContext(ctx, "ROLLBACK"); err != nil {
+			t.Fatal(err)
+		}
+		conn.Close()
+	}
+}
+
 // rowCounts counts the rows of every table, to prove a refused request
 // left nothing behind.
 func rowCounts(t *testing.T, e *env) map[string]int {
@@ -106,15 +126,7 @@ func TestStorageLockedByAnotherProcess(t *testing.T) {
 	before := rowCounts(t, e)
 
 	// Another process takes the write lock and sits on it.
-	other := rawDB(t, e)
-	ctx := context.Background()
-	conn, err := other.Conn(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
-		t.Fatal(err)
-	}
+	release := holdWriteLock(t, e)
 
 	r := c.e.postLead(key, `{"name":"Bo","email":"locked@example.com"}`)
 	want503(t, "JSON lead while locked", r)
@@ -133,10 +145,7 @@ func TestStorageLockedByAnotherProcess(t *testing.T) {
 	r = c.post("/settings/integrations/api-keys", url.Values{"label": {"Zapier"}}, "HX-Request", "true")
 	want503(t, "generate key (HTMX) while locked", r)
 
-	if _, err := conn.ExecContext(ctx, "ROLLBACK"); err != nil {
-		t.Fatal(err)
-	}
-	conn.Close()
+	release()
 	sameCounts(t, "requests refused while locked", before, rowCounts(t, e))
 
 	// Storage is back: no restart, the very next requests succeed.
@@ -146,7 +155,6 @@ func TestStorageLockedByAnotherProcess(t *testing.T) {
 	c.get("/settings/integrations")
 	c.generate("Zapier")
 
-	other.Close()
 }
 
 // readFailStore is the real store whose reads of the key list fail as if
@@ -229,19 +237,11 @@ func TestClientGoneWhileQueuedIsNoServerError(t *testing.T) {
 
 	// Another process holds the write lock, so the writer waits on its
 	// first batch and the next lead queues behind it.
-	other := rawDB(t, e)
-	ctx := context.Background()
-	conn, err := other.Conn(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
-		t.Fatal(err)
-	}
+	release := holdWriteLock(t, e)
 	first := make(chan resp, 1)
 	go func() { first <- c.e.postLead(key, `{"email":"waits@example.com"}`) }()
 
-	gone, hangUp := context.WithCancel(ctx)
+	gone, hangUp := context.WithCancel(context.Background())
 	req, _ := http.NewRequestWithContext(gone, "POST", e.srv.URL+"/api/leads/inbound", strings.NewReader(`{"email":"gone@example.com"}`))
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("X-Api-Key", key)
@@ -255,11 +255,7 @@ func TestClientGoneWhileQueuedIsNoServerError(t *testing.T) {
 	if err := <-sent; err == nil {
 		t.Fatal("the cancelled request got an answer")
 	}
-	if _, err := conn.ExecContext(ctx, "ROLLBACK"); err != nil {
-		t.Fatal(err)
-	}
-	conn.Close()
-	other.Close()
+	release()
 	if r := <-first; r.StatusCode != http.StatusCreated {
 		t.Fatalf("the lead ahead of it: %d %s", r.StatusCode, r.body)
 	}
