@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"time"
 
 	"closr/store"
 	"closr/views"
@@ -19,8 +20,8 @@ const mostViewed = 3
 // views less than store.VisitGap apart, as the list counts them; a lead
 // with a phone and a laptop has visits from both. visits is how many the
 // lead made in all, so that visits keep their numbers when only the latest
-// views are shown.
-func story(seen []store.ViewedPage, visits int) ([]views.Visit, []views.PageCount) {
+// views are shown; contact is when the person first got in touch.
+func story(seen []store.ViewedPage, visits int, contact time.Time) ([]views.Visit, []views.PageCount) {
 	names := pageNames(seen)
 	var out []views.Visit
 	open := map[int64]int{} // visitor → index of their latest visit in out
@@ -33,17 +34,11 @@ func story(seen []store.ViewedPage, visits int) ([]views.Visit, []views.PageCoun
 	for i, pv := range seen {
 		vi, ok := open[pv.VisitorID]
 		if !ok || pv.At.Sub(out[vi].End) >= store.VisitGap {
-			out = append(out, views.Visit{Start: pv.At, Referrer: referrerOf(pv), Campaign: campaignOf(pv), Moment: views.AfterContact})
-			if pv.BeforeLead {
-				out[len(out)-1].Moment = views.BeforeContact
-			}
+			out = append(out, views.Visit{Start: pv.At, Referrer: referrerOf(pv), Campaign: campaignOf(pv)})
 			vi = len(out) - 1
 			open[pv.VisitorID] = vi
 		}
 		v := &out[vi]
-		if v.Moment == views.BeforeContact && !pv.BeforeLead {
-			v.Moment = views.AtContact
-		}
 		v.End, v.Views = pv.At, v.Views+1
 		key, name := pageKey(pv.URL), names[pv.Title]
 		if name == "" {
@@ -71,6 +66,7 @@ func story(seen []store.ViewedPage, visits int) ([]views.Visit, []views.PageCoun
 	first := max(visits-len(out), 0)
 	for i := range out {
 		out[i].N = first + i + 1
+		out[i].Moment = momentOf(out[i], contact)
 	}
 	slices.Reverse(out)
 
@@ -88,6 +84,20 @@ func story(seen []store.ViewedPage, visits int) ([]views.Visit, []views.PageCoun
 		most = append(most, t.PageCount)
 	}
 	return out, most
+}
+
+// momentOf places a visit next to the person's first enquiry: one sent
+// less than store.VisitGap after the visit's last page was sent on that
+// visit (the form was on it). Times are kept to the second, and a page
+// viewed in the same second as the enquiry counts as before it.
+func momentOf(v views.Visit, contact time.Time) views.Moment {
+	switch {
+	case v.Start.After(contact):
+		return views.AfterContact
+	case contact.Sub(v.End) < store.VisitGap:
+		return views.AtContact
+	}
+	return views.BeforeContact
 }
 
 // titleSeparators end a page title's own words before the site's name:

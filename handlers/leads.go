@@ -105,7 +105,7 @@ func (s *Server) leadDetail(c echo.Context, id int64) (views.LeadDetail, error) 
 	if d.Links, err = s.trackedLinks(c, id); err != nil {
 		return views.LeadDetail{}, err
 	}
-	d.Visits, d.MostViewed = story(seen, d.Lead.Visits)
+	d.Visits, d.MostViewed = story(seen, d.Lead.Visits, l.CreatedAt)
 	d.PageViews, d.PageViewsTotal = len(seen), total
 	for _, sub := range subs {
 		d.Submissions = append(d.Submissions, views.SubmissionView{At: sub.At, Source: sub.Source, Message: sub.Message,
