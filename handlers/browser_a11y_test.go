@@ -165,3 +165,104 @@ func TestBrowserAccessibleSignedOut(t *testing.T) {
 	}
 	t.Logf("axe checked %d states × sizes", axe.states)
 }
+
+// step is a state of a page to reach and check.
+type step struct {
+	state   string
+	actions []chromedp.Action
+}
+
+func (a *axeChecker) walk(steps []step) {
+	a.t.Helper()
+	for _, s := range steps {
+		if err := chromedp.Run(a.ctx, append(s.actions, pageReady())...); err != nil {
+			a.t.Fatalf("%s: %v", s.state, err)
+		}
+		a.check(s.state)
+	}
+}
+
+// TestBrowserAccessibleIntegrations checks Settings → Integrations in each
+// state an agent meets: empty, every setup open, a label to fix, the COPY
+// NOW panel, the key list, a revoke done, a domain added or refused, the
+// revoke confirmation of a browser without JavaScript, and a page that
+// does not exist, signed in.
+func TestBrowserAccessibleIntegrations(t *testing.T) {
+	e := newEnv(t)
+	ctx := newBrowser(t)
+	acceptDialogs(ctx)
+	axe := newAxe(t, ctx)
+	signupInBrowser(t, ctx, e.srv.URL, "ana@example.com")
+	base := e.srv.URL
+	axe.walk([]step{
+		{"integrations, no keys", []chromedp.Action{chromedp.Navigate(base + "/settings/integrations")}},
+		{"integrations, every setup open", []chromedp.Action{openAll()}},
+		{"generate without a label", []chromedp.Action{
+			chromedp.Click(`[data-testid="generate"]`, chromedp.ByQuery),
+			chromedp.WaitVisible(`[data-testid="key-error"]`, chromedp.ByQuery)}},
+		{"COPY NOW panel", []chromedp.Action{
+			chromedp.SendKeys("#key-label", "Webflow form", chromedp.ByQuery),
+			chromedp.Click(`[data-testid="generate"]`, chromedp.ByQuery),
+			chromedp.WaitVisible(`[data-testid="copy-now"]`, chromedp.ByQuery)}},
+		{"key list", []chromedp.Action{
+			chromedp.Click(`[data-testid="done"]`, chromedp.ByQuery),
+			chromedp.WaitNotPresent(`[data-testid="copy-now"]`, chromedp.ByQuery)}},
+		{"revoke confirmation without JavaScript", []chromedp.Action{
+			// A plain form post, as a browser without JavaScript sends it.
+			chromedp.Evaluate(`document.querySelector('[data-testid="key-row"] form').submit()`, nil),
+			chromedp.WaitVisible(`[data-testid="revoke-confirm"]`, chromedp.ByQuery)}},
+		{"revoked", []chromedp.Action{
+			chromedp.Navigate(base + "/settings/integrations"),
+			pageReady(),
+			chromedp.Click(`button[aria-label="Revoke Webflow form"]`, chromedp.ByQuery),
+			chromedp.WaitVisible(`[data-testid="key-notice"]`, chromedp.ByQuery)}},
+		{"domain refused", []chromedp.Action{
+			openSetup("web-tracker"),
+			chromedp.SendKeys("#tracked-domain", "https://", chromedp.ByQuery),
+			chromedp.Click(`#web-tracker form.generate button`, chromedp.ByQuery),
+			chromedp.WaitVisible(`[data-testid="domain-error"]`, chromedp.ByQuery)}},
+		{"domain added", []chromedp.Action{
+			chromedp.SetValue("#tracked-domain", "sunsetrealty.com", chromedp.ByQuery),
+			chromedp.Click(`#web-tracker form.generate button`, chromedp.ByQuery),
+			chromedp.WaitVisible(`[data-testid="domain-notice"]`, chromedp.ByQuery)}},
+		{"no such page, signed in", []chromedp.Action{chromedp.Navigate(base + "/settings/nothing")}},
+	})
+}
+
+// TestBrowserAccessibleLeads checks the pipeline and a lead's page: empty,
+// full (Hot, phones, a nameless lead), past the end, a lead's story with
+// every disclosure open, a tracked link just made and one refused.
+func TestBrowserAccessibleLeads(t *testing.T) {
+	e := newEnv(t)
+	ctx := newBrowser(t)
+	axe := newAxe(t, ctx)
+	signupInBrowser(t, ctx, e.srv.URL, "ana@example.com")
+	base := e.srv.URL
+	axe.walk([]step{{"leads, none yet", []chromedp.Action{chromedp.Navigate(base + "/leads")}}})
+
+	a := e.agent("ana@example.com")
+	_, key, _ := e.db.CreateAPIKey(t.Context(), a.TeamID, a.ID, "Website", "intake")
+	vid := "jamie000000000000000000000000000"
+	for i, path := range []string{"/homes/7-harbor-ln?utm_campaign=spring", "/homes/7-harbor-ln", "/contact"} {
+		e.track(pageview(key, vid, "https://ana.example"+path, []string{"7 Harbor Ln | Ana Homes", "7 Harbor Ln | Ana Homes", "Contact | Ana Homes"}[i], "https://www.google.com/"))
+	}
+	lead := e.mustPostLead(key, `{"name": "Jamie Buyer", "email": "jamie@example.com", "phone": "+1 415 555 2671",
+		"message": "Is 7 Harbor Ln still available? We are pre-approved and would love to see it this weekend.", "pre_approved": "yes", "closr_visitor_id": "`+vid+`"}`)
+	e.mustPostLead(key, `{"phone": "+44 20 7946 0958", "source": "Zillow"}`)
+	e.mustPostLead(key, `{"email": "kim@example.com", "message": "Selling"}`)
+	leadPage := fmt.Sprintf("%s/leads/%d", base, lead)
+	axe.walk([]step{
+		{"leads", []chromedp.Action{chromedp.Navigate(base + "/leads")}},
+		{"leads past the end", []chromedp.Action{chromedp.Navigate(base + "/leads?page=9")}},
+		{"lead page, every disclosure open", []chromedp.Action{chromedp.Navigate(leadPage), pageReady(), openAll()}},
+		{"tracked link refused", []chromedp.Action{
+			chromedp.SendKeys("#tracked-url", "not a page", chromedp.ByQuery),
+			chromedp.Click(`#tracked-links form button`, chromedp.ByQuery),
+			chromedp.WaitVisible(`[data-testid="tracked-url-error"]`, chromedp.ByQuery)}},
+		{"tracked link made", []chromedp.Action{
+			chromedp.SetValue("#tracked-url", "https://ana.example/homes/7-harbor-ln", chromedp.ByQuery),
+			chromedp.Click(`#tracked-links form button`, chromedp.ByQuery),
+			chromedp.WaitVisible(`[data-testid="new-tracked-link"]`, chromedp.ByQuery)}},
+		{"no such lead", []chromedp.Action{chromedp.Navigate(base + "/leads/999999")}},
+	})
+}

@@ -936,7 +936,7 @@ func CopyNowPanel(label, key, access string) templ.Component {
 				return templ_7745c5c3_Err
 			}
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 84, "<a class=\"button\" href=\"/settings/integrations\" data-dismiss=\"#copy-now\" data-testid=\"done\" aria-keyshortcuts=\"Escape\">Done</a></div>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 84, "<form method=\"get\" action=\"/settings/integrations\"><button type=\"submit\" data-dismiss=\"#copy-now\" data-testid=\"done\" aria-keyshortcuts=\"Escape\">Done</button></form></div>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
