@@ -104,7 +104,16 @@ var localeMatcher = func() language.Matcher {
 
 // ParseLocale reads an Accept-Language header.
 func ParseLocale(acceptLanguage string) Locale {
-	tags, _, _ := language.ParseAcceptLanguage(acceptLanguage)
+	tags, _, err := language.ParseAcceptLanguage(acceptLanguage)
+	if err != nil { // one tag it does not know spoils the whole header: take the others
+		tags = nil
+		for _, part := range strings.Split(acceptLanguage, ",") {
+			tag, _, _ := strings.Cut(part, ";")
+			if t, err := language.Parse(strings.TrimSpace(tag)); err == nil {
+				tags = append(tags, t)
+			}
+		}
+	}
 	_, i, _ := localeMatcher.Match(tags...)
 	l := Locale{style: locales[i].style}
 	if len(tags) > 0 {

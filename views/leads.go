@@ -158,6 +158,9 @@ func HumanName(name string) string {
 		}
 	}
 	out := strings.Join(words, " ")
+	if out == "" {
+		return ""
+	}
 	first, size := utf8.DecodeRuneInString(out)
 	return string(unicode.ToUpper(first)) + out[size:]
 }
