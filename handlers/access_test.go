@@ -21,6 +21,7 @@ const (
 	teamChange                // a change to one of the team's items (:id)
 	csrfOnly                  // a change open to signed-out people (sign-up, login, logout)
 	apiKey                    // the JSON API, authenticated by key
+	formGet                   // a form left on GET: refused with 405, whoever sends it
 )
 
 // attempt is one request by one identity and the refusal it must get.
@@ -49,6 +50,7 @@ func TestAccessMatrix(t *testing.T) {
 		"GET /signup":                          public,
 		"GET /login":                           public,
 		"OPTIONS /api/leads/inbound":           public,
+		"GET /api/leads/inbound":               formGet,
 		"POST /signup":                         csrfOnly,
 		"POST /login":                          csrfOnly,
 		"POST /logout":                         csrfOnly,
@@ -237,6 +239,11 @@ func attemptsFor(e *env, kind access, method, path string, ana, eve *client, liv
 		jsonHdr := []string{"Content-Type", "application/json"}
 		inQuery := req(lead, jsonHdr...)
 		inQuery.URL.RawQuery = "api_key=" + liveKey
+		if path == "/api/leads/inbound" {
+			// Webhooks that cannot set a header put the key in the URL
+			// (see TestInboundKeyInURL); a revoked one is still refused.
+			inQuery.URL.RawQuery = "api_key=" + revokedKey
+		}
 		inCookie := req(lead, jsonHdr...)
 		inCookie.AddCookie(&http.Cookie{Name: "api_key", Value: liveKey})
 		out = append(out,
@@ -247,6 +254,15 @@ func attemptsFor(e *env, kind access, method, path string, ana, eve *client, liv
 			attempt{identity: "key in a cookie", via: e.client(), req: inCookie, status: 401, apiError: "invalid_api_key"},
 			attempt{identity: "key as Basic auth", via: e.client(), req: req(lead, append(jsonHdr, "Authorization", "Basic "+liveKey)...), status: 401, apiError: "invalid_api_key"},
 			attempt{identity: "signed-in agent's session, no key", via: ana, req: req(lead, jsonHdr...), status: 401, apiError: "invalid_api_key"})
+	case formGet:
+		withKey := func(accept string) *http.Request {
+			r := req("", "Accept", accept)
+			r.URL.RawQuery = url.Values{"api_key": {liveKey}, "email": {"x@example.com"}}.Encode()
+			return r
+		}
+		out = append(out,
+			attempt{identity: "a visitor's browser, key in the URL", via: e.client(), req: withKey("text/html"), status: 405},
+			attempt{identity: "a script, key in the URL", via: e.client(), req: withKey("application/json"), status: 405, apiError: "method_not_allowed"})
 	}
 	return out
 }

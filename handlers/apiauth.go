@@ -106,7 +106,7 @@ func refuseSecretKeyFromBrowser(r *http.Request, key store.APIKey) error {
 	if key.Access != store.AccessMCP {
 		return nil
 	}
-	if isBrowserForm(r) || r.Header.Get("Origin") != "" || r.Header.Get("Sec-Fetch-Site") != "" {
+	if fromBrowser(r) {
 		return errSecretKeyFromBrowser
 	}
 	return nil

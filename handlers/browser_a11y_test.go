@@ -250,6 +250,7 @@ func TestBrowserAccessibleLeads(t *testing.T) {
 		"message": "Is 7 Harbor Ln still available? We are pre-approved and would love to see it this weekend.", "pre_approved": "yes", "closr_visitor_id": "`+vid+`"}`)
 	e.mustPostLead(key, `{"phone": "+44 20 7946 0958", "source": "Zillow"}`)
 	e.mustPostLead(key, `{"email": "kim@example.com", "message": "Selling"}`)
+	e.mustPostLead(key, `{"message": "Call me about the open house", "source": "Facebook Lead Ads"}`) // needs contact details
 	leadPage := fmt.Sprintf("%s/leads/%d", base, lead)
 	axe.walk([]step{
 		{"leads", []chromedp.Action{chromedp.Navigate(base + "/leads")}},

@@ -5,9 +5,12 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
 	"closr/store"
@@ -152,5 +155,64 @@ func TestBrowserSendTestLead(t *testing.T) {
 	leads, n, _ := e.db.Leads(context.Background(), a.TeamID, 10, 0)
 	if n != 1 || leads[0].Source != "Closr test" || leads[0].KeyLabel != "Website" {
 		t.Fatalf("stored %d leads: %+v", n, leads)
+	}
+}
+
+// TestBrowserFormWithAttachment: a visitor's form with a multi-megabyte
+// PDF attached delivers its lead; the file is left out with a note. The
+// same site posting JSON with fetch() is a website form too.
+func TestBrowserFormWithAttachment(t *testing.T) {
+	e := newEnv(t)
+	c, team, key := e.team("ana@example.com")
+	mux := http.NewServeMux()
+	mux.HandleFunc("/apply", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, `<!doctype html><title>Get pre-approved</title>
+<form method="post" action="%s/api/leads/inbound" enctype="multipart/form-data">
+  <input type="hidden" name="api_key" value="%s">
+  <input name="Full Name" id="name"><input name="Email" id="email" type="email">
+  <input type="file" name="Pre-approval letter" id="letter">
+  <button type="submit" id="send">Send</button>
+</form>`, e.srv.URL, key)
+	})
+	site := httptest.NewServer(mux)
+	t.Cleanup(site.Close)
+	pdf := filepath.Join(t.TempDir(), "pre-approval.pdf")
+	if err := os.WriteFile(pdf, append([]byte("%PDF-1.7\n"), make([]byte, 3<<20)...), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx := newBrowser(t)
+	var heading string
+	err := chromedp.Run(ctx,
+		chromedp.Navigate(site.URL+"/apply"),
+		chromedp.SendKeys("#name", "Jordan Lee", chromedp.ByQuery),
+		chromedp.SendKeys("#email", "jordan.lee@example.com", chromedp.ByQuery),
+		chromedp.SetUploadFiles("#letter", []string{pdf}, chromedp.ByQuery),
+		chromedp.Click("#send", chromedp.ByQuery),
+		chromedp.WaitVisible(`[data-testid="thanks"]`, chromedp.ByQuery),
+		chromedp.Text(`[data-testid="thanks"] h1`, &heading, chromedp.ByQuery),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leads, _, _ := e.db.Leads(context.Background(), team, 10, 0)
+	if len(leads) != 1 || leads[0].Name != "Jordan Lee" || leads[0].Source != "Website form" {
+		t.Fatalf("leads %+v", leads)
+	}
+	page := c.get(fmt.Sprintf("/leads/%d", leads[0].ID)).body
+	if !strings.Contains(page, `File &#34;pre-approval.pdf&#34; of 3145737 bytes was left out`) {
+		t.Fatalf("the lead's page has no note of the file left out:\n%s", page)
+	}
+
+	// The page's own script posting JSON.
+	var status float64
+	err = chromedp.Run(ctx, chromedp.Evaluate(fmt.Sprintf(`fetch(%q, {method: "POST", headers: {"Content-Type": "application/json", "x-api-key": %q},
+		body: JSON.stringify({name: "Sky Fetch", email: "sky@example.com"})}).then(r => r.status)`, e.srv.URL+"/api/leads/inbound", key), &status,
+		func(p *runtime.EvaluateParams) *runtime.EvaluateParams { return p.WithAwaitPromise(true) }))
+	if err != nil || status != 201 {
+		t.Fatalf("fetch: %v %v", status, err)
+	}
+	leads, _, _ = e.db.Leads(context.Background(), team, 10, 0)
+	if leads[0].Email != "sky@example.com" || leads[0].Source != "Website form" {
+		t.Fatalf("the fetch() lead: %+v", leads[0])
 	}
 }

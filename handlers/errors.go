@@ -102,6 +102,7 @@ var intakeStatus = map[intake.Kind]struct {
 	intake.Unsupported:       {http.StatusUnsupportedMediaType, "unsupported_content_type"},
 	intake.Invalid:           {http.StatusUnprocessableEntity, "validation_failed"},
 	intake.IdempotencyReused: {http.StatusUnprocessableEntity, "idempotency_key_reused"},
+	intake.TooLarge:          {http.StatusRequestEntityTooLarge, "too_large"},
 }
 
 func intakeProblem(e *intake.Error) *problem {

@@ -260,9 +260,9 @@ func (e *env) postLead(key, body string, hdr ...string) resp {
 
 // mustPostLead posts a lead that must be received and returns the id of
 // the lead it joined (an intake key's answer names none, so it is looked up).
-func (e *env) mustPostLead(key, body string) int64 {
+func (e *env) mustPostLead(key, body string, hdr ...string) int64 {
 	e.t.Helper()
-	if r := e.postLead(key, body); r.StatusCode != http.StatusCreated {
+	if r := e.postLead(key, body, hdr...); r.StatusCode != http.StatusCreated {
 		e.t.Fatalf("post lead %s: %d %s", body, r.StatusCode, r.body)
 	}
 	return e.lastLeadID()

@@ -61,7 +61,8 @@ const maxPreview = 160
 
 func leadRow(l store.Lead) views.LeadRow {
 	return views.LeadRow{ID: l.ID, Name: l.Name, Email: l.Email, Phone: l.Phone, Source: l.Source,
-		Preview: clip(strings.Join(strings.Fields(l.LastMessage), " "), maxPreview), LastActivity: l.LastActivity}
+		Preview: clip(strings.Join(strings.Fields(l.LastMessage), " "), maxPreview), LastActivity: l.LastActivity,
+		NeedsContact: l.NeedsContact()}
 }
 
 func (s *Server) leadPage(c echo.Context) error {
@@ -109,7 +110,8 @@ func (s *Server) leadDetail(c echo.Context, id int64) (views.LeadDetail, error) 
 	d.PageViews, d.PageViewsTotal = len(seen), total
 	for _, sub := range subs {
 		d.Submissions = append(d.Submissions, views.SubmissionView{At: sub.At, Source: sub.Source, Message: sub.Message,
-			KeyLabel: sub.KeyLabel, KeyPreview: sub.KeyPreview, ContentType: sub.ContentType, Fields: pairs(sub.Fields), Raw: string(sub.Raw)})
+			KeyLabel: sub.KeyLabel, KeyPreview: sub.KeyPreview, ContentType: sub.ContentType, Fields: pairs(sub.Fields),
+			Notes: sub.Notes, Raw: string(sub.Raw)})
 	}
 	if len(subs) > 0 {
 		// The lead's own columns hold its first message and source even

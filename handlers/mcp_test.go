@@ -227,7 +227,7 @@ func TestMCPToolsSeeOnlyTheirTeam(t *testing.T) {
 			args map[string]any
 			want string
 		}{
-			{map[string]any{"name": "No Contact"}, "Send an email or a phone number"},
+			{map[string]any{"source": "Open house"}, "holds nothing about the person"},
 			{map[string]any{"email": "not-an-email"}, "is not an email address"},
 			{map[string]any{"phone": "12"}, "is not a phone number"},
 			{map[string]any{"email": "a@example.com", "colour": "red"}, "colour"},
@@ -552,7 +552,9 @@ func TestMCPKeyRefusedFromBrowser(t *testing.T) {
 		status int
 		says   string
 	}{
-		{"MCP key in a browser form post", func() resp { return form(secret) }, 403, "secret key"},
+		// The visitor is told to reach the agent another way; the reason is
+		// the JSON answer's, below.
+		{"MCP key in a browser form post", func() resp { return form(secret) }, 403, `data-testid="not-delivered"`},
 		{"MCP key in a fetch with Origin", func() resp { return e.postLead(secret, lead, "Origin", "https://ana.example") }, 403, `"secret_key_in_browser"`},
 		{"MCP key in a same-origin fetch", func() resp { return e.postLead(secret, lead, "Sec-Fetch-Site", "same-origin") }, 403, "never be embedded on a website"},
 		{"MCP key from a server", func() resp { return e.postLead(secret, lead) }, 201, `"created"`},
@@ -707,5 +709,26 @@ func TestKeyLimitCountsBothKinds(t *testing.T) {
 	}
 	if n := e.activeKeys(e.agent("ana@example.com").TeamID); n != store.MaxActiveKeys {
 		t.Fatalf("active keys = %d, want %d", n, store.MaxActiveKeys)
+	}
+}
+
+// TestMCPCreateLeadNeedsContact: an assistant may add a person it knows
+// only by name; the lead is kept, marked, and the tool says what is missing.
+func TestMCPCreateLeadNeedsContact(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	c, team, _ := e.team("ana@example.com")
+	cs := e.mustConnectMCP(c.generateAccess("Claude", "mcp"))
+	got := callTool[struct {
+		ID       int64
+		Status   string
+		Warnings []string
+	}](t, cs, "create_lead", map[string]any{"name": "Alex from the open house", "message": "Wants the brochure"})
+	if got.Status != "created" || len(got.Warnings) != 1 || !strings.Contains(got.Warnings[0], "needs contact details") {
+		t.Fatalf("create_lead = %+v", got)
+	}
+	l, _, err := e.db.Lead(t.Context(), team, got.ID)
+	if err != nil || !l.NeedsContact() || l.Name != "Alex from the open house" {
+		t.Fatalf("lead %+v, %v", l, err)
 	}
 }

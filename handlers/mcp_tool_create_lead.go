@@ -16,7 +16,7 @@ import (
 // createLeadIn is create_lead's input.
 type createLeadIn struct {
 	Name           string            `json:"name,omitempty" jsonschema:"the person's full name"`
-	Email          string            `json:"email,omitempty" jsonschema:"email address; an email or a phone (or both) is required"`
+	Email          string            `json:"email,omitempty" jsonschema:"email address; with neither email nor phone the lead is kept, marked as needing contact details"`
 	Phone          string            `json:"phone,omitempty" jsonschema:"phone number, with the country code when outside the team's country"`
 	Message        string            `json:"message,omitempty" jsonschema:"what the person asked or said"`
 	Source         string            `json:"source,omitempty" jsonschema:"where the lead came from, e.g. Referral or Open house; MCP when not given"`
@@ -26,8 +26,9 @@ type createLeadIn struct {
 
 // createLeadOut is create_lead's result.
 type createLeadOut struct {
-	ID     int64  `json:"id" jsonschema:"the lead's id, for get_lead"`
-	Status string `json:"status" jsonschema:"created (a new lead) or updated (joined the lead with the same email or phone)"`
+	ID       int64    `json:"id" jsonschema:"the lead's id, for get_lead"`
+	Status   string   `json:"status" jsonschema:"created (a new lead) or updated (joined the lead with the same email or phone)"`
+	Warnings []string `json:"warnings,omitempty" jsonschema:"what the lead lacks, e.g. no email or phone to reach the person"`
 }
 
 func (s *Server) toolCreateLead(ctx context.Context, _ *mcp.CallToolRequest, in createLeadIn) (*mcp.CallToolResult, createLeadOut, error) {
@@ -54,7 +55,7 @@ func (s *Server) toolCreateLead(ctx context.Context, _ *mcp.CallToolRequest, in 
 	if res.Created {
 		status = "created"
 	}
-	return nil, createLeadOut{ID: res.LeadID, Status: status}, nil
+	return nil, createLeadOut{ID: res.LeadID, Status: status, Warnings: res.Warnings}, nil
 }
 
 // toolRefused is the tool error for a refused lead: what to fix, in the

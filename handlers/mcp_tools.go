@@ -30,7 +30,7 @@ const dateLayout = "2006-01-02"
 func (s *Server) addMCPTools(srv *mcp.Server) {
 	readOnly := &mcp.ToolAnnotations{ReadOnlyHint: true}
 	mcp.AddTool(srv, &mcp.Tool{Name: "create_lead", Title: "Create or update a lead",
-		Description: "Add a lead to the pipeline. A person is matched by email or phone, so a known person gets this submission added to their existing lead (status \"updated\") instead of a duplicate. Needs an email or a phone."},
+		Description: "Add a lead to the pipeline. A person is matched by email or phone, so a known person gets this submission added to their existing lead (status \"updated\") instead of a duplicate. Without an email or a phone the lead is kept, marked as needing contact details, and never matched to another."},
 		s.toolCreateLead)
 	mcp.AddTool(srv, &mcp.Tool{Name: "search_leads", Title: "Search leads", Annotations: readOnly,
 		Description: "Find leads whose name, email, phone or source contains the query (case-insensitive), newest first, a page at a time."},

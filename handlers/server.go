@@ -213,6 +213,7 @@ func (s *Server) routes() {
 
 	e.OPTIONS("/api/leads/inbound", preflight)
 	e.POST("/api/leads/inbound", s.inboundLead)
+	e.GET("/api/leads/inbound", s.inboundGet)
 	e.GET("/thanks", s.thanks)
 
 	// Key-authenticated like the API, so outside the session and CSRF routes.

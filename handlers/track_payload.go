@@ -8,6 +8,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"reflect"
 	"strings"
 	"unicode/utf8"
 
@@ -52,9 +53,32 @@ type trackWire struct {
 	Title       string  `json:"title"`
 	Referrer    string  `json:"referrer"`
 	ScreenWidth float64 `json:"screen_width"`
-	Email       string  `json:"email"`
-	Phone       string  `json:"phone"`
-	Name        string  `json:"name"`
+	// What a site passes to closr.identify, as it passed it: a phone is
+	// often a number.
+	Email scalar `json:"email"`
+	Phone scalar `json:"phone"`
+	Name  scalar `json:"name"`
+}
+
+// scalar is a JSON string, number or boolean read as text; null is "".
+type scalar string
+
+// UnmarshalJSON reads a string as itself and a number or boolean as written.
+func (s *scalar) UnmarshalJSON(b []byte) error {
+	switch {
+	case len(b) > 0 && b[0] == '"':
+		var v string
+		err := json.Unmarshal(b, &v)
+		*s = scalar(v)
+		return err
+	case string(b) == "null":
+		*s = ""
+	case string(b) == "true" || string(b) == "false" || json.Valid(b) && (b[0] == '-' || b[0] >= '0' && b[0] <= '9'):
+		*s = scalar(b)
+	default:
+		return &json.UnmarshalTypeError{Value: "object", Type: reflect.TypeFor[string]()}
+	}
+	return nil
 }
 
 var errTrackType = &problem{Status: http.StatusUnsupportedMediaType, Code: "unsupported_content_type",
@@ -95,15 +119,19 @@ func parseTrackPayload(contentType string, body []byte) (trackEvent, error) {
 		VisitorID: intake.VisitorID(w.VisitorID),
 		URL:       strings.TrimSpace(w.URL),
 		Title:     clean(w.Title, maxTitle),
-		Email:     clean(w.Email, 254),
-		Phone:     clean(w.Phone, 40),
-		Name:      clean(w.Name, 200),
+		Email:     clean(string(w.Email), 254),
+		Phone:     clean(string(w.Phone), 40),
+		Name:      clean(string(w.Name), 200),
 	}
 	if w.ScreenWidth >= 0 && w.ScreenWidth <= 100_000 && w.ScreenWidth == math.Trunc(w.ScreenWidth) {
 		ev.ScreenWidth = int(w.ScreenWidth)
 	}
 	if ref := strings.TrimSpace(w.Referrer); len(ref) <= maxTrackURL {
-		ev.Referrer = httpURL(ref)
+		// After a tracked link, t.js sends the page it came from, token
+		// and all: the token is never kept.
+		if u, err := url.Parse(httpURL(ref)); err == nil && u.Host != "" {
+			ev.Referrer = withoutParam(u, "clsr")
+		}
 	}
 	errs := map[string]string{}
 	if ev.Type != "pageview" && ev.Type != "identify" {

@@ -26,3 +26,17 @@ func TestParseTrackPayloadExtractsFromURL(t *testing.T) {
 		t.Fatalf("got %+v, %v", ev, err)
 	}
 }
+
+// closr.identify sends what the site passed: a phone is often a number.
+func TestParseTrackPayloadIdentifyScalars(t *testing.T) {
+	t.Parallel()
+	ev, err := parseTrackPayload("text/plain", []byte(`{"api_key":"closr_x","type":"identify","visitor_id":"0123456789abcdef0123456789abcdef",
+		"url":"https://sunset.example/","phone":5551234567,"email":null,"name":"Jo","extra":{"ignored":true}}`))
+	if err != nil || ev.Phone != "5551234567" || ev.Email != "" || ev.Name != "Jo" {
+		t.Fatalf("got %+v, %v; want the number's digits as the phone", ev, err)
+	}
+	if _, err := parseTrackPayload("text/plain", []byte(`{"api_key":"closr_x","type":"identify","visitor_id":"0123456789abcdef0123456789abcdef",
+		"url":"https://sunset.example/","phone":{"n":1}}`)); err == nil || !strings.Contains(err.Error(), "phone must be a string") {
+		t.Fatalf("an object as the phone: %v", err)
+	}
+}

@@ -58,14 +58,15 @@ func TestTrackedDomainFiltering(t *testing.T) {
 	}
 
 	leadsBefore, _, _ := e.db.Leads(context.Background(), team, 100, 0)
-	// A plain browser form from a foreign site: an HTML page saying what to do.
+	// A plain browser form from a foreign site: a page telling the visitor
+	// to reach the agent another way; the reason is the JSON answer's.
 	form := url.Values{"api_key": {key}, "email": {"spam@example.com"}}
 	req, _ := http.NewRequest("POST", e.srv.URL+"/api/leads/inbound", strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Accept", "text/html,application/xhtml+xml")
 	req.Header.Set("Origin", "https://evil.example")
 	r := e.client().do(req)
-	if r.StatusCode != http.StatusForbidden || !strings.Contains(r.body, `data-testid="form-problem"`) || !strings.Contains(r.body, "Add evil.example under Settings") {
+	if r.StatusCode != http.StatusForbidden || !strings.Contains(r.body, `data-testid="not-delivered"`) || strings.Contains(r.body, "Settings") {
 		t.Fatalf("foreign browser form: %d\n%s", r.StatusCode, r.body)
 	}
 	// fetch from a foreign page: the JSON error.

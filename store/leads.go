@@ -32,8 +32,9 @@ type LeadInput struct {
 	Phone       string // E.164
 	Message     string
 	Source      string
-	Custom      []Field // fields that are not one of the above
-	Fields      []Field // every field as parsed, for the submission record
+	Custom      []Field  // fields that are not one of the above
+	Fields      []Field  // every field as parsed, for the submission record
+	Notes       []string // what the submission left out or lacked
 	ContentType string
 	Raw         []byte
 	VisitorID   string // the tracker's visitor id, when the form carried one
@@ -43,7 +44,7 @@ type LeadInput struct {
 
 	// Encoded by IngestLead before the lead joins the writer's queue, so
 	// the single writer does no JSON work it need not.
-	customJSON, fieldsJSON string
+	customJSON, fieldsJSON, notesJSON string
 }
 
 // IngestResult says what IngestLead did.
@@ -58,7 +59,7 @@ type IngestResult struct {
 // When it returns without error the data is committed.
 func (db *DB) IngestLead(ctx context.Context, in LeadInput) (IngestResult, error) {
 	var res IngestResult
-	in.customJSON, in.fieldsJSON = fieldsJSON(in.Custom), fieldsJSON(in.Fields)
+	in.customJSON, in.fieldsJSON, in.notesJSON = fieldsJSON(in.Custom), fieldsJSON(in.Fields), notesJSON(in.Notes)
 	err := db.write(ctx, func(ctx context.Context, tx writeTx) error {
 		var err error
 		pending := db.pending.has(in.TeamID) || tx.noted(batchNote{noteTeamPending, in.TeamID})
@@ -117,8 +118,8 @@ func (db *DB) ingestLead(ctx context.Context, tx writeTx, in LeadInput, linkPend
 		}
 	}
 
-	if _, err := tx.ExecContext(ctx, `INSERT INTO submissions (team_id, lead_id, key_id, source, content_type, raw, fields, message, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, in.TeamID, res.LeadID, nullID(in.KeyID), in.Source, in.ContentType, in.Raw, in.fieldsJSON, in.Message, at); err != nil {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO submissions (team_id, lead_id, key_id, source, content_type, raw, fields, notes, message, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, in.TeamID, res.LeadID, nullID(in.KeyID), in.Source, in.ContentType, in.Raw, in.fieldsJSON, in.notesJSON, in.Message, at); err != nil {
 		return IngestResult{}, err
 	}
 	if in.IdemKey != "" {
@@ -227,6 +228,15 @@ func fieldsJSON(fs []Field) string {
 		pairs[i] = [2]string{f.Name, f.Value}
 	}
 	b, _ := json.Marshal(pairs)
+	return string(b)
+}
+
+// notesJSON stores notes as a JSON list.
+func notesJSON(notes []string) string {
+	if len(notes) == 0 {
+		return "[]"
+	}
+	b, _ := json.Marshal(notes)
 	return string(b)
 }
 

@@ -3,12 +3,15 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
 )
 
-// Lead is one person in a team's pipeline.
+// Lead is one person in a team's pipeline. A lead with neither email nor
+// phone needs contact details: it came with content but no way to reach
+// the person, and it never merges with another (see NeedsContact).
 type Lead struct {
 	ID         int64
 	TeamID     int64
@@ -35,7 +38,8 @@ type Submission struct {
 	ContentType string
 	Raw         []byte
 	Fields      []Field
-	Message     string // as intake read it; "" for submissions stored before it was kept
+	Message     string   // as intake read it; "" for submissions stored before it was kept
+	Notes       []string // what the submission left out or lacked
 	KeyLabel    string
 	KeyPreview  string
 	At          time.Time
@@ -44,6 +48,12 @@ type Submission struct {
 const leadColumns = `l.id, l.team_id, l.name, l.email, l.phone, l.message, l.source, l.custom,
 	coalesce(k.label, ''), coalesce(k.preview, ''), l.created_at, l.updated_at, l.last_activity_at, l.last_message
 	FROM leads l LEFT JOIN api_keys k ON k.id = l.key_id`
+
+// NeedsContact reports whether the lead has no email and no phone. Leads
+// are matched by email or phone only, so such a lead never gains either
+// from a later submission: the state is the columns themselves, not a flag
+// that could disagree with them.
+func (l Lead) NeedsContact() bool { return l.Email == "" && l.Phone == "" }
 
 func scanLead(sc interface{ Scan(...any) error }) (Lead, error) {
 	var l Lead
@@ -95,7 +105,7 @@ func (db *DB) Lead(ctx context.Context, teamID, id int64) (Lead, []Submission, e
 	if err != nil {
 		return Lead{}, nil, fmt.Errorf("lead %d: %w", id, wrapUnavailable(err))
 	}
-	rows, err := db.r.QueryContext(ctx, `SELECT s.id, s.source, s.content_type, s.raw, s.fields, s.message,
+	rows, err := db.r.QueryContext(ctx, `SELECT s.id, s.source, s.content_type, s.raw, s.fields, s.notes, s.message,
 		coalesce(k.label, ''), coalesce(k.preview, ''), s.created_at
 		FROM submissions s LEFT JOIN api_keys k ON k.id = s.key_id
 		WHERE s.lead_id = ? AND s.team_id = ? ORDER BY s.id`, id, teamID)
@@ -106,12 +116,13 @@ func (db *DB) Lead(ctx context.Context, teamID, id int64) (Lead, []Submission, e
 	var subs []Submission
 	for rows.Next() {
 		var s Submission
-		var fields string
+		var fields, notes string
 		var at int64
-		if err := rows.Scan(&s.ID, &s.Source, &s.ContentType, &s.Raw, &fields, &s.Message, &s.KeyLabel, &s.KeyPreview, &at); err != nil {
+		if err := rows.Scan(&s.ID, &s.Source, &s.ContentType, &s.Raw, &fields, &notes, &s.Message, &s.KeyLabel, &s.KeyPreview, &at); err != nil {
 			return Lead{}, nil, fmt.Errorf("lead %d submissions: %w", id, err)
 		}
 		s.Fields, s.At = parseFields(fields), time.Unix(at, 0).UTC()
+		json.Unmarshal([]byte(notes), &s.Notes)
 		subs = append(subs, s)
 	}
 	return l, subs, wrapUnavailable(rows.Err())

@@ -28,6 +28,8 @@ type LeadRow struct {
 	LastActivity time.Time // the latest submission or return to the site
 	Visits       int       // tracker visits
 	Hot          bool      // three or more visits in the last 7 days
+	// NeedsContact: the lead came with neither email nor phone.
+	NeedsContact bool
 }
 
 // LeadDetail is one lead and its story: how they got in touch, what they
@@ -67,6 +69,7 @@ type SubmissionView struct {
 	KeyPreview  string
 	ContentType string
 	Fields      []Pair
+	Notes       []string // what the submission left out or lacked
 	Raw         string
 }
 

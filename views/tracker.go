@@ -39,6 +39,12 @@ func removeDomainQuestion(domain string) string {
 	return fmt.Sprintf("Remove “%s” from tracked domains? Tracker events and website forms from it will be refused while other domains are listed.", domain)
 }
 
+// cspEntries are what a site's own Content-Security-Policy needs for the
+// tracker to load and send, and for its forms to post here.
+func cspEntries(base string) string {
+	return "script-src " + base + "\nconnect-src " + base + "\nform-action " + base
+}
+
 func trackerSnippet(base string) string {
 	return `<script async src="` + base + `/t.js" data-key="YOUR_API_KEY"></script>`
 }

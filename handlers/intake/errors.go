@@ -15,6 +15,8 @@ const (
 	Invalid
 	// IdempotencyReused: an idempotency key already used with another body.
 	IdempotencyReused
+	// TooLarge: the lead's fields are larger than MaxBody.
+	TooLarge
 )
 
 // Error is a refused submission, with a message that says what to fix.

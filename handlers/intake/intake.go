@@ -53,8 +53,8 @@ type Submission struct {
 	Raw         []byte // the body as received, kept (redacted) with the submission
 	// IdempotencyKey makes a retry with the same Raw store nothing new.
 	IdempotencyKey string
-	// Source names the lead's origin when the payload does not (e.g.
-	// "Zapier", "Website form").
+	// Source names the lead's origin when the payload names none and is
+	// no provider's (e.g. "Zapier", "Website form").
 	Source string
 	// Via, when set, is always said in the source: "MCP" when the payload
 	// names none, else "Referral (via MCP)".
@@ -69,7 +69,13 @@ type Result struct {
 	// Honeypot: a bot filled the form's trap field; nothing was stored,
 	// and the sender is answered as if it had been.
 	Honeypot bool
+	// Warnings say what the stored lead lacks or what was left out; they
+	// are kept with the submission too.
+	Warnings []string
 }
+
+// NoContactWarning is the warning for a lead stored without email or phone.
+const NoContactWarning = "No email or phone number came with this submission, so the lead is marked “needs contact details”. Send an email or phone field so that the agent can reach the person."
 
 // Submit stores a submission as a lead, or says why it cannot: an *Error
 // for the sender to fix, else a storage error (store.ErrUnavailable,
@@ -78,7 +84,11 @@ func (in *Intake) Submit(ctx context.Context, s Submission) (Result, error) {
 	if s.Payload.Gotcha != "" {
 		return Result{IngestResult: store.IngestResult{Created: true}, Honeypot: true}, nil
 	}
-	d, errs := validate(mapLead(s.Payload.Fields), in.region)
+	d, errs := validate(mapLead(s.Payload.Fields, in.region), in.region)
+	var unread []string
+	if s.Payload.Source != "" {
+		d, unread = keepAsSent(d, errs)
+	}
 	idem := strings.TrimSpace(s.IdempotencyKey)
 	if len(idem) > maxIdempotencyKey {
 		errs["Idempotency-Key"] = fmt.Sprintf("Use an idempotency key of at most %d characters.", maxIdempotencyKey)
@@ -89,15 +99,21 @@ func (in *Intake) Submit(ctx context.Context, s Submission) (Result, error) {
 	switch {
 	case d.Source != "" && s.Via != "":
 		d.Source += " (via " + s.Via + ")"
+	case d.Source == "" && s.Payload.Source != "":
+		d.Source = s.Payload.Source
 	case d.Source == "" && s.Source != "":
 		d.Source = s.Source
 	case d.Source == "":
 		d.Source = s.Via
 	}
+	warnings := append(unread, s.Payload.Notes...)
+	if d.Email == "" && d.Phone == "" {
+		warnings = append([]string{NoContactWarning}, warnings...)
+	}
 	lead := store.LeadInput{
 		TeamID: s.Key.TeamID, KeyID: s.Key.ID, TouchKey: s.TouchKey,
 		Name: d.Name, Email: d.Email, Phone: d.Phone, Message: d.Message, Source: d.Source,
-		Custom: d.Custom, Fields: d.All,
+		Custom: d.Custom, Fields: d.All, Notes: warnings,
 		// Only the media type: a parameter is anything the sender likes,
 		// a key included.
 		ContentType: mediaType(s.ContentType),
@@ -117,7 +133,28 @@ func (in *Intake) Submit(ctx context.Context, s Submission) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	return Result{IngestResult: res}, nil
+	return Result{IngestResult: res, Warnings: warnings}, nil
+}
+
+// keepAsSent keeps a provider's lead whose email or phone cannot be read:
+// the provider retries a refused webhook, then gives up, and nobody there
+// can fix what the person typed. The value is kept as a custom field and a
+// warning says so; errs loses those fields' messages.
+func keepAsSent(d details, errs map[string]string) (details, []string) {
+	var warnings []string
+	for _, f := range []struct {
+		name  string
+		value *string
+	}{{"email", &d.Email}, {"phone", &d.Phone}} {
+		if errs[f.name] == "" || *f.value == "" {
+			continue
+		}
+		d.Custom = append(d.Custom, store.Field{Name: f.name + " (as sent)", Value: *f.value})
+		warnings = append(warnings, errs[f.name]+" It is kept on the lead as sent.")
+		*f.value = ""
+		delete(errs, f.name)
+	}
+	return d, warnings
 }
 
 // mediaType is a Content-Type without its parameters.

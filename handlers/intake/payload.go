@@ -9,6 +9,7 @@ import (
 	"maps"
 	"mime"
 	"mime/multipart"
+	"net/textproto"
 	"net/url"
 	"slices"
 	"strconv"
@@ -20,9 +21,11 @@ import (
 
 // Limits on what one submission may carry.
 const (
-	// MaxBody is the largest body a submission may have.
+	// MaxBody is the largest body a submission may have, files of a
+	// multipart body not counted: they are read past, not kept.
 	MaxBody       = 64 << 10
 	maxFields     = 200
+	maxParts      = 2 * maxFields
 	maxFieldName  = 200
 	maxFieldValue = 10_000
 	maxJSONDepth  = 8
@@ -32,10 +35,15 @@ const (
 // the reserved fields that steer the endpoint rather than describe a lead.
 type Payload struct {
 	Fields    []field
-	APIKey    string // api_key: for forms, which cannot set headers
-	Redirect  string // _redirect: where a browser goes after success
+	APIKey    string // api_key (or a provider's key field): for senders that cannot set headers
+	Redirect  string // _redirect (Formspree's _next): where a browser goes after success
 	Gotcha    string // _gotcha: the honeypot; filled only by bots
 	VisitorID string // closr_visitor_id: added by t.js
+	// Source is the provider whose payload this is ("Typeform"), "" when
+	// the shape is no provider's in particular.
+	Source string
+	// Notes say what was left out of the submission: attached files.
+	Notes []string
 }
 
 // field is a parsed value with its depth in a JSON body (0 for forms), so
@@ -47,7 +55,25 @@ type field struct {
 	store.Field
 	depth  int
 	inData bool
+	// detail is the lead detail a provider says the field carries
+	// ("email" for a Typeform email answer); "" to go by its name.
+	detail string
+	kind   fieldKind
 }
+
+// fieldKind says what a field tells about the person.
+type fieldKind uint8
+
+const (
+	// answer: something the person entered; kept on the lead.
+	answer fieldKind = iota
+	// contextual: about the submission (the form's name, the page); kept on
+	// the lead, but a submission of context alone says nothing.
+	contextual
+	// plumbing: the sender's own settings (CF7's _wpcf7 ids, _subject);
+	// kept with the submission only.
+	plumbing
+)
 
 // beats reports whether f is a better source for a lead detail than prev:
 // a field inside a data object wins, then the shallower one.
@@ -82,48 +108,107 @@ var (
 		Message: "Send the lead as application/json, application/x-www-form-urlencoded or multipart/form-data, and set the Content-Type header to match."}
 	errTooManyFields = &Error{Kind: Invalid,
 		Message: fmt.Sprintf("A lead may have at most %d fields.", maxFields), Fields: map[string]string{"_": "too many fields"}}
+	errTooLarge = &Error{Kind: TooLarge,
+		Message: fmt.Sprintf("The lead is larger than %d KiB. Send only the form's fields.", MaxBody>>10)}
+	errFieldsTooLarge = &Error{Kind: TooLarge,
+		Message: fmt.Sprintf("The form's fields are larger than %d KiB (attached files are not counted). Send only the form's fields.", MaxBody>>10)}
 )
 
 func errUnreadable(what string) *Error { return &Error{Kind: Unreadable, Message: what} }
 
-// Parse reads a body of the given Content-Type.
+// Parse parses a body already read.
 func Parse(contentType string, body []byte) (Payload, error) {
+	p, _, err := Read(contentType, bytes.NewReader(body))
+	return p, err
+}
+
+// Read reads and parses a body of the given Content-Type from r. It returns
+// the body to keep with the submission: as sent, except that the files of
+// a multipart body are read past without being kept (each leaves a note).
+// A failure to read r is returned wrapped, not as an *Error, so that the
+// caller can tell its own limits from the sender's mistakes.
+func Read(contentType string, r io.Reader) (Payload, []byte, error) {
 	mt, params, err := mime.ParseMediaType(contentType)
 	if contentType == "" || err != nil {
-		return Payload{}, errUnsupportedType
-	}
-	var fields []field
-	switch {
-	case mt == "application/json" || mt == "text/json" || strings.HasSuffix(mt, "+json") || mt == "text/plain":
-		fields, err = parseJSONFields(body)
-	case mt == "application/x-www-form-urlencoded":
-		fields, err = parseURLEncoded(body)
-	case mt == "multipart/form-data":
-		fields, err = parseMultipart(body, params["boundary"])
-	default:
-		return Payload{}, errUnsupportedType
-	}
-	if err != nil {
-		return Payload{}, err
+		return Payload{}, nil, errUnsupportedType
 	}
 	var p Payload
+	if mt == "multipart/form-data" {
+		fields, raw, notes, err := readMultipart(r, params["boundary"])
+		if err != nil {
+			return Payload{}, nil, err
+		}
+		p, err = payloadOf(nil, fields)
+		p.Notes = notes
+		return p, raw, err
+	}
+	parse := parseJSONFields
+	switch {
+	case mt == "application/json" || mt == "text/json" || strings.HasSuffix(mt, "+json") || mt == "text/plain":
+	case mt == "application/x-www-form-urlencoded":
+		parse = parseURLEncoded
+	default:
+		return Payload{}, nil, errUnsupportedType
+	}
+	body, err := io.ReadAll(io.LimitReader(r, MaxBody+1))
+	switch {
+	case err != nil:
+		return Payload{}, nil, fmt.Errorf("read lead body: %w", err)
+	case len(body) > MaxBody:
+		return Payload{}, nil, errTooLarge
+	}
+	fields, err := parse(body)
+	if err != nil {
+		return Payload{}, nil, err
+	}
+	p, err = payloadOf(body, fields)
+	return p, body, err
+}
+
+// payloadOf sorts parsed fields into the reserved ones and the lead's, and
+// reads them the way their provider sends them (see sources).
+func payloadOf(body []byte, fields []field) (Payload, error) {
+	var p Payload
+	var rest []field
 	for _, f := range fields {
 		switch f.Name {
 		case "api_key":
 			p.APIKey = f.Value
-		case "_redirect":
-			p.Redirect = f.Value
+		case "_redirect", "_next": // _next: forms written for Formspree
+			if p.Redirect == "" {
+				p.Redirect = f.Value
+			}
 		case "_gotcha":
 			p.Gotcha = f.Value
 		case "closr_visitor_id":
 			p.VisitorID = f.Value
 		default:
-			if len(p.Fields) == maxFields {
-				return Payload{}, errTooManyFields
-			}
-			p.Fields = append(p.Fields, f)
+			rest = append(rest, f)
 		}
 	}
+	if src := recognise(rest); src != nil {
+		p.Source = src.name
+		if src.key != "" {
+			rest = slices.DeleteFunc(rest, func(f field) bool {
+				if f.Name == src.key && p.APIKey == "" {
+					p.APIKey = f.Value
+				}
+				return f.Name == src.key
+			})
+		}
+		// A payload that looks like the provider's but does not read as
+		// its documented shape keeps its fields as parsed: a lead with
+		// plainer labels beats a refused one the provider gives up on.
+		if src.read != nil {
+			if read, err := src.read(body, rest); err == nil {
+				rest = read
+			}
+		}
+	}
+	if len(rest) > maxFields {
+		return Payload{}, errTooManyFields
+	}
+	p.Fields = rest
 	return p, nil
 }
 
@@ -156,29 +241,102 @@ func parseURLEncoded(body []byte) ([]field, error) {
 	return fields, nil
 }
 
-func parseMultipart(body []byte, boundary string) ([]field, error) {
+// readMultipart reads a multipart body part by part. Fields are kept, up to
+// MaxBody in all; files are read past without being kept, each leaving a
+// note with its name and size, so a form with an attached photo or letter
+// still delivers its lead. The raw body kept is the fields' parts as sent
+// with each file's content replaced by its note.
+func readMultipart(r io.Reader, boundary string) ([]field, []byte, []string, error) {
 	if boundary == "" {
-		return nil, errUnreadable("The multipart body has no boundary in its Content-Type.")
+		return nil, nil, nil, errUnreadable("The multipart body has no boundary in its Content-Type.")
 	}
-	mr := multipart.NewReader(bytes.NewReader(body), boundary)
+	src := &sourceReader{r: r}
+	mr := multipart.NewReader(src, boundary)
+	var raw bytes.Buffer
 	var fields []field
-	for {
+	var notes []string
+	for n := 0; ; n++ {
 		part, err := mr.NextPart()
 		if errors.Is(err, io.EOF) {
-			return fields, nil
+			if n > 0 {
+				fmt.Fprintf(&raw, "--%s--", boundary)
+			}
+			return fields, raw.Bytes(), notes, nil
 		}
 		if err != nil {
-			return nil, errUnreadable("The multipart body could not be read: " + err.Error())
+			return nil, nil, nil, src.failed(err)
 		}
-		if part.FileName() != "" { // files are not lead details; the raw body keeps them
+		if n == maxParts {
+			return nil, nil, nil, errTooManyFields
+		}
+		fmt.Fprintf(&raw, "--%s\r\n", boundary)
+		writePartHeader(&raw, part.Header)
+		if name := part.FileName(); name != "" {
+			size, err := io.Copy(io.Discard, part)
+			if err != nil {
+				return nil, nil, nil, src.failed(err)
+			}
+			note := fmt.Sprintf("File %q of %d bytes was left out: Closr does not keep attachments.", clip(Redact(strings.ToValidUTF8(name, "\uFFFD")), 100), size)
+			notes = append(notes, note)
+			fmt.Fprintf(&raw, "[%s]\r\n", note)
 			continue
 		}
-		v, err := io.ReadAll(part)
+		v, err := io.ReadAll(io.LimitReader(part, int64(MaxBody-raw.Len())+1))
 		if err != nil {
-			return nil, errUnreadable("The multipart body could not be read.")
+			return nil, nil, nil, src.failed(err)
+		}
+		raw.Write(v)
+		raw.WriteString("\r\n")
+		if raw.Len() > MaxBody {
+			return nil, nil, nil, errFieldsTooLarge
 		}
 		fields = append(fields, newField(part.FormName(), string(v), 0))
 	}
+}
+
+// sourceReader remembers the first failure of the reader under a
+// multipart.Reader, which reports it mixed with malformed-body errors.
+type sourceReader struct {
+	r   io.Reader
+	err error
+}
+
+func (s *sourceReader) Read(p []byte) (int, error) {
+	n, err := s.r.Read(p)
+	if err != nil && err != io.EOF && s.err == nil {
+		s.err = err
+	}
+	return n, err
+}
+
+// failed is the request's own read failure when there was one (a size
+// cap, a client gone), else the body is malformed: the sender's to fix.
+func (s *sourceReader) failed(err error) error {
+	if s.err != nil {
+		return fmt.Errorf("read lead body: %w", s.err)
+	}
+	return errUnreadable("The multipart body could not be read: " + err.Error())
+}
+
+// writePartHeader writes a part's header back as it came: the
+// Content-Disposition first, the rest in name order.
+func writePartHeader(w *bytes.Buffer, h textproto.MIMEHeader) {
+	names := slices.Sorted(maps.Keys(h))
+	slices.SortStableFunc(names, func(a, b string) int {
+		switch {
+		case a == "Content-Disposition":
+			return -1
+		case b == "Content-Disposition":
+			return 1
+		}
+		return 0
+	})
+	for _, k := range names {
+		for _, v := range h[k] {
+			fmt.Fprintf(w, "%s: %s\r\n", k, v)
+		}
+	}
+	w.WriteString("\r\n")
 }
 
 // parseJSONFields flattens a JSON object into fields, keeping key order.
@@ -267,6 +425,14 @@ func walkArray(dec *json.Decoder, path, key string, depth int, out *[]field) err
 				*out = append(*out, qa)
 				continue
 			}
+			// {"name": ..., "value": ...} pairs, as HubSpot's forms API and
+			// many form builders send their fields.
+			if n, ok := e["name"].(string); ok && e["value"] != nil {
+				pair := newField(n, scalarText(e["value"]), depth)
+				pair.inData = underData(path)
+				*out = append(*out, pair)
+				continue
+			}
 			b, _ := json.Marshal(e)
 			*out = append(*out, jsonField(fmt.Sprintf("%s.%d", path, i), string(b), depth+1))
 		case []any:
@@ -282,6 +448,28 @@ func walkArray(dec *json.Decoder, path, key string, depth int, out *[]field) err
 	}
 	_, err := dec.Token() // ']'
 	return err
+}
+
+// scalarText is a decoded JSON value as text: lists joined with commas.
+func scalarText(v any) string {
+	switch v := v.(type) {
+	case string:
+		return v
+	case []any:
+		parts := make([]string, 0, len(v))
+		for _, e := range v {
+			if t := scalarText(e); t != "" {
+				parts = append(parts, t)
+			}
+		}
+		return strings.Join(parts, ", ")
+	case map[string]any:
+		b, _ := json.Marshal(v)
+		return string(b)
+	case nil:
+		return ""
+	}
+	return fmt.Sprint(v)
 }
 
 // Named is a payload of named details and other fields, as MCP's

@@ -80,7 +80,7 @@
     // (Re)write both stores on every load: repairs whichever was missing and
     // keeps the cookie's one-year lifetime rolling.
     doc.cookie =
-      VID + '=' + vid + ';path=/;max-age=31536000;SameSite=Lax';
+      VID + '=' + vid + ';path=/;max-age=31536000';
     storage(VID, vid);
 
     // ---- Transport: sendBeacon, else fetch keepalive. text/plain keeps it a
@@ -96,26 +96,29 @@
             method: 'POST',
             body: data,
             keepalive: true,
-            credentials: 'omit',
+            // No credentials: the default sends cookies only to the page's
+            // own origin, and the endpoint is Closr's.
             mode: 'no-cors',
           }).catch(noop);
       } catch (e) {}
     };
 
     // ---- Page views.
-    var last; // URL of the last page view sent (undefined/null: none yet)
+    var last; // URL of the last page view sent, without its #hash
+    var title; // the title sent with it
     var pageview = (e) => {
       // Restored from the back/forward cache (pageshow, persisted): the page
       // did not reload, so count it again, as on a fresh load: reset the
       // same-URL guard. (pageshow also fires on a normal load: the guard
       // then stops a second send.)
       if (e && e.persisted) last = 0;
-      var href = loc.href;
+      // A change of the #hash alone (an anchor, a tab) is no new page.
+      var href = loc.href.split('#')[0];
       if (href != last) {
         // never twice in a row for the same URL
         send({
           type: 'pageview',
-          title: doc.title,
+          title: (title = doc.title),
           // First view of this page load: the real referrer; SPA
           // navigations: the previous URL (what analytics tools do).
           referrer: last || doc.referrer,
@@ -125,10 +128,39 @@
       }
     };
 
-    // SPA navigation. Deferred a little so that the app has time to update
-    // document.title, and so that pushState+replaceState bursts (redirects)
-    // collapse into one view of the final URL.
-    var later = () => setTimeout(pageview, 100);
+    // SPA navigation. Apps set document.title once their data has loaded,
+    // so the view waits for the page to settle: it is sent once the title
+    // has held for 100 ms and is no longer the last view's, or after about
+    // 2 s (a page with the same title). A pushState+replaceState burst (a
+    // redirect) restarts the wait: one view of the final URL.
+    // t: the title at the last check (an Event or undefined at first, so
+    // never equal); n: checks so far.
+    var timer;
+    var later = (t, n) => {
+      clearTimeout(timer);
+      timer = setTimeout(
+        () =>
+          n > 19 || (t == doc.title && t != title)
+            ? pageview()
+            : later(doc.title, -~n),
+        100
+      );
+    };
+    // Initial view.
+    pageview();
+
+    // A tracked link's clsr token names a person: once the view carrying it
+    // is sent, it leaves the address bar (before replaceState is wrapped:
+    // no view of its own), so that someone the page is forwarded to is not
+    // taken for them. The server drops it from the next view's referrer.
+    var url = new URL(loc);
+    var params = url.searchParams;
+    if (params.has('clsr')) {
+      params.delete('clsr');
+      history.replaceState(history.state, '', url);
+      last = loc.href.split('#')[0]; // the pageshow of this load sends nothing
+    }
+
     ['pushState', 'replaceState'].forEach((name) => {
       var orig = history[name];
       history[name] = function () {
@@ -140,8 +172,6 @@
 
     win.addEventListener('pageshow', pageview);
 
-    // Initial view.
-    pageview();
 
     // ---- Link visitors to leads: add the visitor id to every submitted POST
     // form (capture phase: it is there before the site's own handlers run).
@@ -163,19 +193,10 @@
       true
     );
 
-    // ---- closr.identify({email, phone, name}) for custom (JS) lead flows.
-    // Fields are always strings ("" when missing: [v] + '' is '' for
-    // null/undefined, else String(v)). The server drops an identify that has
-    // neither email nor phone.
-    api.identify = (o) => {
-      try {
-        send({
-          type: 'identify',
-          email: [o.email] + '',
-          phone: [o.phone] + '',
-          name: [o.name] + '',
-        });
-      } catch (e) {}
-    };
+    // ---- closr.identify({email, phone, name}) for custom (JS) lead flows:
+    // the object as given (the server reads numbers as text, ignores other
+    // fields, and drops an identify with neither email nor phone); the
+    // tracker's own fields are set over it by send().
+    api.identify = (o) => send({ ...o, type: 'identify' });
   } catch (e) {}
 })(window, document);
