@@ -74,9 +74,13 @@ func (db *DB) Leads(ctx context.Context, teamID int64, limit, offset int) ([]Lea
 	if err := db.r.QueryRowContext(ctx, "SELECT count(*) FROM leads WHERE team_id = ?", teamID).Scan(&total); err != nil {
 		return nil, 0, fmt.Errorf("count leads: %w", wrapUnavailable(err))
 	}
-	leads, err := db.queryLeads(ctx, "SELECT "+leadColumns+" WHERE l.team_id = ? ORDER BY l.last_activity_at DESC, l.id DESC LIMIT ? OFFSET ?", teamID, limit, offset)
+	leads, err := db.queryLeads(ctx, leadsByActivitySQL, teamID, limit, offset)
 	return leads, total, err
 }
+
+// leadsByActivitySQL reads a page of a team's leads down the
+// leads_team_activity index, latest activity first.
+const leadsByActivitySQL = "SELECT " + leadColumns + " WHERE l.team_id = ? ORDER BY l.last_activity_at DESC, l.id DESC LIMIT ? OFFSET ?"
 
 func (db *DB) queryLeads(ctx context.Context, query string, args ...any) ([]Lead, error) {
 	rows, err := db.r.QueryContext(ctx, query, args...)
