@@ -34,7 +34,7 @@ func (s *Server) createAPIKey(c echo.Context) error {
 	}
 	s.logOf(c).Info("api key generated", "team", a.TeamID, "key_id", k.ID, "preview", k.Preview, "access", k.Access)
 	if !isHTMX(c) {
-		return s.redirectCarrying(c, "/settings/integrations#api-keys", carried{NewKey: key, NewFor: k.Label, NewAccess: k.Access})
+		return s.redirectCarrying(c, "/settings/integrations", carried{NewKey: key, NewFor: k.Label, NewAccess: k.Access})
 	}
 	card, err := s.keysCard(c)
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
@@ -187,5 +188,73 @@ func TestBrowserKeyboardOnlyKeys(t *testing.T) {
 	}
 	if !strings.HasPrefix(notice, "Revoked “Webflow form”") || e.activeKeys(e.agent("ana@example.com").TeamID) != 1 {
 		t.Fatalf("after revoke: notice %q, %d keys", notice, e.activeKeys(e.agent("ana@example.com").TeamID))
+	}
+}
+
+// inViewJS reports whether the element sel is on screen.
+func inViewJS(sel string) string {
+	return `(() => { const r = document.querySelector('` + sel + `').getBoundingClientRect();
+		return r.height > 0 && r.top >= 0 && r.bottom <= window.innerHeight; })()`
+}
+
+// TestBrowserFeedbackStaysInView: on a phone, what an action did is on
+// screen and focused afterwards: the "Revoked …" notice after revoking the
+// last key of a long page, and, in a browser without JavaScript, the
+// domain notice after adding a domain (Post/Redirect/Get, and autofocus
+// needs no script); reloading then posts nothing.
+func TestBrowserFeedbackStaysInView(t *testing.T) {
+	e := newEnv(t)
+	ctx := newBrowser(t)
+	acceptDialogs(ctx)
+	signupInBrowser(t, ctx, e.srv.URL, "ana@example.com")
+	a := e.agent("ana@example.com")
+	for _, label := range []string{"Website", "Zapier", "Make", "Webflow", "Tracker"} {
+		if _, _, err := e.db.CreateAPIKey(t.Context(), a.TeamID, a.ID, label, "intake"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	phone := chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2), chromedp.EmulateMobile)
+	var inView bool
+	var focused string
+	err := chromedp.Run(ctx, phone,
+		chromedp.Navigate(e.srv.URL+"/settings/integrations"), pageReady(),
+		chromedp.ScrollIntoView(`button[aria-label="Revoke Website"]`, chromedp.ByQuery),
+		chromedp.Click(`button[aria-label="Revoke Website"]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`[data-testid="key-notice"]`, chromedp.ByQuery),
+		chromedp.Poll(inViewJS(`[data-testid="key-notice"]`), &inView),
+		chromedp.Evaluate(focusJS, &focused),
+	)
+	if err != nil || !inView || focused != "key-notice" {
+		t.Fatalf("after revoking on a phone: notice on screen %v, focus on %q (%v)", inView, focused, err)
+	}
+
+	// Without JavaScript.
+	var url string
+	var noScript bool
+	err = chromedp.Run(ctx,
+		chromedp.ActionFunc(func(ctx context.Context) error { return emulation.SetScriptExecutionDisabled(true).Do(ctx) }),
+		chromedp.Navigate(e.srv.URL+"/settings/integrations"),
+		chromedp.Click(`#web-tracker summary`, chromedp.ByQuery),
+		chromedp.SendKeys("#tracked-domain", "sunsetrealty.com", chromedp.ByQuery),
+		chromedp.Submit(`#tracked-domain`, chromedp.ByQuery),
+		chromedp.WaitVisible(`[data-testid="domain-notice"]`, chromedp.ByQuery),
+		chromedp.Location(&url),
+		// DevTools evaluates nothing while scripts are off; turning them
+		// back on runs none of the page's, so the page stays as it loaded.
+		chromedp.ActionFunc(func(ctx context.Context) error { return emulation.SetScriptExecutionDisabled(false).Do(ctx) }),
+		chromedp.Evaluate(`typeof htmx === "undefined"`, &noScript),
+		chromedp.Evaluate(inViewJS(`[data-testid="domain-notice"]`), &inView),
+		chromedp.Evaluate(focusJS, &focused),
+	)
+	if err != nil || !noScript || !inView || focused != "domain-notice" || !strings.HasSuffix(url, "/settings/integrations") {
+		t.Fatalf("no-JS domain add: at %s (scripts off %v), notice on screen %v, focus on %q (%v)", url, noScript, inView, focused, err)
+	}
+	var notices int
+	if err := chromedp.Run(ctx, chromedp.Reload(), chromedp.WaitReady("main", chromedp.ByQuery),
+		chromedp.Evaluate(`document.querySelectorAll('[data-testid="domain-notice"]').length`, &notices)); err != nil {
+		t.Fatal(err)
+	}
+	if d, _ := e.db.TrackedDomains(t.Context(), a.TeamID); notices != 0 || len(d) != 1 {
+		t.Fatalf("after a reload: %d notices, %d domains", notices, len(d))
 	}
 }

@@ -27,6 +27,9 @@ type carried struct {
 const carriedFlash = "carried"
 
 // redirectCarrying sends a plain form post to the page at to, carrying m.
+// The address has no #fragment: a page opened at one does not honour
+// autofocus, which is what brings the notice (or the new key's Copy
+// button) into view and announces it.
 func (s *Server) redirectCarrying(c echo.Context, to string, m carried) error {
 	b, err := json.Marshal(m)
 	if err != nil {
@@ -55,7 +58,7 @@ func takeCarried(sess *sessions.Session) (m carried, ok bool) {
 // refreshed card with the notice, a plain form post a redirect to it.
 func (s *Server) keysChanged(c echo.Context, notice string) error {
 	if !isHTMX(c) {
-		return s.redirectCarrying(c, "/settings/integrations#api-keys", carried{KeyNotice: notice})
+		return s.redirectCarrying(c, "/settings/integrations", carried{KeyNotice: notice})
 	}
 	card, err := s.keysCard(c)
 	if err != nil {
@@ -68,7 +71,7 @@ func (s *Server) keysChanged(c echo.Context, notice string) error {
 // trackerChanged is keysChanged for the Web tracker card.
 func (s *Server) trackerChanged(c echo.Context, card views.TrackerCard, notice string) error {
 	if !isHTMX(c) {
-		return s.redirectCarrying(c, "/settings/integrations#web-tracker", carried{TrackerNotice: notice})
+		return s.redirectCarrying(c, "/settings/integrations", carried{TrackerNotice: notice})
 	}
 	card.Notice = notice
 	return render(c, http.StatusOK, views.WebTrackerCard(csrfToken(c), card))

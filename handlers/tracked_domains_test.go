@@ -148,7 +148,7 @@ func TestTrackedDomainForm(t *testing.T) {
 	// redirected to the page, which shows the notice once, in an open
 	// Web tracker card.
 	r := c.post("/settings/integrations/tracked-domains", url.Values{"domain": {" WWW.Sunset.Example. "}})
-	if r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/settings/integrations#web-tracker" {
+	if r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/settings/integrations" {
 		t.Fatalf("plain add: %d %q", r.StatusCode, r.Header.Get("Location"))
 	}
 	if r = c.follow(r); !strings.Contains(r.body, "Added sunset.example") || !regexp.MustCompile(`<details open[^>]*>\s*<summary>\s*<h2 id="web-tracker-title"`).MatchString(r.body) {
