@@ -42,34 +42,36 @@ type attempt struct {
 func TestAccessMatrix(t *testing.T) {
 	t.Parallel()
 	matrix := map[string]access{
-		"GET /":                                public,
-		"GET /healthz":                         public,
-		"GET /static/*":                        public,
-		"HEAD /static/*":                       public,
-		"GET /thanks":                          public,
-		"GET /signup":                          public,
-		"GET /login":                           public,
-		"OPTIONS /api/leads/inbound":           public,
-		"GET /api/leads/inbound":               formGet,
-		"POST /signup":                         csrfOnly,
-		"POST /login":                          csrfOnly,
-		"POST /logout":                         csrfOnly,
-		"GET /settings/integrations":           agentPage,
-		"GET /leads":                           agentPage,
-		"POST /settings/integrations/api-keys": agentChange,
-		"GET /leads/:id":                       teamItem,
-		"POST /leads/:id/tracked-links":        teamChange,
-		"DELETE /settings/integrations/api-keys/:id":        teamChange,
-		"POST /api/leads/inbound":                           apiKey,
-		"GET /t.js":                                         public,
-		"HEAD /t.js":                                        public,
-		"OPTIONS /api/track":                                public,
-		"POST /api/track":                                   apiKey,
+		"GET /":                                      public,
+		"GET /healthz":                               public,
+		"GET /static/*":                              public,
+		"HEAD /static/*":                             public,
+		"GET /thanks":                                public,
+		"GET /signup":                                public,
+		"GET /login":                                 public,
+		"OPTIONS /api/leads/inbound":                 public,
+		"GET /api/leads/inbound":                     formGet,
+		"POST /signup":                               csrfOnly,
+		"POST /login":                                csrfOnly,
+		"POST /logout":                               csrfOnly,
+		"POST /logout/everywhere":                    agentChange,
+		"GET /settings/integrations":                 agentPage,
+		"GET /leads":                                 agentPage,
+		"POST /settings/integrations/api-keys":       agentChange,
+		"GET /leads/:id":                             teamItem,
+		"GET /leads/:id/submissions/:sid/raw":        teamItem,
+		"POST /leads/:id/tracked-links":              teamChange,
+		"DELETE /settings/integrations/api-keys/:id": teamChange,
+		"POST /api/leads/inbound":                    apiKey,
+		"GET /t.js":                                  public,
+		"HEAD /t.js":                                 public,
+		"OPTIONS /api/track":                         public,
+		"POST /api/track":                            apiKey,
 		"POST /settings/integrations/tracked-domains":       agentChange,
 		"DELETE /settings/integrations/tracked-domains/:id": teamChange,
-		"POST /mcp":                                         apiKey,
-		"GET /mcp":                                          apiKey,
-		"DELETE /mcp":                                       apiKey,
+		"POST /mcp":   apiKey,
+		"GET /mcp":    apiKey,
+		"DELETE /mcp": apiKey,
 	}
 	e := newEnv(t)
 	routes := e.h.Routes()
@@ -118,7 +120,11 @@ func TestAccessMatrix(t *testing.T) {
 	eve.get("/settings/integrations")
 
 	ids := strings.NewReplacer(":id", fmt.Sprint(liveID), "*", "app.css")
-	leadIDs := strings.NewReplacer(":id", fmt.Sprint(created.ID))
+	subs, err := e.db.LeadSubmissions(context.Background(), e.agent("ana@example.com").TeamID, created.ID, 0, 1)
+	if err != nil || len(subs.Submissions) != 1 {
+		t.Fatalf("the lead's submission: %+v %v", subs, err)
+	}
+	leadIDs := strings.NewReplacer(":id", fmt.Sprint(created.ID), ":sid", fmt.Sprint(subs.Submissions[0].ID))
 	tried, refused := 0, 0
 	for _, route := range routes {
 		method, pattern, _ := strings.Cut(route, " ")
@@ -193,6 +199,14 @@ func attemptsFor(e *env, kind access, method, path string, ana, eve *client, liv
 		}
 		return r
 	}
+	// The right token, but in the query string, where it leaks into logs,
+	// history and Referer headers: it must not count.
+	inQuery := func(c *client, hdr ...string) *http.Request {
+		v := url.Values{"label": {"x"}, "email": {"x@example.com"}, "password": {"correct horse battery"}, "name": {"X"}, "team": {"X"}, "confirm": {"yes"}}
+		r := req(v.Encode(), append([]string{"Content-Type", "application/x-www-form-urlencoded", "Accept", "text/html"}, hdr...)...)
+		r.URL.RawQuery = url.Values{"_csrf": {c.csrf}}.Encode()
+		return r
+	}
 	signedOut := func() *client { // a fresh visitor whose session holds a CSRF token
 		c := e.client()
 		c.get("/login")
@@ -218,7 +232,8 @@ func attemptsFor(e *env, kind access, method, path string, ana, eve *client, liv
 			attempt{identity: "signed out (HTMX)", via: so2, req: form(so2, so2.csrf, nil, "HX-Request", "true"), status: 401, hxTo: "/login"},
 			attempt{identity: "agent without CSRF token", via: ana, req: form(ana, "", nil, "HX-Request", "true"), status: 403},
 			attempt{identity: "agent with forged CSRF token", via: ana, req: form(ana, forged, nil, "HX-Request", "true"), status: 403},
-			attempt{identity: "agent with another session's token", via: ana, req: form(ana, eve.csrf, nil, "HX-Request", "true"), status: 403})
+			attempt{identity: "agent with another session's token", via: ana, req: form(ana, eve.csrf, nil, "HX-Request", "true"), status: 403},
+			attempt{identity: "agent with the token in the query string", via: ana, req: inQuery(ana, "HX-Request", "true"), status: 403})
 		if kind == teamChange {
 			out = append(out,
 				attempt{identity: "another team's agent", via: eve, req: form(eve, eve.csrf, nil, "HX-Request", "true"), status: 404},
@@ -230,7 +245,8 @@ func attemptsFor(e *env, kind access, method, path string, ana, eve *client, liv
 			attempt{identity: "visitor without CSRF token", via: so, req: form(so, "", nil), status: 403},
 			attempt{identity: "visitor with forged CSRF token", via: so2, req: form(so2, forged, nil), status: 403},
 			attempt{identity: "agent without CSRF token", via: ana, req: form(ana, "", nil), status: 403},
-			attempt{identity: "agent with another session's token", via: ana, req: form(ana, eve.csrf, nil), status: 403})
+			attempt{identity: "agent with another session's token", via: ana, req: form(ana, eve.csrf, nil), status: 403},
+			attempt{identity: "visitor with the token in the query string", via: so, req: inQuery(so), status: 403})
 	case apiKey:
 		lead := `{"name":"Intruder","email":"intruder@example.com"}`
 		if path == "/api/track" {

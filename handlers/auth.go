@@ -50,8 +50,8 @@ func (s *Server) signup(c echo.Context) error {
 	if len(f.Errors) > 0 {
 		return render(c, http.StatusUnprocessableEntity, views.SignupPage(page(c, "Sign up", ""), f))
 	}
-	ip := "ip:" + c.RealIP()
-	if ok, wait := s.signups.reserve(ip); !ok {
+	ip := c.RealIP()
+	if ok, wait := s.signups.reserve(ip, 0); !ok {
 		f.Error = tooManyAttempts(c, wait, "sign-ups from this address")
 		return render(c, http.StatusTooManyRequests, views.SignupPage(page(c, "Sign up", ""), f))
 	}
@@ -87,13 +87,16 @@ func requireText(f views.Form, name, missing string, max int) {
 	}
 }
 
+// maxEmailBytes is the longest email address (RFC 5321's path limit).
+const maxEmailBytes = 254
+
 // checkEmail returns what is wrong with an email address, or "".
 func checkEmail(email string) string {
 	if email == "" {
 		return "Enter your email address."
 	}
 	addr, err := mail.ParseAddress(email)
-	if err != nil || addr.Address != email || len(email) > 254 {
+	if err != nil || addr.Address != email || len(email) > maxEmailBytes {
 		return "Enter an email address like name@example.com."
 	}
 	return ""
@@ -142,24 +145,23 @@ func (s *Server) login(c echo.Context) error {
 	password := c.FormValue("password")
 	next := safeNext(c.FormValue("next"))
 	f := views.Form{Values: map[string]string{"email": email, "next": next}}
-	account, ip := "email:"+strings.ToLower(email), "ip:"+c.RealIP()
+	// No account has a longer email: refused before any throttle has to
+	// remember it.
+	if len(email) > maxEmailBytes {
+		f.Values["email"] = ""
+		f.Error = "Enter an email address like name@example.com."
+		return render(c, http.StatusUnprocessableEntity, views.LoginPage(page(c, "Log in", ""), f))
+	}
+	account, ip := strings.ToLower(email), c.RealIP()
 	// The attempt counts before the password is checked, so parallel
 	// guesses cannot all slip past the limit while the first are hashing.
-	ok, wait := s.logins.reserve(account)
-	if ok {
-		if ok, wait = s.loginIPs.reserve(ip); !ok {
-			s.logins.refund(account)
-		}
-	}
-	if !ok {
-		f.Error = tooManyAttempts(c, wait, "failed attempts")
+	if ok, wait, what := s.logins.admit(account, ip); !ok {
+		f.Error = tooManyAttempts(c, wait, what)
 		return render(c, http.StatusTooManyRequests, views.LoginPage(page(c, "Log in", ""), f))
 	}
 	matched, err := s.checkLogin(c, email, password)
 	if err != nil {
-		// The password was never checked: the attempt does not count.
-		s.logins.refund(account)
-		s.loginIPs.refund(ip)
+		s.logins.unchecked(account, ip)
 		if f.Error = hashBusy(c, err); f.Error == "" {
 			return err
 		}
@@ -169,8 +171,7 @@ func (s *Server) login(c echo.Context) error {
 		f.Error = badLogin
 		return render(c, http.StatusUnauthorized, views.LoginPage(page(c, "Log in", ""), f))
 	}
-	s.logins.clear(account)
-	s.loginIPs.refund(ip)
+	s.logins.succeeded(account, ip)
 	if err := s.startSession(c, matched.ID); err != nil {
 		return err
 	}
@@ -203,8 +204,12 @@ func (s *Server) checkLogin(c echo.Context, email, password string) (*store.Agen
 
 // tooManyAttempts sets Retry-After and returns the form's message.
 func tooManyAttempts(c echo.Context, wait time.Duration, what string) string {
-	c.Response().Header().Set("Retry-After", fmt.Sprint(int(math.Ceil(wait.Seconds()))))
-	return fmt.Sprintf("Too many %s. Wait %d minute(s), then try again.", what, int(math.Ceil(wait.Minutes())))
+	secs := max(1, int(math.Ceil(wait.Seconds())))
+	c.Response().Header().Set("Retry-After", fmt.Sprint(secs))
+	if secs < 60 {
+		return fmt.Sprintf("Too many %s. Wait %d second(s), then try again.", what, secs)
+	}
+	return fmt.Sprintf("Too many %s. Wait %d minute(s), then try again.", what, (secs+59)/60)
 }
 
 // hashBusy returns the form's message when err says no password hash slot
@@ -224,7 +229,7 @@ var dummyHash = sync.OnceValue(func() []byte { return newPasswordHasher(0).hash(
 
 // startSession signs the agent in with a new session id and a new CSRF token.
 func (s *Server) startSession(c echo.Context, agentID int64) error {
-	sid, err := s.store.CreateSession(c.Request().Context(), agentID, sessionTTL)
+	sid, err := s.store.CreateSession(c.Request().Context(), agentID, sessionRules)
 	if err != nil {
 		return err
 	}
@@ -241,6 +246,22 @@ func (s *Server) logout(c echo.Context) error {
 			return err
 		}
 	}
+	return s.signedOut(c)
+}
+
+// logoutEverywhere ends every session of the agent, on every device: what
+// to do after signing in on a shared computer or losing a phone.
+func (s *Server) logoutEverywhere(c echo.Context) error {
+	if err := s.store.DeleteAgentSessions(c.Request().Context(), agentOf(c).ID); err != nil {
+		return err
+	}
+	return s.signedOut(c)
+}
+
+// signedOut forgets the session in the cookie, with a new CSRF token, and
+// sends the browser to the login page.
+func (s *Server) signedOut(c echo.Context) error {
+	sess := sessionOf(c)
 	delete(sess.Values, "sid")
 	sess.Values["csrf"] = randomID(32)
 	if err := s.saveSession(c, sess); err != nil {

@@ -21,3 +21,6 @@ func (s *Server) HoldHashSlots(wait time.Duration) (release func()) {
 func (s *Server) PasswordHashes() int64 { return s.hashes.runs.Load() }
 
 const RefusedLogBudget = refusedLogBudget
+
+// SetMCPAnswerCap lowers the cap on an MCP answer's size.
+func (s *Server) SetMCPAnswerCap(n int) { s.mcpAnswerCap = n }

@@ -49,11 +49,11 @@ func TestInboundKeyInURL(t *testing.T) {
 	if r.StatusCode != http.StatusCreated {
 		t.Fatalf("Jotform with the key in the URL: %d %s", r.StatusCode, r.body)
 	}
-	l, subs, err := e.db.Lead(context.Background(), team, e.lastLeadID())
+	l, subs, err := e.lead(team, e.lastLeadID())
 	if err != nil || l.Source != "Jotform" || l.Email != "noor.haddad@example.com" || len(subs) != 1 {
 		t.Fatalf("lead %+v, %v", l, err)
 	}
-	if strings.Contains(string(subs[0].Raw), "closr_AAAA") || !strings.Contains(string(subs[0].Raw), "closr_[redacted]") {
+	if raw := e.rawOf(team, l.ID, subs[0].ID); strings.Contains(raw, "closr_AAAA") || !strings.Contains(raw, "closr_[redacted]") {
 		t.Fatal("the webhook URL Jotform echoes in its body kept its key")
 	}
 	r = e.api("POST", "/api/leads/inbound?api_key="+secret, "application/json", `{"email": "leak@example.com"}`)
@@ -100,7 +100,7 @@ func TestInboundProvidersOverHTTP(t *testing.T) {
 		if r.StatusCode != tt.status || r.body != `{"status":"received"}` {
 			t.Fatalf("%s: %d %s, want %d received", tt.fixture, r.StatusCode, r.body, tt.status)
 		}
-		l, _, err := e.db.Lead(context.Background(), team, e.lastLeadID())
+		l, err := e.db.Lead(context.Background(), team, e.lastLeadID())
 		if err != nil || l.Source != tt.source {
 			t.Fatalf("%s: source %q, want %q (%v)", tt.fixture, l.Source, tt.source, err)
 		}
@@ -182,9 +182,9 @@ func TestInboundAttachments(t *testing.T) {
 		t.Fatalf("3 MB attachment: %d %s", r.StatusCode, r.body)
 	}
 	leads, _, _ := e.db.Leads(context.Background(), team, 10, 0)
-	_, subs, _ := e.db.Lead(context.Background(), team, leads[0].ID)
-	if len(subs[0].Raw) > 2048 || len(subs[0].Notes) != 1 {
-		t.Fatalf("the submission kept %d raw bytes and notes %q", len(subs[0].Raw), subs[0].Notes)
+	_, subs, _ := e.lead(team, leads[0].ID)
+	if subs[0].RawSize > 2048 || len(subs[0].Notes) != 1 {
+		t.Fatalf("the submission kept %d raw bytes and notes %q", subs[0].RawSize, subs[0].Notes)
 	}
 	if r := post(1<<20, "text/html"); r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/thanks" {
 		t.Fatalf("browser form with a file: %d %s", r.StatusCode, r.Header.Get("Location"))
@@ -328,7 +328,7 @@ func TestInboundSourceFromBrowser(t *testing.T) {
 	}
 	for i, tt := range tests {
 		id := e.mustPostLead(key, fmt.Sprintf(`{"email": "f%d@example.com"}`, i), tt.hdr...)
-		if l, _, _ := e.db.Lead(context.Background(), team, id); l.Source != tt.want {
+		if l, _ := e.db.Lead(context.Background(), team, id); l.Source != tt.want {
 			t.Fatalf("%v: source %q, want %q", tt.hdr, l.Source, tt.want)
 		}
 	}

@@ -1,7 +1,7 @@
 package handlers
 
 import (
-	"cmp"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -65,12 +65,24 @@ func leadRow(l store.Lead) views.LeadRow {
 		NeedsContact: l.NeedsContact()}
 }
 
+// submissionsPerPage is how many submissions the lead page and get_lead
+// show at a time, newest first.
+const submissionsPerPage = 20
+
+// maxRawShown caps a raw body served on request: the inbound body limit
+// (an MCP create_lead's input can be larger).
+const maxRawShown = 64 << 10
+
 func (s *Server) leadPage(c echo.Context) error {
 	id, err := idParam(c)
 	if err != nil {
 		return err
 	}
-	d, err := s.leadDetail(c, id)
+	before, err := cursorParam(c.QueryParam("before"))
+	if err != nil {
+		return err
+	}
+	d, err := s.leadDetail(c, id, before)
 	if err != nil {
 		return err
 	}
@@ -84,16 +96,21 @@ func leadTitle(c echo.Context, l views.LeadRow) string {
 }
 
 // leadDetail is everything the lead page shows about the agent's team's
-// lead id.
-func (s *Server) leadDetail(c echo.Context, id int64) (views.LeadDetail, error) {
+// lead id, with the submissions older than before (0: the newest).
+func (s *Server) leadDetail(c echo.Context, id, before int64) (views.LeadDetail, error) {
 	a := agentOf(c)
 	ctx := c.Request().Context()
-	l, subs, err := s.store.Lead(ctx, a.TeamID, id)
+	l, err := s.store.Lead(ctx, a.TeamID, id)
+	if err != nil {
+		return views.LeadDetail{}, err
+	}
+	subs, err := s.store.LeadSubmissions(ctx, a.TeamID, id, before, submissionsPerPage)
 	if err != nil {
 		return views.LeadDetail{}, err
 	}
 	d := views.LeadDetail{Lead: leadRow(l), KeyLabel: l.KeyLabel, KeyPreview: l.KeyPreview, Custom: pairs(l.Custom),
-		First: views.Enquiry{At: l.CreatedAt, Source: l.Source, Message: l.Message}}
+		First:            views.Enquiry{At: l.CreatedAt, Source: l.Source, Message: l.Message},
+		SubmissionsTotal: subs.Total, RawFolded: subs.Folded, KeptRaw: store.KeptRawBodies, Older: subs.Next, Paged: before != 0}
 	visits, err := s.store.VisitsOfLeads(ctx, a.TeamID, []int64{id}, s.now().Add(-hotWindow))
 	if err != nil {
 		return views.LeadDetail{}, err
@@ -108,22 +125,70 @@ func (s *Server) leadDetail(c echo.Context, id int64) (views.LeadDetail, error) 
 	}
 	d.Visits, d.MostViewed = story(seen, d.Lead.Visits, l.CreatedAt)
 	d.PageViews, d.PageViewsTotal = len(seen), total
-	for _, sub := range subs {
-		d.Submissions = append(d.Submissions, views.SubmissionView{At: sub.At, Source: sub.Source, Message: sub.Message,
+	for _, sub := range subs.Submissions {
+		d.Submissions = append(d.Submissions, views.SubmissionView{ID: sub.ID, At: sub.At, Source: sub.Source, Message: sub.Message,
 			KeyLabel: sub.KeyLabel, KeyPreview: sub.KeyPreview, ContentType: sub.ContentType, Fields: pairs(sub.Fields),
-			Notes: sub.Notes, Raw: string(sub.Raw)})
+			Notes: sub.Notes, RawSize: sub.RawSize})
 	}
-	if len(subs) > 0 {
-		// The lead's own columns hold its first message and source even
-		// for submissions stored before each kept its message.
-		first := subs[0]
-		d.First.Source, d.First.Message = cmp.Or(first.Source, l.Source), cmp.Or(first.Message, l.Message)
+	// The summary's latest enquiry is the newest submission, read apart
+	// when this page holds older ones.
+	newest := subs.Submissions
+	if before != 0 {
+		first, err := s.store.LeadSubmissions(ctx, a.TeamID, id, 0, 1)
+		if err != nil {
+			return views.LeadDetail{}, err
+		}
+		newest = first.Submissions
 	}
-	if len(subs) > 1 {
-		last := subs[len(subs)-1]
-		d.Latest = &views.Enquiry{At: last.At, Source: last.Source, Message: last.Message}
+	if subs.Total > 1 && len(newest) > 0 {
+		n := newest[0]
+		d.Latest = &views.Enquiry{At: n.At, Source: n.Source, Message: n.Message}
 	}
 	return d, nil
+}
+
+// cursorParam reads a page cursor: a submission id, or "" for the first
+// page. Anything else is ErrNotFound, as for a malformed :id.
+func cursorParam(v string) (int64, error) {
+	if v == "" {
+		return 0, nil
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < 1 {
+		return 0, store.ErrNotFound
+	}
+	return n, nil
+}
+
+// hdrRawCSP lets a raw body, which comes from anyone holding a public
+// intake key, do nothing at all, even if a browser ignored its type.
+var hdrRawCSP = []string{"default-src 'none'; frame-ancestors 'none'; sandbox"}
+
+// submissionRaw shows one submission's raw body as plain text, loaded on
+// its own and capped, so the lead page never carries raw bodies.
+func (s *Server) submissionRaw(c echo.Context) error {
+	a := agentOf(c)
+	id, err := idParam(c)
+	if err != nil {
+		return err
+	}
+	sid, err := cursorParam(c.Param("sid"))
+	if err != nil || sid == 0 {
+		return store.ErrNotFound
+	}
+	b, err := s.store.SubmissionRaw(c.Request().Context(), a.TeamID, id, sid, maxRawShown)
+	if err != nil {
+		return err
+	}
+	c.Response().Header()["Content-Security-Policy"] = hdrRawCSP
+	if b.Size == 0 {
+		return c.String(http.StatusGone, fmt.Sprintf("This raw body was folded: Closr keeps the raw bodies of a lead's newest %d submissions. "+
+			"The submission's fields are still on the lead's page.\n", store.KeptRawBodies))
+	}
+	if b.Size > len(b.Data) {
+		b.Data = fmt.Appendf(b.Data, "\n\n[the first %d of %d bytes]\n", len(b.Data), b.Size)
+	}
+	return c.Blob(http.StatusOK, echo.MIMETextPlainCharsetUTF8, b.Data)
 }
 
 func pairs(fs []store.Field) []views.Pair {

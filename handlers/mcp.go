@@ -5,10 +5,16 @@ package handlers
 // same 401 body, x-api-key as well as Bearer, revocation on the next request).
 
 import (
+	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
 	"log/slog"
+	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -21,11 +27,40 @@ import (
 type MCPStore interface {
 	SearchLeads(ctx context.Context, teamID int64, text string, limit, offset int) ([]store.Lead, int, error)
 	RecentVisitors(ctx context.Context, teamID int64, since time.Time, limit int) ([]store.VisitorActivity, int, error)
-	LeadCounts(ctx context.Context, teamID int64, from, to time.Time) (bySource, byDay []store.Count, err error)
+	LeadCounts(ctx context.Context, teamID int64, from, to time.Time, maxSources int) (bySource, byDay []store.Count, err error)
 }
 
 // maxMCPBody caps one JSON-RPC message; tool arguments are small.
 const maxMCPBody = 1 << 20
+
+// maxMCPAnswer caps one answer. The tools' own limits keep answers under
+// it (get_lead at its largest, 20 submissions of 64 KiB, 200 page views of
+// 5 KB and 64 KiB of custom fields, sent as structured content and again
+// as text, is about 5 MB); the cap holds whatever the stored data.
+const maxMCPAnswer = 8 << 20
+
+// capAnswers refuses an answer larger than the cap: a tool call gets a tool
+// error saying how to ask for less, any other method a JSON-RPC error.
+func (s *Server) capAnswers(next mcp.MethodHandler) mcp.MethodHandler {
+	return func(ctx context.Context, method string, req mcp.Request) (mcp.Result, error) {
+		res, err := next(ctx, method, req)
+		if err != nil || res == nil {
+			return res, err
+		}
+		b, err := json.Marshal(res)
+		if err != nil {
+			return nil, fmt.Errorf("encode the answer to %s: %w", method, err)
+		}
+		if len(b) <= s.mcpAnswerCap {
+			return res, nil
+		}
+		msg := fmt.Sprintf("the answer would be %d bytes, over the limit of %d: ask for less (a smaller limit, a shorter period, or the next page)", len(b), s.mcpAnswerCap)
+		if method == "tools/call" {
+			return &mcp.CallToolResult{IsError: true, Content: []mcp.Content{&mcp.TextContent{Text: msg}}}, nil
+		}
+		return nil, errors.New(msg)
+	}
+}
 
 // mcpCaller is who is calling a tool: the MCP key and the request's logger.
 type mcpCaller struct {
@@ -43,7 +78,8 @@ func callerOf(ctx context.Context) (mcpCaller, bool) {
 }
 
 // caller is the tool call's caller, refused when its key was revoked while
-// the request was being read.
+// the request was being read. Read tools ask again (stillActive) once their
+// query has run.
 func (s *Server) caller(ctx context.Context) (mcpCaller, error) {
 	c, ok := callerOf(ctx)
 	if !ok {
@@ -53,6 +89,15 @@ func (s *Server) caller(ctx context.Context) (mcpCaller, error) {
 		return mcpCaller{}, errRevokedMidCall
 	}
 	return c, nil
+}
+
+// stillActive refuses a read tool's answer when the key was revoked while
+// its query ran: a revoked key gets no data, however late the revoke.
+func (s *Server) stillActive(c mcpCaller) error {
+	if !s.store.KeyActive(c.key.ID) {
+		return errRevokedMidCall
+	}
+	return nil
 }
 
 // errRevokedMidCall answers a tool call whose key was revoked meanwhile.
@@ -68,14 +113,15 @@ func (s *Server) newMCPHandler() http.Handler {
 	srv := mcp.NewServer(&mcp.Implementation{Name: "closr", Title: "Closr CRM", Version: "1.0.0"},
 		&mcp.ServerOptions{Logger: sdkLog, Instructions: "Tools to read and add leads in the Closr CRM of the team that owns the API key: search and read leads, add a lead, see who is on the team's website, and summarize the pipeline."})
 	s.addMCPTools(srv)
+	srv.AddReceivingMiddleware(s.capAnswers)
 	return mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return srv }, &mcp.StreamableHTTPOptions{
 		// Stateless: no sessions kept in memory, and each tool call sees
 		// the key of the request that carried it.
 		Stateless:    true,
 		JSONResponse: true,
-		// DNS-rebinding protection guards servers without authentication;
-		// every request here needs a key, and behind a reverse proxy on the
-		// same host the protection would refuse every request.
+		// serveMCP checks the Host itself (see hostAllowed): the SDK's
+		// check would refuse every request from a reverse proxy on this
+		// machine.
 		DisableLocalhostProtection: true,
 		MaxRequestBodyBytes:        maxMCPBody,
 		Logger:                     sdkLog,
@@ -97,16 +143,29 @@ func (h warnAndAbove) WithGroup(name string) slog.Handler {
 	return warnAndAbove{h.Handler.WithGroup(name)}
 }
 
-// serveMCP is /mcp: it checks the key on every request, then hands over to
-// the SDK.
+// serveMCP is /mcp: it checks the Host, the key and the body's shape on
+// every request, then hands over to the SDK.
 func (s *Server) serveMCP(c echo.Context) error {
 	r := c.Request()
+	if !s.hostAllowed(r) {
+		return errHostNotAllowed
+	}
 	key, err := s.authenticate(r.Context(), presentedKey(r, ""))
+	if errors.Is(err, errBadKey) {
+		c.Response().Header().Set("WWW-Authenticate", mcpChallenge)
+	}
 	if err != nil {
 		return err
 	}
 	if key.Access != store.AccessMCP {
 		return errIntakeKeyAtMCP
+	}
+	if r.Method == http.MethodPost {
+		body, batch := peekBatch(r.Body)
+		if batch {
+			return errBatch
+		}
+		r.Body = body
 	}
 	if now := s.now(); s.touches.due(key.ID, now) {
 		if err := s.store.TouchAPIKey(r.Context(), key.TeamID, key.ID, now); err != nil {
@@ -117,4 +176,67 @@ func (s *Server) serveMCP(c echo.Context) error {
 	ctx := context.WithValue(r.Context(), mcpCallerKey{}, mcpCaller{key: key, log: s.logOf(c).With("team", key.TeamID, "key_id", key.ID)})
 	s.mcp.ServeHTTP(c.Response(), r.WithContext(ctx))
 	return nil
+}
+
+// mcpChallenge is the Bearer challenge of a 401 from /mcp (RFC 6750 §3;
+// printable ASCII without quotes or backslashes). It names no
+// resource_metadata: Closr takes API keys, not OAuth tokens, and a client
+// pointed at OAuth metadata would start a sign-in that cannot succeed
+// instead of showing what to do.
+const mcpChallenge = `Bearer realm="Closr", error="invalid_token", error_description="Send a valid Closr MCP key as Authorization: Bearer KEY or in x-api-key. Generate one with MCP access in Settings > Integrations."`
+
+// errBatch refuses a JSON-RPC batch: the rate limits count requests, so a
+// batch would run any number of calls for the price of one. MCP has had no
+// batches since its 2025-06-18 version.
+var errBatch = &problem{Status: http.StatusBadRequest, Code: "batch_not_supported",
+	Message: "Send one JSON-RPC message per request: batches (JSON arrays) are not supported."}
+
+// peekBatch reports whether a request body holds a JSON array, reading
+// only up to its first significant byte; body gives the whole body back.
+func peekBatch(rc io.ReadCloser) (body io.ReadCloser, batch bool) {
+	br := bufio.NewReader(rc)
+	for {
+		b, err := br.ReadByte()
+		if err != nil {
+			break
+		}
+		if b != ' ' && b != '\t' && b != '\n' && b != '\r' {
+			br.UnreadByte()
+			batch = b == '['
+			break
+		}
+	}
+	return struct {
+		io.Reader
+		io.Closer
+	}{br, rc}, batch
+}
+
+var errHostNotAllowed = &problem{Status: http.StatusForbidden, Code: "host_not_allowed",
+	Message: "This request reached Closr on a loopback address under another host name, as a DNS-rebinding page would. Use localhost, or, behind a reverse proxy on this machine, list the proxy in --trusted-proxies."}
+
+// hostAllowed guards against DNS rebinding, as the SDK's own check would,
+// but lets a trusted reverse proxy on the same machine through: a request
+// that reached a loopback address must name a loopback host, unless a
+// trusted proxy forwarded it.
+func (s *Server) hostAllowed(r *http.Request) bool {
+	local, _ := r.Context().Value(http.LocalAddrContextKey).(net.Addr)
+	if local == nil || !isLoopback(local.String()) || s.fromTrustedProxy(r) {
+		return true
+	}
+	return isLoopback(r.Host)
+}
+
+// isLoopback reports whether a host or host:port is localhost or a
+// loopback address.
+func isLoopback(hostport string) bool {
+	host, _, err := net.SplitHostPort(hostport)
+	if err != nil {
+		host = strings.Trim(hostport, "[]")
+	}
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }

@@ -315,15 +315,15 @@ func TestMCPToolsSeeOnlyTheirTeam(t *testing.T) {
 		}
 		m := callTool[detail](t, cs, "get_lead", map[string]any{"id": morgan})
 		// A later submission fills blanks only: the lead keeps its first
-		// source, and the second one is on its own submission.
-		if m.Lead.Source != "MCP" || len(m.Submissions) != 2 || m.Submissions[0].Source != "MCP" || m.Submissions[0].KeyLabel != "Claude" ||
-			m.Submissions[1].Source != "Open house (via MCP)" {
-			t.Fatalf("Morgan = %+v, want two submissions, the first from MCP through the Claude key", m)
+		// source, and the second one is on its own submission (newest first).
+		if m.Lead.Source != "MCP" || len(m.Submissions) != 2 || m.Submissions[1].Source != "MCP" || m.Submissions[1].KeyLabel != "Claude" ||
+			m.Submissions[0].Source != "Open house (via MCP)" {
+			t.Fatalf("Morgan = %+v, want two submissions, newest first, the first made from MCP through the Claude key", m)
 		}
 		if msg := toolError(t, cs, "get_lead", map[string]any{"id": bobLead}); msg != fmt.Sprintf("no lead with id %d; find leads with search_leads", bobLead) {
 			t.Fatalf("Bob's lead via Ana's key: %q", msg)
 		}
-		if msg := toolError(t, cs, "get_lead", map[string]any{"id": 0}); !strings.Contains(msg, "positive number") {
+		if msg := toolError(t, cs, "get_lead", map[string]any{"id": 0}); msg != "id must be 1 or more (got 0): the lead's id, as search_leads or create_lead returned it" {
 			t.Fatalf("id 0: %q", msg)
 		}
 		if msg := toolError(t, cs, "get_lead", map[string]any{"id": "seven"}); !strings.Contains(msg, "id") {
@@ -727,7 +727,7 @@ func TestMCPCreateLeadNeedsContact(t *testing.T) {
 	if got.Status != "created" || len(got.Warnings) != 1 || !strings.Contains(got.Warnings[0], "needs contact details") {
 		t.Fatalf("create_lead = %+v", got)
 	}
-	l, _, err := e.db.Lead(t.Context(), team, got.ID)
+	l, err := e.db.Lead(t.Context(), team, got.ID)
 	if err != nil || !l.NeedsContact() || l.Name != "Alex from the open house" {
 		t.Fatalf("lead %+v, %v", l, err)
 	}

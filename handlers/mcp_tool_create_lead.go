@@ -5,7 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sort"
+	"slices"
 	"strings"
 
 	"closr/handlers/intake"
@@ -17,7 +17,7 @@ import (
 type createLeadIn struct {
 	Name           string            `json:"name,omitempty" jsonschema:"the person's full name"`
 	Email          string            `json:"email,omitempty" jsonschema:"email address; with neither email nor phone the lead is kept, marked as needing contact details"`
-	Phone          string            `json:"phone,omitempty" jsonschema:"phone number, with the country code when outside the team's country"`
+	Phone          digits            `json:"phone,omitempty" jsonschema:"phone number, with the country code when outside the team's country; a number is read as its digits"`
 	Message        string            `json:"message,omitempty" jsonschema:"what the person asked or said"`
 	Source         string            `json:"source,omitempty" jsonschema:"where the lead came from, e.g. Referral or Open house; MCP when not given"`
 	Fields         map[string]string `json:"fields,omitempty" jsonschema:"other details to keep on the lead, by name, e.g. {\"budget\": \"$600k\"}"`
@@ -36,7 +36,7 @@ func (s *Server) toolCreateLead(ctx context.Context, _ *mcp.CallToolRequest, in 
 	if err != nil {
 		return nil, createLeadOut{}, err
 	}
-	p, err := intake.Named(in.Name, in.Email, in.Phone, in.Message, in.Source, in.Fields)
+	p, err := intake.Named(in.Name, in.Email, string(in.Phone), in.Message, in.Source, in.Fields)
 	if err != nil {
 		return nil, createLeadOut{}, toolRefused(ctx, "create_lead", err)
 	}
@@ -68,23 +68,29 @@ func toolRefused(ctx context.Context, tool string, err error) error {
 	case ie.Kind == intake.IdempotencyReused:
 		return errors.New("this idempotency_key was already used with different input; use a new idempotency_key for a new lead")
 	}
-	return errors.New(ie.Message + fieldHints(ie.Fields))
+	if len(ie.Fields) > 0 {
+		return errors.New(validationMessage(ie.Fields))
+	}
+	return errors.New(ie.Message)
 }
 
-// fieldHints lists every field's problem after the summary, when there is
-// more than one.
-func fieldHints(errs map[string]string) string {
-	if len(errs) < 2 {
-		return ""
+// validationMessage says what to fix, each distinct message once, naming
+// the arguments it is about when the messages differ.
+func validationMessage(errs map[string]string) string {
+	byMessage := map[string][]string{}
+	for name, msg := range errs {
+		byMessage[msg] = append(byMessage[msg], name)
 	}
-	var names []string
-	for n := range errs {
-		names = append(names, n)
+	if len(byMessage) == 1 {
+		for msg := range byMessage {
+			return msg
+		}
 	}
-	sort.Strings(names)
-	var b strings.Builder
-	for _, n := range names {
-		fmt.Fprintf(&b, " %s: %s", n, errs[n])
+	parts := make([]string, 0, len(byMessage))
+	for msg, names := range byMessage {
+		slices.Sort(names)
+		parts = append(parts, strings.Join(names, ", ")+": "+msg)
 	}
-	return b.String()
+	slices.Sort(parts)
+	return strings.Join(parts, " ")
 }

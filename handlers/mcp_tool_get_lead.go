@@ -12,15 +12,18 @@ import (
 
 // getLeadIn is get_lead's input.
 type getLeadIn struct {
-	ID int64 `json:"id" jsonschema:"the lead's id, as search_leads or create_lead returned it"`
+	ID                int64 `json:"id" jsonschema:"the lead's id, as search_leads or create_lead returned it"`
+	SubmissionsBefore int64 `json:"submissions_before,omitempty" jsonschema:"for older submissions: next_submissions_before from the previous answer"`
 }
 
 // getLeadOut is get_lead's result.
 type getLeadOut struct {
-	Lead           leadOut         `json:"lead"`
-	Submissions    []submissionOut `json:"submissions" jsonschema:"every post that created or updated the lead, oldest first"`
-	PageViews      []pageViewOut   `json:"page_views" jsonschema:"the latest pages the person viewed on the agent's site, oldest first"`
-	PageViewsTotal int             `json:"page_views_total" jsonschema:"all page views of the person, of which page_views holds the latest 200"`
+	Lead                  leadOut         `json:"lead"`
+	Submissions           []submissionOut `json:"submissions" jsonschema:"the latest 20 posts that created or updated the lead (or the 20 before submissions_before), newest first"`
+	SubmissionsTotal      int             `json:"submissions_total" jsonschema:"all submissions of the lead"`
+	NextSubmissionsBefore int64           `json:"next_submissions_before,omitempty" jsonschema:"pass as submissions_before for the next 20 older submissions; absent on the oldest page"`
+	PageViews             []pageViewOut   `json:"page_views" jsonschema:"the latest pages the person viewed on the agent's site, oldest first"`
+	PageViewsTotal        int             `json:"page_views_total" jsonschema:"all page views of the person, of which page_views holds the latest 200"`
 }
 
 // submissionOut is one submission. The raw body is left out: fields hold
@@ -48,14 +51,15 @@ func (s *Server) toolGetLead(ctx context.Context, _ *mcp.CallToolRequest, in get
 	if err != nil {
 		return nil, getLeadOut{}, err
 	}
-	if in.ID < 1 {
-		return nil, getLeadOut{}, fmt.Errorf("id must be a lead id, a positive number (got %d); find one with search_leads", in.ID)
-	}
 	team := caller.key.TeamID
-	l, subs, err := s.store.Lead(ctx, team, in.ID)
+	l, err := s.store.Lead(ctx, team, in.ID)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, getLeadOut{}, fmt.Errorf("no lead with id %d; find leads with search_leads", in.ID)
 	}
+	if err != nil {
+		return nil, getLeadOut{}, toolFailed(ctx, "get_lead", err)
+	}
+	subs, err := s.store.LeadSubmissions(ctx, team, in.ID, in.SubmissionsBefore, submissionsPerPage)
 	if err != nil {
 		return nil, getLeadOut{}, toolFailed(ctx, "get_lead", err)
 	}
@@ -63,8 +67,12 @@ func (s *Server) toolGetLead(ctx context.Context, _ *mcp.CallToolRequest, in get
 	if err != nil {
 		return nil, getLeadOut{}, toolFailed(ctx, "get_lead", err)
 	}
-	out := getLeadOut{Lead: toLeadOut(l, true), Submissions: []submissionOut{}, PageViews: []pageViewOut{}, PageViewsTotal: total}
-	for _, sub := range subs {
+	if err := s.stillActive(caller); err != nil {
+		return nil, getLeadOut{}, err
+	}
+	out := getLeadOut{Lead: toLeadOut(l, true), Submissions: []submissionOut{}, SubmissionsTotal: subs.Total,
+		NextSubmissionsBefore: subs.Next, PageViews: []pageViewOut{}, PageViewsTotal: total}
+	for _, sub := range subs.Submissions {
 		out.Submissions = append(out.Submissions, submissionOut{At: timeOut(sub.At), Source: sub.Source, KeyLabel: sub.KeyLabel, Fields: fieldsOut(sub.Fields)})
 	}
 	for _, v := range views {

@@ -9,11 +9,17 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
+// maxSummarySources is how many sources pipeline_summary lists by name;
+// the rest are counted together as otherSources.
+const maxSummarySources = 20
+
+const otherSources = "(other sources)"
+
 // pipelineSummaryIn is pipeline_summary's input.
 type pipelineSummaryIn struct {
 	From string `json:"from,omitempty" jsonschema:"first day, YYYY-MM-DD (UTC); with to, instead of days"`
 	To   string `json:"to,omitempty" jsonschema:"last day, included, YYYY-MM-DD (UTC); default today"`
-	Days int    `json:"days,omitempty" jsonschema:"the last N days including today, 1 to 366 (default 30); ignored when from is given"`
+	Days int    `json:"days,omitempty" jsonschema:"the last N days including today; ignored when from is given"`
 }
 
 // pipelineSummaryOut is pipeline_summary's result.
@@ -21,7 +27,7 @@ type pipelineSummaryOut struct {
 	From     string     `json:"from"`
 	To       string     `json:"to"`
 	NewLeads int        `json:"new_leads" jsonschema:"leads created in the period"`
-	BySource []countOut `json:"by_source" jsonschema:"new leads per source, most first"`
+	BySource []countOut `json:"by_source" jsonschema:"new leads per source, most first: the 20 largest, then (other sources) for the rest"`
 	ByDay    []countOut `json:"by_day" jsonschema:"new leads per day (UTC), every day of the period"`
 }
 
@@ -41,22 +47,30 @@ func (s *Server) toolPipelineSummary(ctx context.Context, _ *mcp.CallToolRequest
 		return nil, pipelineSummaryOut{}, err
 	}
 	end := to.AddDate(0, 0, 1)
-	bySource, byDay, err := s.store.LeadCounts(ctx, caller.key.TeamID, from, end)
+	bySource, byDay, err := s.store.LeadCounts(ctx, caller.key.TeamID, from, end, maxSummarySources)
 	if err != nil {
 		return nil, pipelineSummaryOut{}, toolFailed(ctx, "pipeline_summary", err)
 	}
+	if err := s.stillActive(caller); err != nil {
+		return nil, pipelineSummaryOut{}, err
+	}
 	out := pipelineSummaryOut{From: from.Format(dateLayout), To: to.Format(dateLayout), BySource: []countOut{}, ByDay: []countOut{}}
+	listed := 0
 	for _, c := range bySource {
 		label := c.Label
 		if label == "" {
 			label = "(none)"
 		}
 		out.BySource = append(out.BySource, countOut{Source: label, Leads: c.N})
-		out.NewLeads += c.N
+		listed += c.N
 	}
 	perDay := map[string]int{}
 	for _, c := range byDay {
 		perDay[c.Label] = c.N
+		out.NewLeads += c.N
+	}
+	if rest := out.NewLeads - listed; rest > 0 {
+		out.BySource = append(out.BySource, countOut{Source: otherSources, Leads: rest})
 	}
 	for d := from; d.Before(end); d = d.AddDate(0, 0, 1) {
 		day := d.Format(dateLayout)
@@ -87,14 +101,8 @@ func summaryPeriod(in pipelineSummaryIn, now time.Time) (from, to time.Time, err
 		if from, err = parse("from", in.From); err != nil {
 			return
 		}
-	case in.Days < 0 || in.Days > maxSummaryDays:
-		return from, to, fmt.Errorf("days must be between 1 and %d (got %d)", maxSummaryDays, in.Days)
 	default:
-		days := in.Days
-		if days == 0 {
-			days = 30
-		}
-		from = to.AddDate(0, 0, 1-days)
+		from = to.AddDate(0, 0, 1-in.Days)
 	}
 	if from.After(to) {
 		return from, to, fmt.Errorf("from (%s) must not be after to (%s)", from.Format(dateLayout), to.Format(dateLayout))

@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -10,8 +9,8 @@ import (
 
 // recentVisitorsIn is recent_visitors' input.
 type recentVisitorsIn struct {
-	Hours int `json:"hours,omitempty" jsonschema:"how far back to look, 1 to 720 hours (default 24)"`
-	Limit int `json:"limit,omitempty" jsonschema:"how many visitors to return, 1 to 200 (default 50)"`
+	Hours int `json:"hours,omitempty" jsonschema:"how far back to look, in hours"`
+	Limit int `json:"limit,omitempty" jsonschema:"how many visitors to return"`
 }
 
 // recentVisitorsOut is recent_visitors' result.
@@ -38,22 +37,13 @@ func (s *Server) toolRecentVisitors(ctx context.Context, _ *mcp.CallToolRequest,
 	if err != nil {
 		return nil, recentVisitorsOut{}, err
 	}
-	if in.Hours == 0 {
-		in.Hours = 24
-	}
-	if in.Hours < 1 || in.Hours > maxVisitorHours {
-		return nil, recentVisitorsOut{}, fmt.Errorf("hours must be between 1 and %d (30 days); got %d", maxVisitorHours, in.Hours)
-	}
-	if in.Limit == 0 {
-		in.Limit = 50
-	}
-	if in.Limit < 1 || in.Limit > maxVisitorsLimit {
-		return nil, recentVisitorsOut{}, fmt.Errorf("limit must be between 1 and %d (got %d)", maxVisitorsLimit, in.Limit)
-	}
 	since := s.now().Add(-time.Duration(in.Hours) * time.Hour)
 	visitors, total, err := s.store.RecentVisitors(ctx, caller.key.TeamID, since, in.Limit)
 	if err != nil {
 		return nil, recentVisitorsOut{}, toolFailed(ctx, "recent_visitors", err)
+	}
+	if err := s.stillActive(caller); err != nil {
+		return nil, recentVisitorsOut{}, err
 	}
 	out := recentVisitorsOut{Since: timeOut(since), Total: total, Visitors: []visitorOut{}}
 	for _, v := range visitors {

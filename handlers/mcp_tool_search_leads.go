@@ -2,8 +2,6 @@ package handlers
 
 import (
 	"context"
-	"fmt"
-	"unicode/utf8"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
@@ -11,7 +9,7 @@ import (
 // searchLeadsIn is search_leads' input.
 type searchLeadsIn struct {
 	Query  string `json:"query,omitempty" jsonschema:"text to find in the name, email, phone or source (case-insensitive); empty lists every lead"`
-	Limit  int    `json:"limit,omitempty" jsonschema:"how many leads to return, 1 to 100 (default 20)"`
+	Limit  int    `json:"limit,omitempty" jsonschema:"how many leads to return"`
 	Offset int    `json:"offset,omitempty" jsonschema:"how many matching leads to skip: pass next_offset from the previous page"`
 }
 
@@ -27,21 +25,12 @@ func (s *Server) toolSearchLeads(ctx context.Context, _ *mcp.CallToolRequest, in
 	if err != nil {
 		return nil, searchLeadsOut{}, err
 	}
-	if n := utf8.RuneCountInString(in.Query); n > maxSearchText {
-		return nil, searchLeadsOut{}, fmt.Errorf("keep query to %d characters or fewer (this one has %d)", maxSearchText, n)
-	}
-	if in.Limit == 0 {
-		in.Limit = 20
-	}
-	if in.Limit < 1 || in.Limit > maxSearchLimit {
-		return nil, searchLeadsOut{}, fmt.Errorf("limit must be between 1 and %d (got %d)", maxSearchLimit, in.Limit)
-	}
-	if in.Offset < 0 {
-		return nil, searchLeadsOut{}, fmt.Errorf("offset must be 0 or more (got %d)", in.Offset)
-	}
 	leads, total, err := s.store.SearchLeads(ctx, caller.key.TeamID, in.Query, in.Limit, in.Offset)
 	if err != nil {
 		return nil, searchLeadsOut{}, toolFailed(ctx, "search_leads", err)
+	}
+	if err := s.stillActive(caller); err != nil {
+		return nil, searchLeadsOut{}, err
 	}
 	out := searchLeadsOut{Total: total, Leads: []leadOut{}}
 	for _, l := range leads {

@@ -26,9 +26,6 @@ func (s *Server) toolTrackedLink(ctx context.Context, _ *mcp.CallToolRequest, in
 	if err != nil {
 		return nil, trackedLinkOut{}, err
 	}
-	if in.LeadID < 1 {
-		return nil, trackedLinkOut{}, fmt.Errorf("lead_id must be a lead id, a positive number (got %d); find one with search_leads", in.LeadID)
-	}
 	tracked, err := s.newTrackedLink(ctx, caller.key.TeamID, in.LeadID, 0, caller.key.ID, in.URL)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, trackedLinkOut{}, fmt.Errorf("no lead with id %d; find leads with search_leads", in.LeadID)

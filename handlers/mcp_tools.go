@@ -8,6 +8,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/google/jsonschema-go/jsonschema"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"closr/store"
@@ -27,27 +28,63 @@ const mcpSource = "MCP"
 
 const dateLayout = "2006-01-02"
 
+// addMCPTools registers the tools with their schemas and annotations, and
+// keeps the input schemas for checkArguments. None of them reaches outside
+// the team's CRM (openWorldHint false); none deletes or overwrites anything.
 func (s *Server) addMCPTools(srv *mcp.Server) {
-	readOnly := &mcp.ToolAnnotations{ReadOnlyHint: true}
-	mcp.AddTool(srv, &mcp.Tool{Name: "create_lead", Title: "Create or update a lead",
-		Description: "Add a lead to the pipeline. A person is matched by email or phone, so a known person gets this submission added to their existing lead (status \"updated\") instead of a duplicate. Without an email or a phone the lead is kept, marked as needing contact details, and never matched to another."},
+	reader := &mcp.ToolAnnotations{ReadOnlyHint: true, IdempotentHint: true, OpenWorldHint: new(false)}
+	writer := &mcp.ToolAnnotations{DestructiveHint: new(false), OpenWorldHint: new(false)}
+	s.toolSchemas = map[string]*jsonschema.Schema{}
+	add := func(t *mcp.Tool) *mcp.Tool {
+		s.toolSchemas[t.Name] = t.InputSchema.(*jsonschema.Schema)
+		return t
+	}
+	mcp.AddTool(srv, add(&mcp.Tool{Name: "create_lead", Title: "Create or update a lead", Annotations: writer,
+		Description: "Add a lead to the pipeline. A person is matched by email or phone, so a known person gets this submission added to their existing lead (status \"updated\") instead of a duplicate. Without an email or a phone the lead is kept, marked as needing contact details, and never matched to another.",
+		InputSchema: schemaFor[createLeadIn](func(p map[string]*jsonschema.Schema) {
+			p["idempotency_key"].MaxLength = new(255)
+		}),
+		OutputSchema: schemaFor[createLeadOut](func(p map[string]*jsonschema.Schema) {
+			p["status"].Enum = []any{"created", "updated"}
+		})}),
 		s.toolCreateLead)
-	mcp.AddTool(srv, &mcp.Tool{Name: "search_leads", Title: "Search leads", Annotations: readOnly,
-		Description: "Find leads whose name, email, phone or source contains the query (case-insensitive), newest first, a page at a time."},
+	mcp.AddTool(srv, add(&mcp.Tool{Name: "search_leads", Title: "Search leads", Annotations: reader,
+		Description: "Find leads whose name, email, phone or source contains the query (case-insensitive), newest first, a page at a time.",
+		InputSchema: schemaFor[searchLeadsIn](func(p map[string]*jsonschema.Schema) {
+			p["query"].MaxLength = new(maxSearchText)
+			intRange(p["limit"], 1, maxSearchLimit, 20)
+			intRange(p["offset"], 0, 0, 0)
+		})}),
 		s.toolSearchLeads)
-	mcp.AddTool(srv, &mcp.Tool{Name: "get_lead", Title: "Get a lead", Annotations: readOnly,
-		Description: "One lead with every submission that created or updated it and the website pages the person viewed (tracker)."},
+	mcp.AddTool(srv, add(&mcp.Tool{Name: "get_lead", Title: "Get a lead", Annotations: reader,
+		Description: "One lead with its latest submissions (a page at a time) and the website pages the person viewed (tracker).",
+		InputSchema: schemaFor[getLeadIn](func(p map[string]*jsonschema.Schema) {
+			intRange(p["id"], 1, 0, 0)
+			intRange(p["submissions_before"], 1, 0, 0)
+		})}),
 		s.toolGetLead)
-	mcp.AddTool(srv, &mcp.Tool{Name: "recent_visitors", Title: "Recent website visitors", Annotations: readOnly,
-		Description: "Visitors the web tracker saw in the last N hours, latest first: when they were last seen, how many pages they viewed, their last page and the lead they are linked to, if any."},
+	mcp.AddTool(srv, add(&mcp.Tool{Name: "recent_visitors", Title: "Recent website visitors", Annotations: reader,
+		Description: "Visitors the web tracker saw in the last N hours, latest first: when they were last seen, how many pages they viewed, their last page and the lead they are linked to, if any.",
+		InputSchema: schemaFor[recentVisitorsIn](func(p map[string]*jsonschema.Schema) {
+			intRange(p["hours"], 1, maxVisitorHours, 24)
+			intRange(p["limit"], 1, maxVisitorsLimit, 50)
+		})}),
 		s.toolRecentVisitors)
-	mcp.AddTool(srv, &mcp.Tool{Name: "pipeline_summary", Title: "Pipeline summary", Annotations: readOnly,
-		Description: "How many new leads arrived in a period, by source and by day (UTC). Give from and to dates, or a number of days back from today (default 30)."},
+	mcp.AddTool(srv, add(&mcp.Tool{Name: "pipeline_summary", Title: "Pipeline summary", Annotations: reader,
+		Description: "How many new leads arrived in a period, by source and by day (UTC). Give from and to dates, or a number of days back from today.",
+		InputSchema: schemaFor[pipelineSummaryIn](func(p map[string]*jsonschema.Schema) {
+			p["from"].Format, p["to"].Format = "date", "date"
+			intRange(p["days"], 1, maxSummaryDays, 30)
+		})}),
 		s.toolPipelineSummary)
-	mcp.AddTool(srv, &mcp.Tool{Name: "tracked_link", Title: "Make a tracked link",
-		Annotations: &mcp.ToolAnnotations{DestructiveHint: new(bool)},
-		Description: "A link to a page of the agent's site for one lead: when the person opens it (on a page with the Closr web tracker), their visit joins the lead's history and the lead page says they opened it. Use it in a follow-up message to that person only. Links may point only at the team's tracked domains when it has any."},
+	mcp.AddTool(srv, add(&mcp.Tool{Name: "tracked_link", Title: "Make a tracked link", Annotations: writer,
+		Description: "A link to a page of the agent's site for one lead: when the person opens it (on a page with the Closr web tracker), their visit joins the lead's history and the lead page says they opened it. Use it in a follow-up message to that person only. Links may point only at the team's tracked domains when it has any.",
+		InputSchema: schemaFor[trackedLinkIn](func(p map[string]*jsonschema.Schema) {
+			intRange(p["lead_id"], 1, 0, 0)
+			p["url"].Format, p["url"].MaxLength = "uri", new(2000)
+		})}),
 		s.toolTrackedLink)
+	srv.AddReceivingMiddleware(s.checkArguments)
 }
 
 // toolFailed turns a storage or unexpected error into a tool error the

@@ -23,11 +23,18 @@ import (
 const (
 	cookieName = "closr_session"
 	sessionTTL = 30 * 24 * time.Hour
-	ctxAgent   = "closr.agent"
-	ctxCSRF    = "closr.csrf"
-	ctxSession = "closr.session"
-	ctxClock   = "closr.clock"
+	// sessionIdle ends a session nobody has used for a week (a laptop left
+	// signed in somewhere); sessionsPerAgent keeps an agent's newest
+	// sessions only, so repeated sign-ins cannot pile them up.
+	sessionIdle      = 7 * 24 * time.Hour
+	sessionsPerAgent = 10
+	ctxAgent         = "closr.agent"
+	ctxCSRF          = "closr.csrf"
+	ctxSession       = "closr.session"
+	ctxClock         = "closr.clock"
 )
+
+var sessionRules = store.SessionRules{Lifetime: sessionTTL, Idle: sessionIdle, PerAgent: sessionsPerAgent}
 
 // newCookieStore derives the cookie's signing and encryption keys from the
 // configured secret, so one secret serves both.
@@ -213,7 +220,7 @@ func (s *Server) withSession(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		c.Set(ctxCSRF, sess.Values["csrf"])
 		if sid, _ := sess.Values["sid"].(string); sid != "" {
-			a, err := s.store.SessionAgent(r.Context(), sid)
+			a, err := s.store.SessionAgent(r.Context(), sid, sessionRules)
 			switch {
 			case err == nil:
 				c.Set(ctxAgent, &a)
@@ -230,9 +237,11 @@ func (s *Server) withSession(next echo.HandlerFunc) echo.HandlerFunc {
 		switch r.Method {
 		case http.MethodGet, http.MethodHead, http.MethodOptions:
 		default:
+			// Never from the query string, where a token would leak into
+			// logs, history and Referer headers.
 			sent := r.Header.Get("X-CSRF-Token")
 			if sent == "" {
-				sent = c.FormValue("_csrf")
+				sent = r.PostFormValue("_csrf")
 			}
 			want, _ := sess.Values["csrf"].(string)
 			if sent == "" || subtle.ConstantTimeCompare([]byte(sent), []byte(want)) != 1 {
@@ -245,7 +254,8 @@ func (s *Server) withSession(next echo.HandlerFunc) echo.HandlerFunc {
 
 // sessionForErrorPage reads the session of a request outside the session
 // routes (an unknown address), so that its error page keeps the agent's
-// navigation. It changes nothing: no cookie is written.
+// navigation. It writes no cookie; like any page, it counts as the
+// session being used.
 func (s *Server) sessionForErrorPage(c echo.Context) {
 	if c.Get(ctxSession) != nil {
 		return // withSession ran
@@ -259,7 +269,7 @@ func (s *Server) sessionForErrorPage(c echo.Context) {
 	if token == "" || sid == "" {
 		return
 	}
-	a, err := s.store.SessionAgent(c.Request().Context(), sid)
+	a, err := s.store.SessionAgent(c.Request().Context(), sid, sessionRules)
 	if err != nil {
 		return
 	}

@@ -46,8 +46,12 @@ func newLimiterSet(perSecond float64) *limiterSet {
 	if perSecond <= 0 {
 		return nil
 	}
-	return &limiterSet{limit: rate.Limit(perSecond), burst: max(1, int(math.Ceil(perSecond*burstSeconds))),
-		max: maxLimiters, now: time.Now, m: make(map[string]*rate.Limiter)}
+	return newBucketSet(rate.Limit(perSecond), max(1, int(math.Ceil(perSecond*burstSeconds))))
+}
+
+// newBucketSet returns a set of buckets of the given rate and burst.
+func newBucketSet(limit rate.Limit, burst int) *limiterSet {
+	return &limiterSet{limit: limit, burst: burst, max: maxLimiters, now: time.Now, m: make(map[string]*rate.Limiter)}
 }
 
 // allow takes one request from client's bucket; when it is empty, it says

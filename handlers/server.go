@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/jsonschema-go/jsonschema"
 	"github.com/gorilla/sessions"
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
@@ -27,9 +28,10 @@ import (
 type AccountStore interface {
 	CreateTeamWithOwner(ctx context.Context, team, name, email string, passwordHash []byte) (store.Agent, error)
 	AgentByEmail(ctx context.Context, email string) (store.Agent, error)
-	CreateSession(ctx context.Context, agentID int64, ttl time.Duration) (string, error)
-	SessionAgent(ctx context.Context, token string) (store.Agent, error)
+	CreateSession(ctx context.Context, agentID int64, rules store.SessionRules) (string, error)
+	SessionAgent(ctx context.Context, token string, rules store.SessionRules) (store.Agent, error)
 	DeleteSession(ctx context.Context, token string) error
+	DeleteAgentSessions(ctx context.Context, agentID int64) error
 }
 
 // KeyStore is what the API keys card and key checks need.
@@ -47,7 +49,9 @@ type KeyStore interface {
 type LeadStore interface {
 	IngestLead(ctx context.Context, in store.LeadInput) (store.IngestResult, error)
 	Leads(ctx context.Context, teamID int64, limit, offset int) ([]store.Lead, int, error)
-	Lead(ctx context.Context, teamID, id int64) (store.Lead, []store.Submission, error)
+	Lead(ctx context.Context, teamID, id int64) (store.Lead, error)
+	LeadSubmissions(ctx context.Context, teamID, leadID, before int64, limit int) (store.SubmissionPage, error)
+	SubmissionRaw(ctx context.Context, teamID, leadID, id int64, max int) (store.RawBody, error)
 	NewTrackedLink(ctx context.Context, teamID, leadID, agentID, keyID int64, url string) (store.TrackedLink, string, error)
 	TrackedLinks(ctx context.Context, teamID, leadID int64, limit int) ([]store.TrackedLink, error)
 }
@@ -91,8 +95,9 @@ type Config struct {
 	// PhoneRegion is the region assumed for phone numbers sent without a
 	// country code (ISO 3166 code); "" means US.
 	PhoneRegion string
-	// LoginLimit is how many failed logins an account may have in 15
-	// minutes (an IP gets four times as many); 0 means 5.
+	// LoginLimit is how many failed logins an account may have from one
+	// address in 15 minutes (an address gets four times as many over all
+	// accounts; see loginThrottle); 0 means 5.
 	LoginLimit int
 	// SignupLimit is how many sign-ups an IP may make in an hour; 0 means 10.
 	SignupLimit int
@@ -107,17 +112,16 @@ type Config struct {
 
 // Server is the Closr HTTP application.
 type Server struct {
-	echo     *echo.Echo
-	store    Store
-	log      *slog.Logger
-	cookies  *sessions.CookieStore
-	static   *staticFiles
-	passwd   passwordHasher
-	logins   *throttle
-	loginIPs *throttle
-	signups  *throttle  // per IP
-	hashes   *hashSlots // bounds concurrent password hashes
-	touches  keyTouches
+	echo    *echo.Echo
+	store   Store
+	log     *slog.Logger
+	cookies *sessions.CookieStore
+	static  *staticFiles
+	passwd  passwordHasher
+	logins  *loginThrottle
+	signups *throttle  // per IP
+	hashes  *hashSlots // bounds concurrent password hashes
+	touches keyTouches
 	// requestIDs names each request for the logs.
 	requestIDs requestIDs
 	refusals   refusalLog
@@ -127,6 +131,10 @@ type Server struct {
 	// read in, and the agent's country when their browser names none.
 	phoneRegion string
 	mcp         http.Handler // the MCP server's Streamable HTTP handler
+	// mcpAnswerCap is maxMCPAnswer; tests lower it.
+	mcpAnswerCap int
+	// toolSchemas are the MCP tools' input schemas, by name.
+	toolSchemas map[string]*jsonschema.Schema
 	// keyLimits and ipLimits rate-limit the API; nil means no limit.
 	keyLimits, ipLimits *limiterSet
 	proxies             []*net.IPNet // trusted reverse proxies
@@ -151,18 +159,17 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{
-		echo:     echo.New(),
-		store:    cfg.Store,
-		log:      cfg.Logger,
-		cookies:  newCookieStore(cfg.SessionKey),
-		static:   st,
-		passwd:   newPasswordHasher(cfg.PasswordCost),
-		logins:   newThrottle(cfg.LoginLimit, 15*time.Minute),
-		loginIPs: newThrottle(4*cfg.LoginLimit, 15*time.Minute),
-		signups:  newThrottle(cfg.SignupLimit, time.Hour),
-		hashes:   newHashSlots(runtime.NumCPU()),
-		intake:   intake.New(cfg.Store, cfg.PhoneRegion),
-		now:      cfg.Now,
+		echo:    echo.New(),
+		store:   cfg.Store,
+		log:     cfg.Logger,
+		cookies: newCookieStore(cfg.SessionKey),
+		static:  st,
+		passwd:  newPasswordHasher(cfg.PasswordCost),
+		logins:  newLoginThrottle(cfg.LoginLimit),
+		signups: newThrottle(cfg.SignupLimit, time.Hour),
+		hashes:  newHashSlots(runtime.NumCPU()),
+		intake:  intake.New(cfg.Store, cfg.PhoneRegion),
+		now:     cfg.Now,
 
 		phoneRegion: cmp.Or(strings.ToUpper(cfg.PhoneRegion), "US"),
 
@@ -170,14 +177,15 @@ func New(cfg Config) (*Server, error) {
 		ipLimits:  newLimiterSet(cfg.LimitIP),
 		proxies:   cfg.TrustedProxies,
 	}
-	for _, t := range []*throttle{s.logins, s.loginIPs, s.signups} {
+	for _, t := range []*throttle{s.logins.ips, s.logins.pairs, s.logins.accounts, s.signups} {
 		t.now = cfg.Now
 	}
-	for _, l := range []*limiterSet{s.keyLimits, s.ipLimits} {
+	for _, l := range []*limiterSet{s.keyLimits, s.ipLimits, s.logins.rate} {
 		if l != nil {
 			l.now = cfg.Now
 		}
 	}
+	s.mcpAnswerCap = maxMCPAnswer
 	s.mcp = s.newMCPHandler()
 	s.routes()
 	return s, nil
@@ -226,6 +234,7 @@ func (s *Server) routes() {
 	app.GET("/login", s.loginPage)
 	app.POST("/login", s.login)
 	app.POST("/logout", s.logout)
+	app.with(s.requireAgent).POST("/logout/everywhere", s.logoutEverywhere)
 
 	agent := app.with(s.requireAgent)
 	agent.GET("/settings/integrations", s.integrationsPage)
@@ -235,6 +244,7 @@ func (s *Server) routes() {
 	agent.DELETE("/settings/integrations/tracked-domains/:id", s.removeTrackedDomain())
 	agent.GET("/leads", s.leadsPage)
 	agent.GET("/leads/:id", s.leadPage)
+	agent.GET("/leads/:id/submissions/:sid/raw", s.submissionRaw)
 	agent.POST("/leads/:id/tracked-links", s.createTrackedLink)
 }
 

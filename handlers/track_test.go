@@ -244,10 +244,10 @@ func TestTrackIdentify(t *testing.T) {
 	renamed, _ := json.Marshal(map[string]any{"api_key": key, "type": "identify", "visitor_id": "named000000000000000000000000000",
 		"url": "https://sunset.example/", "phone": "+1 415 555 0100", "name": "Someone Else"})
 	e.track(string(renamed))
-	if l, _, _ := e.db.Lead(t.Context(), team, nameless); l.Name != "Riley Stone" {
+	if l, _ := e.db.Lead(t.Context(), team, nameless); l.Name != "Riley Stone" {
 		t.Fatalf("identify with a name left the nameless lead named %q", l.Name)
 	}
-	if l, _, _ := e.db.Lead(t.Context(), team, lead2); l.Name != "Sam" {
+	if l, _ := e.db.Lead(t.Context(), team, lead2); l.Name != "Sam" {
 		t.Fatalf("identify renamed Sam to %q", l.Name)
 	}
 

@@ -24,7 +24,7 @@ func (s *Server) createTrackedLink(c echo.Context) error {
 		return err
 	}
 	// The lead first: another team's lead is a 404 whatever was sent.
-	d, err := s.leadDetail(c, id)
+	d, err := s.leadDetail(c, id, 0)
 	if err != nil {
 		return err
 	}
@@ -46,7 +46,7 @@ func (s *Server) createTrackedLink(c echo.Context) error {
 	if isHTMX(c) {
 		return render(c, status, views.TrackedLinksCard(d.Links))
 	}
-	return render(c, status, views.LeadPage(page(c, d.Lead.Name, "leads"), d))
+	return render(c, status, views.LeadPage(page(c, leadTitle(c, d.Lead), "leads"), d))
 }
 
 // newTrackedLink checks the page's address and makes a tracked link to it

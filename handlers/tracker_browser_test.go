@@ -153,10 +153,15 @@ func TestBrowserTrackerFlow(t *testing.T) {
 	}
 
 	page := c.get(fmt.Sprintf("/leads/%d", leads[0].ID)).body
-	for _, want := range []string{site + "/homes/12-oak", "12 Oak St", site + "/contact", "Contact us", "closr_visitor_id=" + vid} {
+	for _, want := range []string{site + "/homes/12-oak", "12 Oak St", site + "/contact", "Contact us"} {
 		if !strings.Contains(page, want) {
 			t.Fatalf("the lead's page lacks %q", want)
 		}
+	}
+	// The form carried the visitor id, as its raw body shows.
+	rawLink := regexp.MustCompile(`href="(/leads/\d+/submissions/\d+/raw)"`).FindStringSubmatch(page)
+	if rawLink == nil || !strings.Contains(c.get(rawLink[1]).body, "closr_visitor_id="+vid) {
+		t.Fatalf("the submission's raw body (link %v) lacks closr_visitor_id=%s", rawLink, vid)
 	}
 	if n := strings.Count(page, `data-testid="page-view"`); n != 3 {
 		t.Fatalf("the lead's page lists %d page views, want 3", n)

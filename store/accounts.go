@@ -76,9 +76,22 @@ func (db *DB) AgentByEmail(ctx context.Context, email string) (Agent, error) {
 	return a, nil
 }
 
+// SessionRules say how long a session lasts and how many an agent keeps.
+type SessionRules struct {
+	Lifetime time.Duration // from sign-in, however active
+	Idle     time.Duration // without a request
+	PerAgent int           // sessions an agent keeps: the newest
+}
+
+// sessionRefresh is how far a session's idle deadline must move before it
+// is written again, so that a busy agent costs one write an hour, not one
+// per request.
+const sessionRefresh = time.Hour
+
 // CreateSession starts a signed-in session for the agent and returns the
-// token for the cookie. Only the token's hash is stored.
-func (db *DB) CreateSession(ctx context.Context, agentID int64, ttl time.Duration) (string, error) {
+// token for the cookie. Only the token's hash is stored. The agent's oldest
+// sessions beyond rules.PerAgent end.
+func (db *DB) CreateSession(ctx context.Context, agentID int64, rules SessionRules) (string, error) {
 	token := randomToken()
 	h := sha256.Sum256([]byte(token))
 	now := db.now()
@@ -87,8 +100,14 @@ func (db *DB) CreateSession(ctx context.Context, agentID int64, ttl time.Duratio
 		if _, err := tx.ExecContext(ctx, "DELETE FROM web_sessions WHERE expires_at < ?", now.Unix()); err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, "INSERT INTO web_sessions (hash, agent_id, created_at, expires_at) VALUES (?, ?, ?, ?)",
-			h[:], agentID, now.Unix(), now.Add(ttl).Unix())
+		if _, err := tx.ExecContext(ctx, "INSERT INTO web_sessions (hash, agent_id, created_at, expires_at) VALUES (?, ?, ?, ?)",
+			h[:], agentID, now.Unix(), sessionDeadline(now, now, rules).Unix()); err != nil {
+			return err
+		}
+		// The new session is kept first: others may share its second.
+		_, err := tx.ExecContext(ctx, `DELETE FROM web_sessions WHERE agent_id = ?1 AND hash NOT IN
+			(SELECT hash FROM web_sessions WHERE agent_id = ?1 ORDER BY hash = ?2 DESC, created_at DESC LIMIT ?3)`,
+			agentID, h[:], rules.PerAgent)
 		return err
 	})
 	if err != nil {
@@ -97,14 +116,39 @@ func (db *DB) CreateSession(ctx context.Context, agentID int64, ttl time.Duratio
 	return token, nil
 }
 
+// sessionDeadline is when a session started at created and last used at
+// now ends: after its idle time, or at the end of its lifetime if sooner.
+func sessionDeadline(created, now time.Time, rules SessionRules) time.Time {
+	if end := created.Add(rules.Lifetime); end.Before(now.Add(rules.Idle)) {
+		return end
+	}
+	return now.Add(rules.Idle)
+}
+
 // SessionAgent returns the agent signed in with token, or ErrNotFound when
-// the session is unknown, ended or expired.
-func (db *DB) SessionAgent(ctx context.Context, token string) (Agent, error) {
+// the session is unknown, ended or expired, and moves the session's idle
+// deadline on.
+func (db *DB) SessionAgent(ctx context.Context, token string, rules SessionRules) (Agent, error) {
 	h := sha256.Sum256([]byte(token))
-	a, err := scanAgent(db.r.QueryRowContext(ctx, "SELECT "+agentColumns+
-		" JOIN web_sessions s ON s.agent_id = a.id WHERE s.hash = ? AND s.expires_at >= ?", h[:], db.now().Unix()))
+	now := db.now()
+	var a Agent
+	var created, expires int64
+	err := db.r.QueryRowContext(ctx, `SELECT a.id, a.team_id, t.name, a.name, a.email, a.password_hash, s.created_at, s.expires_at
+		FROM web_sessions s JOIN agents a ON a.id = s.agent_id JOIN teams t ON t.id = a.team_id
+		WHERE s.hash = ? AND s.expires_at >= ?`, h[:], now.Unix()).Scan(&a.ID, &a.TeamID, &a.TeamName, &a.Name, &a.Email, &a.PasswordHash, &created, &expires)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Agent{}, fmt.Errorf("session: %w", ErrNotFound)
+	}
 	if err != nil {
-		return Agent{}, fmt.Errorf("session: %w", err)
+		return Agent{}, fmt.Errorf("session: %w", wrapUnavailable(err))
+	}
+	if next := sessionDeadline(time.Unix(created, 0), now, rules).Unix(); next-expires >= int64(sessionRefresh/time.Second) {
+		// A failed refresh (a full disk) leaves the session its current
+		// deadline; the next request tries again. Reads must keep working.
+		db.write(ctx, func(ctx context.Context, tx writeTx) error {
+			_, err := tx.ExecContext(ctx, "UPDATE web_sessions SET expires_at = ? WHERE hash = ?", next, h[:])
+			return err
+		})
 	}
 	return a, nil
 }
@@ -118,6 +162,18 @@ func (db *DB) DeleteSession(ctx context.Context, token string) error {
 	})
 	if err != nil {
 		return fmt.Errorf("end session: %w", err)
+	}
+	return nil
+}
+
+// DeleteAgentSessions ends every session of the agent, on every device.
+func (db *DB) DeleteAgentSessions(ctx context.Context, agentID int64) error {
+	err := db.write(ctx, func(ctx context.Context, tx writeTx) error {
+		_, err := tx.ExecContext(ctx, "DELETE FROM web_sessions WHERE agent_id = ?", agentID)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("end sessions of agent %d: %w", agentID, err)
 	}
 	return nil
 }

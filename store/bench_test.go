@@ -48,3 +48,24 @@ func BenchmarkAPIKeyByHash(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkIngestSameLead posts one person again and again: each
+// submission joins the same lead and folds the raw body that falls out of
+// the newest KeptRawBodies, which must cost the same however many
+// submissions the lead already has.
+func BenchmarkIngestSameLead(b *testing.B) {
+	db, _ := openDB(b)
+	a := newTeam(b, db, "ana@example.com")
+	raw := make([]byte, 4<<10)
+	b.SetParallelism(32)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			_, err := db.IngestLead(context.Background(), store.LeadInput{TeamID: a.TeamID, Name: "Lead", Email: "same@example.com",
+				Source: "bench", Raw: raw, At: time.Now()})
+			if err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}

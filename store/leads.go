@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 	"time"
 )
 
@@ -59,7 +58,7 @@ type IngestResult struct {
 // When it returns without error the data is committed.
 func (db *DB) IngestLead(ctx context.Context, in LeadInput) (IngestResult, error) {
 	var res IngestResult
-	in.customJSON, in.fieldsJSON, in.notesJSON = fieldsJSON(in.Custom), fieldsJSON(in.Fields), notesJSON(in.Notes)
+	in.customJSON, in.fieldsJSON, in.notesJSON = fieldsJSON(firstFields(in.Custom)), fieldsJSON(in.Fields), notesJSON(in.Notes)
 	err := db.write(ctx, func(ctx context.Context, tx writeTx) error {
 		var err error
 		pending := db.pending.has(in.TeamID) || tx.noted(batchNote{noteTeamPending, in.TeamID})
@@ -120,6 +119,9 @@ func (db *DB) ingestLead(ctx context.Context, tx writeTx, in LeadInput, linkPend
 
 	if _, err := tx.ExecContext(ctx, `INSERT INTO submissions (team_id, lead_id, key_id, source, content_type, raw, fields, notes, message, created_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, in.TeamID, res.LeadID, nullID(in.KeyID), in.Source, in.ContentType, in.Raw, in.fieldsJSON, in.notesJSON, in.Message, at); err != nil {
+		return IngestResult{}, err
+	}
+	if err := foldRawBodies(ctx, tx, res.LeadID); err != nil {
 		return IngestResult{}, err
 	}
 	if in.IdemKey != "" {
@@ -208,17 +210,6 @@ func taken(ctx context.Context, tx writeTx, teamID int64, column, value string) 
 		return false, nil
 	}
 	return err == nil, err
-}
-
-// addNewFields returns old with the fields of add whose names it lacks;
-// the values it has stay.
-func addNewFields(old, add []Field) []Field {
-	for _, f := range add {
-		if !slices.ContainsFunc(old, func(o Field) bool { return o.Name == f.Name }) {
-			old = append(old, f)
-		}
-	}
-	return old
 }
 
 // fieldsJSON stores fields as [[name, value], ...], which keeps their order.

@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -29,20 +28,6 @@ type Lead struct {
 	// of the lead's visitors to the site; the pipeline is in this order.
 	LastActivity time.Time
 	LastMessage  string // the latest submission's message ("" when none had one)
-}
-
-// Submission is one post that created or updated a lead.
-type Submission struct {
-	ID          int64
-	Source      string
-	ContentType string
-	Raw         []byte
-	Fields      []Field
-	Message     string   // as intake read it; "" for submissions stored before it was kept
-	Notes       []string // what the submission left out or lacked
-	KeyLabel    string
-	KeyPreview  string
-	At          time.Time
 }
 
 const leadColumns = `l.id, l.team_id, l.name, l.email, l.phone, l.message, l.source, l.custom,
@@ -99,35 +84,15 @@ func (db *DB) queryLeads(ctx context.Context, query string, args ...any) ([]Lead
 	return leads, wrapUnavailable(rows.Err())
 }
 
-// Lead returns one of the team's leads with its submissions, oldest first.
-// Another team's lead is ErrNotFound.
-func (db *DB) Lead(ctx context.Context, teamID, id int64) (Lead, []Submission, error) {
+// Lead returns one of the team's leads; another team's is ErrNotFound. Its
+// submissions are read a page at a time with LeadSubmissions.
+func (db *DB) Lead(ctx context.Context, teamID, id int64) (Lead, error) {
 	l, err := scanLead(db.r.QueryRowContext(ctx, "SELECT "+leadColumns+" WHERE l.id = ? AND l.team_id = ?", id, teamID))
 	if errors.Is(err, sql.ErrNoRows) {
-		return Lead{}, nil, fmt.Errorf("lead %d: %w", id, ErrNotFound)
+		return Lead{}, fmt.Errorf("lead %d: %w", id, ErrNotFound)
 	}
 	if err != nil {
-		return Lead{}, nil, fmt.Errorf("lead %d: %w", id, wrapUnavailable(err))
+		return Lead{}, fmt.Errorf("lead %d: %w", id, wrapUnavailable(err))
 	}
-	rows, err := db.r.QueryContext(ctx, `SELECT s.id, s.source, s.content_type, s.raw, s.fields, s.notes, s.message,
-		coalesce(k.label, ''), coalesce(k.preview, ''), s.created_at
-		FROM submissions s LEFT JOIN api_keys k ON k.id = s.key_id
-		WHERE s.lead_id = ? AND s.team_id = ? ORDER BY s.id`, id, teamID)
-	if err != nil {
-		return Lead{}, nil, fmt.Errorf("lead %d submissions: %w", id, wrapUnavailable(err))
-	}
-	defer rows.Close()
-	var subs []Submission
-	for rows.Next() {
-		var s Submission
-		var fields, notes string
-		var at int64
-		if err := rows.Scan(&s.ID, &s.Source, &s.ContentType, &s.Raw, &fields, &notes, &s.Message, &s.KeyLabel, &s.KeyPreview, &at); err != nil {
-			return Lead{}, nil, fmt.Errorf("lead %d submissions: %w", id, err)
-		}
-		s.Fields, s.At = parseFields(fields), time.Unix(at, 0).UTC()
-		json.Unmarshal([]byte(notes), &s.Notes)
-		subs = append(subs, s)
-	}
-	return l, subs, wrapUnavailable(rows.Err())
+	return l, nil
 }

@@ -60,8 +60,8 @@ func TestDedupeDoesNotStealAnotherLeadsPhone(t *testing.T) {
 	if err != nil || res.LeadID != x.LeadID || res.Created {
 		t.Fatalf("res = %+v, %v", res, err)
 	}
-	lx, _, _ := db.Lead(ctx, a.TeamID, x.LeadID)
-	ly, _, _ := db.Lead(ctx, a.TeamID, y.LeadID)
+	lx, _ := db.Lead(ctx, a.TeamID, x.LeadID)
+	ly, _ := db.Lead(ctx, a.TeamID, y.LeadID)
 	if lx.Phone != "" || ly.Phone != "+15551234567" {
 		t.Fatalf("phones: x=%q y=%q", lx.Phone, ly.Phone)
 	}

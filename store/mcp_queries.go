@@ -104,10 +104,11 @@ func (db *DB) RecentVisitors(ctx context.Context, teamID int64, since time.Time,
 }
 
 // LeadCounts counts the team's leads created in [from, to): by source (most
-// first) and by UTC day (only days with leads, in order).
-func (db *DB) LeadCounts(ctx context.Context, teamID int64, from, to time.Time) (bySource, byDay []Count, err error) {
+// first, at most maxSources of them: anyone with an intake key can invent
+// sources) and by UTC day (only days with leads, in order).
+func (db *DB) LeadCounts(ctx context.Context, teamID int64, from, to time.Time, maxSources int) (bySource, byDay []Count, err error) {
 	bySource, err = db.counts(ctx, `SELECT source, count(*) FROM leads WHERE team_id = ? AND created_at >= ? AND created_at < ?
-		GROUP BY source ORDER BY count(*) DESC, source`, teamID, from.Unix(), to.Unix())
+		GROUP BY source ORDER BY count(*) DESC, source LIMIT ?`, teamID, from.Unix(), to.Unix(), maxSources)
 	if err != nil {
 		return nil, nil, fmt.Errorf("leads by source: %w", err)
 	}

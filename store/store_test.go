@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"sync"
 	"testing"
+	"time"
 
 	"closr/store"
 )
@@ -178,18 +179,93 @@ func TestSessions(t *testing.T) {
 	if _, err := db.CreateTeamWithOwner(ctx, "Other", "X", "ANA@example.com", []byte("h")); !errors.Is(err, store.ErrEmailTaken) {
 		t.Fatalf("duplicate email (other case): err = %v, want ErrEmailTaken", err)
 	}
-	tok, err := db.CreateSession(ctx, a.ID, 3600e9)
+	tok, err := db.CreateSession(ctx, a.ID, rules)
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := db.SessionAgent(ctx, tok)
+	got, err := db.SessionAgent(ctx, tok, rules)
 	if err != nil || got.ID != a.ID {
 		t.Fatalf("session agent = %+v, %v", got, err)
 	}
 	if err := db.DeleteSession(ctx, tok); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.SessionAgent(ctx, tok); !errors.Is(err, store.ErrNotFound) {
+	if _, err := db.SessionAgent(ctx, tok, rules); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("after logout: err = %v, want ErrNotFound", err)
+	}
+}
+
+var rules = store.SessionRules{Lifetime: 30 * 24 * time.Hour, Idle: 7 * 24 * time.Hour, PerAgent: 3}
+
+// TestSessionIdleAndLifetime: a session unused for its idle time ends; one
+// in use is kept to the end of its lifetime, and no further.
+func TestSessionIdleAndLifetime(t *testing.T) {
+	ctx := context.Background()
+	now := time.Unix(1_800_000_000, 0)
+	db, err := store.OpenWith(ctx, filepath.Join(t.TempDir(), "closr.db"), store.Options{Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	a := newTeam(t, db, "ana@example.com")
+	idle, err := db.CreateSession(ctx, a.ID, rules)
+	if err != nil {
+		t.Fatal(err)
+	}
+	busy, _ := db.CreateSession(ctx, a.ID, rules)
+	day := 24 * time.Hour
+	for elapsed := 6 * day; elapsed < 30*day; elapsed += 6 * day {
+		now = time.Unix(1_800_000_000, 0).Add(elapsed)
+		if _, err := db.SessionAgent(ctx, busy, rules); err != nil {
+			t.Fatalf("a session used every 6 days, %v after sign-in: %v", elapsed, err)
+		}
+	}
+	if _, err := db.SessionAgent(ctx, idle, rules); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("a session unused for 24 days: err = %v, want ErrNotFound", err)
+	}
+	now = time.Unix(1_800_000_000, 0).Add(30*day + time.Second)
+	if _, err := db.SessionAgent(ctx, busy, rules); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("a busy session past its 30-day lifetime: err = %v, want ErrNotFound", err)
+	}
+}
+
+// TestSessionsPerAgentBounded: an agent keeps only the newest sessions, the
+// one just made always among them; signing out everywhere ends them all and
+// no one else's.
+func TestSessionsPerAgentBounded(t *testing.T) {
+	ctx := context.Background()
+	db, _ := openDB(t)
+	a, b := newTeam(t, db, "ana@example.com"), newTeam(t, db, "bo@example.com")
+	other, _ := db.CreateSession(ctx, b.ID, rules)
+	var toks []string
+	for range 5 { // in the same second: the newest must still be kept
+		tok, err := db.CreateSession(ctx, a.ID, rules)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.SessionAgent(ctx, tok, rules); err != nil {
+			t.Fatalf("the session just made is gone: %v", err)
+		}
+		toks = append(toks, tok)
+	}
+	live := 0
+	for _, tok := range toks {
+		if _, err := db.SessionAgent(ctx, tok, rules); err == nil {
+			live++
+		}
+	}
+	if live != rules.PerAgent {
+		t.Fatalf("%d of the agent's 5 sessions live, want %d", live, rules.PerAgent)
+	}
+	if err := db.DeleteAgentSessions(ctx, a.ID); err != nil {
+		t.Fatal(err)
+	}
+	for _, tok := range toks {
+		if _, err := db.SessionAgent(ctx, tok, rules); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("a session survived signing out everywhere: %v", err)
+		}
+	}
+	if _, err := db.SessionAgent(ctx, other, rules); err != nil {
+		t.Fatalf("another agent's session ended: %v", err)
 	}
 }

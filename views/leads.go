@@ -38,12 +38,16 @@ type LeadDetail struct {
 	Lead                 LeadRow
 	KeyLabel, KeyPreview string // the key of the first submission
 	First                Enquiry
-	Latest               *Enquiry // the latest submission, when it is not the first
+	Latest               *Enquiry // the newest submission, when it is not the first
 	Custom               []Pair
-	// Submissions are oldest first.
-	Submissions []SubmissionView
-	Visits      []Visit // newest first
-	MostViewed  []PageCount
+	Submissions          []SubmissionView // a page of them, newest first
+	SubmissionsTotal     int
+	Paged                bool    // this page is not the newest
+	Older                int64   // the cursor of the next, older page; 0 on the last
+	RawFolded            int     // submissions whose raw body was folded
+	KeptRaw              int     // how many of the newest submissions keep their raw body
+	Visits               []Visit // newest first
+	MostViewed           []PageCount
 	// PageViews is how many page views the visits hold; PageViewsTotal how
 	// many the lead's visitors made in all.
 	PageViews, PageViewsTotal int
@@ -62,6 +66,7 @@ type Pair struct{ Name, Value string }
 
 // SubmissionView is one post that created or updated the lead.
 type SubmissionView struct {
+	ID          int64
 	At          time.Time
 	Source      string
 	Message     string
@@ -70,7 +75,7 @@ type SubmissionView struct {
 	ContentType string
 	Fields      []Pair
 	Notes       []string // what the submission left out or lacked
-	Raw         string
+	RawSize     int      // 0 once folded
 }
 
 // Visit is a run of the lead's page views less than 30 minutes apart.
@@ -120,6 +125,47 @@ type PageView struct {
 }
 
 func leadURL(id int64) string { return fmt.Sprintf("/leads/%d", id) }
+
+func olderSubmissionsURL(lead, before int64) string {
+	return fmt.Sprintf("/leads/%d?before=%d", lead, before)
+}
+
+func rawURL(lead, sub int64) string { return fmt.Sprintf("/leads/%d/submissions/%d/raw", lead, sub) }
+
+// submissionsSummary says which submissions the page shows.
+func submissionsSummary(d LeadDetail) string {
+	if d.Paged {
+		return fmt.Sprintf("%d older submissions of %d", len(d.Submissions), d.SubmissionsTotal)
+	}
+	if len(d.Submissions) == d.SubmissionsTotal {
+		return plural(d.SubmissionsTotal, "submission", "submissions")
+	}
+	return fmt.Sprintf("Latest %d of %d submissions", len(d.Submissions), d.SubmissionsTotal)
+}
+
+// foldedNote says how many raw bodies were folded.
+func foldedNote(d LeadDetail) string {
+	return fmt.Sprintf("Raw bodies are kept for the newest %d submissions; %d older ones were folded. Their fields are kept.", d.KeptRaw, d.RawFolded)
+}
+
+// byteSize is a size for people: bytes, KB or MB.
+func byteSize(n int) string {
+	switch {
+	case n < 1000:
+		return plural(n, "byte", "bytes")
+	case n < 1_000_000:
+		return fmt.Sprintf("%.1f KB", float64(n)/1e3)
+	}
+	return fmt.Sprintf("%.1f MB", float64(n)/1e6)
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
+}
+
 func pageURL(page int) string { return fmt.Sprintf("/leads?page=%d", page) }
 
 // LeadTitle names a lead: their name, else their email, else their phone
@@ -208,18 +254,11 @@ func pagesText(ps []PageCount) string {
 
 // viewsText is "5 views in 3 visits".
 func viewsText(p PageCount) string {
-	views := plural(p.Views, "view")
+	views := plural(p.Views, "view", "views")
 	if p.Visits > 1 {
-		return views + " in " + plural(p.Visits, "visit")
+		return views + " in " + plural(p.Visits, "visit", "visits")
 	}
 	return views
-}
-
-func plural(n int, word string) string {
-	if n == 1 {
-		return "1 " + word
-	}
-	return fmt.Sprintf("%d %ss", n, word)
 }
 
 func trackedLinksURL(leadID int64) string { return fmt.Sprintf("/leads/%d/tracked-links", leadID) }

@@ -2,6 +2,7 @@ package intake
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -270,6 +271,13 @@ func readMultipart(r io.Reader, boundary string) ([]field, []byte, []string, err
 			return nil, nil, nil, errTooManyFields
 		}
 		fmt.Fprintf(&raw, "--%s\r\n", boundary)
+		// A base64 part is kept decoded (quoted-printable ones the reader
+		// decodes itself): its value is the text, and a key in it must be
+		// visible to redaction.
+		base64Part := strings.EqualFold(strings.TrimSpace(part.Header.Get("Content-Transfer-Encoding")), "base64") && part.FileName() == ""
+		if base64Part {
+			part.Header.Del("Content-Transfer-Encoding")
+		}
 		writePartHeader(&raw, part.Header)
 		if name := part.FileName(); name != "" {
 			size, err := io.Copy(io.Discard, part)
@@ -281,7 +289,15 @@ func readMultipart(r io.Reader, boundary string) ([]field, []byte, []string, err
 			fmt.Fprintf(&raw, "[%s]\r\n", note)
 			continue
 		}
-		v, err := io.ReadAll(io.LimitReader(part, int64(MaxBody-raw.Len())+1))
+		var body io.Reader = part
+		if base64Part {
+			body = base64.NewDecoder(base64.StdEncoding, part) // line breaks are ignored
+		}
+		v, err := io.ReadAll(io.LimitReader(body, int64(MaxBody-raw.Len())+1))
+		var corrupt base64.CorruptInputError
+		if errors.As(err, &corrupt) {
+			return nil, nil, nil, errUnreadable(fmt.Sprintf("The multipart field %q says it is base64 but is not.", clip(part.FormName(), 80)))
+		}
 		if err != nil {
 			return nil, nil, nil, src.failed(err)
 		}
