@@ -33,8 +33,16 @@ func (s *Server) createAPIKey(c echo.Context) error {
 		return err
 	}
 	s.logOf(c).Info("api key generated", "team", a.TeamID, "key_id", k.ID, "preview", k.Preview, "access", k.Access)
+	s.notifyKey(c, "generated", k)
+	return s.showNewKey(c, k, key, "")
+}
+
+// showNewKey answers a new key with the COPY NOW panel, the only place the
+// full key is ever shown, and notice above the list. A plain form post is
+// redirected to the page that shows them (see carried).
+func (s *Server) showNewKey(c echo.Context, k store.APIKey, key, notice string) error {
 	if !isHTMX(c) {
-		return s.redirectCarrying(c, "/settings/integrations", carried{NewKey: key, NewFor: k.Label, NewAccess: k.Access})
+		return s.redirectCarrying(c, "/settings/integrations", carried{NewKey: key, NewFor: k.Label, NewAccess: k.Access, KeyNotice: notice})
 	}
 	card, err := s.keysCard(c)
 	if err != nil {
@@ -42,6 +50,8 @@ func (s *Server) createAPIKey(c echo.Context) error {
 		// ever be shown: show it, even without the list.
 		s.logOf(c).Error("load the key list after generating a key", "err", err)
 		card = keysUnlisted()
+	} else {
+		card.Notice = notice
 	}
 	card.NewKey, card.NewFor, card.NewAccess = key, k.Label, k.Access
 	return render(c, http.StatusOK, views.APIKeysCard(csrfToken(c), card))
@@ -50,7 +60,7 @@ func (s *Server) createAPIKey(c echo.Context) error {
 // keysUnlisted is the keys card when a new key must be shown but the list
 // could not be loaded.
 func keysUnlisted() views.KeysCard {
-	return views.KeysCard{Max: store.MaxActiveKeys,
+	return views.KeysCard{Max: store.MaxActiveKeys, CanManage: true,
 		Notice: "Your key was created, but the key list could not be loaded just now. Copy the key, then reload the page."}
 }
 

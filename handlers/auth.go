@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	_ "time/tzdata" // time zones are checked by name, whatever the host has installed
 	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
@@ -41,12 +42,7 @@ func (s *Server) signup(c echo.Context) error {
 	if msg := checkEmail(f.Values["email"]); msg != "" {
 		f.Errors["email"] = msg
 	}
-	switch n := utf8.RuneCountInString(password); {
-	case n < 8:
-		f.Errors["password"] = "Use a password of at least 8 characters."
-	case n > 200:
-		f.Errors["password"] = "Use a password of at most 200 characters."
-	}
+	checkPassword(f, password)
 	if len(f.Errors) > 0 {
 		return render(c, http.StatusUnprocessableEntity, views.SignupPage(page(c, "Sign up", ""), f))
 	}
@@ -63,7 +59,8 @@ func (s *Server) signup(c echo.Context) error {
 		}
 		return render(c, http.StatusServiceUnavailable, views.SignupPage(page(c, "Sign up", ""), f))
 	}
-	a, err := s.store.CreateTeamWithOwner(c.Request().Context(), f.Values["team"], f.Values["name"], f.Values["email"], hash)
+	a, err := s.store.CreateTeamWithOwner(c.Request().Context(), f.Values["team"],
+		store.NewAgent{Name: f.Values["name"], Email: f.Values["email"], PasswordHash: hash, TimeZone: timeZoneOrUTC(c.FormValue("tz"))})
 	if errors.Is(err, store.ErrEmailTaken) {
 		f.Errors["email"] = "An account with this email already exists. Log in instead."
 		return render(c, http.StatusUnprocessableEntity, views.SignupPage(page(c, "Sign up", ""), f))
@@ -85,6 +82,35 @@ func requireText(f views.Form, name, missing string, max int) {
 	case utf8.RuneCountInString(v) > max:
 		f.Errors[name] = fmt.Sprintf("Keep this to %d characters or fewer.", max)
 	}
+}
+
+// checkPassword checks a new password's length.
+func checkPassword(f views.Form, password string) {
+	switch n := utf8.RuneCountInString(password); {
+	case n < 8:
+		f.Errors["password"] = "Use a password of at least 8 characters."
+	case n > 200:
+		f.Errors["password"] = "Use a password of at most 200 characters."
+	}
+}
+
+// timeZoneOrUTC is the time zone the browser reported at sign-up (app.js
+// fills a hidden field), or UTC when it sent none or one this server does
+// not know.
+func timeZoneOrUTC(tz string) string {
+	if validTimeZone(tz) {
+		return tz
+	}
+	return "UTC"
+}
+
+// validTimeZone reports whether tz is an IANA time zone name.
+func validTimeZone(tz string) bool {
+	if tz == "" || tz == "Local" || len(tz) > 64 {
+		return false
+	}
+	_, err := time.LoadLocation(tz)
+	return err == nil
 }
 
 // maxEmailBytes is the longest email address (RFC 5321's path limit).

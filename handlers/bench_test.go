@@ -25,7 +25,7 @@ func benchServer(b *testing.B) (http.Handler, string) {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { db.Close() })
-	a, _ := db.CreateTeamWithOwner(context.Background(), "T", "A", "a@example.com", []byte("x"))
+	a, _ := db.CreateTeamWithOwner(context.Background(), "T", store.NewAgent{Name: "A", Email: "a@example.com", PasswordHash: []byte("x")})
 	_, key, _ := db.CreateAPIKey(context.Background(), a.TeamID, a.ID, "bench", store.AccessIntake)
 	static, _ := fs.Sub(closr.Static, "static")
 	h, err := handlers.New(handlers.Config{Store: db, Static: static, SessionKey: []byte("k"),

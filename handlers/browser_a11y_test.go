@@ -155,6 +155,7 @@ func TestBrowserAccessibleSignedOut(t *testing.T) {
 			chromedp.Navigate(site.URL + "/contact"),
 			chromedp.Click("#send", chromedp.ByQuery),
 			chromedp.WaitVisible(`[data-testid="form-problem"]`, chromedp.ByQuery)}},
+		{"a website form sent with GET", []chromedp.Action{chromedp.Navigate(e.srv.URL + "/api/leads/inbound?name=Jamie")}},
 		{"no such page", []chromedp.Action{chromedp.Navigate(e.srv.URL + "/no-such-page")}},
 	}
 	for _, s := range steps {
@@ -265,5 +266,36 @@ func TestBrowserAccessibleLeads(t *testing.T) {
 			chromedp.Click(`#tracked-links form button`, chromedp.ByQuery),
 			chromedp.WaitVisible(`[data-testid="new-tracked-link"]`, chromedp.ByQuery)}},
 		{"no such lead", []chromedp.Action{chromedp.Navigate(base + "/leads/999999")}},
+	})
+}
+
+// TestBrowserAccessibleTeam checks Settings → Team, an invitation made,
+// the team's activity, Profile with a field to fix, and the invitation's
+// page as the invited person (signed out) opens it.
+func TestBrowserAccessibleTeam(t *testing.T) {
+	e := newEnv(t)
+	ctx := newBrowser(t)
+	axe := newAxe(t, ctx)
+	signupInBrowser(t, ctx, e.srv.URL, "ana@example.com")
+	base := e.srv.URL
+	var link string
+	axe.walk([]step{
+		{"team", []chromedp.Action{chromedp.Navigate(base + "/settings/team")}},
+		{"invitation made", []chromedp.Action{
+			chromedp.SendKeys(`#invite-email`, "abe@example.com", chromedp.ByQuery),
+			chromedp.Click(`#invitations button.primary`, chromedp.ByQuery),
+			chromedp.WaitVisible(`[data-testid="invite-link"]`, chromedp.ByQuery),
+			chromedp.Text(`[data-testid="invite-link"]`, &link, chromedp.ByQuery)}},
+		{"team activity", []chromedp.Action{chromedp.Navigate(base + "/settings/team/activity")}},
+		{"profile", []chromedp.Action{chromedp.Navigate(base + "/settings/profile")}},
+		{"profile with a field to fix", []chromedp.Action{
+			chromedp.Evaluate(`document.querySelector('[data-testid="profile-card"] #name').value = ""`, nil),
+			chromedp.Click(`[data-testid="profile-card"] button.primary`, chromedp.ByQuery),
+			chromedp.WaitVisible(`[data-testid="profile-card"] [role="alert"], [data-testid="profile-card"] .field-error`, chromedp.ByQuery)}},
+		{"invitation, signed out", []chromedp.Action{
+			chromedp.Click(`.signout button`, chromedp.ByQuery),
+			chromedp.WaitVisible(`#email`, chromedp.ByQuery),
+			chromedp.ActionFunc(func(ctx context.Context) error { return chromedp.Navigate(link).Do(ctx) }),
+			chromedp.WaitVisible(`[data-testid="accept-invite"]`, chromedp.ByQuery)}},
 	})
 }

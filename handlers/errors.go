@@ -72,6 +72,12 @@ func toProblem(err error) *problem {
 	switch {
 	case errors.Is(err, store.ErrKeyRevoked):
 		return errBadKey // revoked while the request was read or queued
+	case errors.Is(err, store.ErrForbidden):
+		return &problem{Status: http.StatusForbidden, Code: "forbidden",
+			Message: "Your role on the team does not allow this (or you are no longer on the team). Nothing was changed."}
+	case errors.Is(err, store.ErrOwner):
+		return &problem{Status: http.StatusConflict, Code: "owner",
+			Message: "The team's owner cannot be removed, leave or take another role. Make another member the owner first."}
 	case errors.Is(err, store.ErrNotFound):
 		return &problem{Status: http.StatusNotFound, Code: "not_found", Message: "That item does not exist or is not yours."}
 	case errors.Is(err, context.Canceled):
@@ -121,7 +127,7 @@ func (s *Server) handleError(err error, c echo.Context) {
 	}
 	p := toProblem(err)
 	if p.Status >= 500 {
-		s.logOf(c).Error("request failed", "path", c.Request().URL.Path, "err", err)
+		s.logOf(c).Error("request failed", "path", logPath(c), "err", err)
 	}
 	if p.RetryAfter > 0 {
 		c.Response().Header().Set("Retry-After", fmt.Sprint(p.RetryAfter))

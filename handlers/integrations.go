@@ -59,27 +59,35 @@ func (s *Server) renderPage(c echo.Context, status int, keys *views.KeysCard, tr
 		}
 		tracker = &t
 	}
-	return render(c, status, views.IntegrationsPage(page(c, "Integrations", "integrations"),
-		views.Integrations{Keys: *keys, Tracker: *tracker, BaseURL: baseURL(c)}))
+	in := views.Integrations{Keys: *keys, Tracker: *tracker, BaseURL: baseURL(c)}
+	if keys.CanManage {
+		var err error
+		if in.Rotation, err = s.rotation(c.Request().Context(), agentOf(c).TeamID); err != nil {
+			return err
+		}
+	}
+	return render(c, status, views.IntegrationsPage(page(c, "Integrations", "integrations"), in))
 }
 
-// keysCard loads the signed-in agent's team's keys and audit trail.
+// recentActivity is how many lines of the team's audit trail the API keys
+// card shows; the rest is on the activity page.
+const recentActivity = 8
+
+// keysCard loads the signed-in agent's team's keys and latest activity.
 func (s *Server) keysCard(c echo.Context) (views.KeysCard, error) {
-	ctx, team := c.Request().Context(), agentOf(c).TeamID
-	keys, err := s.store.APIKeys(ctx, team)
+	ctx, a := c.Request().Context(), agentOf(c)
+	keys, err := s.store.APIKeys(ctx, a.TeamID)
 	if err != nil {
 		return views.KeysCard{}, err
 	}
-	events, err := s.store.KeyEvents(ctx, team, 8)
+	events, err := s.store.TeamEvents(ctx, a.TeamID, store.EventFilter{Limit: recentActivity})
 	if err != nil {
 		return views.KeysCard{}, err
 	}
-	card := views.KeysCard{Max: store.MaxActiveKeys, Limited: len(keys) >= store.MaxActiveKeys}
+	card := views.KeysCard{CanManage: store.CanManage(a.Role), Max: store.MaxActiveKeys, Limited: len(keys) >= store.MaxActiveKeys,
+		Events: activityRows(events)}
 	for _, k := range keys {
 		card.Keys = append(card.Keys, keyRow(k))
-	}
-	for _, e := range events {
-		card.Events = append(card.Events, views.KeyEvent{At: e.At, Action: e.Action, Agent: e.AgentName, Label: e.Label, Preview: e.Preview})
 	}
 	return card, nil
 }

@@ -96,8 +96,9 @@ func mustInt(s string) int64 {
 
 // TestLeadListShowsWhoToCall: each row has what an agent acts on: a
 // tappable phone number written as the agent's country writes it, a
-// mailto link, the source, when (relative within a day, the exact time in
-// a <time> element), and no Key column (the key is on the lead's page).
+// mailto link, the source, when (in the agent's time zone, relative within
+// a day, the exact time in a <time> element), and no Key column (the key
+// is on the lead's page).
 func TestLeadListShowsWhoToCall(t *testing.T) {
 	t.Parallel()
 	clock := newFakeClock()
@@ -137,10 +138,20 @@ func TestLeadListShowsWhoToCall(t *testing.T) {
 		t.Errorf("en-GB: the US number is not international:\n%s", row)
 	}
 
+	// An agent in Los Angeles (their profile's zone): 14:00 UTC is 6 AM there.
+	a := e.agent("ana@example.com")
+	if err := e.db.UpdateProfile(t.Context(), a.ID, a.Name, a.Email, "America/Los_Angeles"); err != nil {
+		t.Fatal(err)
+	}
+	if row := leadRowHTML(t, ana.get("/leads").body, us); !strings.Contains(row,
+		`<time datetime="2026-11-28T06:00:00-08:00" title="Saturday, November 28, 2026 at 6:00:00 AM PST">Nov 28, 6:00 AM</time>`) {
+		t.Errorf("in Los Angeles:\n%s", row)
+	}
+
 	// Within the last day: relative, with the date kept for the page's
 	// script once it is a day old.
 	clock.Advance(-3*24*time.Hour + 10*time.Minute)
-	if row := leadRowHTML(t, ana.get("/leads").body, us); !strings.Contains(row, `data-date="Nov 28, 2:00 PM">22 min ago</time>`) {
+	if row := leadRowHTML(t, ana.get("/leads").body, us); !strings.Contains(row, `data-date="Nov 28, 6:00 AM">22 min ago</time>`) {
 		t.Errorf("a lead from 22 minutes ago:\n%s", row)
 	}
 	if n := len(leadOrder(list)); n != 2 || team == 0 {

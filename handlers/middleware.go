@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -96,7 +97,7 @@ func (s *Server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
 		attrs := []slog.Attr{
 			slog.String("request_id", c.Response().Header().Get(echo.HeaderXRequestID)),
 			slog.String("method", c.Request().Method),
-			slog.String("path", c.Request().URL.Path),
+			slog.String("path", logPath(c)),
 			slog.Int("status", status),
 			slog.Int64("bytes", c.Response().Size),
 			slog.Duration("dur", dur),
@@ -108,6 +109,15 @@ func (s *Server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
 		s.log.LogAttrs(c.Request().Context(), level, "request", attrs...)
 		return nil
 	}
+}
+
+// logPath is the request's path as the logs show it: an invitation link's
+// token is a credential, like a key, and never reaches a log.
+func logPath(c echo.Context) string {
+	if p := c.Request().URL.Path; !strings.HasPrefix(p, "/invite/") {
+		return p
+	}
+	return "/invite/[redacted]"
 }
 
 // refusedLogBudget is how many refused API requests (4xx) a second get a

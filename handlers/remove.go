@@ -10,13 +10,14 @@ import (
 	"closr/views"
 )
 
-// removal is something an agent removes from a Settings card after a
-// confirmation: a key to revoke, a tracked domain.
+// removal is something an agent removes from a Settings page after a
+// confirmation: a key to revoke, a tracked domain, an invitation, a member.
 type removal[T any] struct {
 	title   string // the confirmation page's title
+	nav     string // the Settings page it belongs to
 	list    func(ctx context.Context, teamID int64) ([]T, error)
 	id      func(T) int64
-	confirm func(T) views.Removal
+	confirm func(a *store.Agent, it T) views.Removal
 	remove  func(ctx context.Context, a *store.Agent, id int64) (T, error)
 	// removed logs the removal and answers with the refreshed card.
 	removed func(c echo.Context, a *store.Agent, it T) error
@@ -40,7 +41,7 @@ func confirmAndRemove[T any](r removal[T]) echo.HandlerFunc {
 			}
 			for _, it := range items {
 				if r.id(it) == id {
-					return render(c, http.StatusOK, views.ConfirmRemovalPage(page(c, r.title, "integrations"), r.confirm(it)))
+					return render(c, http.StatusOK, views.ConfirmRemovalPage(page(c, r.title, r.nav), r.confirm(a, it)))
 				}
 			}
 			return store.ErrNotFound

@@ -44,11 +44,12 @@ func (s *Server) clockFor(c echo.Context, a *store.Agent) views.Clock {
 	if region == "" {
 		region = s.phoneRegion
 	}
-	return views.Clock{Now: s.now(), Zone: zoneOf(a), Locale: locale, Region: region}
+	zone := time.UTC
+	if a != nil {
+		zone = agentZone(a)
+	}
+	return views.Clock{Now: s.now(), Zone: zone, Locale: locale, Region: region}
 }
-
-// zoneOf is the agent's time zone. Agents have none on record yet: UTC.
-func zoneOf(*store.Agent) *time.Location { return time.UTC }
 
 // agentOf returns the signed-in agent, or nil.
 func agentOf(c echo.Context) *store.Agent {

@@ -24,14 +24,37 @@ import (
 	"closr/store"
 )
 
-// AccountStore is what sign-up, login and sessions need.
+// AccountStore is what sign-up, login, sessions and the profile need.
 type AccountStore interface {
-	CreateTeamWithOwner(ctx context.Context, team, name, email string, passwordHash []byte) (store.Agent, error)
+	CreateTeamWithOwner(ctx context.Context, team string, owner store.NewAgent) (store.Agent, error)
 	AgentByEmail(ctx context.Context, email string) (store.Agent, error)
 	CreateSession(ctx context.Context, agentID int64, rules store.SessionRules) (string, error)
 	SessionAgent(ctx context.Context, token string, rules store.SessionRules) (store.Agent, error)
 	DeleteSession(ctx context.Context, token string) error
 	DeleteAgentSessions(ctx context.Context, agentID int64) error
+	UpdateProfile(ctx context.Context, agentID int64, name, email, timeZone string) error
+	SetPassword(ctx context.Context, agentID int64, passwordHash []byte, keepSession string) error
+}
+
+// TeamStore is what the Team page, invitations and the audit trail need.
+type TeamStore interface {
+	Members(ctx context.Context, teamID int64) ([]store.Member, error)
+	ChangeRole(ctx context.Context, teamID, id, by int64, role string) (store.Member, error)
+	RemoveAgent(ctx context.Context, teamID, id, by int64) (store.Member, error)
+	LeaveTeam(ctx context.Context, teamID, id int64) (store.Member, error)
+	DepartedKeys(ctx context.Context, teamID int64) ([]store.DepartedKey, error)
+	CreateInvitation(ctx context.Context, teamID, by int64, email, role string) (store.Invitation, string, error)
+	OpenInvitations(ctx context.Context, teamID int64) ([]store.Invitation, error)
+	Invitation(ctx context.Context, token string) (store.Invitation, error)
+	CancelInvitation(ctx context.Context, teamID, id, by int64) (store.Invitation, error)
+	AcceptInvitation(ctx context.Context, token string, a store.NewAgent) (store.Agent, error)
+	TeamEvents(ctx context.Context, teamID int64, f store.EventFilter) ([]store.TeamEvent, error)
+}
+
+// Mailer sends mail after the fact; Send queues and never blocks or fails
+// the request (see package mailer).
+type Mailer interface {
+	Send(to []string, subject, body string)
 }
 
 // KeyStore is what the API keys card and key checks need.
@@ -41,7 +64,6 @@ type KeyStore interface {
 	RevokeAPIKey(ctx context.Context, teamID, keyID, agentID int64) (store.APIKey, error)
 	APIKeyByHash(ctx context.Context, hash [32]byte) (store.APIKey, error)
 	TouchAPIKey(ctx context.Context, teamID, keyID int64, t time.Time) error
-	KeyEvents(ctx context.Context, teamID int64, limit int) ([]store.KeyEvent, error)
 	KeyActive(keyID int64) bool
 }
 
@@ -73,6 +95,7 @@ type TrackerStore interface {
 // Store is every storage capability the server uses.
 type Store interface {
 	AccountStore
+	TeamStore
 	KeyStore
 	LeadStore
 	MCPStore
@@ -108,6 +131,8 @@ type Config struct {
 	// TrustedProxies are the reverse proxies whose X-Forwarded-For and
 	// X-Forwarded-Proto are believed; none means the peer is the client.
 	TrustedProxies []*net.IPNet
+	// Mail sends invitations and key notices; nil sends nothing.
+	Mail Mailer
 }
 
 // Server is the Closr HTTP application.
@@ -138,6 +163,7 @@ type Server struct {
 	// keyLimits and ipLimits rate-limit the API; nil means no limit.
 	keyLimits, ipLimits *limiterSet
 	proxies             []*net.IPNet // trusted reverse proxies
+	mail                Mailer       // nil: no mail
 }
 
 // New builds the server and its routes.
@@ -176,6 +202,7 @@ func New(cfg Config) (*Server, error) {
 		keyLimits: newLimiterSet(cfg.LimitKey),
 		ipLimits:  newLimiterSet(cfg.LimitIP),
 		proxies:   cfg.TrustedProxies,
+		mail:      cfg.Mail,
 	}
 	for _, t := range []*throttle{s.logins.ips, s.logins.pairs, s.logins.accounts, s.signups} {
 		t.now = cfg.Now
@@ -236,16 +263,33 @@ func (s *Server) routes() {
 	app.POST("/logout", s.logout)
 	app.with(s.requireAgent).POST("/logout/everywhere", s.logoutEverywhere)
 
+	// The link's token is the invitee's only credential.
+	app.GET("/invite/:token", s.invitePage)
+	app.POST("/invite/:token", s.acceptInvite)
+
 	agent := app.with(s.requireAgent)
 	agent.GET("/settings/integrations", s.integrationsPage)
-	agent.POST("/settings/integrations/api-keys", s.createAPIKey)
-	agent.DELETE("/settings/integrations/api-keys/:id", s.revokeAPIKey())
-	agent.POST("/settings/integrations/tracked-domains", s.addTrackedDomain)
-	agent.DELETE("/settings/integrations/tracked-domains/:id", s.removeTrackedDomain())
+	agent.GET("/settings/team", s.teamPage)
+	agent.GET("/settings/team/activity", s.activityPage)
+	agent.GET("/settings/profile", s.profilePage)
+	agent.POST("/settings/profile", s.updateProfile)
+	agent.POST("/settings/profile/password", s.changePassword)
+	// Anyone may leave (their own id); removing others is checked inside.
+	agent.DELETE("/settings/team/members/:id", s.removeMember())
 	agent.GET("/leads", s.leadsPage)
 	agent.GET("/leads/:id", s.leadPage)
 	agent.GET("/leads/:id/submissions/:sid/raw", s.submissionRaw)
 	agent.POST("/leads/:id/tracked-links", s.createTrackedLink)
+
+	manager := agent.with(s.requireManager)
+	manager.POST("/settings/integrations/api-keys", s.createAPIKey)
+	manager.DELETE("/settings/integrations/api-keys/:id", s.revokeAPIKey())
+	manager.POST("/settings/integrations/api-keys/:id/rotate", s.rotateAPIKey)
+	manager.POST("/settings/integrations/tracked-domains", s.addTrackedDomain)
+	manager.DELETE("/settings/integrations/tracked-domains/:id", s.removeTrackedDomain())
+	manager.POST("/settings/team/invites", s.invite)
+	manager.DELETE("/settings/team/invites/:id", s.cancelInvitation())
+	manager.POST("/settings/team/members/:id/role", s.changeRole)
 }
 
 // routeSet registers routes with middleware attached to each route. An Echo

@@ -229,7 +229,7 @@ func TestGeneratedKeyShownWhenTheListFails(t *testing.T) {
 // cancelled request (499), not as a server error.
 func TestClientGoneWhileQueuedIsNoServerError(t *testing.T) {
 	t.Parallel()
-	e := newEnvWith(t, envOptions{store: store.Options{BusyTimeout: 2 * time.Second}})
+	e := newEnvWith(t, envOptions{store: store.Options{BusyTimeout: 5 * time.Second}})
 	c := e.client()
 	c.signup("Ana Agent", "ana@example.com", "Sunset Realty")
 	key := c.generate("Webflow form")
@@ -250,7 +250,7 @@ func TestClientGoneWhileQueuedIsNoServerError(t *testing.T) {
 		_, err := http.DefaultClient.Do(req)
 		sent <- err
 	}()
-	time.Sleep(300 * time.Millisecond) // the lead is read and queued
+	time.Sleep(time.Second) // the lead is read and queued (the writer waits up to 5 s)
 	hangUp()
 	if err := <-sent; err == nil {
 		t.Fatal("the cancelled request got an answer")

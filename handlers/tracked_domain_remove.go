@@ -15,9 +15,10 @@ import (
 func (s *Server) removeTrackedDomain() echo.HandlerFunc {
 	return confirmAndRemove(removal[store.TrackedDomain]{
 		title: "Remove domain",
+		nav:   "integrations",
 		list:  s.store.TrackedDomains,
 		id:    func(d store.TrackedDomain) int64 { return d.ID },
-		confirm: func(d store.TrackedDomain) views.Removal {
+		confirm: func(_ *store.Agent, d store.TrackedDomain) views.Removal {
 			return views.RemoveDomainRemoval(views.DomainRow{ID: d.ID, Domain: d.Domain, Added: d.CreatedAt})
 		},
 		remove: func(ctx context.Context, a *store.Agent, id int64) (store.TrackedDomain, error) {

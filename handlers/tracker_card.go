@@ -3,6 +3,7 @@ package handlers
 import (
 	"github.com/labstack/echo/v4"
 
+	"closr/store"
 	"closr/views"
 )
 
@@ -24,7 +25,7 @@ func (s *Server) trackerCard(c echo.Context) (views.TrackerCard, error) {
 	if err != nil {
 		return views.TrackerCard{}, err
 	}
-	card := views.TrackerCard{BaseURL: baseURL(c), LastEvent: stats.LastEvent, Last24h: stats.Last24h}
+	card := views.TrackerCard{CanManage: store.CanManage(agentOf(c).Role), BaseURL: baseURL(c), LastEvent: stats.LastEvent, Last24h: stats.Last24h}
 	for _, d := range domains {
 		card.Domains = append(card.Domains, views.DomainRow{ID: d.ID, Domain: d.Domain, Added: d.CreatedAt})
 	}

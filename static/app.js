@@ -89,6 +89,14 @@
   document.addEventListener("DOMContentLoaded", openTarget);
 })();
 
+// Sign-up and joining a team take the browser's time zone in a hidden
+// field; without JS the server uses UTC and the agent can set it later.
+document.addEventListener("DOMContentLoaded", function () {
+  var tz = "";
+  try { tz = Intl.DateTimeFormat().resolvedOptions().timeZone || ""; } catch (e) { /* old browser: UTC */ }
+  document.querySelectorAll("input[data-timezone]").forEach(function (input) { input.value = tz; });
+});
+
 // "Send test lead": post through the real endpoint with the pasted key and
 // say what happened, without leaving the page. Without JS the form posts
 // and lands on the leads list.

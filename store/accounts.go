@@ -19,35 +19,37 @@ type Agent struct {
 	TeamName     string
 	Name         string
 	Email        string
+	Role         string // RoleOwner, RoleAdmin or RoleAgent
+	TimeZone     string // an IANA name, e.g. America/Chicago
 	PasswordHash []byte
 }
 
-// CreateTeamWithOwner creates a team and its first agent in one transaction.
+// NewAgent is what a person gives to get an account: at sign-up, or when
+// accepting an invitation (whose email is the invited one).
+type NewAgent struct {
+	Name         string
+	Email        string
+	PasswordHash []byte
+	TimeZone     string // "" is UTC
+}
+
+// CreateTeamWithOwner creates a team and its owner in one transaction.
 // The email is compared without regard to case; a taken one is ErrEmailTaken.
-func (db *DB) CreateTeamWithOwner(ctx context.Context, team, name, email string, passwordHash []byte) (Agent, error) {
-	a := Agent{TeamName: team, Name: name, Email: email, PasswordHash: passwordHash}
+func (db *DB) CreateTeamWithOwner(ctx context.Context, team string, owner NewAgent) (Agent, error) {
+	var a Agent
 	err := db.write(ctx, func(ctx context.Context, tx writeTx) error {
-		var n int
-		if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM agents WHERE email = ?", email).Scan(&n); err != nil {
+		if err := emailFree(ctx, tx, owner.Email); err != nil {
 			return err
 		}
-		if n > 0 {
-			return ErrEmailTaken
-		}
-		now := db.now().Unix()
-		res, err := tx.ExecContext(ctx, "INSERT INTO teams (name, created_at) VALUES (?, ?)", team, now)
+		res, err := tx.ExecContext(ctx, "INSERT INTO teams (name, created_at) VALUES (?, ?)", team, db.now().Unix())
 		if err != nil {
 			return err
 		}
-		if a.TeamID, err = res.LastInsertId(); err != nil {
-			return err
-		}
-		res, err = tx.ExecContext(ctx, `INSERT INTO agents (team_id, name, email, password_hash, created_at)
-			VALUES (?, ?, ?, ?, ?)`, a.TeamID, name, email, passwordHash, now)
+		teamID, err := res.LastInsertId()
 		if err != nil {
 			return err
 		}
-		a.ID, err = res.LastInsertId()
+		a, err = db.insertAgent(ctx, tx, teamID, team, RoleOwner, owner)
 		return err
 	})
 	if err != nil {
@@ -56,20 +58,49 @@ func (db *DB) CreateTeamWithOwner(ctx context.Context, team, name, email string,
 	return a, nil
 }
 
-const agentColumns = `a.id, a.team_id, t.name, a.name, a.email, a.password_hash FROM agents a JOIN teams t ON t.id = a.team_id`
+// emailFree refuses an email that an agent already signs in with.
+func emailFree(ctx context.Context, tx writeTx, email string) error {
+	var n int
+	if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM agents WHERE email = ?", email).Scan(&n); err != nil {
+		return err
+	}
+	if n > 0 {
+		return refuse(ErrEmailTaken)
+	}
+	return nil
+}
 
-func scanAgent(row *sql.Row) (Agent, error) {
+func (db *DB) insertAgent(ctx context.Context, tx writeTx, teamID int64, teamName, role string, n NewAgent) (Agent, error) {
+	a := Agent{TeamID: teamID, TeamName: teamName, Name: n.Name, Email: n.Email, Role: role, TimeZone: n.TimeZone, PasswordHash: n.PasswordHash}
+	if a.TimeZone == "" {
+		a.TimeZone = "UTC"
+	}
+	res, err := tx.ExecContext(ctx, `INSERT INTO agents (team_id, name, email, password_hash, created_at, role, time_zone)
+		VALUES (?, ?, ?, ?, ?, ?, ?)`, teamID, a.Name, a.Email, a.PasswordHash, db.now().Unix(), role, a.TimeZone)
+	if err != nil {
+		return Agent{}, err
+	}
+	a.ID, err = res.LastInsertId()
+	return a, err
+}
+
+const agentColumns = `a.id, a.team_id, t.name, a.name, a.email, a.role, a.time_zone, a.password_hash`
+
+// activeAgents selects agents who may sign in: not removed.
+const activeAgents = agentColumns + ` FROM agents a JOIN teams t ON t.id = a.team_id WHERE a.removed_at IS NULL`
+
+func scanAgent(row *sql.Row, extra ...any) (Agent, error) {
 	var a Agent
-	err := row.Scan(&a.ID, &a.TeamID, &a.TeamName, &a.Name, &a.Email, &a.PasswordHash)
+	err := row.Scan(append([]any{&a.ID, &a.TeamID, &a.TeamName, &a.Name, &a.Email, &a.Role, &a.TimeZone, &a.PasswordHash}, extra...)...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Agent{}, ErrNotFound
 	}
 	return a, wrapUnavailable(err)
 }
 
-// AgentByEmail finds an agent by email, without regard to case.
+// AgentByEmail finds an active agent by email, without regard to case.
 func (db *DB) AgentByEmail(ctx context.Context, email string) (Agent, error) {
-	a, err := scanAgent(db.r.QueryRowContext(ctx, "SELECT "+agentColumns+" WHERE a.email = ?", strings.TrimSpace(email)))
+	a, err := scanAgent(db.r.QueryRowContext(ctx, "SELECT "+activeAgents+" AND a.email = ?", strings.TrimSpace(email)))
 	if err != nil {
 		return Agent{}, fmt.Errorf("agent by email: %w", err)
 	}
@@ -131,16 +162,12 @@ func sessionDeadline(created, now time.Time, rules SessionRules) time.Time {
 func (db *DB) SessionAgent(ctx context.Context, token string, rules SessionRules) (Agent, error) {
 	h := sha256.Sum256([]byte(token))
 	now := db.now()
-	var a Agent
 	var created, expires int64
-	err := db.r.QueryRowContext(ctx, `SELECT a.id, a.team_id, t.name, a.name, a.email, a.password_hash, s.created_at, s.expires_at
+	a, err := scanAgent(db.r.QueryRowContext(ctx, `SELECT `+agentColumns+`, s.created_at, s.expires_at
 		FROM web_sessions s JOIN agents a ON a.id = s.agent_id JOIN teams t ON t.id = a.team_id
-		WHERE s.hash = ? AND s.expires_at >= ?`, h[:], now.Unix()).Scan(&a.ID, &a.TeamID, &a.TeamName, &a.Name, &a.Email, &a.PasswordHash, &created, &expires)
-	if errors.Is(err, sql.ErrNoRows) {
-		return Agent{}, fmt.Errorf("session: %w", ErrNotFound)
-	}
+		WHERE s.hash = ? AND s.expires_at >= ? AND a.removed_at IS NULL`, h[:], now.Unix()), &created, &expires)
 	if err != nil {
-		return Agent{}, fmt.Errorf("session: %w", wrapUnavailable(err))
+		return Agent{}, fmt.Errorf("session: %w", err)
 	}
 	if next := sessionDeadline(time.Unix(created, 0), now, rules).Unix(); next-expires >= int64(sessionRefresh/time.Second) {
 		// A failed refresh (a full disk) leaves the session its current

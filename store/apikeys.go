@@ -38,15 +38,6 @@ type APIKey struct {
 	LastUsedAt    time.Time // zero until first use
 }
 
-// KeyEvent is one line of a team's key audit trail.
-type KeyEvent struct {
-	At        time.Time
-	Action    string // "generated" or "revoked"
-	AgentName string
-	Label     string
-	Preview   string
-}
-
 // HashKey is how keys are stored and looked up: SHA-256 of the whole key.
 func HashKey(key string) [32]byte { return sha256.Sum256([]byte(key)) }
 
@@ -67,23 +58,26 @@ func WellFormedKey(s string) bool {
 
 // CreateAPIKey mints a key for the team and returns it with its record. The
 // full key is returned only here. The active-key limit is checked inside the
-// same write transaction, so concurrent calls can never pass it.
+// same write transaction, so concurrent calls can never pass it; so is the
+// creator's role (an owner or admin still on the team, ErrForbidden if not).
 func (db *DB) CreateAPIKey(ctx context.Context, teamID, agentID int64, label, access string) (APIKey, string, error) {
 	key := KeyPrefix + randomToken()
 	h := HashKey(key)
 	k := APIKey{TeamID: teamID, Preview: key[:PreviewLen], Label: label, Access: access, CreatedBy: agentID, CreatedAt: db.now().UTC().Truncate(time.Second)}
 	err := db.write(ctx, func(ctx context.Context, tx writeTx) error {
+		// The creator's name, read here so nothing can fail after the key
+		// is committed and before it is shown.
+		creator, err := manager(ctx, tx, teamID, agentID)
+		if err != nil {
+			return err
+		}
+		k.CreatedByName = creator.Name
 		var active int
 		if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM api_keys WHERE team_id = ? AND revoked_at IS NULL", teamID).Scan(&active); err != nil {
 			return err
 		}
 		if active >= MaxActiveKeys {
 			return refuse(ErrKeyLimit)
-		}
-		// The creator's name, read here so nothing can fail after the key
-		// is committed and before it is shown.
-		if err := tx.QueryRowContext(ctx, "SELECT name FROM agents WHERE id = ? AND team_id = ?", agentID, teamID).Scan(&k.CreatedByName); err != nil {
-			return err
 		}
 		res, err := tx.ExecContext(ctx, `INSERT INTO api_keys (team_id, hash, preview, label, access, created_by, created_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?)`, teamID, h[:], k.Preview, label, access, agentID, k.CreatedAt.Unix())
@@ -93,7 +87,7 @@ func (db *DB) CreateAPIKey(ctx context.Context, teamID, agentID int64, label, ac
 		if k.ID, err = res.LastInsertId(); err != nil {
 			return err
 		}
-		if err := addKeyEvent(ctx, tx, teamID, k.ID, agentID, "generated", k.CreatedAt); err != nil {
+		if err := addEvent(ctx, tx, event{team: teamID, at: k.CreatedAt.Unix(), actor: agentID, action: "key_generated", key: k.ID}); err != nil {
 			return err
 		}
 		tx.afterCommit(func() { db.keys.put(h, k) })
@@ -103,12 +97,6 @@ func (db *DB) CreateAPIKey(ctx context.Context, teamID, agentID int64, label, ac
 		return APIKey{}, "", fmt.Errorf("create key %q: %w", label, err)
 	}
 	return k, key, nil
-}
-
-func addKeyEvent(ctx context.Context, tx writeTx, teamID, keyID, agentID int64, action string, at time.Time) error {
-	_, err := tx.ExecContext(ctx, "INSERT INTO key_events (team_id, key_id, agent_id, action, at) VALUES (?, ?, ?, ?, ?)",
-		teamID, keyID, agentID, action, at.Unix())
-	return err
 }
 
 const keyColumns = `k.id, k.team_id, k.preview, k.label, k.access, k.created_by, a.name, k.created_at, k.last_used_at
@@ -150,13 +138,17 @@ func (db *DB) APIKeyByHash(ctx context.Context, hash [32]byte) (APIKey, error) {
 	return APIKey{}, ErrNotFound
 }
 
-// RevokeAPIKey revokes the team's key id at once and for good. A key of
-// another team, or one already revoked, is ErrNotFound and nothing changes.
+// RevokeAPIKey revokes the team's key id at once and for good, on behalf of
+// an owner or admin (ErrForbidden otherwise). A key of another team, or one
+// already revoked, is ErrNotFound and nothing changes.
 func (db *DB) RevokeAPIKey(ctx context.Context, teamID, keyID, agentID int64) (APIKey, error) {
 	var k APIKey
 	var hash []byte
 	now := db.now().UTC()
 	err := db.write(ctx, func(ctx context.Context, tx writeTx) error {
+		if _, err := manager(ctx, tx, teamID, agentID); err != nil {
+			return err
+		}
 		var err error
 		k, err = scanKey(prefixScanner{tx.QueryRowContext(ctx, "SELECT k.hash, "+keyColumns+" WHERE k.id = ? AND k.team_id = ? AND k.revoked_at IS NULL", keyID, teamID), &hash})
 		if errors.Is(err, sql.ErrNoRows) {
@@ -169,7 +161,7 @@ func (db *DB) RevokeAPIKey(ctx context.Context, teamID, keyID, agentID int64) (A
 			now.Unix(), agentID, keyID, teamID); err != nil {
 			return err
 		}
-		if err := addKeyEvent(ctx, tx, teamID, keyID, agentID, "revoked", now); err != nil {
+		if err := addEvent(ctx, tx, event{team: teamID, at: now.Unix(), actor: agentID, action: "key_revoked", key: keyID}); err != nil {
 			return err
 		}
 		tx.note(batchNote{noteKeyRevoked, keyID})
@@ -198,26 +190,4 @@ func touchKey(ctx context.Context, tx writeTx, teamID, keyID int64, t time.Time)
 	_, err := tx.ExecContext(ctx, `UPDATE api_keys SET last_used_at = ?1
 		WHERE id = ?2 AND team_id = ?3 AND (last_used_at IS NULL OR last_used_at <= ?1 - 60)`, t.Unix(), keyID, teamID)
 	return err
-}
-
-// KeyEvents returns the team's latest key events, newest first.
-func (db *DB) KeyEvents(ctx context.Context, teamID int64, limit int) ([]KeyEvent, error) {
-	rows, err := db.r.QueryContext(ctx, `SELECT e.at, e.action, a.name, k.label, k.preview
-		FROM key_events e JOIN agents a ON a.id = e.agent_id JOIN api_keys k ON k.id = e.key_id
-		WHERE e.team_id = ? ORDER BY e.id DESC LIMIT ?`, teamID, limit)
-	if err != nil {
-		return nil, fmt.Errorf("key events: %w", wrapUnavailable(err))
-	}
-	defer rows.Close()
-	var events []KeyEvent
-	for rows.Next() {
-		var e KeyEvent
-		var at int64
-		if err := rows.Scan(&at, &e.Action, &e.AgentName, &e.Label, &e.Preview); err != nil {
-			return nil, fmt.Errorf("key events: %w", err)
-		}
-		e.At = time.Unix(at, 0).UTC()
-		events = append(events, e)
-	}
-	return events, wrapUnavailable(rows.Err())
 }

@@ -32,6 +32,18 @@ var (
 	ErrUnavailable = errors.New("storage unavailable")
 	// ErrKeyRevoked: the key a write was made with was revoked meanwhile.
 	ErrKeyRevoked = errors.New("key revoked")
+	// ErrForbidden: the agent's role does not allow it, or the agent is no
+	// longer an active member of the team.
+	ErrForbidden = errors.New("not allowed for this role")
+	// ErrOwner: the owner cannot be removed, leave or be given another
+	// role; ownership is transferred instead.
+	ErrOwner = errors.New("the team's owner must transfer ownership first")
+	// ErrInvited: the email already has an open invitation to the team.
+	ErrInvited       = errors.New("already invited")
+	ErrInviteLimit   = errors.New("open invitation limit reached")
+	ErrInviteUsed    = errors.New("invitation already used")
+	ErrInviteGone    = errors.New("invitation cancelled")
+	ErrInviteExpired = errors.New("invitation expired")
 )
 
 // MaxActiveKeys is how many unrevoked API keys a team may hold.

@@ -28,7 +28,7 @@ func openDB(t testing.TB) (*store.DB, string) {
 
 func newTeam(t testing.TB, db *store.DB, email string) store.Agent {
 	t.Helper()
-	a, err := db.CreateTeamWithOwner(context.Background(), "Team "+email, "Agent "+email, email, []byte("hash"))
+	a, err := db.CreateTeamWithOwner(context.Background(), "Team "+email, store.NewAgent{Name: "Agent " + email, Email: email, PasswordHash: []byte("hash")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -159,14 +159,14 @@ func TestRevokeAndIsolation(t *testing.T) {
 	if _, err := db.RevokeAPIKey(ctx, a.TeamID, ka.ID, a.ID); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("second revoke: err = %v, want ErrNotFound", err)
 	}
-	events, err := db.KeyEvents(ctx, a.TeamID, 10)
+	events, err := db.TeamEvents(ctx, a.TeamID, store.EventFilter{Limit: 10})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(events) != 2 || events[0].Action != "revoked" || events[1].Action != "generated" || events[0].AgentName != a.Name {
+	if len(events) != 2 || events[0].Action != "key_revoked" || events[1].Action != "key_generated" || events[0].Actor != a.Name || events[0].KeyLabel != "A's form" {
 		t.Fatalf("audit trail = %+v", events)
 	}
-	if ev, _ := db.KeyEvents(ctx, b.TeamID, 10); len(ev) != 1 {
+	if ev, _ := db.TeamEvents(ctx, b.TeamID, store.EventFilter{Limit: 10}); len(ev) != 1 {
 		t.Fatalf("team B sees %d events, want only its own 1", len(ev))
 	}
 }
@@ -176,7 +176,7 @@ func TestSessions(t *testing.T) {
 	ctx := context.Background()
 	db, _ := openDB(t)
 	a := newTeam(t, db, "ana@example.com")
-	if _, err := db.CreateTeamWithOwner(ctx, "Other", "X", "ANA@example.com", []byte("h")); !errors.Is(err, store.ErrEmailTaken) {
+	if _, err := db.CreateTeamWithOwner(ctx, "Other", store.NewAgent{Name: "X", Email: "ANA@example.com", PasswordHash: []byte("h")}); !errors.Is(err, store.ErrEmailTaken) {
 		t.Fatalf("duplicate email (other case): err = %v, want ErrEmailTaken", err)
 	}
 	tok, err := db.CreateSession(ctx, a.ID, rules)

@@ -79,7 +79,7 @@ func TestWriteAfterCloseFails(t *testing.T) {
 	db.Close()
 	done := make(chan error, 1)
 	go func() {
-		_, err := db.CreateTeamWithOwner(context.Background(), "T", "A", "a@example.com", []byte("h"))
+		_, err := db.CreateTeamWithOwner(context.Background(), "T", NewAgent{Name: "A", Email: "a@example.com", PasswordHash: []byte("h")})
 		done <- err
 	}()
 	select {
@@ -158,7 +158,7 @@ func request(fn func(context.Context, writeTx) error) *writeReq {
 func TestRefusalDoesNotRerunTheBatch(t *testing.T) {
 	t.Parallel()
 	db := openTestDB(t)
-	agent, err := db.CreateTeamWithOwner(context.Background(), "T", "A", "a@example.com", []byte("h"))
+	agent, err := db.CreateTeamWithOwner(context.Background(), "T", NewAgent{Name: "A", Email: "a@example.com", PasswordHash: []byte("h")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -211,7 +211,7 @@ func TestSQLiteRollbackInsideABodyStoresNothingPiecemeal(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	db := openTestDB(t)
-	agent, err := db.CreateTeamWithOwner(ctx, "T", "A", "a@example.com", []byte("h"))
+	agent, err := db.CreateTeamWithOwner(ctx, "T", NewAgent{Name: "A", Email: "a@example.com", PasswordHash: []byte("h")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -252,7 +252,7 @@ func TestSQLiteRollbackInsideABodyStoresNothingPiecemeal(t *testing.T) {
 		}
 	}
 	// The writer recovers: the next write commits.
-	if _, err := db.CreateTeamWithOwner(ctx, "After", "B", "b@example.com", []byte("h")); err != nil {
+	if _, err := db.CreateTeamWithOwner(ctx, "After", NewAgent{Name: "B", Email: "b@example.com", PasswordHash: []byte("h")}); err != nil {
 		t.Fatalf("write after the rollback: %v", err)
 	}
 }

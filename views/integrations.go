@@ -7,21 +7,25 @@ import (
 
 // Integrations is everything the Settings → Integrations page shows.
 type Integrations struct {
-	Keys    KeysCard
-	Tracker TrackerCard
-	BaseURL string // this server's own URL, e.g. https://closr.example.com
+	Keys     KeysCard
+	Tracker  TrackerCard
+	BaseURL  string     // this server's own URL, e.g. https://closr.example.com
+	Rotation []Departed // keys of people who left, for owners and admins
 }
 
 // KeysCard is the API keys card: the list, the generate form and, right after
 // a generate, the one-time COPY NOW panel.
 type KeysCard struct {
-	Keys   []KeyRow
-	Events []KeyEvent
-	Max    int
-	NewKey string // the full key, set only in the response to Generate
-	NewFor string // label of the new key
-	Label  string // the label to put back in the input after an error
-	Error  string // what to fix, shown under the input
+	// CanManage: the agent may generate and revoke (an owner or admin);
+	// others see the list without the controls.
+	CanManage bool
+	Keys      []KeyRow
+	Events    []ActivityRow // the team's latest activity
+	Max       int
+	NewKey    string // the full key, set only in the response to Generate
+	NewFor    string // label of the new key
+	Label     string // the label to put back in the input after an error
+	Error     string // what to fix, shown under the input
 	// Access is the access kind to keep chosen after an error ("" = intake).
 	Access string
 	// AccessError is what to fix about the access choice.
@@ -41,15 +45,6 @@ type KeyRow struct {
 	CreatedBy string
 	CreatedAt time.Time
 	LastUsed  time.Time
-}
-
-// KeyEvent is one line of the audit trail under the card.
-type KeyEvent struct {
-	At      time.Time
-	Action  string
-	Agent   string
-	Label   string
-	Preview string
 }
 
 // Access kinds as the form sends them; they match store.AccessIntake and

@@ -8,6 +8,7 @@ import (
 // TrackerCard is the Web tracker card: install snippet, tracked domains,
 // whether events arrive, and recent anonymous visitors.
 type TrackerCard struct {
+	CanManage bool   // the agent may add and remove domains
 	BaseURL   string // this server's URL, for the snippet
 	Domains   []DomainRow
 	Domain    string // the input to put back after an error

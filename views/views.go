@@ -9,7 +9,7 @@ type Page struct {
 	Title string
 	CSRF  string
 	Agent *Agent // nil when signed out
-	Nav   string // which nav item is current: "integrations" or "leads"
+	Nav   string // the current page: "leads", or a Settings page ("integrations", "team", "activity", "profile")
 }
 
 // Agent is the signed-in agent as the layout shows them.

@@ -158,7 +158,7 @@ func seed(path string) (string, error) {
 		return "", err
 	}
 	defer db.Close()
-	a, err := db.CreateTeamWithOwner(ctx, "Bench Realty", "Bench", "bench@example.com", []byte("x"))
+	a, err := db.CreateTeamWithOwner(ctx, "Bench Realty", store.NewAgent{Name: "Bench", Email: "bench@example.com", PasswordHash: []byte("x")})
 	if err != nil {
 		return "", err
 	}

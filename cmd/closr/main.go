@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"runtime/debug"
@@ -25,6 +26,7 @@ import (
 
 	"closr"
 	"closr/handlers"
+	"closr/mailer"
 	"closr/store"
 )
 
@@ -43,6 +45,8 @@ type config struct {
 	limitKey      float64 // API requests per second per key; 0 is no limit
 	limitIP       float64 // API requests per second per client IP; 0 is no limit
 	proxies       []*net.IPNet
+	smtpURL       string // "" sends no mail
+	mailFrom      string
 }
 
 // minSecretLen is the shortest session secret accepted: the cookie keys
@@ -70,8 +74,15 @@ func parseFlags(name string, args []string) (config, []string, error) {
 		"API requests per second per client IP, bursts of 4 s worth; 0 turns the limit off (env CLOSR_LIMIT_IP)")
 	proxies := fl.String("trusted-proxies", os.Getenv("CLOSR_TRUSTED_PROXIES"),
 		"comma-separated CIDRs of reverse proxies whose X-Forwarded-For and X-Forwarded-Proto are believed (env CLOSR_TRUSTED_PROXIES)")
+	fl.StringVar(&cfg.smtpURL, "smtp-url", os.Getenv("CLOSR_SMTP_URL"),
+		"SMTP server for invitations and key notices, e.g. smtp://user:pass@host:587, STARTTLS when offered; unset sends no mail (env CLOSR_SMTP_URL)")
+	fl.StringVar(&cfg.mailFrom, "mail-from", os.Getenv("CLOSR_MAIL_FROM"),
+		`sender of Closr's mail, e.g. "Closr <closr@example.com>"; needed with --smtp-url (env CLOSR_MAIL_FROM)`)
 	if err := fl.Parse(args); err != nil {
 		return cfg, nil, err
+	}
+	if cfg.smtpURL != "" && cfg.mailFrom == "" {
+		return cfg, nil, errors.New(`--smtp-url needs --mail-from (CLOSR_MAIL_FROM), the sender, e.g. "Closr <closr@example.com>"`)
 	}
 	if n := utf8.RuneCountInString(cfg.sessionSecret); n > 0 && n < minSecretLen {
 		return cfg, nil, fmt.Errorf("--session-secret (CLOSR_SESSION_SECRET) has %d characters; use at least %d random ones, or leave it unset to have one generated", n, minSecretLen)
@@ -157,8 +168,24 @@ func serve(cfg config) error {
 	if err != nil {
 		return err
 	}
-	srv, err := handlers.New(handlers.Config{Store: db, Now: clock, Static: static, SessionKey: secret, Logger: log,
-		LimitKey: cfg.limitKey, LimitIP: cfg.limitIP, TrustedProxies: cfg.proxies})
+	hc := handlers.Config{Store: db, Now: clock, Static: static, SessionKey: secret, Logger: log,
+		LimitKey: cfg.limitKey, LimitIP: cfg.limitIP, TrustedProxies: cfg.proxies}
+	mail, err := startMail(cfg, log)
+	if err != nil {
+		return err
+	}
+	if mail != nil {
+		hc.Mail = mail
+		// After the HTTP server has stopped: what requests queued is sent.
+		defer func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			if err := mail.Close(ctx); err != nil {
+				log.Warn("mail", "err", err)
+			}
+		}()
+	}
+	srv, err := handlers.New(hc)
 	if err != nil {
 		return err
 	}
@@ -186,6 +213,22 @@ func serve(cfg config) error {
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	return nil
+}
+
+// startMail starts the mailer when an SMTP server is configured; nil means
+// no mail. The log names the server without its credentials.
+func startMail(cfg config, log *slog.Logger) (*mailer.Mailer, error) {
+	if cfg.smtpURL == "" {
+		log.Info("mail off: no --smtp-url; invitation links are shown to copy")
+		return nil, nil
+	}
+	m, err := mailer.New(mailer.Config{URL: cfg.smtpURL, From: cfg.mailFrom, Log: log})
+	if err != nil {
+		return nil, fmt.Errorf("--smtp-url / --mail-from: %w", err)
+	}
+	u, _ := url.Parse(cfg.smtpURL)
+	log.Info("mail on", "server", u.Host, "from", cfg.mailFrom)
+	return m, nil
 }
 
 // limitText shows a rate limit in the start-up log line.

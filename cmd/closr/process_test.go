@@ -43,7 +43,7 @@ func seedDB(t *testing.T, path string) string {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	a, err := db.CreateTeamWithOwner(ctx, "Sunset Realty", "Ana Agent", "ana@example.com", []byte("not a real hash"))
+	a, err := db.CreateTeamWithOwner(ctx, "Sunset Realty", store.NewAgent{Name: "Ana Agent", Email: "ana@example.com", PasswordHash: []byte("not a real hash")})
 	if err != nil {
 		t.Fatal(err)
 	}

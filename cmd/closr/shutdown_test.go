@@ -101,8 +101,12 @@ func TestBackupWhileServing(t *testing.T) {
 		t.Fatalf("backup said %q", out)
 	}
 	// Taking writes during the backup is the point: the load must still be
-	// running, so the copy was made under writes.
-	time.Sleep(100 * time.Millisecond)
+	// running, so the copy was made under writes. On a busy machine (the
+	// whole suite at once) every worker can be inside a request for a
+	// while: wait for the next request to start rather than a fixed time.
+	for wait := time.Now().Add(5 * time.Second); l.sent.Load() == after && time.Now().Before(wait); {
+		time.Sleep(10 * time.Millisecond)
+	}
 	if l.sent.Load() == after {
 		t.Fatal("the load stopped during the backup; the test proves nothing")
 	}

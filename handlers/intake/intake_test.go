@@ -161,7 +161,7 @@ func newWorld(t *testing.T) world {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { raw.Close(); db.Close() })
-	agent, err := db.CreateTeamWithOwner(context.Background(), "Sunset Realty", "Ana", "ana@example.com", []byte("h"))
+	agent, err := db.CreateTeamWithOwner(context.Background(), "Sunset Realty", store.NewAgent{Name: "Ana", Email: "ana@example.com", PasswordHash: []byte("h")})
 	if err != nil {
 		t.Fatal(err)
 	}
