@@ -294,7 +294,9 @@ func TestBrowserAccessibleTeam(t *testing.T) {
 			chromedp.WaitVisible(`[data-testid="profile-card"] [role="alert"], [data-testid="profile-card"] .field-error`, chromedp.ByQuery)}},
 		{"invitation, signed out", []chromedp.Action{
 			chromedp.Click(`.signout button`, chromedp.ByQuery),
-			chromedp.WaitVisible(`#email`, chromedp.ByQuery),
+			// The login page, not the profile's own #email: the sign-out
+			// must be over before the next navigation.
+			chromedp.WaitVisible(`form[action="/login"]`, chromedp.ByQuery),
 			chromedp.ActionFunc(func(ctx context.Context) error { return chromedp.Navigate(link).Do(ctx) }),
 			chromedp.WaitVisible(`[data-testid="accept-invite"]`, chromedp.ByQuery)}},
 	})
