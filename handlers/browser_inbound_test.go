@@ -152,9 +152,9 @@ func TestBrowserSendTestLead(t *testing.T) {
 	if !strings.Contains(result, "test lead received") {
 		t.Fatalf("result %q", result)
 	}
-	leads, n, _ := e.db.Leads(context.Background(), a.TeamID, 10, 0)
-	if n != 1 || leads[0].Source != "Closr test" || leads[0].KeyLabel != "Website" {
-		t.Fatalf("stored %d leads: %+v", n, leads)
+	leads := e.leadsOf(a.TeamID)
+	if n := len(leads); n != 1 || leads[0].Source != "Closr test" || leads[0].KeyLabel != "Website" {
+		t.Fatalf("stored %d leads: %+v", len(leads), leads)
 	}
 }
 
@@ -194,7 +194,7 @@ func TestBrowserFormWithAttachment(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	leads, _, _ := e.db.Leads(context.Background(), team, 10, 0)
+	leads := e.leadsOf(team)
 	if len(leads) != 1 || leads[0].Name != "Jordan Lee" || leads[0].Source != "Website form" {
 		t.Fatalf("leads %+v", leads)
 	}
@@ -211,7 +211,7 @@ func TestBrowserFormWithAttachment(t *testing.T) {
 	if err != nil || status != 201 {
 		t.Fatalf("fetch: %v %v", status, err)
 	}
-	leads, _, _ = e.db.Leads(context.Background(), team, 10, 0)
+	leads = e.leadsOf(team)
 	if leads[0].Email != "sky@example.com" || leads[0].Source != "Website form" {
 		t.Fatalf("the fetch() lead: %+v", leads[0])
 	}

@@ -181,7 +181,7 @@ func TestInboundAttachments(t *testing.T) {
 	if r.StatusCode != http.StatusCreated || !strings.Contains(r.body, `File \"pre-approval.pdf\" of 3145737 bytes was left out`) {
 		t.Fatalf("3 MB attachment: %d %s", r.StatusCode, r.body)
 	}
-	leads, _, _ := e.db.Leads(context.Background(), team, 10, 0)
+	leads := e.leadsOf(team)
 	_, subs, _ := e.lead(team, leads[0].ID)
 	if subs[0].RawSize > 2048 || len(subs[0].Notes) != 1 {
 		t.Fatalf("the submission kept %d raw bytes and notes %q", subs[0].RawSize, subs[0].Notes)

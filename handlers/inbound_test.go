@@ -69,10 +69,7 @@ func (e *env) rawOf(teamID, leadID, subID int64) string {
 }
 
 func (e *env) counts(teamID int64) (leads, subs int) {
-	ls, n, err := e.db.Leads(context.Background(), teamID, 1000, 0)
-	if err != nil {
-		e.t.Fatal(err)
-	}
+	ls := e.leadsOf(teamID)
 	for _, l := range ls {
 		page, err := e.db.LeadSubmissions(context.Background(), teamID, l.ID, 0, 1)
 		if err != nil {
@@ -80,7 +77,18 @@ func (e *env) counts(teamID int64) (leads, subs int) {
 		}
 		subs += page.Total
 	}
-	return n, subs
+	return len(ls), subs
+}
+
+// leadsOf lists the team's leads (up to 1000), newest first, straight from
+// the database.
+func (e *env) leadsOf(teamID int64) []store.Lead {
+	e.t.Helper()
+	ls, err := e.db.Leads(context.Background(), teamID, "", store.LeadRange{Limit: 1000})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return ls
 }
 
 type created struct {
@@ -193,7 +201,7 @@ func TestInboundKeyPlacesAndSource(t *testing.T) {
 	if r := e.api("POST", "/api/leads/inbound", "application/x-www-form-urlencoded", form.Encode(), "Accept", "application/json"); r.StatusCode != 201 {
 		t.Fatalf("key in form field: %d %s", r.StatusCode, r.body)
 	}
-	leads, _, _ := e.db.Leads(context.Background(), team, 10, 0)
+	leads := e.leadsOf(team)
 	sources := map[string]string{}
 	for _, l := range leads {
 		sources[l.Email] = l.Source

@@ -1,8 +1,10 @@
 package handlers
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -25,21 +27,84 @@ const (
 // MCP's get_lead list.
 const maxLeadPageViews = 200
 
-// leadsPage is /leads: a page of the team's leads, latest activity first.
+// searchCountCap is how far the number of leads a search finds is
+// counted: exact below it, "more than" from it on.
+const searchCountCap = 1000
+
+// leadsPage is /leads: a page of the team's leads, latest activity first,
+// or of those ?q= finds, newest first. Pages are keyed by a lead's place in
+// that order (?before=, ?after=, store.LeadCursor), so every page costs the
+// same; ?page=N opens a page by number when it lies within
+// store.MaxSkip leads of either end, where finding it is cheap.
 func (s *Server) leadsPage(c echo.Context) error {
 	a := agentOf(c)
-	pageNo, _ := strconv.Atoi(c.QueryParam("page"))
-	pageNo = max(pageNo, 1)
-	leads, total, err := s.store.Leads(c.Request().Context(), a.TeamID, leadsPerPage, (pageNo-1)*leadsPerPage)
+	ctx := c.Request().Context()
+	req, err := parseLeadsQuery(c)
 	if err != nil {
 		return err
 	}
-	list := views.LeadList{Page: pageNo, Total: total, Pages: (total + leadsPerPage - 1) / leadsPerPage}
+	list := views.LeadList{Query: req.q}
+	total, err := s.store.CountLeads(ctx, a.TeamID, req.q, searchCountCap)
+	if errors.Is(err, store.ErrSearchTooShort) {
+		list.Notice = fmt.Sprintf("Type at least %d characters to search.", store.MinSearchLen)
+		return render(c, http.StatusBadRequest, views.LeadsPage(page(c, "Leads", "leads"), list))
+	}
+	if err != nil {
+		return err
+	}
+	list.Total, list.TotalCapped = total, req.q != "" && total >= searchCountCap
+	if !list.TotalCapped {
+		list.Pages = (total + leadsPerPage - 1) / leadsPerPage
+	}
+	r, pageNo, notice := leadRange(req, total, list.Pages)
+	status := http.StatusOK
+	var leads []store.Lead
+	if notice == "" {
+		if leads, err = s.store.Leads(ctx, a.TeamID, req.q, r); err != nil {
+			return err
+		}
+	}
+	// One lead more than a page was asked for: it says whether there is a
+	// page beyond, in the direction the page was read.
+	more := len(leads) > r.Limit-1
+	up := r.After.ID > 0 || r.Oldest
+	if more && up {
+		leads = leads[1:]
+	} else if more {
+		leads = leads[:len(leads)-1]
+	}
+	if len(leads) == 0 && total > 0 && notice == "" {
+		notice = "There are no leads past this point of the list."
+	}
+	if notice != "" {
+		list.Notice, status = notice, http.StatusNotFound
+	}
+	list.Page = pageNo
+	label := func(step int) int { // the number of the page step away, when known
+		if pageNo == 0 {
+			return 0
+		}
+		return pageNo + step
+	}
+	if len(leads) > 0 {
+		if up && more || !up && (r.Before.ID > 0 || r.Skip > 0) {
+			list.Newer = leadsURL(req.q, "after", store.CursorOf(leads[0]).String(), label(-1))
+		}
+		if !up && more || up && (r.After.ID > 0 || r.Skip > 0) {
+			list.Older = leadsURL(req.q, "before", store.CursorOf(leads[len(leads)-1]).String(), label(+1))
+		}
+	}
+	if pageNo != 1 && (total > 0 || notice != "") {
+		list.First = leadsURL(req.q, "", "", 0)
+	}
+	if list.Pages > 1 && pageNo != list.Pages {
+		list.Last = leadsURL(req.q, "page", strconv.Itoa(list.Pages), 0)
+	}
 	ids := make([]int64, len(leads))
 	for i, l := range leads {
 		ids[i] = l.ID
 	}
-	visits, err := s.store.VisitsOfLeads(c.Request().Context(), a.TeamID, ids, s.now().Add(-hotWindow))
+	visits, err := s.store.VisitsOfLeads(ctx, a.TeamID, ids, s.now().Add(-hotWindow))
 	if err != nil {
 		return err
 	}
@@ -48,11 +113,94 @@ func (s *Server) leadsPage(c echo.Context) error {
 		row.Visits, row.Hot = visits[l.ID].Visits, visits[l.ID].Recent >= hotVisits
 		list.Leads = append(list.Leads, row)
 	}
-	status := http.StatusOK
-	if pageNo > list.Pages && total > 0 {
-		status = http.StatusNotFound // the page says there is no such page
-	}
 	return render(c, status, views.LeadsPage(page(c, "Leads", "leads"), list))
+}
+
+// leadsQuery is what /leads was asked for.
+type leadsQuery struct {
+	q             string
+	before, after store.LeadCursor
+	page          int // the page number asked for, or carried along by Newer and Older links; 0 for none
+}
+
+func parseLeadsQuery(c echo.Context) (leadsQuery, error) {
+	req := leadsQuery{q: strings.TrimSpace(c.QueryParam("q"))}
+	for _, p := range []struct {
+		name string
+		to   *store.LeadCursor
+	}{{"before", &req.before}, {"after", &req.after}} {
+		if v := c.QueryParam(p.name); v != "" {
+			cur, err := store.ParseLeadCursor(v)
+			if err != nil {
+				return req, badLeadsQuery(p.name + " must be a place in the list, as the Older and Newer links give it")
+			}
+			*p.to = cur
+		}
+	}
+	if v := c.QueryParam("page"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return req, badLeadsQuery("page must be a page number: 1, 2, 3…")
+		}
+		req.page = n
+	}
+	return req, nil
+}
+
+func badLeadsQuery(msg string) error {
+	return &problem{Status: http.StatusBadRequest, Code: "bad_request", Message: "This list address is not valid: " + msg + "."}
+}
+
+// leadRange turns the request into the page to read (a lead more than a
+// page, to know whether there is another), the page's number (0 when not
+// known) and, when the page cannot be shown, why.
+func leadRange(req leadsQuery, total, pages int) (store.LeadRange, int, string) {
+	r := store.LeadRange{Limit: leadsPerPage + 1}
+	n := req.page
+	switch {
+	case req.after.ID > 0:
+		r.After = req.after
+	case req.before.ID > 0:
+		r.Before = req.before
+	case n <= 1:
+		n = 1
+	case pages > 0 && n > pages:
+		return r, n, fmt.Sprintf("There is no page %d: the list ends at page %d.", n, pages)
+	case (n-1)*leadsPerPage <= store.MaxSkip:
+		r.Skip = (n - 1) * leadsPerPage
+	case pages > 0 && total-n*leadsPerPage <= store.MaxSkip:
+		// Counted from the bottom of the list: the page's leads are the
+		// ones above the total-n*leadsPerPage lowest.
+		r.Oldest, r.Skip = true, max(total-n*leadsPerPage, 0)
+		r.Limit = min(leadsPerPage, total-(n-1)*leadsPerPage) + 1
+	default:
+		return r, n, fmt.Sprintf("Page %d is too far from either end of the list to open by number: go there with Older and Newer, or search.", n)
+	}
+	if pages > 0 && n > pages {
+		n = 0 // a stale number carried by a link
+	}
+	return r, n, ""
+}
+
+// leadsURL is a link to a page of the list: by a lead's place (key
+// "before" or "after", at a store.LeadCursor), by number (key "page", at
+// the number) or the first (key ""). page is carried along for the page's
+// label; 0 leaves it out.
+func leadsURL(q, key, at string, page int) string {
+	v := url.Values{}
+	if q != "" {
+		v.Set("q", q)
+	}
+	if key != "" {
+		v.Set(key, at)
+	}
+	if page > 0 {
+		v.Set("page", strconv.Itoa(page))
+	}
+	if len(v) == 0 {
+		return "/leads"
+	}
+	return "/leads?" + v.Encode()
 }
 
 // maxPreview is how much of the latest message the list shows, in

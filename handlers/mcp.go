@@ -25,7 +25,6 @@ import (
 
 // MCPStore is what the MCP tools read beyond the pipeline pages.
 type MCPStore interface {
-	SearchLeads(ctx context.Context, teamID int64, text string, limit, offset int) ([]store.Lead, int, error)
 	RecentVisitors(ctx context.Context, teamID int64, since time.Time, limit int) ([]store.VisitorActivity, int, error)
 	LeadCounts(ctx context.Context, teamID int64, from, to time.Time, maxSources int) (bySource, byDay []store.Count, err error)
 }
@@ -62,10 +61,12 @@ func (s *Server) capAnswers(next mcp.MethodHandler) mcp.MethodHandler {
 	}
 }
 
-// mcpCaller is who is calling a tool: the MCP key and the request's logger.
+// mcpCaller is who is calling a tool: the MCP key, the request's logger,
+// and the HTTP request's context, which ends when its client goes away.
 type mcpCaller struct {
-	key store.APIKey
-	log *slog.Logger
+	key     store.APIKey
+	log     *slog.Logger
+	request context.Context
 }
 
 type mcpCallerKey struct{}
@@ -112,6 +113,7 @@ func (s *Server) newMCPHandler() http.Handler {
 	sdkLog := slog.New(warnAndAbove{s.log.Handler()}).With("component", "mcp-sdk")
 	srv := mcp.NewServer(&mcp.Implementation{Name: "closr", Title: "Closr CRM", Version: "1.0.0"},
 		&mcp.ServerOptions{Logger: sdkLog, Instructions: "Tools to read and add leads in the Closr CRM of the team that owns the API key: search and read leads, add a lead, see who is on the team's website, and summarize the pipeline."})
+	srv.AddReceivingMiddleware(endWithRequest)
 	s.addMCPTools(srv)
 	srv.AddReceivingMiddleware(s.capAnswers)
 	return mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return srv }, &mcp.StreamableHTTPOptions{
@@ -126,6 +128,23 @@ func (s *Server) newMCPHandler() http.Handler {
 		MaxRequestBodyBytes:        maxMCPBody,
 		Logger:                     sdkLog,
 	})
+}
+
+// endWithRequest ends a call's context when the HTTP request that carried
+// it ends. The SDK does not (before protocol 2026-07-28): a tool's read
+// would run on after its client hung up, for no one, holding a reader
+// connection and a core.
+func endWithRequest(next mcp.MethodHandler) mcp.MethodHandler {
+	return func(ctx context.Context, method string, req mcp.Request) (mcp.Result, error) {
+		c, ok := callerOf(ctx)
+		if !ok {
+			return next(ctx, method, req)
+		}
+		ctx, cancel := context.WithCancelCause(ctx)
+		defer cancel(nil)
+		defer context.AfterFunc(c.request, func() { cancel(context.Cause(c.request)) })()
+		return next(ctx, method, req)
+	}
 }
 
 // warnAndAbove passes on only warnings and errors.
@@ -173,7 +192,7 @@ func (s *Server) serveMCP(c echo.Context) error {
 			s.logOf(c).Warn("touch mcp key", "key_id", key.ID, "err", err)
 		}
 	}
-	ctx := context.WithValue(r.Context(), mcpCallerKey{}, mcpCaller{key: key, log: s.logOf(c).With("team", key.TeamID, "key_id", key.ID)})
+	ctx := context.WithValue(r.Context(), mcpCallerKey{}, mcpCaller{key: key, log: s.logOf(c).With("team", key.TeamID, "key_id", key.ID), request: r.Context()})
 	s.mcp.ServeHTTP(c.Response(), r.WithContext(ctx))
 	return nil
 }

@@ -31,7 +31,7 @@ func TestMCPRefusesBatches(t *testing.T) {
 	}
 	for _, hdr := range [][]string{nil, {"MCP-Protocol-Version", "2025-03-26"}} {
 		r := e.postMCP("  \n["+strings.Join(calls, ",")+"]", append([]string{"Authorization", "Bearer " + secret}, hdr...)...)
-		_, stored, _ := e.db.Leads(t.Context(), team, 1, 0)
+		stored := len(e.leadsOf(team))
 		t.Logf("a batch of 500 create_lead calls (headers %v): %d, %d leads stored", hdr, r.StatusCode, stored)
 		var body struct{ Error, Message string }
 		json.Unmarshal([]byte(r.body), &body)
@@ -114,10 +114,10 @@ type revokingStore struct {
 	revoke func()
 }
 
-func (s revokingStore) SearchLeads(ctx context.Context, teamID int64, text string, limit, offset int) ([]store.Lead, int, error) {
-	leads, total, err := s.DB.SearchLeads(ctx, teamID, text, limit, offset)
+func (s revokingStore) Leads(ctx context.Context, teamID int64, text string, r store.LeadRange) ([]store.Lead, error) {
+	leads, err := s.DB.Leads(ctx, teamID, text, r)
 	s.revoke()
-	return leads, total, err
+	return leads, err
 }
 
 // TestMCPReadToolRechecksKey: a key revoked while a read tool's query runs
@@ -228,7 +228,7 @@ func TestMCPToolsAsAnAssistantSeesThem(t *testing.T) {
 		min, max   float64
 		def        any
 	}{
-		{"search_leads", "limit", 1, 100, 20.0}, {"search_leads", "offset", 0, 0, nil},
+		{"search_leads", "limit", 1, 100, 20.0}, {"search_leads", "offset", 0, 1000, nil},
 		{"get_lead", "id", 1, 0, nil}, {"get_lead", "submissions_before", 1, 0, nil},
 		{"recent_visitors", "hours", 1, 720, 24.0}, {"recent_visitors", "limit", 1, 200, 50.0},
 		{"pipeline_summary", "days", 1, 366, 30.0}, {"tracked_link", "lead_id", 1, 0, nil},
@@ -254,9 +254,9 @@ func TestMCPToolsAsAnAssistantSeesThem(t *testing.T) {
 	}{
 		{"search_leads", map[string]any{"limit": 0}, "limit must be between 1 and 100 (got 0): how many leads to return"},
 		{"search_leads", map[string]any{"limit": 2.5}, "limit must be a whole number (got 2.5)"},
-		{"search_leads", map[string]any{"offset": -1}, "offset must be 0 or more (got -1)"},
+		{"search_leads", map[string]any{"offset": -1}, "offset must be between 0 and 1000 (got -1)"},
 		{"search_leads", map[string]any{"query": strings.Repeat("q", 201)}, "keep query to 200 characters or fewer (this one has 201)"},
-		{"search_leads", map[string]any{"limt": 5}, `unknown argument "limt": this tool takes limit, offset, query`},
+		{"search_leads", map[string]any{"limt": 5}, `unknown argument "limt": this tool takes cursor, limit, offset, query`},
 		{"recent_visitors", map[string]any{"hours": 0}, "hours must be between 1 and 720 (got 0)"},
 		{"pipeline_summary", map[string]any{"days": 400}, "days must be between 1 and 366 (got 400)"},
 		{"get_lead", map[string]any{}, "id is required: the lead's id"},

@@ -137,6 +137,7 @@ type searchResult struct {
 	Total      int        `json:"total"`
 	Leads      []leadJSON `json:"leads"`
 	NextOffset int        `json:"next_offset"`
+	NextCursor string     `json:"next_cursor"`
 }
 
 func emails(leads []leadJSON) []string {
@@ -236,7 +237,7 @@ func TestMCPToolsSeeOnlyTheirTeam(t *testing.T) {
 				t.Errorf("create_lead(%v) error %q lacks %q", tc.args, msg, tc.want)
 			}
 		}
-		if _, total, _ := e.db.Leads(t.Context(), anaTeam, 100, 0); total != 4 {
+		if total := len(e.leadsOf(anaTeam)); total != 4 {
 			t.Fatalf("Ana's team has %d leads, want 4 (jamie, pat, morgan, the other jamie): a refused call stored something", total)
 		}
 	})
@@ -253,10 +254,12 @@ func TestMCPToolsSeeOnlyTheirTeam(t *testing.T) {
 			query string
 			want  []int64
 		}{
-			{"%", []int64{pat}},       // a literal percent sign, not "anything"
-			{"_", nil},                // a literal underscore
+			{"100%", []int64{pat}},    // a literal percent sign
+			{"Pat%Seller", nil},       // not "anything"
+			{"Pat_100", nil},          // a literal underscore, not "any character"
 			{"555 123", []int64{pat}}, // digits match the phone however it is punctuated
 			{"zillow", []int64{pat}},  // the source
+			{"SÉLLER", []int64{pat}},  // case and accents ignored
 			{"999 0000", nil},         // Bob's lead's phone
 			{"secret-listing", nil},   // nothing of Bob's, nothing of the tracker
 		} {
@@ -274,15 +277,22 @@ func TestMCPToolsSeeOnlyTheirTeam(t *testing.T) {
 			t.Fatalf("first page = %+v, want 3 of 4, newest first, next_offset 3", page1)
 		}
 		page2 := callTool[searchResult](t, cs, "search_leads", map[string]any{"limit": 3, "offset": page1.NextOffset})
-		if len(page2.Leads) != 1 || page2.NextOffset != 0 || page2.Leads[0].ID != jamie {
+		if len(page2.Leads) != 1 || page2.NextOffset != 0 || page2.NextCursor != "" || page2.Leads[0].ID != jamie {
 			t.Fatalf("second page = %+v, want only Jamie (the oldest) and no next_offset", page2)
+		}
+		byCursor := callTool[searchResult](t, cs, "search_leads", map[string]any{"limit": 3, "cursor": page1.NextCursor})
+		if page1.NextCursor == "" || len(byCursor.Leads) != 1 || byCursor.NextCursor != "" || byCursor.Leads[0].ID != jamie || byCursor.Total != 4 {
+			t.Fatalf("page after cursor %q = %+v, want only Jamie and no next_cursor", page1.NextCursor, byCursor)
 		}
 		for _, tc := range []struct {
 			args map[string]any
 			want string
 		}{
 			{map[string]any{"limit": 101}, "limit must be between 1 and 100"},
-			{map[string]any{"offset": -1}, "offset must be 0 or more"},
+			{map[string]any{"offset": -1}, "offset must be between 0 and 1000"},
+			{map[string]any{"offset": 1001}, "offset must be between 0 and 1000 (got 1001): how many matching leads to skip: pass next_offset from the previous page (or use cursor)"},
+			{map[string]any{"cursor": "x"}, "cursor must be the next_cursor"},
+			{map[string]any{"query": " ab "}, "at least 3 characters"},
 			{map[string]any{"query": strings.Repeat("x", 201)}, "200 characters or fewer"},
 		} {
 			if msg := toolError(t, cs, "search_leads", tc.args); !strings.Contains(msg, tc.want) {
@@ -525,7 +535,7 @@ func TestMCPBodyLimit(t *testing.T) {
 	if r.StatusCode < 400 || r.StatusCode >= 500 {
 		t.Fatalf("a 1 MiB message: %d %s, want it refused", r.StatusCode, r.body)
 	}
-	if _, total, _ := e.db.Leads(t.Context(), e.agent("ana@example.com").TeamID, 10, 0); total != 0 {
+	if len(e.leadsOf(e.agent("ana@example.com").TeamID)) != 0 {
 		t.Fatal("an oversized message stored a lead")
 	}
 }
@@ -574,7 +584,7 @@ func TestMCPKeyRefusedFromBrowser(t *testing.T) {
 			}
 		})
 	}
-	leads, _, _ := e.db.Leads(t.Context(), team, 10, 0)
+	leads := e.leadsOf(team)
 	var got []string
 	for _, l := range leads {
 		got = append(got, l.Email)

@@ -49,11 +49,11 @@ func (s *Server) addMCPTools(srv *mcp.Server) {
 		})}),
 		s.toolCreateLead)
 	mcp.AddTool(srv, add(&mcp.Tool{Name: "search_leads", Title: "Search leads", Annotations: reader,
-		Description: "Find leads whose name, email, phone or source contains the query (case-insensitive), newest first, a page at a time.",
+		Description: "Find leads whose name, email, phone or source contains the query (3 characters or more; case and accents ignored; a phone number matches however it is punctuated), newest first, a page at a time: pass next_cursor as cursor for the next page.",
 		InputSchema: schemaFor[searchLeadsIn](func(p map[string]*jsonschema.Schema) {
 			p["query"].MaxLength = new(maxSearchText)
 			intRange(p["limit"], 1, maxSearchLimit, 20)
-			intRange(p["offset"], 0, 0, 0)
+			intRange(p["offset"], 0, store.MaxSkip, 0)
 		})}),
 		s.toolSearchLeads)
 	mcp.AddTool(srv, add(&mcp.Tool{Name: "get_lead", Title: "Get a lead", Annotations: reader,

@@ -69,8 +69,9 @@ func (r *requestIDs) next() string {
 	return r.prefix + "-" + strconv.FormatUint(r.n.Add(1), 36)
 }
 
-// logRequests writes one line per request (refused API requests past
-// refusedLogBudget a second are counted instead). It records the path
+// logRequests writes one line per request, or per failed request with
+// Config.LogErrorsOnly (refused API requests past refusedLogBudget a second
+// are counted instead). It records the path
 // without its query string and no header, so no key, password or cookie can
 // reach a log.
 func (s *Server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
@@ -87,7 +88,7 @@ func (s *Server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
 			s.log.LogAttrs(c.Request().Context(), slog.LevelWarn, "refused API requests not logged one by one",
 				slog.Int64("count", n), slog.Time("since", since), slog.Int("limit_per_s", refusedLogBudget))
 		}
-		if status >= 400 && status < 500 && isAPI(c) && !s.refusals.take(now) {
+		if status < 400 && s.errorsOnly || status >= 400 && status < 500 && isAPI(c) && !s.refusals.take(now) {
 			return nil
 		}
 		level := slog.LevelInfo

@@ -28,6 +28,10 @@ func newPasswordHasher(memoryKiB int) passwordHasher {
 	return passwordHasher{memory: uint32(memoryKiB), time: 2}
 }
 
+// HashPassword hashes a password as sign-up does, for tools that create
+// agents outside the server (closr-bench's large database).
+func HashPassword(password string) []byte { return newPasswordHasher(0).hash(password) }
+
 func (h passwordHasher) hash(password string) []byte {
 	salt := make([]byte, 16)
 	rand.Read(salt)

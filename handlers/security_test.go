@@ -56,7 +56,7 @@ func TestAPIRateLimits(t *testing.T) {
 			if last.Header.Get("Access-Control-Allow-Origin") != "*" {
 				t.Fatal("a site's script cannot read the 429 without CORS")
 			}
-			if n, _, _ := e.db.Leads(t.Context(), e.agent("ana@example.com").TeamID, 10, 0); len(n) != 2 {
+			if n := e.leadsOf(e.agent("ana@example.com").TeamID); len(n) != 2 {
 				t.Fatalf("%d leads stored, want the 2 allowed", len(n))
 			}
 			r := c.e.postLead(other, `{"email":"other@example.com"}`)

@@ -70,7 +70,8 @@ type KeyStore interface {
 // LeadStore is what inbound leads and the pipeline views need.
 type LeadStore interface {
 	IngestLead(ctx context.Context, in store.LeadInput) (store.IngestResult, error)
-	Leads(ctx context.Context, teamID int64, limit, offset int) ([]store.Lead, int, error)
+	Leads(ctx context.Context, teamID int64, text string, r store.LeadRange) ([]store.Lead, error)
+	CountLeads(ctx context.Context, teamID int64, text string, upTo int) (int, error)
 	Lead(ctx context.Context, teamID, id int64) (store.Lead, error)
 	LeadSubmissions(ctx context.Context, teamID, leadID, before int64, limit int) (store.SubmissionPage, error)
 	SubmissionRaw(ctx context.Context, teamID, leadID, id int64, max int) (store.RawBody, error)
@@ -131,6 +132,9 @@ type Config struct {
 	// TrustedProxies are the reverse proxies whose X-Forwarded-For and
 	// X-Forwarded-Proto are believed; none means the peer is the client.
 	TrustedProxies []*net.IPNet
+	// LogErrorsOnly writes a request line only for requests answered 400
+	// or above; by default every request gets one.
+	LogErrorsOnly bool
 	// Mail sends invitations and key notices; nil sends nothing.
 	Mail Mailer
 }
@@ -163,6 +167,7 @@ type Server struct {
 	// keyLimits and ipLimits rate-limit the API; nil means no limit.
 	keyLimits, ipLimits *limiterSet
 	proxies             []*net.IPNet // trusted reverse proxies
+	errorsOnly          bool         // request lines only for answers of 400 and above
 	mail                Mailer       // nil: no mail
 }
 
@@ -199,10 +204,11 @@ func New(cfg Config) (*Server, error) {
 
 		phoneRegion: cmp.Or(strings.ToUpper(cfg.PhoneRegion), "US"),
 
-		keyLimits: newLimiterSet(cfg.LimitKey),
-		ipLimits:  newLimiterSet(cfg.LimitIP),
-		proxies:   cfg.TrustedProxies,
-		mail:      cfg.Mail,
+		keyLimits:  newLimiterSet(cfg.LimitKey),
+		ipLimits:   newLimiterSet(cfg.LimitIP),
+		proxies:    cfg.TrustedProxies,
+		errorsOnly: cfg.LogErrorsOnly,
+		mail:       cfg.Mail,
 	}
 	for _, t := range []*throttle{s.logins.ips, s.logins.pairs, s.logins.accounts, s.signups} {
 		t.now = cfg.Now

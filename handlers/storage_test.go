@@ -53,7 +53,9 @@ func holdWriteLock(t *testing.T, e *env) (release func()) {
 func rowCounts(t *testing.T, e *env) map[string]int {
 	t.Helper()
 	db := rawDB(t, e)
-	rows, err := db.Query("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
+	// A virtual table (the search index) is counted through its own
+	// tables, which hold its rows.
+	rows, err := db.Query("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND sql NOT LIKE 'CREATE VIRTUAL TABLE%'")
 	if err != nil {
 		t.Fatal(err)
 	}

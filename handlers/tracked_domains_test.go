@@ -57,7 +57,7 @@ func TestTrackedDomainFiltering(t *testing.T) {
 		})
 	}
 
-	leadsBefore, _, _ := e.db.Leads(context.Background(), team, 100, 0)
+	leadsBefore := e.leadsOf(team)
 	// A plain browser form from a foreign site: a page telling the visitor
 	// to reach the agent another way; the reason is the JSON answer's.
 	form := url.Values{"api_key": {key}, "email": {"spam@example.com"}}
@@ -76,7 +76,7 @@ func TestTrackedDomainFiltering(t *testing.T) {
 	if r.StatusCode != http.StatusForbidden || got.Error != "origin_not_allowed" || !strings.Contains(got.Message, "Web tracker") {
 		t.Fatalf("foreign fetch: %d %s", r.StatusCode, r.body)
 	}
-	if leads, _, _ := e.db.Leads(context.Background(), team, 100, 0); len(leads) != len(leadsBefore) {
+	if leads := e.leadsOf(team); len(leads) != len(leadsBefore) {
 		t.Fatal("a refused foreign form stored a lead")
 	}
 	// Listed sites, Closr's own page ("Send test lead") and server-side

@@ -133,9 +133,9 @@ func TestBrowserTrackerFlow(t *testing.T) {
 	if landed != site+"/thank-you" {
 		t.Fatalf("after the form the browser is at %s", landed)
 	}
-	leads, _, err := e.db.Leads(context.Background(), team, 10, 0)
-	if err != nil || len(leads) != 1 || leads[0].Email != "jamie@example.com" {
-		t.Fatalf("leads %+v, %v; want Jamie's", leads, err)
+	leads := e.leadsOf(team)
+	if len(leads) != 1 || leads[0].Email != "jamie@example.com" {
+		t.Fatalf("leads %+v; want Jamie's", leads)
 	}
 	pv, _, err := e.db.PagesViewedByLead(context.Background(), team, leads[0].ID, 100)
 	if err != nil {
@@ -347,7 +347,7 @@ func TestBrowserSiteWithCSP(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if leads, _, _ := e.db.Leads(context.Background(), team, 10, 0); len(leads) != 1 || leads[0].Email != "csp@example.com" {
+	if leads := e.leadsOf(team); len(leads) != 1 || leads[0].Email != "csp@example.com" {
 		t.Fatalf("leads %+v", leads)
 	}
 }

@@ -89,9 +89,9 @@ const agentColumns = `a.id, a.team_id, t.name, a.name, a.email, a.role, a.time_z
 // activeAgents selects agents who may sign in: not removed.
 const activeAgents = agentColumns + ` FROM agents a JOIN teams t ON t.id = a.team_id WHERE a.removed_at IS NULL`
 
-func scanAgent(row *sql.Row, extra ...any) (Agent, error) {
+func scanAgent(sc scanner, extra ...any) (Agent, error) {
 	var a Agent
-	err := row.Scan(append([]any{&a.ID, &a.TeamID, &a.TeamName, &a.Name, &a.Email, &a.Role, &a.TimeZone, &a.PasswordHash}, extra...)...)
+	err := sc.Scan(append([]any{&a.ID, &a.TeamID, &a.TeamName, &a.Name, &a.Email, &a.Role, &a.TimeZone, &a.PasswordHash}, extra...)...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Agent{}, ErrNotFound
 	}
@@ -100,12 +100,14 @@ func scanAgent(row *sql.Row, extra ...any) (Agent, error) {
 
 // AgentByEmail finds an active agent by email, without regard to case.
 func (db *DB) AgentByEmail(ctx context.Context, email string) (Agent, error) {
-	a, err := scanAgent(db.r.QueryRowContext(ctx, "SELECT "+activeAgents+" AND a.email = ?", strings.TrimSpace(email)))
+	a, err := queryOne(ctx, db, func(sc scanner) (Agent, error) { return scanAgent(sc) }, agentByEmailSQL, strings.TrimSpace(email))
 	if err != nil {
 		return Agent{}, fmt.Errorf("agent by email: %w", err)
 	}
 	return a, nil
 }
+
+const agentByEmailSQL = "SELECT " + activeAgents + " AND a.email = ?"
 
 // SessionRules say how long a session lasts and how many an agent keeps.
 type SessionRules struct {
@@ -163,9 +165,7 @@ func (db *DB) SessionAgent(ctx context.Context, token string, rules SessionRules
 	h := sha256.Sum256([]byte(token))
 	now := db.now()
 	var created, expires int64
-	a, err := scanAgent(db.r.QueryRowContext(ctx, `SELECT `+agentColumns+`, s.created_at, s.expires_at
-		FROM web_sessions s JOIN agents a ON a.id = s.agent_id JOIN teams t ON t.id = a.team_id
-		WHERE s.hash = ? AND s.expires_at >= ? AND a.removed_at IS NULL`, h[:], now.Unix()), &created, &expires)
+	a, err := queryOne(ctx, db, func(sc scanner) (Agent, error) { return scanAgent(sc, &created, &expires) }, sessionAgentSQL, h[:], now.Unix())
 	if err != nil {
 		return Agent{}, fmt.Errorf("session: %w", err)
 	}
@@ -179,6 +179,10 @@ func (db *DB) SessionAgent(ctx context.Context, token string, rules SessionRules
 	}
 	return a, nil
 }
+
+const sessionAgentSQL = `SELECT ` + agentColumns + `, s.created_at, s.expires_at
+	FROM web_sessions s JOIN agents a ON a.id = s.agent_id JOIN teams t ON t.id = a.team_id
+	WHERE s.hash = ? AND s.expires_at >= ? AND a.removed_at IS NULL`
 
 // DeleteSession ends the session with token.
 func (db *DB) DeleteSession(ctx context.Context, token string) error {

@@ -102,7 +102,7 @@ func (db *DB) CreateAPIKey(ctx context.Context, teamID, agentID int64, label, ac
 const keyColumns = `k.id, k.team_id, k.preview, k.label, k.access, k.created_by, a.name, k.created_at, k.last_used_at
 	FROM api_keys k JOIN agents a ON a.id = k.created_by`
 
-func scanKey(sc interface{ Scan(...any) error }) (APIKey, error) {
+func scanKey(sc scanner) (APIKey, error) {
 	var k APIKey
 	var created int64
 	var used sql.NullInt64
@@ -113,21 +113,14 @@ func scanKey(sc interface{ Scan(...any) error }) (APIKey, error) {
 
 // APIKeys lists the team's active keys, newest first.
 func (db *DB) APIKeys(ctx context.Context, teamID int64) ([]APIKey, error) {
-	rows, err := db.r.QueryContext(ctx, "SELECT "+keyColumns+" WHERE k.team_id = ? AND k.revoked_at IS NULL ORDER BY k.id DESC", teamID)
+	keys, err := queryAll(ctx, db, scanKey, apiKeysSQL, teamID)
 	if err != nil {
-		return nil, fmt.Errorf("list keys: %w", wrapUnavailable(err))
+		return nil, fmt.Errorf("list keys: %w", err)
 	}
-	defer rows.Close()
-	var keys []APIKey
-	for rows.Next() {
-		k, err := scanKey(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list keys: %w", err)
-		}
-		keys = append(keys, k)
-	}
-	return keys, wrapUnavailable(rows.Err())
+	return keys, nil
 }
+
+const apiKeysSQL = "SELECT " + keyColumns + " WHERE k.team_id = ? AND k.revoked_at IS NULL ORDER BY k.id DESC"
 
 // APIKeyByHash finds the active key with this hash, from memory. A revoked
 // or unknown key is ErrNotFound. LastUsedAt is not kept current here.

@@ -47,22 +47,17 @@ type EventFilter struct {
 // TeamEvents returns the team's audit trail, newest first.
 func (db *DB) TeamEvents(ctx context.Context, teamID int64, f EventFilter) ([]TeamEvent, error) {
 	q, args := teamEventsQuery(teamID, f)
-	rows, err := db.r.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, fmt.Errorf("team events: %w", wrapUnavailable(err))
-	}
-	defer rows.Close()
-	var out []TeamEvent
-	for rows.Next() {
+	out, err := queryAll(ctx, db, func(sc scanner) (TeamEvent, error) {
 		var e TeamEvent
 		var at int64
-		if err := rows.Scan(&e.ID, &at, &e.Action, &e.Actor, &e.Subject, &e.Email, &e.Role, &e.KeyLabel, &e.KeyPreview); err != nil {
-			return nil, fmt.Errorf("team events: %w", err)
-		}
+		err := sc.Scan(&e.ID, &at, &e.Action, &e.Actor, &e.Subject, &e.Email, &e.Role, &e.KeyLabel, &e.KeyPreview)
 		e.At = time.Unix(at, 0).UTC()
-		out = append(out, e)
+		return e, err
+	}, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("team events: %w", err)
 	}
-	return out, wrapUnavailable(rows.Err())
+	return out, nil
 }
 
 func teamEventsQuery(teamID int64, f EventFilter) (string, []any) {

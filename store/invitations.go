@@ -49,7 +49,7 @@ func (inv Invitation) Usable(now time.Time) error {
 const inviteColumns = `i.id, i.team_id, t.name, i.email, i.role, i.invited_by, a.name, i.created_at, i.expires_at, i.used_at, i.cancelled_at
 	FROM invitations i JOIN teams t ON t.id = i.team_id JOIN agents a ON a.id = i.invited_by`
 
-func scanInvitation(sc interface{ Scan(...any) error }) (Invitation, error) {
+func scanInvitation(sc scanner) (Invitation, error) {
 	var inv Invitation
 	var created, expires int64
 	var used, cancelled sql.NullInt64
@@ -121,29 +121,20 @@ const openInvitationsSQL = "SELECT " + inviteColumns +
 // OpenInvitations lists the team's invitations that can still be accepted,
 // newest first.
 func (db *DB) OpenInvitations(ctx context.Context, teamID int64) ([]Invitation, error) {
-	rows, err := db.r.QueryContext(ctx, openInvitationsSQL, teamID, db.now().Unix())
+	out, err := queryAll(ctx, db, scanInvitation, openInvitationsSQL, teamID, db.now().Unix())
 	if err != nil {
-		return nil, fmt.Errorf("open invitations: %w", wrapUnavailable(err))
+		return nil, fmt.Errorf("open invitations: %w", err)
 	}
-	defer rows.Close()
-	var out []Invitation
-	for rows.Next() {
-		inv, err := scanInvitation(rows)
-		if err != nil {
-			return nil, fmt.Errorf("open invitations: %w", err)
-		}
-		out = append(out, inv)
-	}
-	return out, wrapUnavailable(rows.Err())
+	return out, nil
 }
 
 // Invitation finds the invitation whose link carries token, whatever its
 // state (see Usable); an unknown token is ErrNotFound.
 func (db *DB) Invitation(ctx context.Context, token string) (Invitation, error) {
 	h := sha256.Sum256([]byte(token))
-	inv, err := scanInvitation(db.r.QueryRowContext(ctx, "SELECT "+inviteColumns+" WHERE i.hash = ?", h[:]))
+	inv, err := queryOne(ctx, db, scanInvitation, "SELECT "+inviteColumns+" WHERE i.hash = ?", h[:])
 	if err != nil {
-		return Invitation{}, fmt.Errorf("invitation: %w", wrapUnavailable(err))
+		return Invitation{}, fmt.Errorf("invitation: %w", err)
 	}
 	return inv, nil
 }

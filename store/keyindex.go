@@ -65,23 +65,27 @@ func (db *DB) keyStillActive(tx writeTx, keyID int64) error {
 
 // loadKeys fills the index from the database at start.
 func (db *DB) loadKeys(ctx context.Context) error {
+	type hashed struct {
+		hash []byte
+		key  APIKey
+	}
 	rows, err := db.r.QueryContext(ctx, "SELECT k.hash, "+keyColumns+" WHERE k.revoked_at IS NULL")
 	if err != nil {
 		return fmt.Errorf("load keys: %w", err)
 	}
-	defer rows.Close()
-	ix, active := map[[32]byte]APIKey{}, map[int64]bool{}
-	for rows.Next() {
-		var hash []byte
-		var k APIKey
-		if k, err = scanKey(prefixScanner{rows, &hash}); err != nil {
-			return fmt.Errorf("load keys: %w", err)
-		}
-		ix[[32]byte(hash)] = k
-		active[k.ID] = true
-	}
-	if err := rows.Err(); err != nil {
+	keys, err := scanAll(rows, func(sc scanner) (hashed, error) {
+		var h hashed
+		var err error
+		h.key, err = scanKey(prefixScanner{sc, &h.hash})
+		return h, err
+	})
+	if err != nil {
 		return fmt.Errorf("load keys: %w", err)
+	}
+	ix, active := map[[32]byte]APIKey{}, map[int64]bool{}
+	for _, h := range keys {
+		ix[[32]byte(h.hash)] = h.key
+		active[h.key.ID] = true
 	}
 	db.keys.byHash, db.keys.active = ix, active
 	return nil
@@ -89,7 +93,7 @@ func (db *DB) loadKeys(ctx context.Context) error {
 
 // prefixScanner scans one leading column into first, the rest as usual.
 type prefixScanner struct {
-	sc    interface{ Scan(...any) error }
+	sc    scanner
 	first any
 }
 

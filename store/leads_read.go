@@ -1,11 +1,20 @@
 package store
 
+// Reading leads: one lead, and pages of a team's leads, all of them (by
+// latest activity) or those a search finds (by lead id). Pages are keyed by
+// a lead's place in that order, so the thousandth page costs what the
+// first does.
+
 import (
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
+	"math"
+	"strconv"
+	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Lead is one person in a team's pipeline. A lead with neither email nor
@@ -40,7 +49,7 @@ const leadColumns = `l.id, l.team_id, l.name, l.email, l.phone, l.message, l.sou
 // that could disagree with them.
 func (l Lead) NeedsContact() bool { return l.Email == "" && l.Phone == "" }
 
-func scanLead(sc interface{ Scan(...any) error }) (Lead, error) {
+func scanLead(sc scanner) (Lead, error) {
 	var l Lead
 	var custom string
 	var created, updated, active int64
@@ -52,47 +61,197 @@ func scanLead(sc interface{ Scan(...any) error }) (Lead, error) {
 	return l, err
 }
 
-// Leads returns a page of the team's leads, latest activity first, and how
-// many the team has in all.
-func (db *DB) Leads(ctx context.Context, teamID int64, limit, offset int) ([]Lead, int, error) {
-	var total int
-	if err := db.r.QueryRowContext(ctx, "SELECT count(*) FROM leads WHERE team_id = ?", teamID).Scan(&total); err != nil {
-		return nil, 0, fmt.Errorf("count leads: %w", wrapUnavailable(err))
-	}
-	leads, err := db.queryLeads(ctx, leadsByActivitySQL, teamID, limit, offset)
-	return leads, total, err
-}
-
-// leadsByActivitySQL reads a page of a team's leads down the
-// leads_team_activity index, latest activity first.
-const leadsByActivitySQL = "SELECT " + leadColumns + " WHERE l.team_id = ? ORDER BY l.last_activity_at DESC, l.id DESC LIMIT ? OFFSET ?"
-
-func (db *DB) queryLeads(ctx context.Context, query string, args ...any) ([]Lead, error) {
-	rows, err := db.r.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, fmt.Errorf("list leads: %w", wrapUnavailable(err))
-	}
-	defer rows.Close()
-	var leads []Lead
-	for rows.Next() {
-		l, err := scanLead(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list leads: %w", err)
-		}
-		leads = append(leads, l)
-	}
-	return leads, wrapUnavailable(rows.Err())
-}
-
 // Lead returns one of the team's leads; another team's is ErrNotFound. Its
 // submissions are read a page at a time with LeadSubmissions.
 func (db *DB) Lead(ctx context.Context, teamID, id int64) (Lead, error) {
-	l, err := scanLead(db.r.QueryRowContext(ctx, "SELECT "+leadColumns+" WHERE l.id = ? AND l.team_id = ?", id, teamID))
+	l, err := queryOne(ctx, db, scanLead, leadSQL, id, teamID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Lead{}, fmt.Errorf("lead %d: %w", id, ErrNotFound)
 	}
 	if err != nil {
-		return Lead{}, fmt.Errorf("lead %d: %w", id, wrapUnavailable(err))
+		return Lead{}, fmt.Errorf("lead %d: %w", id, err)
 	}
 	return l, nil
+}
+
+const leadSQL = "SELECT " + leadColumns + " WHERE l.id = ? AND l.team_id = ?"
+
+// MaxSkip is the most leads a page may skip from either end of a list:
+// skipping walks an index, so it is kept short. Further pages are reached
+// from a lead's place in the list (LeadRange.Before and After).
+const MaxSkip = 1000
+
+// MinSearchLen is the shortest search text: the index holds every three
+// characters of a lead's name, email, phone and source.
+const MinSearchLen = 3
+
+// ErrSearchTooShort is search text of one or two characters.
+var ErrSearchTooShort = fmt.Errorf("search text needs at least %d characters", MinSearchLen)
+
+// ErrSkipTooFar is a Skip beyond MaxSkip.
+var ErrSkipTooFar = fmt.Errorf("a page can skip at most %d leads", MaxSkip)
+
+// LeadCursor is a lead's place in a list: its latest activity (Unix
+// seconds) and id. The whole list is in that order; a search's matches are
+// in id order, and read only the ID.
+type LeadCursor struct {
+	At, ID int64
+}
+
+// CursorOf is l's place in a list.
+func CursorOf(l Lead) LeadCursor { return LeadCursor{l.LastActivity.Unix(), l.ID} }
+
+// String is the cursor as links and MCP carry it: "at.id".
+func (c LeadCursor) String() string { return fmt.Sprintf("%d.%d", c.At, c.ID) }
+
+// ParseLeadCursor reads a LeadCursor.String.
+func ParseLeadCursor(s string) (LeadCursor, error) {
+	var c LeadCursor
+	at, id, ok := strings.Cut(s, ".")
+	var err1, err2 error
+	c.At, err1 = strconv.ParseInt(at, 10, 64)
+	c.ID, err2 = strconv.ParseInt(id, 10, 64)
+	if !ok || err1 != nil || err2 != nil || c.At < 0 || c.ID < 1 || c.ID > maxLeadID {
+		return LeadCursor{}, fmt.Errorf("not a place in the list: %q", s)
+	}
+	return c, nil
+}
+
+// LeadRange picks a page of a team's leads (or of the leads a search
+// finds). Pages come latest activity first (a search's newest first).
+type LeadRange struct {
+	Before LeadCursor // only leads below this one (zero: no bound)
+	After  LeadCursor // only leads above this one; the page is the one just above it
+	Oldest bool       // the page at the bottom end (with Skip, counted from there)
+	Skip   int        // leads to pass over first, at most MaxSkip
+	Limit  int
+}
+
+// Leads returns a page of the team's leads: every lead, latest activity
+// first, when text is empty, else those whose name, email, phone or source
+// contains text (case and accents ignored; digits in text also find the
+// phone however it was punctuated), newest first. Text needs MinSearchLen
+// characters.
+func (db *DB) Leads(ctx context.Context, teamID int64, text string, r LeadRange) ([]Lead, error) {
+	match, err := matchQuery(text)
+	if err != nil {
+		return nil, err
+	}
+	if r.Skip < 0 || r.Skip > MaxSkip {
+		return nil, ErrSkipTooFar
+	}
+	before, after := r.Before, r.After
+	if before.ID <= 0 {
+		before = LeadCursor{math.MaxInt64, maxLeadID + 1}
+	}
+	// The page is read upwards from After or from the bottom end.
+	up := after.ID > 0 || r.Oldest
+	var leads []Lead
+	if match == "" {
+		leads, err = queryAll(ctx, db, scanLead, leadsByActivitySQL(up), teamID, before.At, before.ID, after.At, after.ID, r.Limit, r.Skip)
+	} else {
+		lo, hi := teamID<<teamShift|after.ID, teamID<<teamShift|min(before.ID, maxLeadID)
+		leads, err = queryAll(ctx, db, scanLead, searchSQL(up), teamID, hi, lo, r.Limit, r.Skip, match)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("list leads: %w", err)
+	}
+	return leads, nil
+}
+
+// The search index's rowid is the team id shifted left by teamShift, with
+// the lead id in the bits below (see migration 012): a team's matches are
+// one range of rowids, and lead ids stay below maxLeadID.
+const (
+	teamShift = 40
+	maxLeadID = 1<<teamShift - 1
+)
+
+// leadsByActivitySQL reads a page of the team's leads by latest activity:
+// their ids from leads_team_activity, skipping and stopping there, then the
+// rows of those ids alone. Arguments: team, before (at, id), after (at,
+// id), limit and skip.
+func leadsByActivitySQL(up bool) string {
+	order := "DESC"
+	if up {
+		order = "ASC"
+	}
+	// Named: with the values bound, the planner may walk the team's leads
+	// by id and sort them all.
+	return "SELECT " + leadColumns + ` WHERE l.id IN (SELECT id FROM leads INDEXED BY leads_team_activity
+		WHERE team_id = ?1 AND (last_activity_at, id) < (?2, ?3) AND (last_activity_at, id) > (?4, ?5)
+		ORDER BY last_activity_at ` + order + `, id ` + order + ` LIMIT ?6 OFFSET ?7)
+		AND l.team_id = ?1 ORDER BY l.last_activity_at DESC, l.id DESC`
+}
+
+// searchSQL reads a page of the leads a search finds: their ids from the
+// search index in rowid order, skipping and stopping there, then the rows
+// of those ids alone. Arguments: team, before and after (search-index
+// rowids), limit, skip and the FTS5 query.
+func searchSQL(up bool) string {
+	order := "DESC"
+	if up {
+		order = "ASC"
+	}
+	// The IN (SELECT rowid … MATCH) form: the index yields the team's
+	// matches in order and stops at the limit. As a join, the planner
+	// may instead run the search once per lead of the team.
+	return "SELECT " + leadColumns + ` WHERE l.id IN (SELECT rowid & ` + fmt.Sprint(maxLeadID) + ` FROM leads_fts
+		WHERE leads_fts MATCH ?6 AND rowid < ?2 AND rowid > ?3 ORDER BY rowid ` + order + ` LIMIT ?4 OFFSET ?5)
+		AND l.team_id = ?1 ORDER BY l.id DESC`
+}
+
+// CountLeads counts the team's leads: all of them (kept by a trigger, so
+// exact and free), or those text finds, counted up to upTo: counting every
+// match of a common word would read a large part of the index.
+func (db *DB) CountLeads(ctx context.Context, teamID int64, text string, upTo int) (int, error) {
+	match, err := matchQuery(text)
+	if err != nil {
+		return 0, err
+	}
+	var n int
+	if match == "" {
+		n, err = queryOne(ctx, db, scanInt, leadCountSQL, teamID)
+	} else {
+		n, err = queryOne(ctx, db, scanInt, matchCountSQL, match, teamID<<teamShift, (teamID+1)<<teamShift, upTo)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("count leads: %w", err)
+	}
+	return n, nil
+}
+
+const leadCountSQL = `SELECT lead_count FROM teams WHERE id = ?`
+
+const matchCountSQL = `SELECT count(*) FROM (SELECT 1 FROM leads_fts WHERE leads_fts MATCH ?1 AND rowid >= ?2 AND rowid < ?3 LIMIT ?4)`
+
+// matchQuery turns search text into an FTS5 query: the text as one phrase
+// in any column, or its digits in the phone. Empty text is "" (no search).
+func matchQuery(text string) (string, error) {
+	text = strings.TrimSpace(text)
+	if text == "" {
+		return "", nil
+	}
+	if utf8.RuneCountInString(text) < MinSearchLen {
+		return "", ErrSearchTooShort
+	}
+	q := phrase(text)
+	if d := digitsOf(text); len(d) >= MinSearchLen && d != text {
+		q += " OR phone : " + phrase(d)
+	}
+	return q, nil
+}
+
+// phrase quotes s as an FTS5 string, in which nothing is an operator.
+func phrase(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
+
+// digitsOf keeps only the digits of s, so "(555) 123" finds +1555123….
+func digitsOf(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if r >= '0' && r <= '9' {
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
 }

@@ -38,30 +38,3 @@ func TestIngestLookupsUseIndexes(t *testing.T) {
 		}
 	}
 }
-
-// The pipeline is read by latest activity from an index, never sorted:
-// a sort would read every lead of the team for each page. (On a million
-// leads the first page takes about 2 ms this way; see the README.)
-func TestLeadListUsesActivityIndex(t *testing.T) {
-	t.Parallel()
-	db, err := Open(context.Background(), filepath.Join(t.TempDir(), "closr.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	var plan strings.Builder
-	rows, err := db.r.Query("EXPLAIN QUERY PLAN "+leadsByActivitySQL, 1, 51, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for rows.Next() {
-		var id, parent, unused int
-		var detail string
-		rows.Scan(&id, &parent, &unused, &detail)
-		plan.WriteString(detail + "\n")
-	}
-	rows.Close()
-	if p := plan.String(); !strings.Contains(p, "leads_team_activity") || strings.Contains(p, "TEMP B-TREE") {
-		t.Fatalf("plan:\n%s", p)
-	}
-}

@@ -51,16 +51,18 @@ const MaxActiveKeys = 10
 
 // DB is the Closr database: one writer connection and a pool of readers.
 type DB struct {
-	w       *sql.DB
-	r       *sql.DB
-	path    string
-	now     func() time.Time
-	writes  chan *writeReq
-	quit    chan struct{}
-	stopped chan struct{}
-	reruns  atomic.Int64 // batches run a second time, with savepoints (tests read it)
-	stmts   *stmtCache   // used only by the writer goroutine
-	keys    keyIndex
+	w    *sql.DB
+	r    *sql.DB
+	path string
+	// readTimeout bounds every read (see readCtx).
+	readTimeout time.Duration
+	now         func() time.Time
+	writes      chan *writeReq
+	quit        chan struct{}
+	stopped     chan struct{}
+	reruns      atomic.Int64 // batches run a second time, with savepoints (tests read it)
+	stmts       *stmtCache   // used only by the writer goroutine
+	keys        keyIndex
 	// visitors and pending speed up the tracker and ingest paths. Writes
 	// change them only after their commit (writeTx.afterCommit); a body
 	// that marks a team pending also notes it for the rest of its batch.
@@ -83,6 +85,8 @@ type Options struct {
 	// Now is the clock, the same one the handlers are given; nil means
 	// time.Now.
 	Now func() time.Time
+	// ReadTimeout replaces DefaultReadTimeout.
+	ReadTimeout time.Duration
 }
 
 // Open opens (creating if needed) the database file at path and migrates it.
@@ -98,11 +102,16 @@ func OpenWith(ctx context.Context, path string, opt Options) (*DB, error) {
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
+	if opt.ReadTimeout <= 0 {
+		opt.ReadTimeout = DefaultReadTimeout
+	}
 	// busy_timeout comes first so that the journal_mode change, which needs a
 	// lock, waits for another process instead of failing at once.
 	pragmas := fmt.Sprintf("_pragma=busy_timeout(%d)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(FULL)", opt.BusyTimeout.Milliseconds())
 	base := "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + pragmas
-	w, err := sql.Open("sqlite", base+"&_txlock=immediate")
+	// The WAL is cut back to journalSizeLimit after a checkpoint: a read
+	// that held it open while writes went on leaves it large otherwise.
+	w, err := sql.Open("sqlite", base+fmt.Sprintf("&_txlock=immediate&_pragma=analysis_limit(%d)&_pragma=journal_size_limit(%d)", analysisLimit, journalSizeLimit))
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
@@ -115,7 +124,11 @@ func OpenWith(ctx context.Context, path string, opt Options) (*DB, error) {
 	}
 	r.SetMaxOpenConns(8)
 	r.SetMaxIdleConns(8) // the default (2) would reopen connections under load
-	db := &DB{w: w, r: r, path: path, now: opt.Now,
+	// A connection loads the planner's statistics when it opens; ANALYZE
+	// on the writer does not reach the open ones. Reopened within the hour,
+	// readers plan with what Optimize last gathered.
+	r.SetConnMaxLifetime(statsRefresh)
+	db := &DB{w: w, r: r, path: path, now: opt.Now, readTimeout: opt.ReadTimeout,
 		writes: make(chan *writeReq, maxBatch), quit: make(chan struct{}), stopped: make(chan struct{}),
 		stmts: newStmtCache()}
 	if err := db.migrate(ctx); err != nil {
@@ -123,13 +136,55 @@ func OpenWith(ctx context.Context, path string, opt Options) (*DB, error) {
 		r.Close()
 		return nil, err
 	}
+	// Statistics before the first read: without them the planner guesses,
+	// and on a large team some guesses read millions of rows.
+	if _, err := w.ExecContext(ctx, optimizeSQL); err != nil {
+		w.Close()
+		r.Close()
+		return nil, fmt.Errorf("optimize %s: %w", path, err)
+	}
 	if err := errors.Join(db.loadKeys(ctx), db.loadPendingIdentities(ctx)); err != nil {
 		w.Close()
 		r.Close()
 		return nil, err
 	}
 	go db.writer()
+	// Leads stored by another program (a bulk load) join the search index.
+	if err := db.write(ctx, indexQueuedLeads); err != nil {
+		db.Close()
+		return nil, err
+	}
 	return db, nil
+}
+
+// analysisLimit bounds the rows ANALYZE reads per index, so refreshing the
+// statistics of a large database takes milliseconds (SQLite advises 100 to
+// 1000 for PRAGMA optimize).
+const analysisLimit = 400
+
+// optimizeSQL analyzes the tables that need it (0x02), looking at every
+// table (0x10000), not only those this connection has queried.
+const optimizeSQL = "PRAGMA optimize = 0x10002"
+
+// journalSizeLimit is the size the WAL file is cut back to (64 MiB).
+const journalSizeLimit = 64 << 20
+
+// statsRefresh is how long a reader connection lives: about as often as
+// cmd/closr calls Optimize (hourly).
+const statsRefresh = time.Hour
+
+// Optimize refreshes the planner's statistics of tables that were never
+// analyzed or changed much in size since (SQLite's advice for long-lived
+// connections: every few hours).
+func (db *DB) Optimize(ctx context.Context) error {
+	err := db.write(ctx, func(ctx context.Context, tx writeTx) error {
+		_, err := tx.ExecContext(ctx, optimizeSQL)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("optimize: %w", err)
+	}
+	return nil
 }
 
 // Close stops the writer and closes both connection pools. Writes must have
@@ -243,6 +298,9 @@ func (db *DB) Setting(ctx context.Context, name string, gen func() ([]byte, erro
 func wrapUnavailable(err error) error {
 	if err == nil || errors.Is(err, ErrUnavailable) {
 		return err
+	}
+	if errors.Is(err, context.DeadlineExceeded) { // a read that ran out of time
+		return fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
 	var se *sqlite.Error
 	if errors.As(err, &se) {

@@ -61,35 +61,36 @@ const (
 // LeadSubmissions returns up to limit of the team's lead's submissions
 // older than the submission before (0: the newest), newest first.
 func (db *DB) LeadSubmissions(ctx context.Context, teamID, leadID, before int64, limit int) (SubmissionPage, error) {
-	var p SubmissionPage
-	if err := db.r.QueryRowContext(ctx, countSubmissionsSQL, leadID, teamID).Scan(&p.Total, &p.Folded); err != nil {
-		return p, fmt.Errorf("count submissions of lead %d: %w", leadID, wrapUnavailable(err))
+	p, err := queryOne(ctx, db, func(sc scanner) (SubmissionPage, error) {
+		var p SubmissionPage
+		err := sc.Scan(&p.Total, &p.Folded)
+		return p, err
+	}, countSubmissionsSQL, leadID, teamID)
+	if err != nil {
+		return p, fmt.Errorf("count submissions of lead %d: %w", leadID, err)
 	}
 	if before <= 0 {
 		before = 1<<63 - 1
 	}
 	// One more than asked says whether there is an older page.
-	rows, err := db.r.QueryContext(ctx, submissionsPageSQL, leadID, teamID, before, limit+1)
-	if err != nil {
-		return p, fmt.Errorf("submissions of lead %d: %w", leadID, wrapUnavailable(err))
+	if p.Submissions, err = queryAll(ctx, db, scanSubmission, submissionsPageSQL, leadID, teamID, before, limit+1); err != nil {
+		return p, fmt.Errorf("submissions of lead %d: %w", leadID, err)
 	}
-	defer rows.Close()
-	for rows.Next() {
-		if len(p.Submissions) == limit {
-			p.Next = p.Submissions[limit-1].ID
-			break
-		}
-		var s Submission
-		var fields, notes string
-		var at int64
-		if err := rows.Scan(&s.ID, &s.Source, &s.ContentType, &s.RawSize, &fields, &s.Message, &notes, &s.KeyLabel, &s.KeyPreview, &at); err != nil {
-			return p, fmt.Errorf("submissions of lead %d: %w", leadID, err)
-		}
-		s.Fields, s.At = parseFields(fields), time.Unix(at, 0).UTC()
-		json.Unmarshal([]byte(notes), &s.Notes)
-		p.Submissions = append(p.Submissions, s)
+	if len(p.Submissions) > limit {
+		p.Submissions = p.Submissions[:limit]
+		p.Next = p.Submissions[limit-1].ID
 	}
-	return p, wrapUnavailable(rows.Err())
+	return p, nil
+}
+
+func scanSubmission(sc scanner) (Submission, error) {
+	var s Submission
+	var fields, notes string
+	var at int64
+	err := sc.Scan(&s.ID, &s.Source, &s.ContentType, &s.RawSize, &fields, &s.Message, &notes, &s.KeyLabel, &s.KeyPreview, &at)
+	s.Fields, s.At = parseFields(fields), time.Unix(at, 0).UTC()
+	json.Unmarshal([]byte(notes), &s.Notes)
+	return s, err
 }
 
 // RawBody is the start of one submission's raw body.
@@ -103,13 +104,16 @@ type RawBody struct {
 // team's lead's submissions; another team's, or another lead's, is
 // ErrNotFound.
 func (db *DB) SubmissionRaw(ctx context.Context, teamID, leadID, id int64, max int) (RawBody, error) {
-	var b RawBody
-	err := db.r.QueryRowContext(ctx, submissionRawSQL, max, id, leadID, teamID).Scan(&b.Data, &b.Size, &b.ContentType)
+	b, err := queryOne(ctx, db, func(sc scanner) (RawBody, error) {
+		var b RawBody
+		err := sc.Scan(&b.Data, &b.Size, &b.ContentType)
+		return b, err
+	}, submissionRawSQL, max, id, leadID, teamID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return b, fmt.Errorf("submission %d: %w", id, ErrNotFound)
 	}
 	if err != nil {
-		return b, fmt.Errorf("submission %d: %w", id, wrapUnavailable(err))
+		return b, fmt.Errorf("submission %d: %w", id, err)
 	}
 	return b, nil
 }

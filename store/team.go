@@ -37,22 +37,17 @@ const membersSQL = `SELECT id, name, email, role, created_at FROM agents
 // Members lists the team's active agents: the owner, then admins, then
 // agents, by name.
 func (db *DB) Members(ctx context.Context, teamID int64) ([]Member, error) {
-	rows, err := db.r.QueryContext(ctx, membersSQL, teamID)
-	if err != nil {
-		return nil, fmt.Errorf("members: %w", wrapUnavailable(err))
-	}
-	defer rows.Close()
-	var out []Member
-	for rows.Next() {
+	out, err := queryAll(ctx, db, func(sc scanner) (Member, error) {
 		var m Member
 		var joined int64
-		if err := rows.Scan(&m.ID, &m.Name, &m.Email, &m.Role, &joined); err != nil {
-			return nil, fmt.Errorf("members: %w", err)
-		}
+		err := sc.Scan(&m.ID, &m.Name, &m.Email, &m.Role, &joined)
 		m.JoinedAt = time.Unix(joined, 0).UTC()
-		out = append(out, m)
+		return m, err
+	}, membersSQL, teamID)
+	if err != nil {
+		return nil, fmt.Errorf("members: %w", err)
 	}
-	return out, wrapUnavailable(rows.Err())
+	return out, nil
 }
 
 // member reads an active member of the team inside a write; one that is not
@@ -215,20 +210,16 @@ const departedKeysSQL = "SELECT a.removed_by = a.id, a.removed_at, " + keyColumn
 // DepartedKeys lists the team's active keys whose creators are no longer
 // members, the latest departures first.
 func (db *DB) DepartedKeys(ctx context.Context, teamID int64) ([]DepartedKey, error) {
-	rows, err := db.r.QueryContext(ctx, departedKeysSQL, teamID)
-	if err != nil {
-		return nil, fmt.Errorf("keys of departed agents: %w", wrapUnavailable(err))
-	}
-	defer rows.Close()
-	var out []DepartedKey
-	for rows.Next() {
+	out, err := queryAll(ctx, db, func(sc scanner) (DepartedKey, error) {
 		var d DepartedKey
 		var at int64
-		if d.APIKey, err = scanKey(prefixScanner{prefixScanner{rows, &d.Left}, &at}); err != nil {
-			return nil, fmt.Errorf("keys of departed agents: %w", err)
-		}
+		var err error
+		d.APIKey, err = scanKey(prefixScanner{prefixScanner{sc, &d.Left}, &at})
 		d.DepartedAt = time.Unix(at, 0).UTC()
-		out = append(out, d)
+		return d, err
+	}, departedKeysSQL, teamID)
+	if err != nil {
+		return nil, fmt.Errorf("keys of departed agents: %w", err)
 	}
-	return out, wrapUnavailable(rows.Err())
+	return out, nil
 }

@@ -42,23 +42,20 @@ func (db *DB) TrackedDomains(ctx context.Context, teamID int64) ([]TrackedDomain
 }
 
 func (db *DB) trackedDomains(ctx context.Context, teamID int64) ([]TrackedDomain, error) {
-	rows, err := db.r.QueryContext(ctx, `SELECT id, domain, created_at FROM tracked_domains WHERE team_id = ? ORDER BY domain`, teamID)
-	if err != nil {
-		return nil, fmt.Errorf("list tracked domains: %w", wrapUnavailable(err))
-	}
-	defer rows.Close()
-	var out []TrackedDomain
-	for rows.Next() {
+	out, err := queryAll(ctx, db, func(sc scanner) (TrackedDomain, error) {
 		var d TrackedDomain
 		var at int64
-		if err := rows.Scan(&d.ID, &d.Domain, &at); err != nil {
-			return nil, fmt.Errorf("list tracked domains: %w", err)
-		}
+		err := sc.Scan(&d.ID, &d.Domain, &at)
 		d.CreatedAt = time.Unix(at, 0).UTC()
-		out = append(out, d)
+		return d, err
+	}, trackedDomainsSQL, teamID)
+	if err != nil {
+		return nil, fmt.Errorf("list tracked domains: %w", err)
 	}
-	return out, wrapUnavailable(rows.Err())
+	return out, nil
 }
+
+const trackedDomainsSQL = `SELECT id, domain, created_at FROM tracked_domains WHERE team_id = ? ORDER BY domain`
 
 // AddTrackedDomain lists a domain (already validated and lower-cased) for
 // the team. The limit and the duplicate check run in the write transaction.

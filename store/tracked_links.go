@@ -76,28 +76,25 @@ func (db *DB) NewTrackedLink(ctx context.Context, teamID, leadID, agentID, keyID
 // TrackedLinks lists the latest tracked links made for the team's lead,
 // newest first.
 func (db *DB) TrackedLinks(ctx context.Context, teamID, leadID int64, limit int) ([]TrackedLink, error) {
-	rows, err := db.r.QueryContext(ctx, `SELECT l.id, l.lead_id, l.url, l.title, l.created_at, l.opens, coalesce(l.last_opened_at, 0),
-		(SELECT count(*) FROM tracked_link_opens o WHERE o.link_id = l.id), l.flagged_at IS NOT NULL
-		FROM tracked_links l WHERE l.lead_id = ? AND l.team_id = ? ORDER BY l.id DESC LIMIT ?`, leadID, teamID, limit)
-	if err != nil {
-		return nil, fmt.Errorf("tracked links of lead %d: %w", leadID, wrapUnavailable(err))
-	}
-	defer rows.Close()
-	var out []TrackedLink
-	for rows.Next() {
+	out, err := queryAll(ctx, db, func(sc scanner) (TrackedLink, error) {
 		var l TrackedLink
 		var created, opened int64
-		if err := rows.Scan(&l.ID, &l.LeadID, &l.URL, &l.Title, &created, &l.Opens, &opened, &l.Visitors, &l.Flagged); err != nil {
-			return nil, fmt.Errorf("tracked links of lead %d: %w", leadID, wrapUnavailable(err))
-		}
+		err := sc.Scan(&l.ID, &l.LeadID, &l.URL, &l.Title, &created, &l.Opens, &opened, &l.Visitors, &l.Flagged)
 		l.CreatedAt = time.Unix(created, 0).UTC()
 		if opened > 0 {
 			l.LastOpenedAt = time.Unix(opened, 0).UTC()
 		}
-		out = append(out, l)
+		return l, err
+	}, trackedLinksSQL, leadID, teamID, limit)
+	if err != nil {
+		return nil, fmt.Errorf("tracked links of lead %d: %w", leadID, err)
 	}
-	return out, wrapUnavailable(rows.Err())
+	return out, nil
 }
+
+const trackedLinksSQL = `SELECT l.id, l.lead_id, l.url, l.title, l.created_at, l.opens, coalesce(l.last_opened_at, 0),
+	(SELECT count(*) FROM tracked_link_opens o WHERE o.link_id = l.id), l.flagged_at IS NOT NULL
+	FROM tracked_links l WHERE l.lead_id = ? AND l.team_id = ? ORDER BY l.id DESC LIMIT ?`
 
 // wellFormedLinkToken reports whether s could be a token NewTrackedLink made.
 func wellFormedLinkToken(s string) bool {

@@ -71,17 +71,21 @@ func (s *teamSet) add(team int64) {
 // loadPendingIdentities notes the teams with visitors who identified before
 // their lead existed; only those teams' new leads look for such visitors.
 func (db *DB) loadPendingIdentities(ctx context.Context) error {
-	rows, err := db.r.QueryContext(ctx, `SELECT DISTINCT team_id FROM visitors WHERE lead_id IS NULL AND (email <> '' OR phone <> '')`)
+	rows, err := db.r.QueryContext(ctx, pendingTeamsSQL)
 	if err != nil {
 		return fmt.Errorf("load pending identities: %w", err)
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var team int64
-		if err := rows.Scan(&team); err != nil {
-			return fmt.Errorf("load pending identities: %w", err)
-		}
+	teams, err := scanAll(rows, scanInt64)
+	if err != nil {
+		return fmt.Errorf("load pending identities: %w", err)
+	}
+	for _, team := range teams {
 		db.pending.add(team)
 	}
-	return rows.Err()
+	return nil
 }
+
+// pendingTeamsSQL reads the two partial indexes of waiting visitors, not
+// every visitor.
+const pendingTeamsSQL = `SELECT team_id FROM visitors WHERE lead_id IS NULL AND email <> ''
+	UNION SELECT team_id FROM visitors WHERE lead_id IS NULL AND phone <> ''`

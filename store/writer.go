@@ -195,7 +195,11 @@ func (db *DB) runBatch(batch []*writeReq, isolate bool) (results []error, retry 
 		ran = ran || results[i] == nil
 	}
 	if ran {
-		err = sqlTx.Commit()
+		if err = indexQueuedLeads(ctx, tx); err == nil {
+			err = sqlTx.Commit()
+		} else {
+			err = abandon(err)
+		}
 	} else {
 		err = sqlTx.Rollback()
 	}

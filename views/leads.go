@@ -8,12 +8,20 @@ import (
 	"unicode/utf8"
 )
 
-// LeadList is one page of the pipeline, latest activity first.
+// LeadList is one page of the pipeline, latest activity first, or of a
+// search in it, newest first.
 type LeadList struct {
-	Leads []LeadRow
-	Page  int // 1-based
-	Pages int
-	Total int
+	Leads       []LeadRow
+	Query       string // the search; "" lists every lead
+	Total       int    // the team's leads, or the leads the search finds
+	TotalCapped bool   // the search finds Total or more
+	Page        int    // 1-based; 0 when not known
+	Pages       int    // 0 when not known
+	// Links to other pages; "" when there is none.
+	Newer, Older, First, Last string
+	// Notice says why the page shows no leads (past the end, a search too
+	// short).
+	Notice string
 }
 
 // LeadRow is a lead in the pipeline list: what an agent needs to decide
@@ -126,6 +134,29 @@ type PageView struct {
 
 func leadURL(id int64) string { return fmt.Sprintf("/leads/%d", id) }
 
+// leadsSummary is the line above the list.
+func leadsSummary(l LeadList) string {
+	switch {
+	case l.Query == "":
+		return fmt.Sprintf("%d leads from your website, Zapier, Make and other integrations, latest activity first: a new enquiry or a return to your site moves a lead to the top.", l.Total)
+	case l.TotalCapped:
+		return fmt.Sprintf("%d or more leads match “%s”.", l.Total, l.Query)
+	case l.Total == 1:
+		return fmt.Sprintf("1 lead matches “%s”.", l.Query)
+	}
+	return fmt.Sprintf("%d leads match “%s”.", l.Total, l.Query)
+}
+
+// pageLabel is the pager's middle: "Page 2 of 9", "Page 2" or "".
+func pageLabel(l LeadList) string {
+	switch {
+	case l.Page > 0 && l.Pages > 0:
+		return fmt.Sprintf("Page %d of %d", l.Page, l.Pages)
+	case l.Page > 0:
+		return fmt.Sprintf("Page %d", l.Page)
+	}
+	return ""
+}
 func olderSubmissionsURL(lead, before int64) string {
 	return fmt.Sprintf("/leads/%d?before=%d", lead, before)
 }
@@ -165,8 +196,6 @@ func plural(n int, one, many string) string {
 	}
 	return fmt.Sprintf("%d %s", n, many)
 }
-
-func pageURL(page int) string { return fmt.Sprintf("/leads?page=%d", page) }
 
 // LeadTitle names a lead: their name, else their email, else their phone
 // as the agent's country writes it (c), else its number.

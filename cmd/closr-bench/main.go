@@ -49,8 +49,12 @@ func run() error {
 	bin := flag.String("bin", "", "closr binary to run (default: go build ./cmd/closr)")
 	target := flag.String("target", "", "URL of a running closr to load instead (needs -key)")
 	key := flag.String("key", "", "intake API key for -target")
-	only := flag.String("phases", "noop,inbound,track,invalid", "phases to run, comma-separated (the no-op baseline always runs first)")
+	only := flag.String("phases", "noop,inbound,track,invalid", "phases to run, comma-separated (the no-op baseline always runs first); reads, inbound-big and track-big need -big")
 	serverArgs := flag.String("server-args", "--limit-key 0 --limit-ip 0", "extra arguments for the closr server")
+	bigPath := flag.String("big", "", "large database for reads, inbound-big and track-big: built there when missing (a few minutes), then reused; each run works on a copy")
+	reads := flag.Int("n", 50, "requests per page and tool in the reads phase")
+	readTimeout := flag.Duration("read-timeout", 60*time.Second, "longest wait for one page or tool in the reads phase")
+	profiles := flag.String("cpuprofile", "", "directory where each closr server started writes its CPU profile (closr-big.prof, …) when it stops")
 	flag.Parse()
 	wanted := strings.Split(*only, ",")
 	for _, id := range wanted {
@@ -58,14 +62,67 @@ func run() error {
 			return fmt.Errorf("-phases: no phase %q (the phases are %s)", id, strings.Join(phaseIDs, ", "))
 		}
 	}
+	needBig := slices.ContainsFunc(wanted, func(id string) bool { return id == "reads" || strings.HasSuffix(id, "-big") })
+	if needBig && (*bigPath == "" || *target != "") {
+		return errors.New("reads, inbound-big and track-big need -big FILE (and no -target)")
+	}
 
-	dir, err := os.MkdirTemp("", "closr-bench-")
+	// Beside the large database: its copy may not fit in a small /tmp.
+	tmpRoot := ""
+	if *bigPath != "" {
+		tmpRoot = filepath.Dir(*bigPath)
+	}
+	dir, err := os.MkdirTemp(tmpRoot, "closr-bench-")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(dir)
+	if *target == "" && *bin == "" {
+		*bin = filepath.Join(dir, "closr")
+		build := exec.Command("go", "build", "-o", *bin, "./cmd/closr")
+		build.Stdout, build.Stderr = os.Stdout, os.Stderr
+		if err := build.Run(); err != nil {
+			return fmt.Errorf("build closr: %w", err)
+		}
+	}
+	startClosr := func(name, dbPath string) (*process, error) {
+		var env []string
+		if *profiles != "" {
+			env = []string{"CLOSR_CPUPROFILE=" + filepath.Join(*profiles, name+".prof")}
+		}
+		return startProcess(dir, name, env, *bin, append([]string{"--db", dbPath}, strings.Fields(*serverArgs)...)...)
+	}
 
-	noop, err := startProcess(dir, "noop", os.Args[0], "noop-server")
+	var big *process
+	var bigData dataset
+	var bigKeys benchKeys
+	if needBig {
+		if bigData, err = loadOrBuild(*bigPath, bigShape); err != nil {
+			return err
+		}
+		bigCopy := filepath.Join(dir, "big.db")
+		if err := copyFile(*bigPath, bigCopy); err != nil {
+			return err
+		}
+		if bigKeys, err = newKeys(bigCopy, bigData); err != nil {
+			return err
+		}
+		if big, err = startClosr("closr-big", bigCopy); err != nil {
+			return err
+		}
+		defer big.stop()
+	}
+	if slices.Contains(wanted, "reads") {
+		if err := runReads(dir, startClosr, big.url, bigData, bigKeys, *reads, *readTimeout); err != nil {
+			return err
+		}
+	}
+
+	wanted = slices.DeleteFunc(wanted, func(id string) bool { return id == "reads" })
+	if len(wanted) == 0 {
+		return nil
+	}
+	noop, err := startProcess(dir, "noop", nil, os.Args[0], "noop-server")
 	if err != nil {
 		return err
 	}
@@ -74,20 +131,11 @@ func run() error {
 	var srv *process
 	base, apiKey := *target, *key
 	if base == "" {
-		if *bin == "" {
-			*bin = filepath.Join(dir, "closr")
-			build := exec.Command("go", "build", "-o", *bin, "./cmd/closr")
-			build.Stdout, build.Stderr = os.Stdout, os.Stderr
-			if err := build.Run(); err != nil {
-				return fmt.Errorf("build closr: %w", err)
-			}
-		}
 		dbPath := filepath.Join(dir, "bench.db")
 		if apiKey, err = seed(dbPath); err != nil {
 			return err
 		}
-		args := append([]string{"--db", dbPath}, strings.Fields(*serverArgs)...)
-		if srv, err = startProcess(dir, "closr", *bin, args...); err != nil {
+		if srv, err = startClosr("closr", dbPath); err != nil {
 			return err
 		}
 		defer srv.stop()
@@ -102,6 +150,11 @@ func run() error {
 		{id: "inbound", name: "POST /api/leads/inbound", proc: srv, req: inboundRequest(base, apiKey)},
 		{id: "track", name: "POST /api/track", proc: srv, req: trackRequest(base, apiKey)},
 		{id: "invalid", name: "invalid keys (inbound)", proc: srv, req: invalidKeyRequest(base)},
+	}
+	if big != nil {
+		all = append(all,
+			phase{id: "inbound-big", name: "inbound, large database", proc: big, req: inboundRequest(big.url, bigKeys.intake)},
+			phase{id: "track-big", name: "track, large database", proc: big, req: trackRequest(big.url, bigKeys.intake)})
 	}
 	phases := all[:1]
 	for _, id := range wanted {
@@ -139,7 +192,7 @@ func run() error {
 	return nil
 }
 
-var phaseIDs = []string{"noop", "inbound", "track", "invalid"}
+var phaseIDs = []string{"noop", "inbound", "track", "invalid", "reads", "inbound-big", "track-big"}
 
 type phase struct {
 	id   string
@@ -172,7 +225,7 @@ type process struct {
 	url string
 }
 
-func startProcess(dir, name, bin string, args ...string) (*process, error) {
+func startProcess(dir, name string, env []string, bin string, args ...string) (*process, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
@@ -185,6 +238,7 @@ func startProcess(dir, name, bin string, args ...string) (*process, error) {
 		args = append(args, "--addr", addr)
 	}
 	cmd := exec.Command(bin, args...)
+	cmd.Env = append(os.Environ(), env...)
 	logf, err := os.Create(filepath.Join(dir, name+".log"))
 	if err != nil {
 		return nil, err

@@ -23,6 +23,8 @@ func TestParseFlagsSessionSecretAndProxies(t *testing.T) {
 		{"short secret from the environment", map[string]string{"CLOSR_SESSION_SECRET": "hunter2"}, nil, "has 7 characters; use at least 32", 0},
 		{"proxies", nil, []string{"--trusted-proxies", "10.0.0.0/8,192.0.2.1/32"}, "", 2},
 		{"proxy without a prefix length", map[string]string{"CLOSR_TRUSTED_PROXIES": "10.0.0.1"}, nil, "want a CIDR range", 0},
+		{"access log for errors", nil, []string{"--access-log", "errors"}, "", 0},
+		{"unknown access log", map[string]string{"CLOSR_ACCESS_LOG": "none"}, nil, `is "none"; use all or errors`, 0},
 		{"mail", nil, []string{"--smtp-url", "smtp://u:p@mail.example.com:587", "--mail-from", "closr@example.com"}, "", 0},
 		{"mail from the environment", map[string]string{"CLOSR_SMTP_URL": "smtp://mail.example.com", "CLOSR_MAIL_FROM": "closr@example.com"}, nil, "", 0},
 		{"mail without a sender", map[string]string{"CLOSR_SMTP_URL": "smtp://mail.example.com"}, nil, "--smtp-url needs --mail-from", 0},
@@ -31,6 +33,7 @@ func TestParseFlagsSessionSecretAndProxies(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Setenv("CLOSR_SESSION_SECRET", "")
 			t.Setenv("CLOSR_TRUSTED_PROXIES", "")
+			t.Setenv("CLOSR_ACCESS_LOG", "")
 			t.Setenv("CLOSR_SMTP_URL", "")
 			t.Setenv("CLOSR_MAIL_FROM", "")
 			for k, v := range tc.env {

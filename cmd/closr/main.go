@@ -19,6 +19,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"runtime/pprof"
 	"strconv"
 	"syscall"
 	"time"
@@ -45,6 +46,7 @@ type config struct {
 	limitKey      float64 // API requests per second per key; 0 is no limit
 	limitIP       float64 // API requests per second per client IP; 0 is no limit
 	proxies       []*net.IPNet
+	errorsOnly    bool   // --access-log errors: a log line only for requests that failed
 	smtpURL       string // "" sends no mail
 	mailFrom      string
 }
@@ -74,12 +76,21 @@ func parseFlags(name string, args []string) (config, []string, error) {
 		"API requests per second per client IP, bursts of 4 s worth; 0 turns the limit off (env CLOSR_LIMIT_IP)")
 	proxies := fl.String("trusted-proxies", os.Getenv("CLOSR_TRUSTED_PROXIES"),
 		"comma-separated CIDRs of reverse proxies whose X-Forwarded-For and X-Forwarded-Proto are believed (env CLOSR_TRUSTED_PROXIES)")
+	accessLog := fl.String("access-log", envOr("CLOSR_ACCESS_LOG", "all"),
+		"which requests get a log line: all, or errors (status 400 and above) (env CLOSR_ACCESS_LOG)")
 	fl.StringVar(&cfg.smtpURL, "smtp-url", os.Getenv("CLOSR_SMTP_URL"),
 		"SMTP server for invitations and key notices, e.g. smtp://user:pass@host:587, STARTTLS when offered; unset sends no mail (env CLOSR_SMTP_URL)")
 	fl.StringVar(&cfg.mailFrom, "mail-from", os.Getenv("CLOSR_MAIL_FROM"),
 		`sender of Closr's mail, e.g. "Closr <closr@example.com>"; needed with --smtp-url (env CLOSR_MAIL_FROM)`)
 	if err := fl.Parse(args); err != nil {
 		return cfg, nil, err
+	}
+	switch *accessLog {
+	case "all":
+	case "errors":
+		cfg.errorsOnly = true
+	default:
+		return cfg, nil, fmt.Errorf("--access-log (CLOSR_ACCESS_LOG) is %q; use all or errors", *accessLog)
 	}
 	if cfg.smtpURL != "" && cfg.mailFrom == "" {
 		return cfg, nil, errors.New(`--smtp-url needs --mail-from (CLOSR_MAIL_FROM), the sender, e.g. "Closr <closr@example.com>"`)
@@ -136,6 +147,19 @@ func serve(cfg config) error {
 	// path, while a soft limit keeps the process well inside 64 MB.
 	debug.SetGCPercent(200)
 	debug.SetMemoryLimit(40 << 20)
+	// For profiling under load (closr-bench -cpuprofile): the profile is
+	// written when the server stops.
+	if path := os.Getenv("CLOSR_CPUPROFILE"); path != "" {
+		f, err := os.Create(path)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	logs := newLogWriter(os.Stderr)
 	defer logs.Close()
 	log := slog.New(slog.NewTextHandler(logs, nil))
@@ -169,7 +193,7 @@ func serve(cfg config) error {
 		return err
 	}
 	hc := handlers.Config{Store: db, Now: clock, Static: static, SessionKey: secret, Logger: log,
-		LimitKey: cfg.limitKey, LimitIP: cfg.limitIP, TrustedProxies: cfg.proxies}
+		LimitKey: cfg.limitKey, LimitIP: cfg.limitIP, TrustedProxies: cfg.proxies, LogErrorsOnly: cfg.errorsOnly}
 	mail, err := startMail(cfg, log)
 	if err != nil {
 		return err
@@ -284,7 +308,8 @@ func backup(args []string) error {
 	return nil
 }
 
-// sweep deletes expired Idempotency-Key records and sessions every hour.
+// sweep deletes expired Idempotency-Key records and sessions every hour,
+// and refreshes the planner's statistics where tables have grown.
 func sweep(ctx context.Context, db *store.DB, log *slog.Logger) {
 	t := time.NewTicker(time.Hour)
 	defer t.Stop()
@@ -295,6 +320,9 @@ func sweep(ctx context.Context, db *store.DB, log *slog.Logger) {
 		case <-t.C:
 			if err := db.Sweep(ctx); err != nil {
 				log.Warn("sweep", "err", err)
+			}
+			if err := db.Optimize(ctx); err != nil {
+				log.Warn("optimize", "err", err)
 			}
 		}
 	}

@@ -1,0 +1,163 @@
+package handlers_test
+
+import (
+	"context"
+	"fmt"
+	"html"
+	"net/http"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"closr/store"
+)
+
+var (
+	rowIDRE  = regexp.MustCompile(`data-lead-id="(\d+)"`)
+	olderRE  = regexp.MustCompile(`href="([^"]+)" rel="next" data-testid="older"`)
+	newerRE  = regexp.MustCompile(`href="([^"]+)" rel="prev" data-testid="newer"`)
+	noticeRE = regexp.MustCompile(`data-testid="page-notice">([^<]+)<`)
+)
+
+// leadIDs lists the leads a list page shows, in order.
+func leadIDs(body string) []string {
+	var out []string
+	for _, m := range rowIDRE.FindAllStringSubmatch(body, -1) {
+		out = append(out, m[1])
+	}
+	return out
+}
+
+func link(t *testing.T, re *regexp.Regexp, body string) string {
+	t.Helper()
+	m := re.FindStringSubmatch(body)
+	if m == nil {
+		t.Fatalf("no %s link on the page", re)
+	}
+	return html.UnescapeString(m[1])
+}
+
+// TestLeadsPageKeysetAndNumbers: /leads pages by latest activity through
+// Older and Newer (a search's matches by lead id), opens numbered pages within store.MaxSkip leads of either end,
+// says so for a page past the end or too deep to open by number, and
+// searches with ?q=.
+func TestLeadsPageKeysetAndNumbers(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	c, team, _ := e.team("ana@example.com")
+	const n = 2300 // 46 pages: the middle ones lie more than MaxSkip leads from both ends
+	t0 := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+	var wg sync.WaitGroup
+	ids := make([]int64, n) // by creation
+	for w := range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < n; i += 16 {
+				name := fmt.Sprintf("Lead %04d", i)
+				if i == 1234 {
+					name = "Quentin Farquharson"
+				}
+				res, err := e.db.IngestLead(context.Background(), store.LeadInput{TeamID: team, Name: name,
+					Email: fmt.Sprintf("p%04d@example.com", i), Source: "API", Raw: []byte("{}"), At: t0.Add(time.Duration(i) * time.Second)})
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				ids[i] = res.LeadID
+			}
+		}()
+	}
+	wg.Wait()
+	// The list shows leads by latest activity: their times, not their ids
+	// (which the workers above shuffled).
+	latest := func(from, count int) []string {
+		var out []string
+		for i := n - 1 - from; i >= max(n-from-count, 0); i-- {
+			out = append(out, fmt.Sprint(ids[i]))
+		}
+		return out
+	}
+	// A search shows its matches by id, newest first.
+	newest := func(from, count int) []string {
+		all := slices.Sorted(slices.Values(ids))
+		slices.Reverse(all)
+		var out []string
+		for _, id := range all[from:min(from+count, len(all))] {
+			out = append(out, fmt.Sprint(id))
+		}
+		return out
+	}
+	same := func(what string, got, want []string) {
+		t.Helper()
+		if strings.Join(got, ",") != strings.Join(want, ",") {
+			t.Fatalf("%s: %d leads %v…, want %d %v…", what, len(got), got[:min(3, len(got))], len(want), want[:min(3, len(want))])
+		}
+	}
+
+	p1 := c.get("/leads")
+	same("page 1", leadIDs(p1.body), latest(0, 50))
+	if !strings.Contains(p1.body, "Page 1 of 46") || !strings.Contains(p1.body, "2300 leads") {
+		t.Fatal("page 1 does not say where it is")
+	}
+	p2 := c.get(link(t, olderRE, p1.body))
+	same("Older from page 1", leadIDs(p2.body), latest(50, 50))
+	if !strings.Contains(p2.body, "Page 2 of 46") {
+		t.Fatal("the Older link does not carry the page number")
+	}
+	back := c.get(link(t, newerRE, p2.body))
+	same("Newer from page 2", leadIDs(back.body), latest(0, 50))
+
+	for _, tc := range []struct {
+		page int
+		from int // position of the page's first lead
+	}{{2, 50}, {21, 1000}, {45, 2200}, {46, 2250}} {
+		r := c.get(fmt.Sprintf("/leads?page=%d", tc.page))
+		if r.StatusCode != http.StatusOK {
+			t.Fatalf("page %d: %d", tc.page, r.StatusCode)
+		}
+		same(fmt.Sprintf("page %d", tc.page), leadIDs(r.body), latest(tc.from, 50))
+	}
+	// From the last page, Newer walks on by latest activity.
+	last := c.get("/leads?page=46")
+	same("Newer from the last page", leadIDs(c.get(link(t, newerRE, last.body)).body), latest(2200, 50))
+
+	for _, tc := range []struct {
+		path   string
+		status int
+		notice string
+	}{
+		{"/leads?page=47", http.StatusNotFound, "There is no page 47: the list ends at page 46."},
+		{"/leads?page=23", http.StatusNotFound, "Page 23 is too far from either end of the list to open by number"},
+		{fmt.Sprintf("/leads?before=%d.%s", t0.Unix(), latest(n-1, 1)[0]), http.StatusNotFound, "There are no leads past this point of the list."},
+		{"/leads?q=ab", http.StatusBadRequest, "Type at least 3 characters to search."},
+	} {
+		r := c.get(tc.path)
+		m := noticeRE.FindStringSubmatch(r.body)
+		if r.StatusCode != tc.status || m == nil || !strings.HasPrefix(html.UnescapeString(m[1]), tc.notice) {
+			t.Errorf("%s: %d %q, want %d %q", tc.path, r.StatusCode, m, tc.status, tc.notice)
+		}
+	}
+	for _, bad := range []string{"/leads?page=x", "/leads?page=0", "/leads?before=-3", "/leads?after=abc", "/leads?before=12", "/leads?after=1.x"} {
+		if r := c.get(bad); r.StatusCode != http.StatusBadRequest || !strings.Contains(r.body, "This list address is not valid") {
+			t.Errorf("%s: %d, want 400 saying what is wrong", bad, r.StatusCode)
+		}
+	}
+
+	found := c.get("/leads?q=farquharson")
+	same("search", leadIDs(found.body), []string{fmt.Sprint(ids[1234])})
+	if !strings.Contains(found.body, "1 lead matches") {
+		t.Fatal("the search does not say how many leads match")
+	}
+	many := c.get("/leads?q=example.com")
+	same("a search matching every lead", leadIDs(many.body), newest(0, 50))
+	if !strings.Contains(many.body, "1000 or more leads match") {
+		t.Fatal("a common search does not say its count stopped at 1000")
+	}
+	if older := link(t, olderRE, many.body); !strings.Contains(older, "q=example.com") {
+		t.Fatalf("the Older link %q drops the search", older)
+	}
+}
