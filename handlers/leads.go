@@ -43,8 +43,8 @@ func (s *Server) leadsPage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	list := views.LeadList{Query: req.q}
-	total, err := s.store.CountLeads(ctx, a.TeamID, req.q, searchCountCap)
+	list := views.LeadList{Query: req.q, Source: req.filter.Source, NeedsContact: req.filter.NeedsContact}
+	total, err := s.store.CountLeads(ctx, a.TeamID, req.q, req.filter, searchCountCap)
 	if errors.Is(err, store.ErrSearchTooShort) {
 		list.Notice = fmt.Sprintf("Type at least %d characters to search.", store.MinSearchLen)
 		return render(c, http.StatusBadRequest, views.LeadsPage(page(c, "Leads", "leads"), list))
@@ -52,11 +52,12 @@ func (s *Server) leadsPage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	list.Total, list.TotalCapped = total, req.q != "" && total >= searchCountCap
+	list.Total, list.TotalCapped = total, req.narrowed() && total >= searchCountCap
 	if !list.TotalCapped {
 		list.Pages = (total + leadsPerPage - 1) / leadsPerPage
 	}
 	r, pageNo, notice := leadRange(req, total, list.Pages)
+	r.LeadFilter = req.filter
 	status := http.StatusOK
 	var leads []store.Lead
 	if notice == "" {
@@ -88,17 +89,17 @@ func (s *Server) leadsPage(c echo.Context) error {
 	}
 	if len(leads) > 0 {
 		if up && more || !up && (r.Before.ID > 0 || r.Skip > 0) {
-			list.Newer = leadsURL(req.q, "after", store.CursorOf(leads[0]).String(), label(-1))
+			list.Newer = req.url("after", store.CursorOf(leads[0]).String(), label(-1))
 		}
 		if !up && more || up && (r.After.ID > 0 || r.Skip > 0) {
-			list.Older = leadsURL(req.q, "before", store.CursorOf(leads[len(leads)-1]).String(), label(+1))
+			list.Older = req.url("before", store.CursorOf(leads[len(leads)-1]).String(), label(+1))
 		}
 	}
 	if pageNo != 1 && (total > 0 || notice != "") {
-		list.First = leadsURL(req.q, "", "", 0)
+		list.First = req.url("", "", 0)
 	}
 	if list.Pages > 1 && pageNo != list.Pages {
-		list.Last = leadsURL(req.q, "page", strconv.Itoa(list.Pages), 0)
+		list.Last = req.url("page", strconv.Itoa(list.Pages), 0)
 	}
 	ids := make([]int64, len(leads))
 	for i, l := range leads {
@@ -119,12 +120,21 @@ func (s *Server) leadsPage(c echo.Context) error {
 // leadsQuery is what /leads was asked for.
 type leadsQuery struct {
 	q             string
+	filter        store.LeadFilter // ?source=, ?needs_contact=1
 	before, after store.LeadCursor
 	page          int // the page number asked for, or carried along by Newer and Older links; 0 for none
 }
 
 func parseLeadsQuery(c echo.Context) (leadsQuery, error) {
 	req := leadsQuery{q: strings.TrimSpace(c.QueryParam("q"))}
+	req.filter.Source = strings.TrimSpace(c.QueryParam("source"))
+	switch c.QueryParam("needs_contact") {
+	case "":
+	case "1":
+		req.filter.NeedsContact = true
+	default:
+		return req, badLeadsQuery("needs_contact must be 1, or left out")
+	}
 	for _, p := range []struct {
 		name string
 		to   *store.LeadCursor
@@ -182,14 +192,24 @@ func leadRange(req leadsQuery, total, pages int) (store.LeadRange, int, string) 
 	return r, n, ""
 }
 
-// leadsURL is a link to a page of the list: by a lead's place (key
-// "before" or "after", at a store.LeadCursor), by number (key "page", at
-// the number) or the first (key ""). page is carried along for the page's
-// label; 0 leaves it out.
-func leadsURL(q, key, at string, page int) string {
+// narrowed reports whether the list is a search or filtered: its count is
+// capped.
+func (req leadsQuery) narrowed() bool { return req.q != "" || req.filter != store.LeadFilter{} }
+
+// url is a link to a page of the list, with its search and filters: by a
+// lead's place (key "before" or "after", at a store.LeadCursor), by number
+// (key "page", at the number) or the first (key ""). page is carried along
+// for the page's label; 0 leaves it out.
+func (req leadsQuery) url(key, at string, page int) string {
 	v := url.Values{}
-	if q != "" {
-		v.Set("q", q)
+	if req.q != "" {
+		v.Set("q", req.q)
+	}
+	if req.filter.Source != "" {
+		v.Set("source", req.filter.Source)
+	}
+	if req.filter.NeedsContact {
+		v.Set("needs_contact", "1")
 	}
 	if key != "" {
 		v.Set(key, at)

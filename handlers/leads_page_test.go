@@ -161,3 +161,85 @@ func TestLeadsPageKeysetAndNumbers(t *testing.T) {
 		t.Fatalf("the Older link %q drops the search", older)
 	}
 }
+
+// TestLeadsPageFilters: ?source= and ?needs_contact=1 narrow the list,
+// alone, together and with a search, latest activity first; the count,
+// the form and the Older and Newer links keep them, so a view can be
+// bookmarked; another team's leads never show.
+func TestLeadsPageFilters(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	c, team, _ := e.team("ana@example.com")
+	_, bobTeam, _ := e.team("bob@example.com")
+	t0 := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+	var zillow, noContact, both []string // latest activity first
+	byName := map[int]string{}
+	const n = 120
+	for i := n - 1; i >= 0; i-- { // oldest first: i is the place in the list
+		source, email := "Web", fmt.Sprintf("p%03d@example.com", i)
+		if i%2 == 0 {
+			source = "Zillow"
+		}
+		if i%5 == 0 {
+			email = ""
+		}
+		res, err := e.db.IngestLead(context.Background(), store.LeadInput{TeamID: team, Name: fmt.Sprintf("Rowan %03d", i), Email: email,
+			Source: source, Message: "Hello", Raw: []byte("{}"), At: t0.Add(time.Duration(n-i) * time.Minute)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.db.IngestLead(context.Background(), store.LeadInput{TeamID: bobTeam, Name: "Rowan", Source: "Zillow",
+			Message: "Bob's", Raw: []byte("{}"), At: t0.Add(time.Duration(n-i) * time.Minute)}); err != nil {
+			t.Fatal(err)
+		}
+		id := fmt.Sprint(res.LeadID)
+		byName[i] = id
+		if source == "Zillow" {
+			zillow = append([]string{id}, zillow...)
+		}
+		if email == "" {
+			noContact = append([]string{id}, noContact...)
+		}
+		if source == "Zillow" && email == "" {
+			both = append([]string{id}, both...)
+		}
+	}
+	same := func(what string, got, want []string) {
+		t.Helper()
+		if strings.Join(got, ",") != strings.Join(want, ",") {
+			t.Fatalf("%s: %d leads %v, want %d %v", what, len(got), got, len(want), want)
+		}
+	}
+
+	z1 := c.get("/leads?source=Zillow")
+	same("source", leadIDs(z1.body), zillow[:50])
+	if !strings.Contains(z1.body, "60 leads match these filters") || !strings.Contains(z1.body, `name="source" value="Zillow"`) {
+		t.Fatal("the source filter's page does not say what it shows, or its form drops the source")
+	}
+	older := link(t, olderRE, z1.body)
+	if !strings.Contains(older, "source=Zillow") {
+		t.Fatalf("the Older link %q drops the filter", older)
+	}
+	z2 := c.get(older)
+	same("source, Older", leadIDs(z2.body), zillow[50:])
+	same("source, Newer", leadIDs(c.get(link(t, newerRE, z2.body)).body), zillow[:50])
+
+	nc := c.get("/leads?needs_contact=1")
+	same("needs contact", leadIDs(nc.body), noContact)
+	if !strings.Contains(nc.body, `name="needs_contact" value="1" checked`) {
+		t.Fatal("the form drops the needs-contact filter")
+	}
+	same("both", leadIDs(c.get("/leads?source=Zillow&needs_contact=1").body), both)
+	// A search with a filter: its matches by lead id, newest first.
+	found := c.get("/leads?q=rowan+010&source=Zillow")
+	same("search and source", leadIDs(found.body), []string{byName[10]})
+	if r := c.get("/leads?q=rowan+011&source=Zillow"); len(leadIDs(r.body)) != 0 || !strings.Contains(r.body, "No lead matches") {
+		t.Fatal("a Web lead shows under the Zillow filter")
+	}
+	if r := c.get("/leads?source=Nowhere"); r.StatusCode != http.StatusOK || !strings.Contains(r.body, "No lead matches these filters.") {
+		t.Fatalf("an empty filter: %d", r.StatusCode)
+	}
+	if r := c.get("/leads?needs_contact=yes"); r.StatusCode != http.StatusBadRequest || !strings.Contains(r.body, "needs_contact must be 1") {
+		t.Fatalf("needs_contact=yes: %d, want 400 saying what is wrong", r.StatusCode)
+	}
+}

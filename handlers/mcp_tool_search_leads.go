@@ -61,7 +61,7 @@ func (s *Server) toolSearchLeads(ctx context.Context, _ *mcp.CallToolRequest, in
 		// searching again (a rare term's search costs the most).
 		out.Total = in.Offset + len(leads)
 	} else {
-		if out.Total, err = s.store.CountLeads(ctx, team, in.Query, searchCountCap); err != nil {
+		if out.Total, err = s.store.CountLeads(ctx, team, in.Query, store.LeadFilter{}, searchCountCap); err != nil {
 			return nil, searchLeadsOut{}, toolFailed(ctx, "search_leads", err)
 		}
 		out.TotalCapped = in.Query != "" && out.Total >= searchCountCap

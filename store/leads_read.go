@@ -117,9 +117,19 @@ func ParseLeadCursor(s string) (LeadCursor, error) {
 	return c, nil
 }
 
+// LeadFilter narrows a list to some of the team's leads. The zero value
+// keeps every lead.
+type LeadFilter struct {
+	Source       string // only leads from this source (exact)
+	NeedsContact bool   // only leads with neither email nor phone
+}
+
 // LeadRange picks a page of a team's leads (or of the leads a search
-// finds). Pages come latest activity first (a search's newest first).
+// finds), perhaps filtered. Pages come latest activity first (a search's
+// newest first).
 type LeadRange struct {
+	LeadFilter
+
 	Before LeadCursor // only leads below this one (zero: no bound)
 	After  LeadCursor // only leads above this one; the page is the one just above it
 	Oldest bool       // the page at the bottom end (with Skip, counted from there)
@@ -148,10 +158,12 @@ func (db *DB) Leads(ctx context.Context, teamID int64, text string, r LeadRange)
 	up := after.ID > 0 || r.Oldest
 	var leads []Lead
 	if match == "" {
-		leads, err = queryAll(ctx, db, scanLead, leadsByActivitySQL(up), teamID, before.At, before.ID, after.At, after.ID, r.Limit, r.Skip)
+		leads, err = queryAll(ctx, db, scanLead, leadsByActivitySQL(up, r.LeadFilter),
+			append([]any{teamID, before.At, before.ID, after.At, after.ID, r.Limit, r.Skip}, filterArgs(r.LeadFilter)...)...)
 	} else {
 		lo, hi := teamID<<teamShift|after.ID, teamID<<teamShift|min(before.ID, maxLeadID)
-		leads, err = queryAll(ctx, db, scanLead, searchSQL(up), teamID, hi, lo, r.Limit, r.Skip, match)
+		leads, err = queryAll(ctx, db, scanLead, searchSQL(up, r.LeadFilter),
+			append([]any{teamID, hi, lo, r.Limit, r.Skip, match}, filterArgs(r.LeadFilter)...)...)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("list leads: %w", err)
@@ -168,27 +180,57 @@ const (
 )
 
 // leadsByActivitySQL reads a page of the team's leads by latest activity:
-// their ids from leads_team_activity, skipping and stopping there, then the
-// rows of those ids alone. Arguments: team, before (at, id), after (at,
-// id), limit and skip.
-func leadsByActivitySQL(up bool) string {
+// their ids from an index in that order (the team's leads, those of one
+// source, or those needing contact details), skipping and stopping there,
+// then the rows of those ids alone. Arguments: team, before (at, id),
+// after (at, id), limit, skip, then filterArgs.
+func leadsByActivitySQL(up bool, f LeadFilter) string {
 	order := "DESC"
 	if up {
 		order = "ASC"
 	}
 	// Named: with the values bound, the planner may walk the team's leads
 	// by id and sort them all.
-	return "SELECT " + leadColumns + ` WHERE l.id IN (SELECT id FROM leads INDEXED BY leads_team_activity
-		WHERE team_id = ?1 AND (last_activity_at, id) < (?2, ?3) AND (last_activity_at, id) > (?4, ?5)
+	index := "leads_team_activity"
+	switch {
+	case f.Source != "":
+		index = "leads_team_source_activity"
+	case f.NeedsContact:
+		index = "leads_team_needs_contact"
+	}
+	return "SELECT " + leadColumns + ` WHERE l.id IN (SELECT id FROM leads INDEXED BY ` + index + `
+		WHERE team_id = ?1` + filterSQL(f, 8) + ` AND (last_activity_at, id) < (?2, ?3) AND (last_activity_at, id) > (?4, ?5)
 		ORDER BY last_activity_at ` + order + `, id ` + order + ` LIMIT ?6 OFFSET ?7)
 		AND l.team_id = ?1 ORDER BY l.last_activity_at DESC, l.id DESC`
+}
+
+// filterSQL is f's conditions on leads, the source bound to ?n.
+func filterSQL(f LeadFilter, n int) string {
+	var sql string
+	if f.Source != "" {
+		sql += fmt.Sprintf(" AND source = ?%d", n)
+	}
+	if f.NeedsContact {
+		sql += " AND email = '' AND phone = ''"
+	}
+	return sql
+}
+
+// filterArgs are the values filterSQL binds.
+func filterArgs(f LeadFilter) []any {
+	if f.Source != "" {
+		return []any{f.Source}
+	}
+	return nil
 }
 
 // searchSQL reads a page of the leads a search finds: their ids from the
 // search index in rowid order, skipping and stopping there, then the rows
 // of those ids alone. Arguments: team, before and after (search-index
-// rowids), limit, skip and the FTS5 query.
-func searchSQL(up bool) string {
+// rowids), limit, skip, the FTS5 query, then filterArgs. A filter is
+// checked on each match's row as the index yields it: a common term with a
+// rare filter reads many rows.
+func searchSQL(up bool, f LeadFilter) string {
 	order := "DESC"
 	if up {
 		order = "ASC"
@@ -196,24 +238,31 @@ func searchSQL(up bool) string {
 	// The IN (SELECT rowid … MATCH) form: the index yields the team's
 	// matches in order and stops at the limit. As a join, the planner
 	// may instead run the search once per lead of the team.
-	return "SELECT " + leadColumns + ` WHERE l.id IN (SELECT rowid & ` + fmt.Sprint(maxLeadID) + ` FROM leads_fts
-		WHERE leads_fts MATCH ?6 AND rowid < ?2 AND rowid > ?3 ORDER BY rowid ` + order + ` LIMIT ?4 OFFSET ?5)
+	filter := ""
+	if f != (LeadFilter{}) {
+		filter = ` AND EXISTS (SELECT 1 FROM leads WHERE id = f.rowid & ` + fmt.Sprint(maxLeadID) + filterSQL(f, 7) + `)`
+	}
+	return "SELECT " + leadColumns + ` WHERE l.id IN (SELECT rowid & ` + fmt.Sprint(maxLeadID) + ` FROM leads_fts f
+		WHERE leads_fts MATCH ?6 AND rowid < ?2 AND rowid > ?3` + filter + ` ORDER BY rowid ` + order + ` LIMIT ?4 OFFSET ?5)
 		AND l.team_id = ?1 ORDER BY l.id DESC`
 }
 
 // CountLeads counts the team's leads: all of them (kept by a trigger, so
-// exact and free), or those text finds, counted up to upTo: counting every
-// match of a common word would read a large part of the index.
-func (db *DB) CountLeads(ctx context.Context, teamID int64, text string, upTo int) (int, error) {
+// exact and free), or those text or f finds, counted up to upTo: counting
+// every match of a common word would read a large part of the index.
+func (db *DB) CountLeads(ctx context.Context, teamID int64, text string, f LeadFilter, upTo int) (int, error) {
 	match, err := matchQuery(text)
 	if err != nil {
 		return 0, err
 	}
 	var n int
-	if match == "" {
+	switch {
+	case match != "":
+		n, err = queryOne(ctx, db, scanInt, matchCountSQL(f), append([]any{match, teamID << teamShift, (teamID + 1) << teamShift, upTo}, filterArgs(f)...)...)
+	case f != LeadFilter{}:
+		n, err = queryOne(ctx, db, scanInt, filterCountSQL(f), append([]any{teamID, upTo}, filterArgs(f)...)...)
+	default:
 		n, err = queryOne(ctx, db, scanInt, leadCountSQL, teamID)
-	} else {
-		n, err = queryOne(ctx, db, scanInt, matchCountSQL, match, teamID<<teamShift, (teamID+1)<<teamShift, upTo)
 	}
 	if err != nil {
 		return 0, fmt.Errorf("count leads: %w", err)
@@ -223,7 +272,22 @@ func (db *DB) CountLeads(ctx context.Context, teamID int64, text string, upTo in
 
 const leadCountSQL = `SELECT lead_count FROM teams WHERE id = ?`
 
-const matchCountSQL = `SELECT count(*) FROM (SELECT 1 FROM leads_fts WHERE leads_fts MATCH ?1 AND rowid >= ?2 AND rowid < ?3 LIMIT ?4)`
+// matchCountSQL counts a search's matches, with f checked as searchSQL
+// does. Arguments: the FTS5 query, the team's rowid range, the cap, then
+// filterArgs.
+func matchCountSQL(f LeadFilter) string {
+	filter := ""
+	if f != (LeadFilter{}) {
+		filter = ` AND EXISTS (SELECT 1 FROM leads WHERE id = f.rowid & ` + fmt.Sprint(maxLeadID) + filterSQL(f, 5) + `)`
+	}
+	return `SELECT count(*) FROM (SELECT 1 FROM leads_fts f WHERE leads_fts MATCH ?1 AND rowid >= ?2 AND rowid < ?3` + filter + ` LIMIT ?4)`
+}
+
+// filterCountSQL counts a filter's leads on its index. Arguments: team,
+// the cap, then filterArgs.
+func filterCountSQL(f LeadFilter) string {
+	return `SELECT count(*) FROM (SELECT 1 FROM leads WHERE team_id = ?1` + filterSQL(f, 3) + ` LIMIT ?2)`
+}
 
 // matchQuery turns search text into an FTS5 query: the text as one phrase
 // in any column, or its digits in the phone. Empty text is "" (no search).

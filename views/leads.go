@@ -11,12 +11,15 @@ import (
 // LeadList is one page of the pipeline, latest activity first, or of a
 // search in it, newest first.
 type LeadList struct {
-	Leads       []LeadRow
-	Query       string // the search; "" lists every lead
-	Total       int    // the team's leads, or the leads the search finds
-	TotalCapped bool   // the search finds Total or more
-	Page        int    // 1-based; 0 when not known
-	Pages       int    // 0 when not known
+	Leads []LeadRow
+	Query string // the search; "" lists every lead
+	// The filters: a source ("" for any) and the leads without email or phone.
+	Source       string
+	NeedsContact bool
+	Total        int  // the team's leads, or the leads the search finds
+	TotalCapped  bool // the search finds Total or more
+	Page         int  // 1-based; 0 when not known
+	Pages        int  // 0 when not known
 	// Links to other pages; "" when there is none.
 	Newer, Older, First, Last string
 	// Notice says why the page shows no leads (past the end, a search too
@@ -134,9 +137,15 @@ type PageView struct {
 
 func leadURL(id int64) string { return fmt.Sprintf("/leads/%d", id) }
 
+func (l LeadList) filtered() bool { return l.Source != "" || l.NeedsContact }
+
 // leadsSummary is the line above the list.
 func leadsSummary(l LeadList) string {
 	switch {
+	case l.Query == "" && l.filtered() && l.TotalCapped:
+		return fmt.Sprintf("%d or more leads match these filters, latest activity first.", l.Total)
+	case l.Query == "" && l.filtered():
+		return plural(l.Total, "lead matches", "leads match") + " these filters, latest activity first."
 	case l.Query == "":
 		return fmt.Sprintf("%d leads from your website, Zapier, Make and other integrations, latest activity first: a new enquiry or a return to your site moves a lead to the top.", l.Total)
 	case l.TotalCapped:

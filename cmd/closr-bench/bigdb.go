@@ -238,6 +238,9 @@ func (b *builder) fill(teamID, keyID int64, leads, visitors, views, hot int, lin
 		phone := fmt.Sprintf("+1%03d%07d", 200+100*teamID+int64(i%3)*11, (int64(i)*7919+12345)%10_000_000)
 		source := sources[b.rnd.IntN(len(sources))]
 		message := "I'd like to see 12 Oak St this weekend. Is it still available?"
+		if i%1000 == 7 { // one in a thousand came without a way to reach them
+			email, phone = "", ""
+		}
 		// Latest activity is the enquiry: the list's order is the order
 		// the leads came in.
 		res, err := b.exec(`INSERT INTO leads (team_id, name, email, phone, message, source, custom, key_id, created_at, updated_at,
