@@ -10,5 +10,5 @@ import "embed"
 // Static holds the files served under /static/ and /t.js. The tracker's
 // build folder (static/src) is left out.
 //
-//go:embed static/*.js static/*.css
+//go:embed static/*.js static/*.css static/*.svg
 var Static embed.FS

@@ -285,9 +285,9 @@ func attemptsFor(e *env, kind access, method, path string, who identities) []att
 		out = append(out, attempt{identity: "signed out", via: e.client(), req: req("")})
 	case agentPage, teamItem:
 		out = append(out,
-			attempt{identity: "signed out", via: e.client(), req: req(""), status: 303, location: "/login"},
+			attempt{identity: "signed out", via: e.client(), req: req(""), status: 303, location: "/login?next=" + url.QueryEscape(path)},
 			attempt{identity: "signed out (HTMX)", via: e.client(), req: req("", "HX-Request", "true"), status: 401, hxTo: "/login"},
-			attempt{identity: "removed agent", via: removed(), req: req(""), status: 303, location: "/login"})
+			attempt{identity: "removed agent", via: removed(), req: req(""), status: 303, location: "/login?next=" + url.QueryEscape(path)})
 		if kind == teamItem {
 			out = append(out, attempt{identity: "another team's agent", via: eve, req: req(""), status: 404})
 		}

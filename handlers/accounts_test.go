@@ -24,7 +24,7 @@ func TestSignupLoginLogout(t *testing.T) {
 	if r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/login" {
 		t.Fatalf("logout: %d %s", r.StatusCode, r.Header.Get("Location"))
 	}
-	if r := c.get("/settings/integrations"); r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/login" {
+	if r := c.get("/settings/integrations"); r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/login?next=%2Fsettings%2Fintegrations" {
 		t.Fatalf("after logout: %d %s", r.StatusCode, r.Header.Get("Location"))
 	}
 
@@ -138,7 +138,7 @@ func TestSignedOutRedirects(t *testing.T) {
 	e := newEnv(t)
 	c := e.client()
 	c.get("/login")
-	if r := c.get("/settings/integrations"); r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/login" {
+	if r := c.get("/settings/integrations"); r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/login?next=%2Fsettings%2Fintegrations" {
 		t.Fatalf("GET: %d %s", r.StatusCode, r.Header.Get("Location"))
 	}
 	r := c.post("/settings/integrations/api-keys", url.Values{"label": {"x"}}, "HX-Request", "true")

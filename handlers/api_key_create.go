@@ -42,57 +42,67 @@ func (s *Server) createAPIKey(c echo.Context) error {
 	return s.showNewKey(c, k, key, nil)
 }
 
-// showNewKey answers with the card and the COPY NOW panel for a key just
-// made (by Generate, or by Rotate in place of old).
+// showNewKey answers a key just made (by Generate, or by Rotate in place
+// of old) with the COPY NOW panel, the only place the full key is ever
+// shown. A plain form post is redirected to the page that shows it (see
+// carried).
 func (s *Server) showNewKey(c echo.Context, k store.APIKey, key string, old *store.APIKey) error {
-	n := &views.NewKey{Label: k.Label, Key: key, Access: k.Access, Status: views.KeyStatus{KeyID: k.ID}}
+	n := views.NewKey{Label: k.Label, Key: key, Access: k.Access, Status: views.KeyStatus{KeyID: k.ID}}
+	if old != nil {
+		n.Replaces = &views.KeyRef{ID: old.ID, Label: old.Label}
+		uses, err := s.usesOf(c, *old)
+		if err != nil {
+			// The snippets are all shown open instead; the key must be shown.
+			s.logOf(c).Warn("the replaced key's use could not be read", "err", err)
+		}
+		n.Uses = uses
+	}
+	if !isHTMX(c) {
+		return s.redirectCarrying(c, "/settings/integrations", carried{New: &n})
+	}
 	card, err := s.keysCard(c)
 	if err != nil {
 		// The key exists now, and this answer is the only place it can
 		// ever be shown: show it, even without the list.
 		s.logOf(c).Error("load the key list after making a key", "err", err)
-		card = views.KeysCard{Max: store.MaxActiveKeys, BaseURL: baseURL(c), Lists: views.KeyLists{Manage: true},
-			Notice: "Your key was created, but the key list could not be loaded just now. Copy the key, then reload the page."}
+		card = keysUnlisted(c)
 	}
-	if old != nil {
-		n.Replaces = &views.KeyRef{ID: old.ID, Label: old.Label}
-		if i := slices.IndexFunc(card.Lists.Keys, func(r views.KeyRow) bool { return r.ID == old.ID }); i >= 0 {
-			n.Uses = usesOf(card.Lists.Keys[i], old.Access)
-		}
-	}
-	card.New = n
-	if err == nil {
-		if err = s.renderIntegrations(c, http.StatusOK, card); err == nil {
-			return nil
-		}
-		s.logOf(c).Error("render the page after making a key", "err", err)
-	}
-	if isHTMX(c) {
-		return render(c, http.StatusOK, views.APIKeysCard(csrfToken(c), card))
-	}
-	return render(c, http.StatusOK, views.IntegrationsPage(page(c, "Integrations", "integrations"), views.Integrations{Keys: card, BaseURL: baseURL(c)}))
+	card.New = &n
+	return render(c, http.StatusOK, views.APIKeysCard(csrfToken(c), card))
+}
+
+// keysUnlisted is the keys card when a new key must be shown but the list
+// could not be loaded.
+func keysUnlisted(c echo.Context) views.KeysCard {
+	return views.KeysCard{Max: store.MaxActiveKeys, BaseURL: baseURL(c), Lists: views.KeyLists{Manage: true},
+		Notice: "Your key was created, but the key list could not be loaded just now. Copy the key, then reload the page."}
 }
 
 // usesOf guesses from a key's last 30 days what it is used for, to open
 // the matching snippets for its replacement: page views come from the
 // tracker tag, leads from a browser from a website form, other leads from
 // Zapier, Make or a script.
-func usesOf(r views.KeyRow, access string) []string {
+func (s *Server) usesOf(c echo.Context, k store.APIKey) ([]string, error) {
 	var uses []string
-	if access == store.AccessMCP {
+	if k.Access == store.AccessMCP {
 		uses = append(uses, "mcp")
 	}
-	if r.Usage.PageViews > 0 {
+	days, err := s.store.KeyUsage(c.Request().Context(), k.TeamID, k.ID, usageSince(s.now()))
+	if err != nil {
+		return uses, err
+	}
+	u := usageOf(days[k.ID], s.now())
+	if u.PageViews > 0 {
 		uses = append(uses, "tracker")
 	}
-	if r.Usage.LeadsCreated+r.Usage.LeadsUpdated > 0 {
-		if r.LastFrom != "" {
+	if u.LeadsCreated+u.LeadsUpdated > 0 {
+		if k.LastUsedFrom != "" {
 			uses = append(uses, "form")
 		} else {
 			uses = append(uses, "curl")
 		}
 	}
-	return uses
+	return uses, nil
 }
 
 // checkLabel says what is wrong with a trimmed label, or "".

@@ -36,13 +36,8 @@ func (s *Server) expireAPIKey(c echo.Context) error {
 		return err
 	}
 	s.logOf(c).Info("api key expiry set", "team", a.TeamID, "key_id", k.ID, "expires_at", k.ExpiresAt)
-	card, err := s.keysCard(c)
-	if err != nil {
-		return err
-	}
-	card.Notice = fmt.Sprintf("“%s” stops working %s (%s). Until then its last use shows what still uses it.",
-		k.Label, graceName(c.FormValue("after")), k.ExpiresAt.Format("Jan 2, 15:04 UTC"))
-	return s.renderIntegrations(c, http.StatusOK, card)
+	return s.keysChanged(c, fmt.Sprintf("“%s” stops working %s. Until then its last use shows what still uses it.",
+		k.Label, graceName(c.FormValue("after"))))
 }
 
 func graceName(v string) string {

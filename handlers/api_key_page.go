@@ -36,7 +36,7 @@ func (s *Server) renderKeyPage(c echo.Context, id int64, status int, label, msg 
 	if err != nil {
 		return err
 	}
-	d := views.KeyDetail{Key: keyRow(k, usage[id], now), Manage: store.CanManage(a.Role), Label: k.Label, Error: msg, Now: now}
+	d := views.KeyDetail{Key: keyRow(k, usage[id], now), Manage: store.CanManage(a.Role), Label: k.Label, Error: msg}
 	if msg != "" {
 		d.Label = label
 	}

@@ -3,7 +3,6 @@ package handlers
 import (
 	"context"
 	"fmt"
-	"net/http"
 
 	"github.com/labstack/echo/v4"
 
@@ -19,8 +18,8 @@ func (s *Server) revokeAPIKey() echo.HandlerFunc {
 		nav:   "integrations",
 		list:  s.store.APIKeys,
 		id:    func(k store.APIKey) int64 { return k.ID },
-		confirm: func(_ *store.Agent, k store.APIKey) views.Removal {
-			return views.RevokeKeyRemoval(keyRow(k, nil, s.now()), s.now())
+		confirm: func(a *store.Agent, k store.APIKey) views.Removal {
+			return views.RevokeKeyRemoval(keyRow(k, nil, s.now()), views.Clock{Now: s.now(), Zone: agentZone(a)})
 		},
 		remove: func(ctx context.Context, a *store.Agent, id int64) (store.APIKey, error) {
 			return s.store.RevokeAPIKey(ctx, a.TeamID, id, a.ID)
@@ -28,12 +27,7 @@ func (s *Server) revokeAPIKey() echo.HandlerFunc {
 		removed: func(c echo.Context, a *store.Agent, k store.APIKey) error {
 			s.logOf(c).Info("api key revoked", "team", a.TeamID, "key_id", k.ID, "preview", k.Preview)
 			s.notifyKey(c, "revoked", k)
-			card, err := s.keysCard(c)
-			if err != nil {
-				return err
-			}
-			card.Notice = fmt.Sprintf("Revoked “%s”. Any tool still using it now gets an error, and its requests show under Revoked keys.", k.Label)
-			return s.renderIntegrations(c, http.StatusOK, card)
+			return s.keysChanged(c, fmt.Sprintf("Revoked “%s”. Any tool still using it now gets an error, and its requests show under Revoked keys.", k.Label))
 		},
 	})
 }

@@ -1,11 +1,14 @@
 package handlers_test
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
+
+	"closr/store"
 )
 
 func TestGenerateShowsKeyOnce(t *testing.T) {
@@ -44,9 +47,30 @@ func TestGenerateWithoutJavaScript(t *testing.T) {
 	e := newEnv(t)
 	c := e.client()
 	c.signup("Ana", "ana@example.com", "Team")
+	// Post/Redirect/Get: the post makes the key and redirects; the page it
+	// leads to shows the key once, and a reload neither shows it again nor
+	// makes a second key.
 	r := c.post("/settings/integrations/api-keys", url.Values{"label": {"Plain form"}})
-	if r.StatusCode != 200 || !strings.Contains(r.body, "<html") || newKeyRE.FindString(r.body) == "" {
-		t.Fatalf("plain post: %d\n%s", r.StatusCode, r.body)
+	if r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/settings/integrations" || newKeyRE.MatchString(r.body) {
+		t.Fatalf("plain post: %d %q\n%s", r.StatusCode, r.Header.Get("Location"), r.body)
+	}
+	page := c.follow(r)
+	m := newKeyRE.FindStringSubmatch(page.body)
+	if page.StatusCode != 200 || m == nil || !strings.Contains(page.body, "<html") {
+		t.Fatalf("the page after the redirect: %d, key shown %v", page.StatusCode, m != nil)
+	}
+	if _, err := e.db.APIKeyByHash(context.Background(), store.HashKey(m[1])); err != nil {
+		t.Fatalf("the shown key does not work: %v", err)
+	}
+	if page.Header.Get("Cache-Control") != "no-store" {
+		t.Fatal("the page with the key may be cached")
+	}
+	reload := c.get("/settings/integrations")
+	if strings.Contains(reload.body, m[1][12:]) || strings.Contains(reload.body, "COPY NOW") {
+		t.Fatal("a reload shows the key again")
+	}
+	if n := e.activeKeys(e.agent("ana@example.com").TeamID); n != 1 {
+		t.Fatalf("%d keys after a post and two loads, want 1", n)
 	}
 }
 
@@ -172,10 +196,18 @@ func TestRevoke(t *testing.T) {
 		t.Fatalf("no-JS revoke should confirm first: %d\n%s", r.StatusCode, r.body)
 	}
 	r = ana.post(path, url.Values{"_method": {"DELETE"}, "confirm": {"yes"}})
-	if r.StatusCode != 200 || !strings.Contains(r.body, "Revoked") || e.activeKeys(anaTeam) != 0 {
+	if r.StatusCode != http.StatusSeeOther || e.activeKeys(anaTeam) != 0 {
 		t.Fatalf("confirmed revoke: %d\n%s", r.StatusCode, r.body)
+	}
+	// The notice is carried over the redirect, in view (focused) once.
+	r = ana.follow(r)
+	if !strings.Contains(r.body, "Revoked") || !strings.Contains(r.body, `data-testid="key-notice">`) || !strings.Contains(r.body, "autofocus") {
+		t.Fatalf("the page after a confirmed revoke lacks the focused notice:\n%s", r.body)
 	}
 	if !strings.Contains(r.body, "Ana revoked") {
 		t.Fatal("the audit trail does not show the revoke")
+	}
+	if again := ana.get("/settings/integrations"); strings.Contains(again.body, `data-testid="key-notice"`) {
+		t.Fatal("a reload shows the notice again")
 	}
 }

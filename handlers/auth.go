@@ -1,11 +1,13 @@
 package handlers
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"math"
 	"net/http"
 	"net/mail"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -127,16 +129,48 @@ func checkEmail(email string) string {
 }
 
 func (s *Server) loginPage(c echo.Context) error {
+	next := safeNext(c.QueryParam("next"))
 	if agentOf(c) != nil {
-		return c.Redirect(http.StatusSeeOther, "/settings/integrations")
+		return c.Redirect(http.StatusSeeOther, cmp.Or(next, "/settings/integrations"))
 	}
-	return render(c, http.StatusOK, views.LoginPage(page(c, "Log in", ""), views.Form{}))
+	return render(c, http.StatusOK, views.LoginPage(page(c, "Log in", ""), views.Form{Values: map[string]string{"next": next}}))
+}
+
+// loginURL is the login page that returns to back (a path of this site)
+// once signed in.
+func loginURL(back string) string {
+	if back = safeNext(back); back == "" || back == "/" {
+		return "/login"
+	}
+	return "/login?next=" + url.QueryEscape(back)
+}
+
+// safeNext is where to go after logging in: back when it is a path of
+// this site, else "". Anything a browser could read as another site is
+// refused: "//evil.example", "/\evil.example" (read as "//"), a scheme,
+// and control characters (browsers drop tabs and newlines, so a slash, a
+// tab and "/evil.example" would become "//evil.example").
+func safeNext(back string) string {
+	if back == "" || len(back) > 2000 || back[0] != '/' || strings.HasPrefix(back, "//") || strings.ContainsRune(back, '\\') {
+		return ""
+	}
+	for _, r := range back {
+		if r < 0x20 || r == 0x7f {
+			return ""
+		}
+	}
+	u, err := url.Parse(back)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Path == "/login" || u.Path == "/logout" {
+		return ""
+	}
+	return back
 }
 
 func (s *Server) login(c echo.Context) error {
 	email := strings.TrimSpace(c.FormValue("email"))
 	password := c.FormValue("password")
-	f := views.Form{Values: map[string]string{"email": email}}
+	next := safeNext(c.FormValue("next"))
+	f := views.Form{Values: map[string]string{"email": email, "next": next}}
 	// No account has a longer email: refused before any throttle has to
 	// remember it.
 	if len(email) > maxEmailBytes {
@@ -167,7 +201,7 @@ func (s *Server) login(c echo.Context) error {
 	if err := s.startSession(c, matched.ID); err != nil {
 		return err
 	}
-	return c.Redirect(http.StatusSeeOther, "/settings/integrations")
+	return c.Redirect(http.StatusSeeOther, cmp.Or(next, "/settings/integrations"))
 }
 
 // checkLogin returns the agent whose email and password these are, or nil.

@@ -85,7 +85,7 @@ func TestBrowserPlainFormFromAnotherSite(t *testing.T) {
 		t.Fatalf("with _redirect landed on %s", loc)
 	}
 
-	var list string
+	var list, summary string
 	err = chromedp.Run(ctx,
 		chromedp.Navigate(e.srv.URL+"/leads"),
 		chromedp.Text(`[data-testid="lead-list"]`, &list, chromedp.ByQuery),
@@ -93,12 +93,23 @@ func TestBrowserPlainFormFromAnotherSite(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"Jamie Buyer", "jamie@example.com", "Robin Buyer", "Website form", "Webflow contact form"} {
+	for _, want := range []string{"Jamie Buyer", "jamie@example.com", "Robin Buyer", "Website form", "Is 12 Oak St still available?"} {
 		if !strings.Contains(list, want) {
 			t.Fatalf("/leads lacks %q:\n%s", want, list)
 		}
 	}
 	screenshot(t, ctx, "leads")
+	// The key is plumbing: the lead's page names it, the list does not.
+	err = chromedp.Run(ctx,
+		chromedp.Click(`[data-testid="lead-link"]`, chromedp.ByQuery),
+		chromedp.Text(`[data-testid="lead-summary"]`, &summary, chromedp.ByQuery),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(list, "Webflow contact form") || !strings.Contains(summary, "Webflow contact form") {
+		t.Fatalf("the key's label belongs on the lead page only:\nlist %s\nlead page %s", list, summary)
+	}
 }
 
 func TestBrowserSendTestLead(t *testing.T) {
@@ -111,6 +122,7 @@ func TestBrowserSendTestLead(t *testing.T) {
 	var result, curl string
 	err := chromedp.Run(ctx,
 		chromedp.Navigate(e.srv.URL+"/settings/integrations"),
+		openSetup("send-leads"),
 		chromedp.Text(`[data-testid="curl-example"]`, &curl, chromedp.ByQuery),
 		chromedp.SendKeys("#test-key", "closr_wrong", chromedp.ByQuery),
 		chromedp.Click(`[data-testid="test-lead-form"] button`, chromedp.ByQuery),

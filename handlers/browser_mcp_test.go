@@ -24,6 +24,7 @@ func TestBrowserGenerateMCPKey(t *testing.T) {
 		chromedp.WaitVisible(`[data-testid="copy-now"]`, chromedp.ByQuery),
 		chromedp.Text(`[data-testid="secret-warning"]`, &warning, chromedp.ByQuery),
 		chromedp.Text(`[data-testid="key-row"] [data-testid="key-access"]`, &badge, chromedp.ByQuery),
+		openSetup("mcp"),
 		chromedp.Text(`[data-testid="mcp-config"]`, &config, chromedp.ByQuery),
 	)
 	if err != nil {

@@ -13,6 +13,8 @@ import (
 
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
+
+	"closr/store"
 )
 
 // editableSite is the agent's website on another origin (Chromium sends
@@ -81,7 +83,7 @@ func TestBrowserRotationRecipe(t *testing.T) {
 		chromedp.Click(`form.generate button`, chromedp.ByQuery),
 		chromedp.WaitVisible(`[data-testid="copy-now"]`, chromedp.ByQuery),
 		chromedp.Text(`[data-testid="new-key"]`, &oldKey, chromedp.ByQuery),
-		chromedp.TextContent(`#snippet-form`, &oldForm, chromedp.ByQuery),
+		chromedp.TextContent(`#new-form-code`, &oldForm, chromedp.ByQuery),
 		chromedp.Click(`[data-testid="done"]`, chromedp.ByQuery),
 	)
 	if err != nil {
@@ -111,6 +113,8 @@ func TestBrowserRotationRecipe(t *testing.T) {
 	if h := send("jamie@example.com"); h != "Thank you!" {
 		t.Fatalf("a post with the old key landed on %q", h)
 	}
+	// The list shows it: the key is used by a website form.
+	waitText(t, ctx, `[data-testid="key-usage"]`, "1 new lead")
 
 	// 1. Rotate: the COPY NOW panel opens for the replacement, its form
 	// snippet filled in with the new key.
@@ -119,8 +123,8 @@ func TestBrowserRotationRecipe(t *testing.T) {
 		chromedp.Click(`button[aria-label="Rotate Webflow contact form"]`, chromedp.ByQuery),
 		chromedp.WaitVisible(`[data-testid="copy-now"] [data-testid="replaces"]`, chromedp.ByQuery),
 		chromedp.Text(`[data-testid="new-key"]`, &newKey, chromedp.ByQuery),
-		chromedp.TextContent(`#snippet-form`, &form, chromedp.ByQuery),
-		chromedp.Click(`[data-testid="copy-form"]`, chromedp.ByQuery),
+		chromedp.TextContent(`#new-form-code`, &form, chromedp.ByQuery),
+		chromedp.Click(`[data-testid="new-form-copy"]`, chromedp.ByQuery),
 		chromedp.Evaluate(`navigator.clipboard.readText()`, &clip, awaitPromise),
 	)
 	if err != nil {
@@ -179,4 +183,49 @@ func TestBrowserRotationRecipe(t *testing.T) {
 	if len(leads) != 3 || !leads[1].Test || leads[0].Email != "robin@example.com" {
 		t.Fatalf("leads %+v: want jamie, the test lead and robin, and not late", leads)
 	}
+}
+
+// TestBrowserAccessibleRotation checks the states a rotation goes through:
+// the COPY NOW panel of a replacement, the list while a key is being
+// replaced and once its replacement is in use, the Revoked keys list, a
+// key's own page, and a test lead in the pipeline.
+func TestBrowserAccessibleRotation(t *testing.T) {
+	e := newEnv(t)
+	ctx := newBrowser(t)
+	acceptDialogs(ctx)
+	axe := newAxe(t, ctx)
+	signupInBrowser(t, ctx, e.srv.URL, "ana@example.com")
+	a := e.agent("ana@example.com")
+	k, old, err := e.db.CreateAPIKey(context.Background(), a.TeamID, a.ID, "Webflow contact form", store.AccessIntake, 30)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.postLead(old, `{"email":"jamie@example.com"}`, fromSite...)
+	e.flushUsage()
+	base := e.srv.URL
+	var repl string
+	axe.walk([]step{
+		{"a replacement's COPY NOW panel", []chromedp.Action{
+			chromedp.Navigate(base + "/settings/integrations"),
+			pageReady(),
+			chromedp.Click(`button[aria-label="Rotate Webflow contact form"]`, chromedp.ByQuery),
+			chromedp.WaitVisible(`[data-testid="copy-now"] [data-testid="replaces"]`, chromedp.ByQuery),
+			chromedp.Text(`[data-testid="new-key"]`, &repl, chromedp.ByQuery)}},
+		{"a key being replaced", []chromedp.Action{
+			chromedp.Click(`[data-testid="done"]`, chromedp.ByQuery),
+			chromedp.WaitVisible(`[data-testid="rotation-row"]`, chromedp.ByQuery)}},
+	})
+	e.postLead(repl, `{"email":"robin@example.com"}`, fromSite...)
+	e.postLead(repl, `{"name":"Test Lead (Closr)","email":"test-lead@example.com"}`, "Origin", base)
+	axe.walk([]step{
+		{"the replacement in use", []chromedp.Action{
+			chromedp.WaitVisible(`button[aria-label="Revoke old key “Webflow contact form”"]`, chromedp.ByQuery)}},
+		{"the old key revoked", []chromedp.Action{
+			chromedp.Click(`button[aria-label="Revoke old key “Webflow contact form”"]`, chromedp.ByQuery),
+			chromedp.WaitVisible(`[data-testid="revoked-key"]`, chromedp.ByQuery)}},
+		{"a key's page", []chromedp.Action{chromedp.Navigate(base + fmt.Sprintf("/settings/integrations/api-keys/%d", k.ID))}},
+		{"the pipeline with a test lead", []chromedp.Action{
+			chromedp.Navigate(base + "/leads"),
+			chromedp.WaitVisible(`[data-testid="test-badge"]`, chromedp.ByQuery)}},
+	})
 }

@@ -174,7 +174,7 @@ func TestBrowserTeam(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if url != base+"/login" || e.activeKeys(team) != 1 {
+	if url != base+"/login?next=%2Fsettings%2Fintegrations" || e.activeKeys(team) != 1 {
 		t.Fatalf("the removed admin's click: at %s, %d keys", url, e.activeKeys(team))
 	}
 

@@ -20,18 +20,93 @@ import (
 
 // newBrowser starts headless chromium with a fresh profile. Without chromium
 // the test is skipped, except in CI, where that is a failure. Every page the
-// test opens must pass its Content-Security-Policy: a violation the browser
-// reports fails the test at its end.
+// test opens must pass its Content-Security-Policy and log no error to the
+// console: a violation or an error the browser reports fails the test at
+// its end.
 func newBrowser(t *testing.T) context.Context {
+	t.Helper()
+	return newBrowserAllowing(t, nil)
+}
+
+// newBrowserAllowing is newBrowser for a test that breaks something on
+// purpose: console errors that match allowed are what it expects.
+func newBrowserAllowing(t *testing.T, allowed *regexp.Regexp) context.Context {
 	t.Helper()
 	ctx := startBrowser(t)
 	csp := watchCSP(ctx)
+	console := watchConsole(ctx, allowed)
 	t.Cleanup(func() {
 		if v := csp.violations(); len(v) > 0 {
 			t.Errorf("%d Content-Security-Policy violations:\n%s", len(v), strings.Join(v, "\n"))
 		}
+		if errs := console.errors(); len(errs) > 0 {
+			t.Errorf("%d console errors:\n%s", len(errs), strings.Join(errs, "\n"))
+		}
 	})
 	return ctx
+}
+
+// consoleWatch collects what a page logs as an error: uncaught exceptions,
+// console.error, and resources (scripts, styles, the favicon) that failed
+// to load. The error statuses of pages and form answers a test asks for on
+// purpose (a 404 page, a 422 with what to fix) are no error of the page.
+type consoleWatch struct {
+	mu   sync.Mutex
+	seen []string
+}
+
+// assetRE is a page's own resources: those must always load.
+var assetRE = regexp.MustCompile(`/(static/|t\.js)`)
+
+func watchConsole(ctx context.Context, allowed *regexp.Regexp) *consoleWatch {
+	w := &consoleWatch{}
+	add := func(s string) {
+		if allowed != nil && allowed.MatchString(s) {
+			return
+		}
+		w.mu.Lock()
+		w.seen = append(w.seen, s)
+		w.mu.Unlock()
+	}
+	chromedp.ListenTarget(ctx, func(ev any) {
+		switch e := ev.(type) {
+		case *runtime.EventExceptionThrown:
+			add("exception: " + e.ExceptionDetails.Text + " " + describe(e.ExceptionDetails.Exception))
+		case *runtime.EventConsoleAPICalled:
+			if e.Type == runtime.APITypeError {
+				var args []string
+				for _, a := range e.Args {
+					args = append(args, describe(a))
+				}
+				add("console.error: " + strings.Join(args, " "))
+			}
+		case *cdplog.EventEntryAdded:
+			if e.Entry.Level != cdplog.LevelError || strings.Contains(e.Entry.Text, "Content Security Policy") {
+				return // CSP reports are the CSP watch's
+			}
+			if e.Entry.Source == cdplog.SourceNetwork && !assetRE.MatchString(e.Entry.URL) {
+				return // a page or form answer's status, asked for by the test
+			}
+			add(e.Entry.URL + ": " + e.Entry.Text)
+		}
+	})
+	return w
+}
+
+func describe(o *runtime.RemoteObject) string {
+	if o == nil {
+		return ""
+	}
+	if o.Description != "" {
+		return o.Description
+	}
+	return string(o.Value)
+}
+
+func (w *consoleWatch) errors() []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return append([]string(nil), w.seen...)
 }
 
 // startBrowser is newBrowser without the CSP check.
@@ -132,6 +207,18 @@ func screenshot(t *testing.T, ctx context.Context, name string) {
 // click is handled by them rather than by the browser's plain form post.
 func pageReady() chromedp.Action {
 	return chromedp.Poll(`document.readyState === "complete" && !!window.htmx`, nil)
+}
+
+// openSetup opens the setup card id's disclosure by its summary, as an
+// agent would, unless it is open.
+func openSetup(id string) chromedp.Action {
+	return chromedp.ActionFunc(func(ctx context.Context) error {
+		var open bool
+		if err := chromedp.Evaluate(`document.querySelector('#`+id+` details').open`, &open).Do(ctx); err != nil || open {
+			return err
+		}
+		return chromedp.Click(`#`+id+` summary`, chromedp.ByQuery).Do(ctx)
+	})
 }
 
 // acceptDialogs accepts every confirm() and records its message.

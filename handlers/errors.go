@@ -90,7 +90,7 @@ func toProblem(err error) *problem {
 		case http.StatusRequestEntityTooLarge:
 			return &problem{Status: he.Code, Code: "too_large", Message: "The request body is too large."}
 		case http.StatusNotFound:
-			return &problem{Status: he.Code, Code: "not_found", Message: "There is nothing at this address."}
+			return errNoPage
 		case http.StatusMethodNotAllowed:
 			return &problem{Status: he.Code, Code: "method_not_allowed", Message: "This address does not accept that method."}
 		}
@@ -145,12 +145,47 @@ func (s *Server) handleError(err error, c echo.Context) {
 	case !wantsHTML(c):
 		werr = c.JSONBlob(p.Status, p.jsonBody())
 	default:
-		werr = messagePage(c, p.Status, http.StatusText(p.Status), p.Message, "Back to Closr", "/")
+		s.sessionForErrorPage(c)
+		heading, message := p.page()
+		link, to := "Back to Closr", "/"
+		if agentOf(c) != nil {
+			link, to = "Go to your leads", "/leads"
+		}
+		werr = messagePage(c, p.Status, heading, message, link, to)
 	}
 	if werr != nil {
 		s.logOf(c).Error("write error response", "err", werr)
 	}
 }
+
+// page is the problem as an error page says it: a plain heading and what
+// to do. A page that is not there and a method a page does not take are
+// the same to a person: the address leads nowhere.
+func (p *problem) page() (heading, message string) {
+	switch {
+	case p.Status == http.StatusNotFound && p.Code == "not_found" && p.Message != errNoPage.Message:
+		return "We couldn't find that", p.Message
+	case p.Status == http.StatusNotFound || p.Status == http.StatusMethodNotAllowed:
+		return "This page doesn't exist", errNoPage.Message
+	case p == errCSRF:
+		return "This form has expired", p.Message
+	case p.Status == http.StatusForbidden:
+		return "You can't do that here", p.Message
+	case p.Status == http.StatusTooManyRequests:
+		return "Too many tries", p.Message
+	case p.Status == http.StatusRequestEntityTooLarge:
+		return "That was too much to send", p.Message
+	case p.Status == http.StatusServiceUnavailable:
+		return "Closr is busy right now", p.Message
+	case p.Status >= 500:
+		return "Something went wrong", p.Message
+	}
+	return "That didn't work", p.Message
+}
+
+// errNoPage is an address that leads nowhere.
+var errNoPage = &problem{Status: http.StatusNotFound, Code: "not_found",
+	Message: "The address may be mistyped, or the page has moved. Check it, or go back and follow a link."}
 
 // wantsHTML reports whether the client asked for a page rather than JSON.
 func wantsHTML(c echo.Context) bool {

@@ -183,6 +183,16 @@ func (c *client) send(method, path string, form url.Values, hdr ...string) resp 
 	return c.do(req)
 }
 
+// follow is the page a plain form post's 303 leads to (Post/Redirect/Get),
+// as a browser would load it.
+func (c *client) follow(r resp) resp {
+	c.e.t.Helper()
+	if r.StatusCode != http.StatusSeeOther {
+		c.e.t.Fatalf("want a 303 to follow, got %d\n%.600s", r.StatusCode, r.body)
+	}
+	return c.get(r.Header.Get("Location"))
+}
+
 func setHeaders(req *http.Request, hdr []string) {
 	for i := 0; i+1 < len(hdr); i += 2 {
 		req.Header.Set(hdr[i], hdr[i+1])

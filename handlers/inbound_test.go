@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"closr/store"
+	"closr/views"
 )
 
 // api sends a request to the JSON API as a script would (no cookies).
@@ -168,7 +169,7 @@ func TestInboundFieldFamilies(t *testing.T) {
 			}
 			page := ana.get(fmt.Sprintf("/leads/%d", got.ID))
 			for k, v := range tt.wantCustom {
-				if !strings.Contains(page.body, k) || !strings.Contains(page.body, strings.ReplaceAll(v, "$", "$")) {
+				if !strings.Contains(page.body, ">"+views.HumanName(k)+"</dt>") || !strings.Contains(page.body, v) {
 					t.Fatalf("lead page lacks custom field %s=%s", k, v)
 				}
 			}

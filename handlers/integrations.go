@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"cmp"
 	"net/http"
 	"time"
 
@@ -10,8 +11,36 @@ import (
 	"closr/views"
 )
 
+// integrationsPage is Settings → Integrations, with what a plain form post
+// that redirected here carried (see carried).
 func (s *Server) integrationsPage(c echo.Context) error {
-	return s.renderPage(c, http.StatusOK, nil, nil)
+	sess := sessionOf(c)
+	m, ok := takeCarried(sess)
+	if !ok {
+		return s.renderPage(c, http.StatusOK, nil, nil)
+	}
+	keys, err := s.keysCard(c)
+	var tracker views.TrackerCard
+	if err == nil {
+		tracker, err = s.trackerCard(c)
+	}
+	if err != nil {
+		if m.New == nil {
+			return err // a notice is not worth a broken page: the next load shows it
+		}
+		// The key exists, and this page is the only place it can ever be
+		// shown: show it, even without the rest.
+		s.logOf(c).Error("load the integrations page after generating a key", "err", err)
+		keys, tracker = keysUnlisted(c), views.TrackerCard{BaseURL: baseURL(c)}
+	}
+	keys.New = m.New
+	keys.Notice = cmp.Or(m.KeyNotice, keys.Notice)
+	tracker.Notice = m.TrackerNotice
+	// Shown once: a reload shows the page without them.
+	if err := s.saveSession(c, sess); err != nil {
+		return err
+	}
+	return s.renderPage(c, http.StatusOK, &keys, &tracker)
 }
 
 // renderPage renders the whole Integrations page; a card the action did
@@ -62,7 +91,7 @@ func (s *Server) keysCard(c echo.Context) (views.KeysCard, error) {
 	card := views.KeysCard{Lists: lists, Max: store.MaxActiveKeys, Limited: len(lists.Keys) >= store.MaxActiveKeys, BaseURL: baseURL(c),
 		Events: activityRows(events)}
 	for _, k := range lists.Keys {
-		if !k.ExpiresAt.IsZero() && k.ReplacedBy == nil && k.ExpiresAt.Sub(lists.Now) <= expiryNotice {
+		if !k.ExpiresAt.IsZero() && k.ReplacedBy == nil && k.ExpiresAt.Sub(s.now()) <= expiryNotice {
 			card.Expiring = append(card.Expiring, k)
 		}
 	}
@@ -85,7 +114,7 @@ func (s *Server) keyLists(c echo.Context) (views.KeyLists, error) {
 	if err != nil {
 		return views.KeyLists{}, err
 	}
-	l := views.KeyLists{Manage: store.CanManage(a.Role), CSRF: csrfToken(c), Now: now}
+	l := views.KeyLists{Manage: store.CanManage(a.Role), CSRF: csrfToken(c)}
 	byID := map[int64]store.APIKey{}
 	for _, k := range keys {
 		byID[k.ID] = k

@@ -31,9 +31,10 @@ const maxLeadPageViews = 200
 // counted: exact below it, "more than" from it on.
 const searchCountCap = 1000
 
-// leadsPage is /leads: a page of the team's leads, or of those ?q= finds,
-// newest first. Pages are keyed by lead id (?before=, ?after=), so every
-// page costs the same; ?page=N opens a page by number when it lies within
+// leadsPage is /leads: a page of the team's leads, latest activity first,
+// or of those ?q= finds, newest first. Pages are keyed by a lead's place in
+// that order (?before=, ?after=, store.LeadCursor), so every page costs the
+// same; ?page=N opens a page by number when it lies within
 // store.MaxSkip leads of either end, where finding it is cheap.
 func (s *Server) leadsPage(c echo.Context) error {
 	a := agentOf(c)
@@ -42,13 +43,13 @@ func (s *Server) leadsPage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	list := views.LeadList{Query: req.q, CSRF: csrfToken(c)}
-	if req.q == "" {
+	list := views.LeadList{Query: req.q, Source: req.filter.Source, NeedsContact: req.filter.NeedsContact, CSRF: csrfToken(c)}
+	if req.q == "" && req.filter == (store.LeadFilter{}) {
 		if list.Tests, err = s.store.TestLeads(ctx, a.TeamID); err != nil {
 			return err
 		}
 	}
-	total, err := s.store.CountLeads(ctx, a.TeamID, req.q, searchCountCap)
+	total, err := s.store.CountLeads(ctx, a.TeamID, req.q, req.filter, searchCountCap)
 	if errors.Is(err, store.ErrSearchTooShort) {
 		list.Notice = fmt.Sprintf("Type at least %d characters to search.", store.MinSearchLen)
 		return render(c, http.StatusBadRequest, views.LeadsPage(page(c, "Leads", "leads"), list))
@@ -56,11 +57,12 @@ func (s *Server) leadsPage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	list.Total, list.TotalCapped = total, req.q != "" && total >= searchCountCap
+	list.Total, list.TotalCapped = total, req.narrowed() && total >= searchCountCap
 	if !list.TotalCapped {
 		list.Pages = (total + leadsPerPage - 1) / leadsPerPage
 	}
 	r, pageNo, notice := leadRange(req, total, list.Pages)
+	r.LeadFilter = req.filter
 	status := http.StatusOK
 	var leads []store.Lead
 	if notice == "" {
@@ -71,7 +73,7 @@ func (s *Server) leadsPage(c echo.Context) error {
 	// One lead more than a page was asked for: it says whether there is a
 	// page beyond, in the direction the page was read.
 	more := len(leads) > r.Limit-1
-	up := r.After > 0 || r.Oldest
+	up := r.After.ID > 0 || r.Oldest
 	if more && up {
 		leads = leads[1:]
 	} else if more {
@@ -91,18 +93,18 @@ func (s *Server) leadsPage(c echo.Context) error {
 		return pageNo + step
 	}
 	if len(leads) > 0 {
-		if up && more || !up && (r.Before > 0 || r.Skip > 0) {
-			list.Newer = leadsURL(req.q, "after", leads[0].ID, label(-1))
+		if up && more || !up && (r.Before.ID > 0 || r.Skip > 0) {
+			list.Newer = req.url("after", store.CursorOf(leads[0]).String(), label(-1))
 		}
-		if !up && more || up && (r.After > 0 || r.Skip > 0) {
-			list.Older = leadsURL(req.q, "before", leads[len(leads)-1].ID, label(+1))
+		if !up && more || up && (r.After.ID > 0 || r.Skip > 0) {
+			list.Older = req.url("before", store.CursorOf(leads[len(leads)-1]).String(), label(+1))
 		}
 	}
 	if pageNo != 1 && (total > 0 || notice != "") {
-		list.First = leadsURL(req.q, "", 0, 0)
+		list.First = req.url("", "", 0)
 	}
 	if list.Pages > 1 && pageNo != list.Pages {
-		list.Last = leadsURL(req.q, "page", int64(list.Pages), 0)
+		list.Last = req.url("page", strconv.Itoa(list.Pages), 0)
 	}
 	ids := make([]int64, len(leads))
 	for i, l := range leads {
@@ -124,22 +126,31 @@ func (s *Server) leadsPage(c echo.Context) error {
 // leadsQuery is what /leads was asked for.
 type leadsQuery struct {
 	q             string
-	before, after int64
+	filter        store.LeadFilter // ?source=, ?needs_contact=1
+	before, after store.LeadCursor
 	page          int // the page number asked for, or carried along by Newer and Older links; 0 for none
 }
 
 func parseLeadsQuery(c echo.Context) (leadsQuery, error) {
 	req := leadsQuery{q: strings.TrimSpace(c.QueryParam("q"))}
+	req.filter.Source = strings.TrimSpace(c.QueryParam("source"))
+	switch c.QueryParam("needs_contact") {
+	case "":
+	case "1":
+		req.filter.NeedsContact = true
+	default:
+		return req, badLeadsQuery("needs_contact must be 1, or left out")
+	}
 	for _, p := range []struct {
 		name string
-		to   *int64
+		to   *store.LeadCursor
 	}{{"before", &req.before}, {"after", &req.after}} {
 		if v := c.QueryParam(p.name); v != "" {
-			id, err := strconv.ParseInt(v, 10, 64)
-			if err != nil || id < 1 {
-				return req, badLeadsQuery(p.name + " must be a lead id, as the Older and Newer links give it")
+			cur, err := store.ParseLeadCursor(v)
+			if err != nil {
+				return req, badLeadsQuery(p.name + " must be a place in the list, as the Older and Newer links give it")
 			}
-			*p.to = id
+			*p.to = cur
 		}
 	}
 	if v := c.QueryParam("page"); v != "" {
@@ -163,19 +174,19 @@ func leadRange(req leadsQuery, total, pages int) (store.LeadRange, int, string) 
 	r := store.LeadRange{Limit: leadsPerPage + 1}
 	n := req.page
 	switch {
-	case req.after > 0:
+	case req.after.ID > 0:
 		r.After = req.after
-	case req.before > 0:
+	case req.before.ID > 0:
 		r.Before = req.before
 	case n <= 1:
 		n = 1
 	case pages > 0 && n > pages:
-		return r, n, fmt.Sprintf("There is no page %d: the list has %d.", n, pages)
+		return r, n, fmt.Sprintf("There is no page %d: the list ends at page %d.", n, pages)
 	case (n-1)*leadsPerPage <= store.MaxSkip:
 		r.Skip = (n - 1) * leadsPerPage
 	case pages > 0 && total-n*leadsPerPage <= store.MaxSkip:
-		// Counted from the oldest lead: the page's leads are the ones
-		// above the total-n*leadsPerPage oldest.
+		// Counted from the bottom of the list: the page's leads are the
+		// ones above the total-n*leadsPerPage lowest.
 		r.Oldest, r.Skip = true, max(total-n*leadsPerPage, 0)
 		r.Limit = min(leadsPerPage, total-(n-1)*leadsPerPage) + 1
 	default:
@@ -187,16 +198,27 @@ func leadRange(req leadsQuery, total, pages int) (store.LeadRange, int, string) 
 	return r, n, ""
 }
 
-// leadsURL is a link to a page of the list: by a lead id (key "before" or
-// "after"), by number (key "page", id the number) or the first (key "").
-// page is carried along for the page's label; 0 leaves it out.
-func leadsURL(q, key string, id int64, page int) string {
+// narrowed reports whether the list is a search or filtered: its count is
+// capped.
+func (req leadsQuery) narrowed() bool { return req.q != "" || req.filter != store.LeadFilter{} }
+
+// url is a link to a page of the list, with its search and filters: by a
+// lead's place (key "before" or "after", at a store.LeadCursor), by number
+// (key "page", at the number) or the first (key ""). page is carried along
+// for the page's label; 0 leaves it out.
+func (req leadsQuery) url(key, at string, page int) string {
 	v := url.Values{}
-	if q != "" {
-		v.Set("q", q)
+	if req.q != "" {
+		v.Set("q", req.q)
+	}
+	if req.filter.Source != "" {
+		v.Set("source", req.filter.Source)
+	}
+	if req.filter.NeedsContact {
+		v.Set("needs_contact", "1")
 	}
 	if key != "" {
-		v.Set(key, strconv.FormatInt(id, 10))
+		v.Set(key, at)
 	}
 	if page > 0 {
 		v.Set("page", strconv.Itoa(page))
@@ -207,8 +229,13 @@ func leadsURL(q, key string, id int64, page int) string {
 	return "/leads?" + v.Encode()
 }
 
+// maxPreview is how much of the latest message the list shows, in
+// characters: one line.
+const maxPreview = 160
+
 func leadRow(l store.Lead) views.LeadRow {
-	return views.LeadRow{ID: l.ID, Name: l.Name, Email: l.Email, Phone: l.Phone, Source: l.Source, KeyLabel: l.KeyLabel, At: l.CreatedAt,
+	return views.LeadRow{ID: l.ID, Name: l.Name, Email: l.Email, Phone: l.Phone, Source: l.Source,
+		Preview: clip(strings.Join(strings.Fields(l.LastMessage), " "), maxPreview), LastActivity: l.LastActivity,
 		NeedsContact: l.NeedsContact(), Test: l.Test}
 }
 
@@ -233,7 +260,13 @@ func (s *Server) leadPage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return render(c, http.StatusOK, views.LeadPage(page(c, d.Lead.Name, "leads"), d))
+	return render(c, http.StatusOK, views.LeadPage(page(c, leadTitle(c, d.Lead), "leads"), d))
+}
+
+// leadTitle names the lead on its page, also when it has no name.
+func leadTitle(c echo.Context, l views.LeadRow) string {
+	clock, _ := c.Get(ctxClock).(views.Clock)
+	return views.LeadTitle(l, clock)
 }
 
 // leadDetail is everything the lead page shows about the agent's team's
@@ -249,22 +282,41 @@ func (s *Server) leadDetail(c echo.Context, id, before int64) (views.LeadDetail,
 	if err != nil {
 		return views.LeadDetail{}, err
 	}
-	seen, seenTotal, err := s.store.PagesViewedByLead(ctx, a.TeamID, id, maxLeadPageViews)
+	d := views.LeadDetail{Lead: leadRow(l), KeyLabel: l.KeyLabel, KeyPreview: l.KeyPreview, Custom: pairs(l.Custom),
+		First:            views.Enquiry{At: l.CreatedAt, Source: l.Source, Message: l.Message},
+		SubmissionsTotal: subs.Total, RawFolded: subs.Folded, KeptRaw: store.KeptRawBodies, Older: subs.Next, Paged: before != 0}
+	visits, err := s.store.VisitsOfLeads(ctx, a.TeamID, []int64{id}, s.now().Add(-hotWindow))
 	if err != nil {
 		return views.LeadDetail{}, err
 	}
-	d := views.LeadDetail{Lead: leadRow(l), Message: l.Message, Updated: l.UpdatedAt, Custom: pairs(l.Custom),
-		PageViewsTotal: seenTotal, SubmissionsTotal: subs.Total, RawFolded: subs.Folded, KeptRaw: store.KeptRawBodies,
-		Older: subs.Next, Paged: before != 0}
+	d.Lead.Visits, d.Lead.Hot = visits[id].Visits, visits[id].Recent >= hotVisits
+	seen, total, err := s.store.PagesViewedByLead(ctx, a.TeamID, id, maxLeadPageViews)
+	if err != nil {
+		return views.LeadDetail{}, err
+	}
 	if d.Links, err = s.trackedLinks(c, id); err != nil {
 		return views.LeadDetail{}, err
 	}
-	for _, v := range seen {
-		d.PageViews = append(d.PageViews, views.PageView{At: v.At, Title: v.Title, URL: v.URL, Before: v.BeforeLead})
-	}
+	d.Visits, d.MostViewed = story(seen, d.Lead.Visits, l.CreatedAt)
+	d.PageViews, d.PageViewsTotal = len(seen), total
 	for _, sub := range subs.Submissions {
-		d.Submissions = append(d.Submissions, views.SubmissionView{ID: sub.ID, At: sub.At, Source: sub.Source, KeyLabel: sub.KeyLabel,
-			KeyPreview: sub.KeyPreview, ContentType: sub.ContentType, Fields: pairs(sub.Fields), Notes: sub.Notes, RawSize: sub.RawSize})
+		d.Submissions = append(d.Submissions, views.SubmissionView{ID: sub.ID, At: sub.At, Source: sub.Source, Message: sub.Message,
+			KeyLabel: sub.KeyLabel, KeyPreview: sub.KeyPreview, ContentType: sub.ContentType, Fields: pairs(sub.Fields),
+			Notes: sub.Notes, RawSize: sub.RawSize})
+	}
+	// The summary's latest enquiry is the newest submission, read apart
+	// when this page holds older ones.
+	newest := subs.Submissions
+	if before != 0 {
+		first, err := s.store.LeadSubmissions(ctx, a.TeamID, id, 0, 1)
+		if err != nil {
+			return views.LeadDetail{}, err
+		}
+		newest = first.Submissions
+	}
+	if subs.Total > 1 && len(newest) > 0 {
+		n := newest[0]
+		d.Latest = &views.Enquiry{At: n.At, Source: n.Source, Message: n.Message}
 	}
 	return d, nil
 }

@@ -40,8 +40,8 @@ func link(t *testing.T, re *regexp.Regexp, body string) string {
 	return html.UnescapeString(m[1])
 }
 
-// TestLeadsPageKeysetAndNumbers: /leads pages by lead id through Older and
-// Newer, opens numbered pages within store.MaxSkip leads of either end,
+// TestLeadsPageKeysetAndNumbers: /leads pages by latest activity through
+// Older and Newer (a search's matches by lead id), opens numbered pages within store.MaxSkip leads of either end,
 // says so for a page past the end or too deep to open by number, and
 // searches with ?q=.
 func TestLeadsPageKeysetAndNumbers(t *testing.T) {
@@ -72,7 +72,16 @@ func TestLeadsPageKeysetAndNumbers(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	// The list shows leads by id, newest first.
+	// The list shows leads by latest activity: their times, not their ids
+	// (which the workers above shuffled).
+	latest := func(from, count int) []string {
+		var out []string
+		for i := n - 1 - from; i >= max(n-from-count, 0); i-- {
+			out = append(out, fmt.Sprint(ids[i]))
+		}
+		return out
+	}
+	// A search shows its matches by id, newest first.
 	newest := func(from, count int) []string {
 		all := slices.Sorted(slices.Values(ids))
 		slices.Reverse(all)
@@ -90,17 +99,17 @@ func TestLeadsPageKeysetAndNumbers(t *testing.T) {
 	}
 
 	p1 := c.get("/leads")
-	same("page 1", leadIDs(p1.body), newest(0, 50))
+	same("page 1", leadIDs(p1.body), latest(0, 50))
 	if !strings.Contains(p1.body, "Page 1 of 46") || !strings.Contains(p1.body, "2300 leads") {
 		t.Fatal("page 1 does not say where it is")
 	}
 	p2 := c.get(link(t, olderRE, p1.body))
-	same("Older from page 1", leadIDs(p2.body), newest(50, 50))
+	same("Older from page 1", leadIDs(p2.body), latest(50, 50))
 	if !strings.Contains(p2.body, "Page 2 of 46") {
 		t.Fatal("the Older link does not carry the page number")
 	}
 	back := c.get(link(t, newerRE, p2.body))
-	same("Newer from page 2", leadIDs(back.body), newest(0, 50))
+	same("Newer from page 2", leadIDs(back.body), latest(0, 50))
 
 	for _, tc := range []struct {
 		page int
@@ -110,20 +119,20 @@ func TestLeadsPageKeysetAndNumbers(t *testing.T) {
 		if r.StatusCode != http.StatusOK {
 			t.Fatalf("page %d: %d", tc.page, r.StatusCode)
 		}
-		same(fmt.Sprintf("page %d", tc.page), leadIDs(r.body), newest(tc.from, 50))
+		same(fmt.Sprintf("page %d", tc.page), leadIDs(r.body), latest(tc.from, 50))
 	}
-	// From the last page, Newer walks on by lead id.
+	// From the last page, Newer walks on by latest activity.
 	last := c.get("/leads?page=46")
-	same("Newer from the last page", leadIDs(c.get(link(t, newerRE, last.body)).body), newest(2200, 50))
+	same("Newer from the last page", leadIDs(c.get(link(t, newerRE, last.body)).body), latest(2200, 50))
 
 	for _, tc := range []struct {
 		path   string
 		status int
 		notice string
 	}{
-		{"/leads?page=47", http.StatusNotFound, "There is no page 47: the list has 46."},
+		{"/leads?page=47", http.StatusNotFound, "There is no page 47: the list ends at page 46."},
 		{"/leads?page=23", http.StatusNotFound, "Page 23 is too far from either end of the list to open by number"},
-		{fmt.Sprintf("/leads?before=%s", newest(n-1, 1)[0]), http.StatusNotFound, "There are no leads past this point of the list."},
+		{fmt.Sprintf("/leads?before=%d.%s", t0.Unix(), latest(n-1, 1)[0]), http.StatusNotFound, "There are no leads past this point of the list."},
 		{"/leads?q=ab", http.StatusBadRequest, "Type at least 3 characters to search."},
 	} {
 		r := c.get(tc.path)
@@ -132,7 +141,7 @@ func TestLeadsPageKeysetAndNumbers(t *testing.T) {
 			t.Errorf("%s: %d %q, want %d %q", tc.path, r.StatusCode, m, tc.status, tc.notice)
 		}
 	}
-	for _, bad := range []string{"/leads?page=x", "/leads?page=0", "/leads?before=-3", "/leads?after=abc"} {
+	for _, bad := range []string{"/leads?page=x", "/leads?page=0", "/leads?before=-3", "/leads?after=abc", "/leads?before=12", "/leads?after=1.x"} {
 		if r := c.get(bad); r.StatusCode != http.StatusBadRequest || !strings.Contains(r.body, "This list address is not valid") {
 			t.Errorf("%s: %d, want 400 saying what is wrong", bad, r.StatusCode)
 		}
@@ -150,5 +159,87 @@ func TestLeadsPageKeysetAndNumbers(t *testing.T) {
 	}
 	if older := link(t, olderRE, many.body); !strings.Contains(older, "q=example.com") {
 		t.Fatalf("the Older link %q drops the search", older)
+	}
+}
+
+// TestLeadsPageFilters: ?source= and ?needs_contact=1 narrow the list,
+// alone, together and with a search, latest activity first; the count,
+// the form and the Older and Newer links keep them, so a view can be
+// bookmarked; another team's leads never show.
+func TestLeadsPageFilters(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	c, team, _ := e.team("ana@example.com")
+	_, bobTeam, _ := e.team("bob@example.com")
+	t0 := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+	var zillow, noContact, both []string // latest activity first
+	byName := map[int]string{}
+	const n = 120
+	for i := n - 1; i >= 0; i-- { // oldest first: i is the place in the list
+		source, email := "Web", fmt.Sprintf("p%03d@example.com", i)
+		if i%2 == 0 {
+			source = "Zillow"
+		}
+		if i%5 == 0 {
+			email = ""
+		}
+		res, err := e.db.IngestLead(context.Background(), store.LeadInput{TeamID: team, Name: fmt.Sprintf("Rowan %03d", i), Email: email,
+			Source: source, Message: "Hello", Raw: []byte("{}"), At: t0.Add(time.Duration(n-i) * time.Minute)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.db.IngestLead(context.Background(), store.LeadInput{TeamID: bobTeam, Name: "Rowan", Source: "Zillow",
+			Message: "Bob's", Raw: []byte("{}"), At: t0.Add(time.Duration(n-i) * time.Minute)}); err != nil {
+			t.Fatal(err)
+		}
+		id := fmt.Sprint(res.LeadID)
+		byName[i] = id
+		if source == "Zillow" {
+			zillow = append([]string{id}, zillow...)
+		}
+		if email == "" {
+			noContact = append([]string{id}, noContact...)
+		}
+		if source == "Zillow" && email == "" {
+			both = append([]string{id}, both...)
+		}
+	}
+	same := func(what string, got, want []string) {
+		t.Helper()
+		if strings.Join(got, ",") != strings.Join(want, ",") {
+			t.Fatalf("%s: %d leads %v, want %d %v", what, len(got), got, len(want), want)
+		}
+	}
+
+	z1 := c.get("/leads?source=Zillow")
+	same("source", leadIDs(z1.body), zillow[:50])
+	if !strings.Contains(z1.body, "60 leads match these filters") || !strings.Contains(z1.body, `name="source" value="Zillow"`) {
+		t.Fatal("the source filter's page does not say what it shows, or its form drops the source")
+	}
+	older := link(t, olderRE, z1.body)
+	if !strings.Contains(older, "source=Zillow") {
+		t.Fatalf("the Older link %q drops the filter", older)
+	}
+	z2 := c.get(older)
+	same("source, Older", leadIDs(z2.body), zillow[50:])
+	same("source, Newer", leadIDs(c.get(link(t, newerRE, z2.body)).body), zillow[:50])
+
+	nc := c.get("/leads?needs_contact=1")
+	same("needs contact", leadIDs(nc.body), noContact)
+	if !strings.Contains(nc.body, `name="needs_contact" value="1" checked`) {
+		t.Fatal("the form drops the needs-contact filter")
+	}
+	same("both", leadIDs(c.get("/leads?source=Zillow&needs_contact=1").body), both)
+	// A search with a filter: its matches by lead id, newest first.
+	found := c.get("/leads?q=rowan+010&source=Zillow")
+	same("search and source", leadIDs(found.body), []string{byName[10]})
+	if r := c.get("/leads?q=rowan+011&source=Zillow"); len(leadIDs(r.body)) != 0 || !strings.Contains(r.body, "No lead matches") {
+		t.Fatal("a Web lead shows under the Zillow filter")
+	}
+	if r := c.get("/leads?source=Nowhere"); r.StatusCode != http.StatusOK || !strings.Contains(r.body, "No lead matches these filters.") {
+		t.Fatalf("an empty filter: %d", r.StatusCode)
+	}
+	if r := c.get("/leads?needs_contact=yes"); r.StatusCode != http.StatusBadRequest || !strings.Contains(r.body, "needs_contact must be 1") {
+		t.Fatalf("needs_contact=yes: %d, want 400 saying what is wrong", r.StatusCode)
 	}
 }

@@ -651,8 +651,8 @@ func TestGenerateAccessChoice(t *testing.T) {
 	}
 	// The list, newest first, shows each key's access as a badge; the page
 	// works without JavaScript (a plain form post gets the whole page).
-	page := c.post("/settings/integrations/api-keys", url.Values{"label": {"Plain MCP"}, "access": {"mcp"}})
-	if page.StatusCode != 200 || !strings.Contains(page.body, "<html") {
+	page := c.follow(c.post("/settings/integrations/api-keys", url.Values{"label": {"Plain MCP"}, "access": {"mcp"}}))
+	if page.StatusCode != 200 || !strings.Contains(page.body, "<html") || !strings.Contains(page.body, "secret-warning") {
 		t.Fatalf("plain post: %d", page.StatusCode)
 	}
 	var got []string
@@ -673,7 +673,7 @@ func TestIntegrationsPageShowsMCPConfig(t *testing.T) {
 	c := e.client()
 	c.signup("Ana", "ana@example.com", "Team")
 	page := c.get("/settings/integrations")
-	m := regexp.MustCompile(`(?s)data-testid="mcp-config"><code>(.*?)</code>`).FindStringSubmatch(page.body)
+	m := regexp.MustCompile(`(?s)data-testid="mcp-config"><code[^>]*>(.*?)</code>`).FindStringSubmatch(page.body)
 	if m == nil {
 		t.Fatal("no MCP client configuration on the page")
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
@@ -13,7 +12,7 @@ import (
 
 // searchLeadsIn is search_leads' input.
 type searchLeadsIn struct {
-	Query  string `json:"query,omitempty" jsonschema:"text to find in the name, email, phone or source, at least 3 characters (case and accents ignored); empty lists every lead"`
+	Query  string `json:"query,omitempty" jsonschema:"text to find in the name, email, phone or source, at least 3 characters (case and accents ignored); empty lists every lead, latest activity first (matches come newest first)"`
 	Limit  int    `json:"limit,omitempty" jsonschema:"how many leads to return"`
 	Cursor string `json:"cursor,omitempty" jsonschema:"next_cursor from the previous page, for the page after it (any distance)"`
 	Offset int    `json:"offset,omitempty" jsonschema:"how many matching leads to skip: pass next_offset from the previous page (or use cursor)"`
@@ -33,9 +32,9 @@ func (s *Server) toolSearchLeads(ctx context.Context, _ *mcp.CallToolRequest, in
 	if err != nil {
 		return nil, searchLeadsOut{}, err
 	}
-	var before int64
+	var before store.LeadCursor
 	if in.Cursor != "" {
-		if before, err = strconv.ParseInt(in.Cursor, 10, 64); err != nil || before < 1 {
+		if before, err = store.ParseLeadCursor(in.Cursor); err != nil {
 			return nil, searchLeadsOut{}, fmt.Errorf("cursor must be the next_cursor of a previous search_leads page (got %q)", in.Cursor)
 		}
 	}
@@ -52,7 +51,7 @@ func (s *Server) toolSearchLeads(ctx context.Context, _ *mcp.CallToolRequest, in
 	more := len(leads) > in.Limit
 	if more {
 		leads = leads[:in.Limit]
-		out.NextCursor = strconv.FormatInt(leads[len(leads)-1].ID, 10)
+		out.NextCursor = store.CursorOf(leads[len(leads)-1]).String()
 		if next := in.Offset + len(leads); in.Cursor == "" && next <= store.MaxSkip {
 			out.NextOffset = next
 		}
@@ -62,7 +61,7 @@ func (s *Server) toolSearchLeads(ctx context.Context, _ *mcp.CallToolRequest, in
 		// searching again (a rare term's search costs the most).
 		out.Total = in.Offset + len(leads)
 	} else {
-		if out.Total, err = s.store.CountLeads(ctx, team, in.Query, searchCountCap); err != nil {
+		if out.Total, err = s.store.CountLeads(ctx, team, in.Query, store.LeadFilter{}, searchCountCap); err != nil {
 			return nil, searchLeadsOut{}, toolFailed(ctx, "search_leads", err)
 		}
 		out.TotalCapped = in.Query != "" && out.Total >= searchCountCap

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -31,6 +32,7 @@ const (
 	ctxAgent         = "closr.agent"
 	ctxCSRF          = "closr.csrf"
 	ctxSession       = "closr.session"
+	ctxClock         = "closr.clock"
 )
 
 var sessionRules = store.SessionRules{Lifetime: sessionTTL, Idle: sessionIdle, PerAgent: sessionsPerAgent}
@@ -242,6 +244,7 @@ func (s *Server) withSession(next echo.HandlerFunc) echo.HandlerFunc {
 				return err
 			}
 		}
+		c.Set(ctxClock, s.clockFor(c, agentOf(c)))
 		switch r.Method {
 		case http.MethodGet, http.MethodHead, http.MethodOptions:
 		default:
@@ -258,6 +261,32 @@ func (s *Server) withSession(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		return next(c)
 	}
+}
+
+// sessionForErrorPage reads the session of a request outside the session
+// routes (an unknown address), so that its error page keeps the agent's
+// navigation. It writes no cookie; like any page, it counts as the
+// session being used.
+func (s *Server) sessionForErrorPage(c echo.Context) {
+	if c.Get(ctxSession) != nil {
+		return // withSession ran
+	}
+	sess, err := s.cookies.Get(c.Request(), cookieName)
+	if err != nil {
+		return
+	}
+	token, _ := sess.Values["csrf"].(string)
+	sid, _ := sess.Values["sid"].(string)
+	if token == "" || sid == "" {
+		return
+	}
+	a, err := s.store.SessionAgent(c.Request().Context(), sid, sessionRules)
+	if err != nil {
+		return
+	}
+	c.Set(ctxCSRF, token)
+	c.Set(ctxAgent, &a)
+	c.Set(ctxClock, s.clockFor(c, &a))
 }
 
 // saveSession writes the session cookie; it is Secure when served over TLS
@@ -281,20 +310,32 @@ func csrfToken(c echo.Context) string {
 	return t
 }
 
-// requireAgent sends signed-out visitors to the login page; HTMX gets an
-// HX-Redirect since it would otherwise swap the login page into the card.
-// Signed-in responses are never stored: they hold leads' personal data, and
-// Back must not restore a page showing a new key from the browser's cache.
+// requireAgent sends signed-out visitors to the login page, which brings
+// them back to the page they asked for; HTMX gets an HX-Redirect since it
+// would otherwise swap the login page into the card. Signed-in responses
+// are never stored: they hold leads' personal data, and Back must not
+// restore a page showing a new key from the browser's cache.
 func (s *Server) requireAgent(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		if agentOf(c) != nil {
 			noStore(c)
 			return next(c)
 		}
+		r := c.Request()
+		back := ""
+		switch {
+		case isHTMX(c):
+			if u, err := url.Parse(r.Header.Get("HX-Current-URL")); err == nil && u.Host == r.Host {
+				back = u.RequestURI()
+			}
+		case r.Method == http.MethodGet:
+			back = r.URL.RequestURI()
+		}
+		to := loginURL(back)
 		if isHTMX(c) {
-			c.Response().Header().Set("HX-Redirect", "/login")
+			c.Response().Header().Set("HX-Redirect", to)
 			return c.NoContent(http.StatusUnauthorized)
 		}
-		return c.Redirect(http.StatusSeeOther, "/login")
+		return c.Redirect(http.StatusSeeOther, to)
 	}
 }

@@ -39,7 +39,7 @@ func (h *hangingReads) RecentVisitors(ctx context.Context, _ int64, _ time.Time,
 	return nil, 0, h.hang(ctx)
 }
 
-func (h *hangingReads) CountLeads(ctx context.Context, _ int64, _ string, _ int) (int, error) {
+func (h *hangingReads) CountLeads(ctx context.Context, _ int64, _ string, _ store.LeadFilter, _ int) (int, error) {
 	return 0, h.hang(ctx)
 }
 

@@ -3,6 +3,7 @@ package handlers
 import (
 	"bytes"
 	"strconv"
+	"time"
 
 	"github.com/a-h/templ"
 	"github.com/labstack/echo/v4"
@@ -15,7 +16,11 @@ import (
 // rendered into a buffer first so a failure can still become an error page.
 func render(c echo.Context, status int, t templ.Component) error {
 	var buf bytes.Buffer
-	if err := t.Render(c.Request().Context(), &buf); err != nil {
+	clock, ok := c.Get(ctxClock).(views.Clock)
+	if !ok { // a page outside the session routes: it shows no agent's times
+		clock = views.Clock{Now: time.Now(), Locale: views.ParseLocale(c.Request().Header.Get("Accept-Language"))}
+	}
+	if err := t.Render(views.WithClock(c.Request().Context(), clock), &buf); err != nil {
 		return err
 	}
 	pageHeaders(c.Response().Header())
@@ -29,6 +34,21 @@ func page(c echo.Context, title, nav string) views.Page {
 		p.Agent = &views.Agent{Name: a.Name, TeamName: a.TeamName}
 	}
 	return p
+}
+
+// clockFor is how pages show times and phone numbers to the agent (or the
+// signed-out visitor) of this request: see views.Clock.
+func (s *Server) clockFor(c echo.Context, a *store.Agent) views.Clock {
+	locale := views.ParseLocale(c.Request().Header.Get("Accept-Language"))
+	region := locale.Region()
+	if region == "" {
+		region = s.phoneRegion
+	}
+	zone := time.UTC
+	if a != nil {
+		zone = agentZone(a)
+	}
+	return views.Clock{Now: s.now(), Zone: zone, Locale: locale, Region: region}
 }
 
 // agentOf returns the signed-in agent, or nil.

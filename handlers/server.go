@@ -3,6 +3,7 @@
 package handlers
 
 import (
+	"cmp"
 	"context"
 	"io/fs"
 	"log/slog"
@@ -79,7 +80,7 @@ type KeyStore interface {
 type LeadStore interface {
 	IngestLead(ctx context.Context, in store.LeadInput) (store.IngestResult, error)
 	Leads(ctx context.Context, teamID int64, text string, r store.LeadRange) ([]store.Lead, error)
-	CountLeads(ctx context.Context, teamID int64, text string, upTo int) (int, error)
+	CountLeads(ctx context.Context, teamID int64, text string, f store.LeadFilter, upTo int) (int, error)
 	Lead(ctx context.Context, teamID, id int64) (store.Lead, error)
 	LeadSubmissions(ctx context.Context, teamID, leadID, before int64, limit int) (store.SubmissionPage, error)
 	SubmissionRaw(ctx context.Context, teamID, leadID, id int64, max int) (store.RawBody, error)
@@ -165,7 +166,10 @@ type Server struct {
 	refusals   refusalLog
 	intake     *intake.Intake
 	now        func() time.Time // the one clock, shared with the store
-	mcp        http.Handler     // the MCP server's Streamable HTTP handler
+	// phoneRegion is the country phone numbers without a country code are
+	// read in, and the agent's country when their browser names none.
+	phoneRegion string
+	mcp         http.Handler // the MCP server's Streamable HTTP handler
 	// mcpAnswerCap is maxMCPAnswer; tests lower it.
 	mcpAnswerCap int
 	// toolSchemas are the MCP tools' input schemas, by name.
@@ -207,6 +211,8 @@ func New(cfg Config) (*Server, error) {
 		hashes:  newHashSlots(runtime.NumCPU()),
 		intake:  intake.New(cfg.Store, cfg.PhoneRegion),
 		now:     cfg.Now,
+
+		phoneRegion: cmp.Or(strings.ToUpper(cfg.PhoneRegion), "US"),
 
 		keyLimits:  newLimiterSet(cfg.LimitKey),
 		ipLimits:   newLimiterSet(cfg.LimitIP),

@@ -259,13 +259,13 @@ func TestRemoveAgentThenRotate(t *testing.T) {
 	}
 	prompt := r.body[strings.Index(r.body, `data-testid="rotation-prompt"`):]
 	prompt = prompt[:strings.Index(prompt, "</section>")]
-	for _, want := range []string{"Ada Admin", "Claude", "Zapier", "Nov 29, 2026 00:00 UTC", "Never", `aria-label="Rotate Claude"`} {
+	for _, want := range []string{"Ada Admin", "Claude", "Zapier", `<time datetime="2026-11-29T00:00:00Z"`, "Never", `aria-label="Rotate Claude"`} {
 		if !strings.Contains(prompt, want) {
 			t.Fatalf("the rotation prompt lacks %q:\n%s", want, prompt)
 		}
 	}
 	// The admin's next click signs them out; their invitation is cancelled.
-	if r := admin.get("/settings/integrations"); r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/login" {
+	if r := admin.get("/settings/integrations"); r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/login?next=%2Fsettings%2Fintegrations" {
 		t.Fatalf("the removed admin's next request: %d %s", r.StatusCode, r.Header.Get("Location"))
 	}
 	if r := admin.post("/settings/integrations/api-keys", url.Values{"label": {"Late"}}, "HX-Request", "true"); r.StatusCode != http.StatusUnauthorized || r.Header.Get("HX-Redirect") != "/login" {
@@ -295,7 +295,8 @@ func TestRemoveAgentThenRotate(t *testing.T) {
 	if !strings.Contains(prompt, fmt.Sprintf(`data-key-id="%d"`, zapier.ID)) {
 		t.Fatal("the prompt does not list the Zapier key")
 	}
-	r = owner.post(fmt.Sprintf("/settings/integrations/api-keys/%d/rotate", zapier.ID), nil)
+	// A plain form post: redirected to the page that shows the new key once.
+	r = owner.follow(owner.post(fmt.Sprintf("/settings/integrations/api-keys/%d/rotate", zapier.ID), nil))
 	m := newKeyRE.FindStringSubmatch(r.body)
 	if r.StatusCode != http.StatusOK || m == nil || !strings.Contains(r.body, "Zapier (rotated Nov 28)") || !strings.Contains(r.body, "It replaces <strong>“Zapier”</strong>") {
 		t.Fatalf("rotate: %d\n%s", r.StatusCode, r.body)
@@ -314,7 +315,7 @@ func TestRemoveAgentThenRotate(t *testing.T) {
 		t.Fatalf("a lead with the old key while it is not revoked: %d", r.StatusCode)
 	}
 	// Rotating the replacement replaces the date rather than adding one.
-	if r := owner.post(fmt.Sprintf("/settings/integrations/api-keys/%d/rotate", replacement.ID), nil); !strings.Contains(r.body, "<strong>Zapier (rotated Nov 28)</strong>") {
+	if r := owner.follow(owner.post(fmt.Sprintf("/settings/integrations/api-keys/%d/rotate", replacement.ID), nil)); !strings.Contains(r.body, "<strong>Zapier (rotated Nov 28)</strong>") {
 		t.Fatalf("rotating a rotated key:\n%s", r.body)
 	}
 	// Revoking the departed admin's keys ends the prompt.

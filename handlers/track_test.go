@@ -329,13 +329,21 @@ func TestLeadVisitsAndHot(t *testing.T) {
 		}
 	}
 
+	// The lead page groups the six views into its five visits, newest
+	// first, and says which came after the person got in touch.
 	page := c.get(fmt.Sprintf("/leads/%d", hotLead)).body
 	if n := strings.Count(page, `data-testid="page-view"`); n != 6 {
 		t.Fatalf("lead page lists %d page views, want 6", n)
 	}
-	if strings.Count(page, "before lead") != 5 || strings.Count(page, "after lead") != 1 ||
-		strings.Index(page, "/old") > strings.Index(page, "/after") {
-		t.Fatal("lead page does not mark 5 views before and 1 after the lead, oldest first")
+	if n := strings.Count(page, `data-testid="visit"`); n != 5 {
+		t.Fatalf("lead page shows %d visits, want 5", n)
+	}
+	if strings.Count(page, "before they got in touch") != 4 || strings.Count(page, "after they got in touch") != 1 ||
+		strings.Index(page, "/old") < strings.Index(page, "/after") || !strings.Contains(page, "Visit 5,") {
+		t.Fatal("lead page does not show 4 visits before and 1 after the lead, newest first")
+	}
+	if !strings.Contains(page, "Page /b, Page /c") {
+		t.Fatal("the visit of /b and /c 10 minutes apart is not one visit")
 	}
 }
 

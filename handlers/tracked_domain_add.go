@@ -36,8 +36,7 @@ func (s *Server) addTrackedDomain(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	card.Notice = fmt.Sprintf("Added %s. Only listed domains (and their subdomains) are accepted now.", d.Domain)
-	return s.renderTracker(c, http.StatusOK, card)
+	return s.trackerChanged(c, card, fmt.Sprintf("Added %s. Only listed domains (and their subdomains) are accepted now.", d.Domain))
 }
 
 // normalizeDomain checks a host name typed by an agent and returns it

@@ -3,7 +3,6 @@ package handlers
 import (
 	"context"
 	"fmt"
-	"net/http"
 
 	"github.com/labstack/echo/v4"
 
@@ -31,11 +30,11 @@ func (s *Server) removeTrackedDomain() echo.HandlerFunc {
 			if err != nil {
 				return err
 			}
-			card.Notice = fmt.Sprintf("Removed %s.", d.Domain)
+			notice := fmt.Sprintf("Removed %s.", d.Domain)
 			if len(card.Domains) == 0 {
-				card.Notice += " No domains are listed, so every site is accepted again."
+				notice += " No domains are listed, so every site is accepted again."
 			}
-			return s.renderTracker(c, http.StatusOK, card)
+			return s.trackerChanged(c, card, notice)
 		},
 	})
 }

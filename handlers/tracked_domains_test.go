@@ -7,6 +7,7 @@ import (
 	"html"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -143,10 +144,18 @@ func TestTrackedDomainForm(t *testing.T) {
 		})
 	}
 
-	// Good input is lower-cased and loses a leading www.; a plain post gets the whole page.
+	// Good input is lower-cased and loses a leading www.; a plain post is
+	// redirected to the page, which shows the notice once, in an open
+	// Web tracker card.
 	r := c.post("/settings/integrations/tracked-domains", url.Values{"domain": {" WWW.Sunset.Example. "}})
-	if r.StatusCode != 200 || !strings.Contains(r.body, "<html") || !strings.Contains(r.body, "Added sunset.example") {
-		t.Fatalf("plain add: %d\n%s", r.StatusCode, r.body)
+	if r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/settings/integrations" {
+		t.Fatalf("plain add: %d %q", r.StatusCode, r.Header.Get("Location"))
+	}
+	if r = c.follow(r); !strings.Contains(r.body, "Added sunset.example") || !regexp.MustCompile(`<details open[^>]*>\s*<summary>\s*<h2 id="web-tracker-title"`).MatchString(r.body) {
+		t.Fatalf("the page after a plain add: %d\n%s", r.StatusCode, r.body)
+	}
+	if again := c.get("/settings/integrations"); strings.Contains(again.body, "Added sunset.example") {
+		t.Fatal("a reload shows the notice again")
 	}
 	if got := domains(); len(got) != 1 || got[0] != "sunset.example" {
 		t.Fatalf("stored %v, want [sunset.example]", got)
@@ -174,8 +183,11 @@ func TestTrackedDomainForm(t *testing.T) {
 		t.Fatalf("remove without confirm: %d, domains %v\n%s", r.StatusCode, domains(), r.body)
 	}
 	r = c.post(fmt.Sprintf("/settings/integrations/tracked-domains/%d", id), url.Values{"_method": {"DELETE"}, "confirm": {"yes"}})
-	if r.StatusCode != 200 || !strings.Contains(r.body, "Removed sunset.example") || len(domains()) != 0 {
+	if r.StatusCode != http.StatusSeeOther || len(domains()) != 0 {
 		t.Fatalf("confirmed remove: %d, domains %v", r.StatusCode, domains())
+	}
+	if r = c.follow(r); !strings.Contains(r.body, "Removed sunset.example. No domains are listed") {
+		t.Fatalf("the page after a confirmed remove lacks the notice:\n%s", r.body)
 	}
 	if r := c.send("DELETE", fmt.Sprintf("/settings/integrations/tracked-domains/%d", id), nil, "HX-Request", "true"); r.StatusCode != http.StatusNotFound {
 		t.Fatalf("removing a removed domain: %d, want 404", r.StatusCode)

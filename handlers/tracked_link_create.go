@@ -46,7 +46,7 @@ func (s *Server) createTrackedLink(c echo.Context) error {
 	if isHTMX(c) {
 		return render(c, status, views.TrackedLinksCard(d.Links))
 	}
-	return render(c, status, views.LeadPage(page(c, d.Lead.Name, "leads"), d))
+	return render(c, status, views.LeadPage(page(c, leadTitle(c, d.Lead), "leads"), d))
 }
 
 // newTrackedLink checks the page's address and makes a tracked link to it

@@ -314,7 +314,7 @@ func cspSite(t *testing.T, closrURL, key string, entries []string) string {
 func TestBrowserSiteWithCSP(t *testing.T) {
 	e := newEnv(t)
 	c, team, key := e.team("ana@example.com")
-	m := regexp.MustCompile(`data-testid="csp-entries"><code>([^<]*)</code>`).FindStringSubmatch(c.get("/settings/integrations").body)
+	m := regexp.MustCompile(`data-testid="csp-entries"><code[^>]*>([^<]*)</code>`).FindStringSubmatch(c.get("/settings/integrations").body)
 	if m == nil {
 		t.Fatal("the Web tracker card gives no CSP entries")
 	}

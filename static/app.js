@@ -1,5 +1,6 @@
-// Closr's page behaviour: Copy and Done on the COPY NOW panel. Event
-// delegation, so it keeps working on HTMX-swapped content. No inline script.
+// Closr's page behaviour: Copy buttons, Done and Escape on the COPY NOW
+// panel, disclosures opened by a link. Event delegation, so it keeps
+// working on HTMX-swapped content. No inline script.
 (function () {
   "use strict";
 
@@ -21,28 +22,71 @@
     });
   }
 
+  // say puts a message in a status region, emptied first so that the same
+  // words are announced again.
+  function say(region, message) {
+    if (!region) return;
+    region.textContent = "";
+    window.setTimeout(function () { region.textContent = message; }, 50);
+  }
+
+  // dismiss closes the COPY NOW panel and, like a dialog, gives focus back
+  // to what opened it (Generate), saying where the key went.
+  function dismiss(panel) {
+    var card = panel.closest(".card") || document;
+    var label = panel.getAttribute("data-label");
+    panel.remove();
+    var generate = card.querySelector("form.generate button[type=submit]");
+    if (generate) generate.focus();
+    if (label) {
+      say(card.querySelector("#keys-status"), "Key \u201c" + label + "\u201d saved. The list below shows its first 12 characters; the full key is not shown again.");
+    }
+  }
+
   document.addEventListener("click", function (ev) {
     var copy = ev.target.closest("[data-copy]");
     if (copy) {
       var src = document.querySelector(copy.getAttribute("data-copy"));
       var status = copy.parentElement.querySelector(".copied");
+      var label = copy.querySelector(".copy-label") || copy;
       copyText(src.textContent.trim()).then(function () {
-        copy.textContent = "Copied";
-        if (status) status.textContent = "Copied to clipboard";
+        label.textContent = "Copied";
+        say(status, "Copied to clipboard");
       }, function () {
-        if (status) status.textContent = "Select the key and copy it by hand";
+        say(status, "Select the text and copy it by hand");
       });
       return;
     }
-    var dismiss = ev.target.closest("[data-dismiss]");
-    if (dismiss) {
-      var panel = document.querySelector(dismiss.getAttribute("data-dismiss"));
+    var done = ev.target.closest("[data-dismiss]");
+    if (done) {
+      var panel = document.querySelector(done.getAttribute("data-dismiss"));
       if (panel) {
         ev.preventDefault();
-        panel.remove();
+        dismiss(panel);
       }
     }
   });
+
+  // Escape closes the COPY NOW panel while focus is in it (or nowhere).
+  document.addEventListener("keydown", function (ev) {
+    if (ev.key !== "Escape") return;
+    var panel = document.getElementById("copy-now");
+    var at = document.activeElement;
+    if (panel && (panel.contains(at) || at === document.body || at === null)) {
+      ev.preventDefault();
+      dismiss(panel);
+    }
+  });
+
+  // A link to a setup card (#web-tracker) opens its disclosure.
+  function openTarget() {
+    var id = window.location.hash.slice(1);
+    var target = id && document.getElementById(id);
+    var details = target && target.querySelector("details");
+    if (details) details.open = true;
+  }
+  window.addEventListener("hashchange", openTarget);
+  document.addEventListener("DOMContentLoaded", openTarget);
 })();
 
 // Sign-up and joining a team take the browser's time zone in a hidden
@@ -65,7 +109,9 @@ document.addEventListener("submit", function (ev) {
   var key = data.get("api_key").trim();
   data.delete("api_key");
   data.delete("_redirect");
+  var button = form.querySelector("button[type=submit]");
   out.textContent = "Sending…";
+  button.disabled = true;
   fetch(form.action, {
     method: "POST",
     headers: { "x-api-key": key, "Accept": "application/json" },
@@ -87,6 +133,8 @@ document.addEventListener("submit", function (ev) {
     });
   }).catch(function () {
     out.textContent = "✗ Could not reach Closr. Check your connection and try again.";
+  }).finally(function () {
+    button.disabled = false;
   });
 });
 
@@ -153,8 +201,13 @@ document.addEventListener("click", function (ev) {
       box.className = "form-error request-error";
       box.setAttribute("role", "alert");
       box.setAttribute("data-testid", "request-error");
-      var heading = card.querySelector("h1, h2");
-      card.insertBefore(box, heading ? heading.nextSibling : card.firstChild);
+      // Under the card's heading; in a setup card, under its summary.
+      var top = card.querySelector("summary") || card.querySelector("h1, h2");
+      if (top) {
+        top.parentNode.insertBefore(box, top.nextSibling);
+      } else {
+        card.insertBefore(box, card.firstChild);
+      }
     }
     return box;
   }
@@ -164,6 +217,7 @@ document.addEventListener("click", function (ev) {
     // Emptied first so a repeated message is announced again.
     box.textContent = "";
     window.setTimeout(function () { box.textContent = message; }, 50);
+    box.scrollIntoView({ block: "nearest" });
   }
 
   // messageOf is the server's words when it sent plain text, else a
@@ -192,4 +246,33 @@ document.addEventListener("click", function (ev) {
   document.addEventListener("htmx:afterSwap", function () {
     document.querySelectorAll(".request-error").forEach(function (box) { box.remove(); });
   });
+})();
+
+// Relative times ("12 min ago") stay true on a page left open: they are
+// counted from the server's time when the page was made (data-now), so the
+// browser's own clock does not matter, and a time more than a day old
+// shows its date (data-date), as the server would.
+(function () {
+  "use strict";
+  var madeAt = Number(document.body && document.body.getAttribute("data-now"));
+  if (!madeAt) return;
+  var loadedAt = Date.now();
+
+  function relative(ms) {
+    var min = Math.floor(ms / 60000);
+    if (min < 1) return "just now";
+    if (min < 60) return min + " min ago";
+    var h = Math.floor(min / 60);
+    return h === 1 ? "1 hour ago" : h + " hours ago";
+  }
+
+  function refresh() {
+    var now = madeAt + (Date.now() - loadedAt);
+    document.querySelectorAll("time[data-date]").forEach(function (el) {
+      var ago = now - Date.parse(el.getAttribute("datetime"));
+      el.textContent = ago >= 86400000 ? el.getAttribute("data-date") : relative(Math.max(ago, 0));
+    });
+  }
+  window.setInterval(refresh, 30000);
+  document.addEventListener("htmx:afterSettle", refresh);
 })();

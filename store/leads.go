@@ -98,9 +98,10 @@ func (db *DB) ingestLead(ctx context.Context, tx writeTx, in LeadInput, linkPend
 	err := findLead(ctx, tx, in.TeamID, in.Email, in.Phone, &res.LeadID)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
-		r, err := tx.ExecContext(ctx, `INSERT INTO leads (team_id, name, email, phone, message, source, custom, key_id, created_at, updated_at, is_test)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, in.TeamID, in.Name, in.Email, in.Phone, in.Message, in.Source,
-			in.customJSON, nullID(in.KeyID), at, at, in.Test)
+		r, err := tx.ExecContext(ctx, `INSERT INTO leads (team_id, name, email, phone, message, source, custom, key_id, created_at, updated_at,
+			last_activity_at, last_message, is_test)
+			VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?9, ?5, ?10)`, in.TeamID, in.Name, in.Email, in.Phone, in.Message, in.Source,
+			in.customJSON, nullID(in.KeyID), at, in.Test)
 		if err != nil {
 			return IngestResult{}, err
 		}
@@ -116,8 +117,8 @@ func (db *DB) ingestLead(ctx context.Context, tx writeTx, in LeadInput, linkPend
 		}
 	}
 
-	if _, err := tx.ExecContext(ctx, `INSERT INTO submissions (team_id, lead_id, key_id, source, content_type, raw, fields, notes, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, in.TeamID, res.LeadID, nullID(in.KeyID), in.Source, in.ContentType, in.Raw, in.fieldsJSON, in.notesJSON, at); err != nil {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO submissions (team_id, lead_id, key_id, source, content_type, raw, fields, notes, message, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, in.TeamID, res.LeadID, nullID(in.KeyID), in.Source, in.ContentType, in.Raw, in.fieldsJSON, in.notesJSON, in.Message, at); err != nil {
 		return IngestResult{}, err
 	}
 	if err := foldRawBodies(ctx, tx, res.LeadID); err != nil {
@@ -157,9 +158,11 @@ func findLead(ctx context.Context, tx writeTx, teamID int64, email, phone string
 // blanks: what the team already has is never overwritten, since anyone
 // holding a public intake key can post with a known person's email (every
 // submission is kept whole on its own row). A phone or email that belongs
-// to another of the team's leads is not moved over. A submission that is
-// not a test makes the lead a real one: a test lead made first with a
-// person's email must not hide (or let anyone remove) their enquiry.
+// to another of the team's leads is not moved over. The submission is the
+// lead's latest activity, and its message (if any) the latest message, in
+// the same statement. A submission that is not a test makes the lead a
+// real one: a test lead made first with a person's email must not hide
+// (or let anyone remove) their enquiry.
 func mergeLead(ctx context.Context, tx writeTx, leadID int64, in LeadInput) error {
 	var name, email, phone, custom string
 	if err := tx.QueryRowContext(ctx, "SELECT name, email, phone, custom FROM leads WHERE id = ? AND team_id = ?", leadID, in.TeamID).Scan(&name, &email, &phone, &custom); err != nil {
@@ -185,11 +188,12 @@ func mergeLead(ctx context.Context, tx writeTx, leadID int64, in LeadInput) erro
 	var merged []Field
 	json.Unmarshal([]byte(custom), &merged)
 	merged = addNewFields(merged, in.Custom)
-	_, err := tx.ExecContext(ctx, `UPDATE leads SET name = ?, email = ?, phone = ?,
-		message = CASE WHEN message = '' THEN ? ELSE message END,
-		source = CASE WHEN source = '' THEN ? ELSE source END,
-		custom = ?, updated_at = ?, is_test = is_test AND ? WHERE id = ? AND team_id = ?`,
-		name, email, phone, in.Message, in.Source, fieldsJSON(merged), in.At.Unix(), in.Test, leadID, in.TeamID)
+	_, err := tx.ExecContext(ctx, `UPDATE leads SET name = ?1, email = ?2, phone = ?3,
+		message = CASE WHEN message = '' THEN ?4 ELSE message END,
+		source = CASE WHEN source = '' THEN ?5 ELSE source END,
+		last_message = CASE WHEN ?4 = '' THEN last_message ELSE ?4 END,
+		custom = ?6, updated_at = ?7, last_activity_at = max(last_activity_at, ?7), is_test = is_test AND ?10 WHERE id = ?8 AND team_id = ?9`,
+		name, email, phone, in.Message, in.Source, fieldsJSON(merged), in.At.Unix(), leadID, in.TeamID, in.Test)
 	return err
 }
 

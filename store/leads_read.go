@@ -1,14 +1,17 @@
 package store
 
-// Reading leads: one lead, and pages of a team's leads, all of them or
-// those a search finds. Pages are keyed by lead id,
-// so the thousandth page costs what the first does.
+// Reading leads: one lead, and pages of a team's leads, all of them (by
+// latest activity) or those a search finds (by lead id). Pages are keyed by
+// a lead's place in that order, so the thousandth page costs what the
+// first does.
 
 import (
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
+	"math"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -30,6 +33,10 @@ type Lead struct {
 	KeyPreview string
 	CreatedAt  time.Time
 	UpdatedAt  time.Time
+	// LastActivity is the latest submission, or the latest return of one
+	// of the lead's visitors to the site; the pipeline is in this order.
+	LastActivity time.Time
+	LastMessage  string // the latest submission's message ("" when none had one)
 	// Test: every submission came from Closr's own test buttons (Test this
 	// key, Send test lead). Left out of counts, Hot and the pipeline
 	// summary, and removable.
@@ -37,7 +44,7 @@ type Lead struct {
 }
 
 const leadColumns = `l.id, l.team_id, l.name, l.email, l.phone, l.message, l.source, l.custom,
-	coalesce(k.label, ''), coalesce(k.preview, ''), l.created_at, l.updated_at, l.is_test
+	coalesce(k.label, ''), coalesce(k.preview, ''), l.created_at, l.updated_at, l.last_activity_at, l.last_message, l.is_test
 	FROM leads l LEFT JOIN api_keys k ON k.id = l.key_id`
 
 // NeedsContact reports whether the lead has no email and no phone. Leads
@@ -49,11 +56,12 @@ func (l Lead) NeedsContact() bool { return l.Email == "" && l.Phone == "" }
 func scanLead(sc scanner) (Lead, error) {
 	var l Lead
 	var custom string
-	var created, updated int64
+	var created, updated, active int64
 	err := sc.Scan(&l.ID, &l.TeamID, &l.Name, &l.Email, &l.Phone, &l.Message, &l.Source, &custom,
-		&l.KeyLabel, &l.KeyPreview, &created, &updated, &l.Test)
+		&l.KeyLabel, &l.KeyPreview, &created, &updated, &active, &l.LastMessage, &l.Test)
 	l.Custom = parseFields(custom)
 	l.CreatedAt, l.UpdatedAt = time.Unix(created, 0).UTC(), time.Unix(updated, 0).UTC()
+	l.LastActivity = time.Unix(active, 0).UTC()
 	return l, err
 }
 
@@ -74,7 +82,7 @@ const leadSQL = "SELECT " + leadColumns + " WHERE l.id = ? AND l.team_id = ?"
 
 // MaxSkip is the most leads a page may skip from either end of a list:
 // skipping walks an index, so it is kept short. Further pages are reached
-// from a lead id (LeadRange.Before and After).
+// from a lead's place in the list (LeadRange.Before and After).
 const MaxSkip = 1000
 
 // MinSearchLen is the shortest search text: the index holds every three
@@ -87,20 +95,57 @@ var ErrSearchTooShort = fmt.Errorf("search text needs at least %d characters", M
 // ErrSkipTooFar is a Skip beyond MaxSkip.
 var ErrSkipTooFar = fmt.Errorf("a page can skip at most %d leads", MaxSkip)
 
+// LeadCursor is a lead's place in a list: its latest activity (Unix
+// seconds) and id. The whole list is in that order; a search's matches are
+// in id order, and read only the ID.
+type LeadCursor struct {
+	At, ID int64
+}
+
+// CursorOf is l's place in a list.
+func CursorOf(l Lead) LeadCursor { return LeadCursor{l.LastActivity.Unix(), l.ID} }
+
+// String is the cursor as links and MCP carry it: "at.id".
+func (c LeadCursor) String() string { return fmt.Sprintf("%d.%d", c.At, c.ID) }
+
+// ParseLeadCursor reads a LeadCursor.String.
+func ParseLeadCursor(s string) (LeadCursor, error) {
+	var c LeadCursor
+	at, id, ok := strings.Cut(s, ".")
+	var err1, err2 error
+	c.At, err1 = strconv.ParseInt(at, 10, 64)
+	c.ID, err2 = strconv.ParseInt(id, 10, 64)
+	if !ok || err1 != nil || err2 != nil || c.At < 0 || c.ID < 1 || c.ID > maxLeadID {
+		return LeadCursor{}, fmt.Errorf("not a place in the list: %q", s)
+	}
+	return c, nil
+}
+
+// LeadFilter narrows a list to some of the team's leads. The zero value
+// keeps every lead.
+type LeadFilter struct {
+	Source       string // only leads from this source (exact)
+	NeedsContact bool   // only leads with neither email nor phone
+}
+
 // LeadRange picks a page of a team's leads (or of the leads a search
-// finds). Pages come newest first.
+// finds), perhaps filtered. Pages come latest activity first (a search's
+// newest first).
 type LeadRange struct {
-	Before int64 // only leads older than this one (0: no bound)
-	After  int64 // only leads newer than this one; the page is the one just above it
-	Oldest bool  // the page at the oldest end (with Skip, counted from there)
-	Skip   int   // leads to pass over first, at most MaxSkip
+	LeadFilter
+
+	Before LeadCursor // only leads below this one (zero: no bound)
+	After  LeadCursor // only leads above this one; the page is the one just above it
+	Oldest bool       // the page at the bottom end (with Skip, counted from there)
+	Skip   int        // leads to pass over first, at most MaxSkip
 	Limit  int
 }
 
-// Leads returns a page of the team's leads, newest first: every lead when
-// text is empty, else those whose name, email, phone or source contains
-// text (case and accents ignored; digits in text also find the phone
-// however it was punctuated). Text needs MinSearchLen characters.
+// Leads returns a page of the team's leads: every lead, latest activity
+// first, when text is empty, else those whose name, email, phone or source
+// contains text (case and accents ignored; digits in text also find the
+// phone however it was punctuated), newest first. Text needs MinSearchLen
+// characters.
 func (db *DB) Leads(ctx context.Context, teamID int64, text string, r LeadRange) ([]Lead, error) {
 	match, err := matchQuery(text)
 	if err != nil {
@@ -109,18 +154,20 @@ func (db *DB) Leads(ctx context.Context, teamID int64, text string, r LeadRange)
 	if r.Skip < 0 || r.Skip > MaxSkip {
 		return nil, ErrSkipTooFar
 	}
-	before := r.Before
-	if before <= 0 || before > maxLeadID {
-		before = maxLeadID
+	before, after := r.Before, r.After
+	if before.ID <= 0 {
+		before = LeadCursor{math.MaxInt64, maxLeadID + 1}
 	}
-	// The page is read upwards from After or from the oldest lead.
-	up := r.After > 0 || r.Oldest
+	// The page is read upwards from After or from the bottom end.
+	up := after.ID > 0 || r.Oldest
 	var leads []Lead
 	if match == "" {
-		leads, err = queryAll(ctx, db, scanLead, leadsSQL(false, up), teamID, before, r.After, r.Limit, r.Skip)
+		leads, err = queryAll(ctx, db, scanLead, leadsByActivitySQL(up, r.LeadFilter),
+			append([]any{teamID, before.At, before.ID, after.At, after.ID, r.Limit, r.Skip}, filterArgs(r.LeadFilter)...)...)
 	} else {
-		lo, hi := teamID<<teamShift|r.After, teamID<<teamShift|before
-		leads, err = queryAll(ctx, db, scanLead, leadsSQL(true, up), teamID, hi, lo, r.Limit, r.Skip, match)
+		lo, hi := teamID<<teamShift|after.ID, teamID<<teamShift|min(before.ID, maxLeadID)
+		leads, err = queryAll(ctx, db, scanLead, searchSQL(up, r.LeadFilter),
+			append([]any{teamID, hi, lo, r.Limit, r.Skip, match}, filterArgs(r.LeadFilter)...)...)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("list leads: %w", err)
@@ -136,43 +183,90 @@ const (
 	maxLeadID = 1<<teamShift - 1
 )
 
-// leadsSQL reads a page of leads: their ids from an index (the team's leads
-// by id, or the search index in rowid order), skipping and stopping there,
-// then the rows of those ids alone. Arguments: team, before, after, limit,
-// skip and, for a search, the FTS5 query; a search's before and after are
-// search-index rowids.
-func leadsSQL(search, up bool) string {
+// leadsByActivitySQL reads a page of the team's leads by latest activity:
+// their ids from an index in that order (the team's leads, those of one
+// source, or those needing contact details), skipping and stopping there,
+// then the rows of those ids alone. Arguments: team, before (at, id),
+// after (at, id), limit, skip, then filterArgs.
+func leadsByActivitySQL(up bool, f LeadFilter) string {
 	order := "DESC"
 	if up {
 		order = "ASC"
 	}
-	// Named: with the values bound, the planner may walk the table by id
-	// and test each row's team, which for a small team means reading past
-	// every lead of the big teams around it.
-	ids := `SELECT id FROM leads INDEXED BY leads_team_recent WHERE team_id = ?1 AND id < ?2 AND id > ?3 ORDER BY id ` + order + ` LIMIT ?4 OFFSET ?5`
-	if search {
-		// The IN (SELECT rowid … MATCH) form: the index yields the team's
-		// matches in order and stops at the limit. As a join, the planner
-		// may instead run the search once per lead of the team.
-		ids = `SELECT rowid & ` + fmt.Sprint(maxLeadID) + ` FROM leads_fts WHERE leads_fts MATCH ?6 AND rowid < ?2 AND rowid > ?3
-			ORDER BY rowid ` + order + ` LIMIT ?4 OFFSET ?5`
+	// Named: with the values bound, the planner may walk the team's leads
+	// by id and sort them all.
+	index := "leads_team_activity"
+	switch {
+	case f.Source != "":
+		index = "leads_team_source_activity"
+	case f.NeedsContact:
+		index = "leads_team_needs_contact"
 	}
-	return "SELECT " + leadColumns + " WHERE l.id IN (" + ids + ") AND l.team_id = ?1 ORDER BY l.id DESC"
+	return "SELECT " + leadColumns + ` WHERE l.id IN (SELECT id FROM leads INDEXED BY ` + index + `
+		WHERE team_id = ?1` + filterSQL(f, 8) + ` AND (last_activity_at, id) < (?2, ?3) AND (last_activity_at, id) > (?4, ?5)
+		ORDER BY last_activity_at ` + order + `, id ` + order + ` LIMIT ?6 OFFSET ?7)
+		AND l.team_id = ?1 ORDER BY l.last_activity_at DESC, l.id DESC`
+}
+
+// filterSQL is f's conditions on leads, the source bound to ?n.
+func filterSQL(f LeadFilter, n int) string {
+	var sql string
+	if f.Source != "" {
+		sql += fmt.Sprintf(" AND source = ?%d", n)
+	}
+	if f.NeedsContact {
+		sql += " AND email = '' AND phone = ''"
+	}
+	return sql
+}
+
+// filterArgs are the values filterSQL binds.
+func filterArgs(f LeadFilter) []any {
+	if f.Source != "" {
+		return []any{f.Source}
+	}
+	return nil
+}
+
+// searchSQL reads a page of the leads a search finds: their ids from the
+// search index in rowid order, skipping and stopping there, then the rows
+// of those ids alone. Arguments: team, before and after (search-index
+// rowids), limit, skip, the FTS5 query, then filterArgs. A filter is
+// checked on each match's row as the index yields it: a common term with a
+// rare filter reads many rows.
+func searchSQL(up bool, f LeadFilter) string {
+	order := "DESC"
+	if up {
+		order = "ASC"
+	}
+	// The IN (SELECT rowid … MATCH) form: the index yields the team's
+	// matches in order and stops at the limit. As a join, the planner
+	// may instead run the search once per lead of the team.
+	filter := ""
+	if f != (LeadFilter{}) {
+		filter = ` AND EXISTS (SELECT 1 FROM leads WHERE id = f.rowid & ` + fmt.Sprint(maxLeadID) + filterSQL(f, 7) + `)`
+	}
+	return "SELECT " + leadColumns + ` WHERE l.id IN (SELECT rowid & ` + fmt.Sprint(maxLeadID) + ` FROM leads_fts f
+		WHERE leads_fts MATCH ?6 AND rowid < ?2 AND rowid > ?3` + filter + ` ORDER BY rowid ` + order + ` LIMIT ?4 OFFSET ?5)
+		AND l.team_id = ?1 ORDER BY l.id DESC`
 }
 
 // CountLeads counts the team's leads: all of them (kept by a trigger, so
-// exact and free), or those text finds, counted up to upTo: counting every
-// match of a common word would read a large part of the index.
-func (db *DB) CountLeads(ctx context.Context, teamID int64, text string, upTo int) (int, error) {
+// exact and free), or those text or f finds, counted up to upTo: counting
+// every match of a common word would read a large part of the index.
+func (db *DB) CountLeads(ctx context.Context, teamID int64, text string, f LeadFilter, upTo int) (int, error) {
 	match, err := matchQuery(text)
 	if err != nil {
 		return 0, err
 	}
 	var n int
-	if match == "" {
+	switch {
+	case match != "":
+		n, err = queryOne(ctx, db, scanInt, matchCountSQL(f), append([]any{match, teamID << teamShift, (teamID + 1) << teamShift, upTo}, filterArgs(f)...)...)
+	case f != LeadFilter{}:
+		n, err = queryOne(ctx, db, scanInt, filterCountSQL(f), append([]any{teamID, upTo}, filterArgs(f)...)...)
+	default:
 		n, err = queryOne(ctx, db, scanInt, leadCountSQL, teamID)
-	} else {
-		n, err = queryOne(ctx, db, scanInt, matchCountSQL, match, teamID<<teamShift, (teamID+1)<<teamShift, upTo)
 	}
 	if err != nil {
 		return 0, fmt.Errorf("count leads: %w", err)
@@ -182,7 +276,22 @@ func (db *DB) CountLeads(ctx context.Context, teamID int64, text string, upTo in
 
 const leadCountSQL = `SELECT lead_count FROM teams WHERE id = ?`
 
-const matchCountSQL = `SELECT count(*) FROM (SELECT 1 FROM leads_fts WHERE leads_fts MATCH ?1 AND rowid >= ?2 AND rowid < ?3 LIMIT ?4)`
+// matchCountSQL counts a search's matches, with f checked as searchSQL
+// does. Arguments: the FTS5 query, the team's rowid range, the cap, then
+// filterArgs.
+func matchCountSQL(f LeadFilter) string {
+	filter := ""
+	if f != (LeadFilter{}) {
+		filter = ` AND EXISTS (SELECT 1 FROM leads WHERE id = f.rowid & ` + fmt.Sprint(maxLeadID) + filterSQL(f, 5) + `)`
+	}
+	return `SELECT count(*) FROM (SELECT 1 FROM leads_fts f WHERE leads_fts MATCH ?1 AND rowid >= ?2 AND rowid < ?3` + filter + ` LIMIT ?4)`
+}
+
+// filterCountSQL counts a filter's leads on its index. Arguments: team,
+// the cap, then filterArgs.
+func filterCountSQL(f LeadFilter) string {
+	return `SELECT count(*) FROM (SELECT 1 FROM leads WHERE team_id = ?1` + filterSQL(f, 3) + ` LIMIT ?2)`
+}
 
 // matchQuery turns search text into an FTS5 query: the text as one phrase
 // in any column, or its digits in the phone. Empty text is "" (no search).

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -26,7 +27,10 @@ var bigStats = [][3]string{
 	{"lead_days", "lead_days", "8500 2834 4 1"},
 	{"leads", "leads_team_email", "1004000 334667 1"},
 	{"leads", "leads_team_phone", "1004000 334667 1"},
+	{"leads", "leads_team_activity", "1004000 334667 2 1"},
+	{"leads", "leads_team_needs_contact", "1000 334 1 1"},
 	{"leads", "leads_team_recent", "1004000 334667 1"},
+	{"leads", "leads_team_source_activity", "1004000 334667 100000 2 1"},
 	{"page_views", "page_views_team_recent", "5100000 1700000 1"},
 	{"page_views", "page_views_visitor_time", "5100000 25 1"},
 	{"submissions", "submissions_lead", "1004000 1 1"},
@@ -128,16 +132,33 @@ func checkReadPlans(t *testing.T, db *sql.DB, team, lead int64) {
 		sort  string   // the one sort allowed, bounded by a page ("" for none)
 		scan  string   // the one scan allowed, of a small partial index
 	}{
-		{"/leads, newest first", leadsSQL(false, false), []any{team, lead, 0, 51, 0},
-			[]string{leadByID, "LIST SUBQUERY", "leads_team_recent (team_id=? AND id>? AND id<?)"}, "", ""},
-		{"/leads, newer page and from the oldest", leadsSQL(false, true), []any{team, maxLeadID, lead, 51, 0},
-			[]string{leadByID, "LIST SUBQUERY", "leads_team_recent (team_id=? AND id>? AND id<?)"}, "", ""},
-		{"search, newest first", leadsSQL(true, false), []any{team, team<<teamShift | maxLeadID, team << teamShift, 21, 0, `"gmail"`},
-			[]string{leadByID, "LIST SUBQUERY", "SCAN leads_fts VIRTUAL TABLE INDEX", ":M"}, "", ""},
-		{"search, newer page", leadsSQL(true, true), []any{team, team<<teamShift | maxLeadID, team<<teamShift | lead, 21, 0, `"gmail"`},
-			[]string{leadByID, "LIST SUBQUERY", "SCAN leads_fts VIRTUAL TABLE INDEX", ":M"}, "", ""},
-		{"search count", matchCountSQL, []any{`"gmail"`, team << teamShift, (team + 1) << teamShift, 1000},
-			[]string{"SCAN leads_fts VIRTUAL TABLE INDEX", ":M"}, "", ""},
+		{"/leads, latest activity first", leadsByActivitySQL(false, LeadFilter{}), []any{team, now, lead, 0, 0, 51, 0},
+			[]string{leadByID, "LIST SUBQUERY", "COVERING INDEX leads_team_activity (team_id=? AND last_activity_at>? AND last_activity_at<?)"}, "USE TEMP B-TREE FOR ORDER BY", ""},
+		{"/leads, the page above a lead and from the bottom", leadsByActivitySQL(true, LeadFilter{}), []any{team, int64(math.MaxInt64), maxLeadID + 1, now, lead, 51, 0},
+			[]string{leadByID, "LIST SUBQUERY", "COVERING INDEX leads_team_activity (team_id=? AND last_activity_at>? AND last_activity_at<?)"}, "USE TEMP B-TREE FOR ORDER BY", ""},
+		{"search, newest first", searchSQL(false, LeadFilter{}), []any{team, team<<teamShift | maxLeadID, team << teamShift, 21, 0, `"gmail"`},
+			[]string{leadByID, "LIST SUBQUERY", "SCAN f VIRTUAL TABLE INDEX", ":M"}, "", ""},
+		{"search, newer page", searchSQL(true, LeadFilter{}), []any{team, team<<teamShift | maxLeadID, team<<teamShift | lead, 21, 0, `"gmail"`},
+			[]string{leadByID, "LIST SUBQUERY", "SCAN f VIRTUAL TABLE INDEX", ":M"}, "", ""},
+		{"search count", matchCountSQL(LeadFilter{}), []any{`"gmail"`, team << teamShift, (team + 1) << teamShift, 1000},
+			[]string{"SCAN f VIRTUAL TABLE INDEX", ":M"}, "", ""},
+		{"/leads?source=", leadsByActivitySQL(false, LeadFilter{Source: "Zillow"}), []any{team, now, lead, 0, 0, 51, 0, "Zillow"},
+			[]string{leadByID, "LIST SUBQUERY", "COVERING INDEX leads_team_source_activity (team_id=? AND source=? AND last_activity_at>? AND last_activity_at<?)"},
+			"USE TEMP B-TREE FOR ORDER BY", ""},
+		{"/leads?needs_contact=1", leadsByActivitySQL(true, LeadFilter{NeedsContact: true}), []any{team, now, lead, 0, 0, 51, 0},
+			[]string{leadByID, "LIST SUBQUERY", "COVERING INDEX leads_team_needs_contact (team_id=? AND last_activity_at>? AND last_activity_at<?)"},
+			"USE TEMP B-TREE FOR ORDER BY", ""},
+		{"/leads, both filters", leadsByActivitySQL(false, LeadFilter{Source: "Zillow", NeedsContact: true}), []any{team, now, lead, 0, 0, 51, 0, "Zillow"},
+			[]string{leadByID, "LIST SUBQUERY", "INDEX leads_team_source_activity (team_id=? AND source=? AND last_activity_at>? AND last_activity_at<?)"},
+			"USE TEMP B-TREE FOR ORDER BY", ""},
+		{"search with a filter", searchSQL(false, LeadFilter{Source: "Zillow"}), []any{team, team<<teamShift | maxLeadID, team << teamShift, 21, 0, `"gmail"`, "Zillow"},
+			[]string{leadByID, "LIST SUBQUERY", "SCAN f VIRTUAL TABLE INDEX", ":M", "CORRELATED SCALAR SUBQUERY", "SEARCH leads USING INTEGER PRIMARY KEY"}, "", ""},
+		{"search count with a filter", matchCountSQL(LeadFilter{NeedsContact: true}), []any{`"gmail"`, team << teamShift, (team + 1) << teamShift, 1000},
+			[]string{"SCAN f VIRTUAL TABLE INDEX", ":M", "SEARCH leads EXISTS USING INTEGER PRIMARY KEY"}, "", ""},
+		{"filter count, source", filterCountSQL(LeadFilter{Source: "Zillow"}), []any{team, 1000, "Zillow"},
+			[]string{"COVERING INDEX leads_team_source_activity (team_id=? AND source=?)"}, "", ""},
+		{"filter count, needs contact", filterCountSQL(LeadFilter{NeedsContact: true}), []any{team, 1000},
+			[]string{"COVERING INDEX leads_team_needs_contact (team_id=?)"}, "", ""},
 		{"lead count", leadCountSQL, []any{team}, []string{"SEARCH teams USING INTEGER PRIMARY KEY"}, "", ""},
 		{"visits of a page of leads", visitsOfLeadsSQL(50), visits,
 			[]string{"SEARCH v USING INDEX visitors_lead (lead_id=?)", "SEARCH s USING PRIMARY KEY (visitor_id=?)"}, "", ""},

@@ -54,8 +54,9 @@ func ids(leads []Lead) []int64 {
 	return out
 }
 
-// TestLeadPages: keyset pages from either end and from any lead, skips
-// near the ends, one team's leads only, and the count kept by a trigger.
+// TestLeadPages: keyset pages by latest activity from either end and from
+// any lead, skips near the ends, one team's leads only, and the count kept
+// by a trigger.
 func TestLeadPages(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -63,24 +64,36 @@ func TestLeadPages(t *testing.T) {
 	ana, bob := addTeam(t, db, "ana@example.com"), addTeam(t, db, "bob@example.com")
 	t0 := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
 	var all []int64 // Ana's, oldest first
+	at := map[int64]time.Time{}
 	for i := range 25 {
-		all = append(all, addLead(t, db, ana.TeamID, "", fmt.Sprintf("a%d@example.com", i), "", "Web", t0.Add(time.Duration(i)*time.Minute)))
+		// The first two share a time: the larger id comes first.
+		when := t0.Add(time.Duration(max(i, 1)) * time.Minute)
+		id := addLead(t, db, ana.TeamID, "", fmt.Sprintf("a%d@example.com", i), "", "Web", when)
+		all, at[id] = append(all, id), when
 		addLead(t, db, bob.TeamID, "", fmt.Sprintf("b%d@example.com", i), "", "Web", t0) // interleaved ids
 	}
-	newest := slices.Clone(all)
+	// A repeat enquiry moves the fourth lead to the top.
+	repeat := addLead(t, db, ana.TeamID, "", "a3@example.com", "", "Web", t0.Add(time.Hour))
+	if repeat != all[3] {
+		t.Fatalf("the repeat enquiry made lead %d, want %d", repeat, all[3])
+	}
+	at[repeat] = t0.Add(time.Hour)
+	newest := slices.DeleteFunc(slices.Clone(all), func(id int64) bool { return id == repeat })
 	slices.Reverse(newest)
+	newest = append([]int64{repeat}, newest...)
+	cur := func(id int64) LeadCursor { return LeadCursor{at[id].Unix(), id} }
 	for _, tc := range []struct {
 		name string
 		r    LeadRange
 		want []int64
 	}{
 		{"first page", LeadRange{Limit: 10}, newest[:10]},
-		{"older than the 10th", LeadRange{Before: newest[9], Limit: 10}, newest[10:20]},
-		{"newer than the 20th: the page just above it", LeadRange{After: newest[19], Limit: 10}, newest[9:19]},
+		{"older than the 10th", LeadRange{Before: cur(newest[9]), Limit: 10}, newest[10:20]},
+		{"newer than the 20th: the page just above it", LeadRange{After: cur(newest[19]), Limit: 10}, newest[9:19]},
 		{"skip 20 from the newest", LeadRange{Skip: 20, Limit: 10}, newest[20:]},
 		{"the oldest page", LeadRange{Oldest: true, Limit: 10}, newest[15:]},
 		{"skip 10 from the oldest", LeadRange{Oldest: true, Skip: 10, Limit: 10}, newest[5:15]},
-		{"past the end", LeadRange{Before: newest[24], Limit: 10}, nil},
+		{"past the end", LeadRange{Before: cur(newest[24]), Limit: 10}, nil},
 	} {
 		got, err := db.Leads(ctx, ana.TeamID, "", tc.r)
 		if err != nil {
@@ -93,7 +106,7 @@ func TestLeadPages(t *testing.T) {
 	if _, err := db.Leads(ctx, ana.TeamID, "", LeadRange{Skip: MaxSkip + 1, Limit: 10}); !errors.Is(err, ErrSkipTooFar) {
 		t.Errorf("skip past MaxSkip: %v, want ErrSkipTooFar", err)
 	}
-	if n, err := db.CountLeads(ctx, ana.TeamID, "", 0); n != 25 || err != nil {
+	if n, err := db.CountLeads(ctx, ana.TeamID, "", LeadFilter{}, 0); n != 25 || err != nil {
 		t.Errorf("count = %d, %v; want 25", n, err)
 	}
 }
@@ -135,7 +148,7 @@ func TestSearch(t *testing.T) {
 		if !slices.Equal(ids(got), tc.want) {
 			t.Errorf("search %q = %v, want %v", tc.text, ids(got), tc.want)
 		}
-		if n, err := db.CountLeads(ctx, ana.TeamID, tc.text, 100); n != len(tc.want) || err != nil {
+		if n, err := db.CountLeads(ctx, ana.TeamID, tc.text, LeadFilter{}, 100); n != len(tc.want) || err != nil {
 			t.Errorf("count %q = %d, %v; want %d", tc.text, n, err, len(tc.want))
 		}
 	}
@@ -148,7 +161,7 @@ func TestSearch(t *testing.T) {
 		}
 	}
 	// Counting stops at upTo.
-	if n, _ := db.CountLeads(ctx, ana.TeamID, "example", 1); n != 1 {
+	if n, _ := db.CountLeads(ctx, ana.TeamID, "example", LeadFilter{}, 1); n != 1 {
 		t.Errorf("count up to 1 = %d", n)
 	}
 
@@ -174,7 +187,7 @@ func TestSearch(t *testing.T) {
 	if queued != 0 {
 		t.Errorf("%d leads still wait for the index after their commit", queued)
 	}
-	if n, _ := db.CountLeads(ctx, ana.TeamID, "", 0); n != 2 {
+	if n, _ := db.CountLeads(ctx, ana.TeamID, "", LeadFilter{}, 0); n != 2 {
 		t.Errorf("count after a delete = %d, want 2", n)
 	}
 }
@@ -307,7 +320,7 @@ func TestReadsHaveADeadline(t *testing.T) {
 		"Invitation":        func() error { _, err := db.Invitation(ctx, "token"); return err },
 		"Leads":             func() error { _, err := db.Leads(ctx, a.TeamID, "", LeadRange{Limit: 10}); return err },
 		"Leads, a search":   func() error { _, err := db.Leads(ctx, a.TeamID, "example", LeadRange{Limit: 10}); return err },
-		"CountLeads":        func() error { _, err := db.CountLeads(ctx, a.TeamID, "", 0); return err },
+		"CountLeads":        func() error { _, err := db.CountLeads(ctx, a.TeamID, "", LeadFilter{}, 0); return err },
 		"VisitsOfLeads":     func() error { _, err := db.VisitsOfLeads(ctx, a.TeamID, []int64{id}, now); return err },
 		"PagesViewedByLead": func() error { _, _, err := db.PagesViewedByLead(ctx, a.TeamID, id, 10); return err },
 		"TrackerStats":      func() error { _, err := db.TrackerStats(ctx, a.TeamID, now); return err },
@@ -397,7 +410,7 @@ func TestMigrationBuildsWhatTriggersKeep(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	if n, _ := db.CountLeads(ctx, 1, "", 0); n != 2 {
+	if n, _ := db.CountLeads(ctx, 1, "", LeadFilter{}, 0); n != 2 {
 		t.Errorf("team 1 count = %d, want 2", n)
 	}
 	if got, _ := db.Leads(ctx, 1, "late", LeadRange{Limit: 10}); !slices.Equal(ids(got), []int64{3}) {
@@ -448,4 +461,80 @@ func TestOptimizeGathersStatistics(t *testing.T) {
 	if _, err := fmt.Sscan(stat(), &rows, &perTeam); err != nil || rows < analysisLimit || perTeam < analysisLimit {
 		t.Fatalf("statistics of leads_team_recent after 600 leads: %q, want at least %d rows of one team", stat(), analysisLimit)
 	}
+}
+
+// TestLeadFilters: a source, the leads that need contact details, both, and
+// either with a search: pages by latest activity down the filter's index,
+// counted, one team's leads only.
+func TestLeadFilters(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := openTestDB(t)
+	ana, bob := addTeam(t, db, "ana@example.com"), addTeam(t, db, "bob@example.com")
+	t0 := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+	var zillow, noContact, zillowNoContact []int64 // latest activity first
+	for i := range 12 {
+		at := t0.Add(time.Duration(12-i) * time.Minute)
+		source, email := "Web", fmt.Sprintf("a%d@example.com", i)
+		if i%2 == 0 {
+			source = "Zillow"
+		}
+		if i%3 == 0 {
+			email = ""
+		}
+		id := addLead(t, db, ana.TeamID, fmt.Sprintf("Marvin %d", i), email, "", source, at)
+		if source == "Zillow" {
+			zillow = append(zillow, id)
+		}
+		if email == "" {
+			noContact = append(noContact, id)
+		}
+		if source == "Zillow" && email == "" {
+			zillowNoContact = append(zillowNoContact, id)
+		}
+		addLead(t, db, bob.TeamID, "Marvin", "", "", "Zillow", at) // Bob's match every filter
+	}
+	for _, tc := range []struct {
+		name string
+		text string
+		f    LeadFilter
+		want []int64
+	}{
+		{"source", "", LeadFilter{Source: "Zillow"}, zillow},
+		{"source, another case", "", LeadFilter{Source: "zillow"}, nil},
+		{"needs contact", "", LeadFilter{NeedsContact: true}, noContact},
+		{"both", "", LeadFilter{Source: "Zillow", NeedsContact: true}, zillowNoContact},
+		// A search's matches come newest first: here, the reverse of activity.
+		{"search and source", "marvin", LeadFilter{Source: "Zillow"}, reversed(zillow)},
+		{"search and needs contact", "marvin", LeadFilter{NeedsContact: true}, reversed(noContact)},
+	} {
+		got, err := db.Leads(ctx, ana.TeamID, tc.text, LeadRange{LeadFilter: tc.f, Limit: 20})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(ids(got), tc.want) {
+			t.Errorf("%s: got %v, want %v", tc.name, ids(got), tc.want)
+		}
+		if n, err := db.CountLeads(ctx, ana.TeamID, tc.text, tc.f, 100); n != len(tc.want) || err != nil {
+			t.Errorf("%s: count %d, %v; want %d", tc.name, n, err, len(tc.want))
+		}
+	}
+	if n, _ := db.CountLeads(ctx, ana.TeamID, "", LeadFilter{Source: "Zillow"}, 2); n != 2 {
+		t.Errorf("count capped at 2 = %d", n)
+	}
+	// The page below the second Zillow lead, by its place in the list.
+	second, err := db.Lead(ctx, ana.TeamID, zillow[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := db.Leads(ctx, ana.TeamID, "", LeadRange{LeadFilter: LeadFilter{Source: "Zillow"}, Before: CursorOf(second), Limit: 2})
+	if err != nil || !slices.Equal(ids(got), zillow[2:4]) {
+		t.Errorf("page below the second: %v %v, want %v", ids(got), err, zillow[2:4])
+	}
+}
+
+func reversed(s []int64) []int64 {
+	r := slices.Clone(s)
+	slices.Reverse(r)
+	return r
 }

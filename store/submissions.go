@@ -28,6 +28,7 @@ type Submission struct {
 	ContentType string
 	RawSize     int // bytes; 0 once folded
 	Fields      []Field
+	Message     string   // as intake read it; "" for submissions stored before it was kept
 	Notes       []string // what the submission left out or lacked
 	KeyLabel    string
 	KeyPreview  string
@@ -47,7 +48,7 @@ type SubmissionPage struct {
 const (
 	countSubmissionsSQL = `SELECT count(*), count(*) FILTER (WHERE length(raw) = 0)
 		FROM submissions WHERE lead_id = ? AND team_id = ?`
-	submissionsPageSQL = `SELECT s.id, s.source, s.content_type, length(s.raw), s.fields, s.notes,
+	submissionsPageSQL = `SELECT s.id, s.source, s.content_type, length(s.raw), s.fields, s.message, s.notes,
 		coalesce(k.label, ''), coalesce(k.preview, ''), s.created_at
 		FROM submissions s LEFT JOIN api_keys k ON k.id = s.key_id
 		WHERE s.lead_id = ? AND s.team_id = ? AND s.id < ? ORDER BY s.id DESC LIMIT ?`
@@ -86,7 +87,7 @@ func scanSubmission(sc scanner) (Submission, error) {
 	var s Submission
 	var fields, notes string
 	var at int64
-	err := sc.Scan(&s.ID, &s.Source, &s.ContentType, &s.RawSize, &fields, &notes, &s.KeyLabel, &s.KeyPreview, &at)
+	err := sc.Scan(&s.ID, &s.Source, &s.ContentType, &s.RawSize, &fields, &s.Message, &notes, &s.KeyLabel, &s.KeyPreview, &at)
 	s.Fields, s.At = parseFields(fields), time.Unix(at, 0).UTC()
 	json.Unmarshal([]byte(notes), &s.Notes)
 	return s, err

@@ -142,6 +142,8 @@ func openTrackedLink(ctx context.Context, tx writeTx, teamID, visitorID int64, t
 		_, err := tx.ExecContext(ctx, "UPDATE tracked_links SET flagged_at = ? WHERE id = ?", at, linkID)
 		return err
 	}
-	_, err = tx.ExecContext(ctx, "UPDATE visitors SET lead_id = ? WHERE id = ? AND team_id = ? AND lead_id IS NULL", leadID, visitorID, teamID)
-	return err
+	if _, err := tx.ExecContext(ctx, "UPDATE visitors SET lead_id = ? WHERE id = ? AND team_id = ? AND lead_id IS NULL", leadID, visitorID, teamID); err != nil {
+		return err
+	}
+	return touchLead(ctx, tx, teamID, leadID, at) // the person came back through the link
 }

@@ -47,8 +47,14 @@ func (db *DB) RecordPageView(ctx context.Context, in PageViewInput) error {
 			return err
 		}
 		if !fresh {
-			var err error
-			if visitor, err = upsertVisitor(ctx, tx, in.TeamID, in.VisitorID, at); err != nil {
+			// At most once a minute per visitor (see visitorCache): a
+			// lead's visitor back on the site moves the lead up the
+			// pipeline.
+			lead, err := upsertVisitor(ctx, tx, in.TeamID, in.VisitorID, at, &visitor)
+			if err != nil {
+				return err
+			}
+			if err := touchLead(ctx, tx, in.TeamID, lead, at); err != nil {
 				return err
 			}
 		}
@@ -85,11 +91,11 @@ func (db *DB) Identify(ctx context.Context, in IdentifyInput) (int64, error) {
 		if err := db.keyStillActive(tx, in.KeyID); err != nil {
 			return err
 		}
-		visitor, err := upsertVisitor(ctx, tx, in.TeamID, in.VisitorID, in.At.Unix())
-		if err != nil {
+		var visitor int64
+		if _, err := upsertVisitor(ctx, tx, in.TeamID, in.VisitorID, in.At.Unix(), &visitor); err != nil {
 			return err
 		}
-		err = findLead(ctx, tx, in.TeamID, in.Email, in.Phone, &leadID)
+		err := findLead(ctx, tx, in.TeamID, in.Email, in.Phone, &leadID)
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
 			tx.note(batchNote{noteTeamPending, in.TeamID})
@@ -111,13 +117,24 @@ func (db *DB) Identify(ctx context.Context, in IdentifyInput) (int64, error) {
 	return leadID, nil
 }
 
-// upsertVisitor returns the row id of the team's visitor vid, creating it.
-func upsertVisitor(ctx context.Context, tx writeTx, teamID int64, vid string, at int64) (int64, error) {
-	var id int64
+// upsertVisitor sets id to the row id of the team's visitor vid, creating
+// it, and returns the lead the visitor belongs to (0 for none).
+func upsertVisitor(ctx context.Context, tx writeTx, teamID int64, vid string, at int64, id *int64) (int64, error) {
+	var lead sql.NullInt64
 	err := tx.QueryRowContext(ctx, `INSERT INTO visitors (team_id, vid, first_seen, last_seen) VALUES (?, ?, ?, ?)
 		ON CONFLICT (team_id, vid) DO UPDATE SET last_seen = max(last_seen, excluded.last_seen)
-		RETURNING id`, teamID, vid, at, at).Scan(&id)
-	return id, err
+		RETURNING id, lead_id`, teamID, vid, at, at).Scan(id, &lead)
+	return lead.Int64, err
+}
+
+// touchLead makes at the team's lead's latest activity, unless it has a
+// later one; lead 0 is none.
+func touchLead(ctx context.Context, tx writeTx, teamID, lead, at int64) error {
+	if lead == 0 {
+		return nil
+	}
+	_, err := tx.ExecContext(ctx, `UPDATE leads SET last_activity_at = ?3 WHERE id = ?1 AND team_id = ?2 AND last_activity_at < ?3`, lead, teamID, at)
+	return err
 }
 
 // pendingVisitorsSQL finds the team's visitors who identified with this email

@@ -15,7 +15,6 @@ type KeyDetail struct {
 	Manage   bool   // the signed-in agent may rename, rotate and revoke
 	Label    string // the label input, after an error
 	Error    string // what to fix about the label
-	Now      time.Time
 }
 
 // RequestRow is one of a key's latest requests: no body, no visitor's
@@ -30,12 +29,12 @@ type RequestRow struct {
 }
 
 // keyState says whether a key works, in a few words.
-func keyState(k KeyRow) string {
+func keyState(k KeyRow, c Clock) string {
 	switch {
 	case k.Revoked:
-		return fmt.Sprintf("Revoked %s by %s. Requests with it are refused.", when(k.Ended), k.RevokedBy)
+		return fmt.Sprintf("Revoked %s by %s. Requests with it are refused.", c.dateText(k.Ended), k.RevokedBy)
 	case !k.Ended.IsZero():
-		return fmt.Sprintf("Expired %s. Requests with it are refused.", when(k.Ended))
+		return fmt.Sprintf("Expired %s. Requests with it are refused.", c.dateText(k.Ended))
 	case k.ReplacedBy != nil:
 		return "Active, being replaced by “" + k.ReplacedBy.Label + "”."
 	}
@@ -43,11 +42,11 @@ func keyState(k KeyRow) string {
 }
 
 // firstUseText is a key's first request, tests aside.
-func firstUseText(f FirstUse) string {
+func firstUseText(f FirstUse, c Clock) string {
 	if f.At.IsZero() {
 		return "Not yet"
 	}
-	return fmt.Sprintf("%s from %s, %s", f.What, fromText(f.From), whenSec(f.At))
+	return fmt.Sprintf("%s from %s, %s", f.What, fromText(f.From), c.secondsText(f.At))
 }
 
 // usedDays are the days with any use, newest first.

@@ -2,6 +2,7 @@ package views
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -44,9 +45,8 @@ type KeysCard struct {
 type KeyLists struct {
 	Keys   []KeyRow
 	Ended  []EndedKeyRow
-	Manage bool      // the signed-in agent may rotate, revoke and set expiry
-	CSRF   string    // for the row actions
-	Now    time.Time // for "3 minutes ago"
+	Manage bool   // the signed-in agent may rotate, revoke and set expiry
+	CSRF   string // for the row actions
 }
 
 // KeyRow is one key in the list or on its own page.
@@ -118,8 +118,8 @@ type NewKey struct {
 	Key      string
 	Access   string
 	Replaces *KeyRef // the key it replaces, after a Rotate
-	// Uses are the snippets to show open: "tracker", "form", "curl",
-	// "mcp"; none means all.
+	// Uses are the snippets to show open, what the key it replaces was
+	// used for: "tracker", "form", "curl", "mcp".
 	Uses   []string
 	Status KeyStatus
 }
@@ -157,26 +157,6 @@ func KeyURL(id int64) string { return fmt.Sprintf("/settings/integrations/api-ke
 
 func keyActionURL(id int64, action string) string { return KeyURL(id) + "/" + action }
 
-// ago says how long before now t was, in the largest whole unit.
-func ago(t, now time.Time) string {
-	d := now.Sub(t)
-	unit := func(n int, one string) string {
-		if n == 1 {
-			return "1 " + one + " ago"
-		}
-		return strconv.Itoa(n) + " " + one + "s ago"
-	}
-	switch {
-	case d < time.Minute:
-		return "just now"
-	case d < time.Hour:
-		return unit(int(d/time.Minute), "minute")
-	case d < 24*time.Hour:
-		return unit(int(d/time.Hour), "hour")
-	}
-	return unit(int(d/(24*time.Hour)), "day")
-}
-
 // fromText names where a request came from.
 func fromText(from string) string {
 	if from == "" {
@@ -185,40 +165,62 @@ func fromText(from string) string {
 	return from
 }
 
-// whenSec is a time to the second, UTC.
-func whenSec(t time.Time) string { return t.UTC().Format("Jan 2, 2006 15:04:05 UTC") }
+// timeOfDay is t's time in the agent's zone, to the minute or the second.
+func (c Clock) timeOfDay(t time.Time, seconds bool) string {
+	layout := "15:04"
+	if c.Locale.style == styleUS {
+		layout = "3:04 PM"
+	}
+	if seconds {
+		layout = strings.Replace(layout, "04", "04:05", 1)
+	}
+	return t.In(c.Zone).Format(layout)
+}
 
-// clock is the time of day to the minute, UTC.
-func clock(t time.Time) string { return t.UTC().Format("15:04 UTC") }
+// dayText is t's date in the agent's zone and locale, without the year:
+// the date part of their short layout ("Jan 2", "2 Jan", "02.01.").
+func (c Clock) dayText(t time.Time) string {
+	layout := c.Locale.style.short
+	if i := strings.Index(layout, ", "); i >= 0 {
+		layout = layout[:i]
+	} else if i := strings.LastIndex(layout, " "); i >= 0 {
+		layout = layout[:i]
+	}
+	return t.In(c.Zone).Format(layout)
+}
 
-// day is a date without the year.
-func day(t time.Time) string { return t.UTC().Format("Jan 2") }
+// secondsText is t to the second: the time of day within the last day,
+// else with its date.
+func (c Clock) secondsText(t time.Time) string {
+	if c.isRecent(t) {
+		return c.timeOfDay(t, true)
+	}
+	return c.dayText(t) + ", " + c.timeOfDay(t, true)
+}
 
-// lastUsedText is a key's last use for the list: when, to the second, and
-// from where.
-func lastUsedText(k KeyRow, now time.Time) string {
+// lastUsedText is a key's last use: when, to the second, and from where.
+func lastUsedText(k KeyRow, c Clock) string {
 	if k.LastUsed.IsZero() {
 		return "Never"
 	}
-	return whenSec(k.LastUsed) + " (" + ago(k.LastUsed, now) + ") from " + fromText(k.LastFrom)
-}
-
-// expiresText is when a key stops working.
-func expiresText(t time.Time) string {
-	if t.IsZero() {
-		return "Never"
+	text := c.secondsText(k.LastUsed)
+	if c.isRecent(k.LastUsed) {
+		text += " (" + relative(c.Now.Sub(k.LastUsed)) + ")"
 	}
-	return when(t)
+	return text + " from " + fromText(k.LastFrom)
 }
 
 // revokeQuestion asks before revoking, naming the key's last use: a key
 // used lately is still in some integration that revoking will break.
-func revokeQuestion(k KeyRow, now time.Time) string {
+func revokeQuestion(k KeyRow, c Clock) string {
 	q := fmt.Sprintf("Revoke the key “%s”? ", k.Label)
-	if k.LastUsed.IsZero() {
+	switch {
+	case k.LastUsed.IsZero():
 		q += "It has never been used."
-	} else {
-		q += fmt.Sprintf("It was used %s from %s: revoking now will break that integration.", ago(k.LastUsed, now), fromText(k.LastFrom))
+	case c.isRecent(k.LastUsed):
+		q += fmt.Sprintf("It was used %s from %s: revoking now will break that integration.", relative(c.Now.Sub(k.LastUsed)), fromText(k.LastFrom))
+	default:
+		q += fmt.Sprintf("It was last used %s from %s.", c.dateText(k.LastUsed), fromText(k.LastFrom))
 	}
 	return q + " Any tool still using it gets an error on its next request. This can't be undone."
 }
@@ -259,6 +261,9 @@ const (
 	sparkPitch     = 5
 )
 
+// utcDay is a usage day, which is a UTC day.
+func utcDay(t time.Time) string { return t.UTC().Format("Jan 2") }
+
 // sparkBars draws the days as bars scaled to the busiest day. A day with
 // any use gets at least one unit, so a single request still shows.
 func sparkBars(days []DayUsage) []sparkBar {
@@ -273,7 +278,7 @@ func sparkBars(days []DayUsage) []sparkBar {
 			h = max(1, n*sparkH/most)
 		}
 		bars = append(bars, sparkBar{X: i * sparkPitch, Y: sparkH - h, H: h,
-			Title: fmt.Sprintf("%s: %d request(s)", day(d.Day), d.Total())})
+			Title: fmt.Sprintf("%s: %d request(s)", utcDay(d.Day), d.Total())})
 	}
 	return bars
 }
@@ -295,23 +300,23 @@ func lifetimeName(days int) string {
 }
 
 // statusText is the live line under the COPY NOW panel.
-func statusText(s KeyStatus) string {
+func statusText(s KeyStatus, c Clock) string {
 	if !s.First.At.IsZero() {
-		return fmt.Sprintf("First %s from %s at %s.", s.First.What, fromText(s.First.From), clock(s.First.At))
+		return fmt.Sprintf("First %s from %s at %s.", s.First.What, fromText(s.First.From), c.timeOfDay(s.First.At, false))
 	}
 	if !s.First.TestedAt.IsZero() {
-		return fmt.Sprintf("Test received at %s. Waiting for the first request from your integration with the new key…", clock(s.First.TestedAt))
+		return fmt.Sprintf("Test received at %s. Waiting for the first request from your integration with the new key…", c.timeOfDay(s.First.TestedAt, false))
 	}
 	return "Waiting for the first request with the new key…"
 }
 
 // endedText is a line of the Revoked keys list after the key's label.
-func endedText(e EndedKeyRow, now time.Time) string {
+func endedText(e EndedKeyRow, c Clock) string {
 	var b strings.Builder
 	if e.Key.Revoked {
-		fmt.Fprintf(&b, "revoked %s by %s", day(e.Key.Ended), e.Key.RevokedBy)
+		fmt.Fprintf(&b, "revoked %s by %s", c.dayText(e.Key.Ended), e.Key.RevokedBy)
 	} else {
-		fmt.Fprintf(&b, "expired %s", day(e.Key.Ended))
+		fmt.Fprintf(&b, "expired %s", c.dayText(e.Key.Ended))
 	}
 	switch {
 	case e.Refused == 0:
@@ -322,21 +327,25 @@ func endedText(e EndedKeyRow, now time.Time) string {
 		fmt.Fprintf(&b, ": %d refused requests since", e.Refused)
 	}
 	if e.Refused > 0 && !e.Key.LastUsed.Before(e.Key.Ended) {
-		fmt.Fprintf(&b, ", last %s (%s) from %s", clock(e.Key.LastUsed), ago(e.Key.LastUsed, now), fromText(e.Key.LastFrom))
+		fmt.Fprintf(&b, ", last %s", c.timeOfDay(e.Key.LastUsed, false))
+		if c.isRecent(e.Key.LastUsed) {
+			fmt.Fprintf(&b, " (%s)", relative(c.Now.Sub(e.Key.LastUsed)))
+		}
+		fmt.Fprintf(&b, " from %s", fromText(e.Key.LastFrom))
 	}
 	return b.String()
 }
 
 // expiringText warns that a key stops working soon.
-func expiringText(k KeyRow, now time.Time) string {
-	in := k.ExpiresAt.Sub(now)
+func expiringText(k KeyRow, c Clock) string {
+	in := k.ExpiresAt.Sub(c.Now)
 	when := "in less than a day"
 	if d := int(in / (24 * time.Hour)); d == 1 {
 		when = "tomorrow"
 	} else if d > 1 {
 		when = fmt.Sprintf("in %d days", d)
 	}
-	return fmt.Sprintf("“%s” expires %s (%s). Rotate it now and put the new key in its integration, or that integration stops working.", k.Label, when, day(k.ExpiresAt))
+	return fmt.Sprintf("“%s” expires %s (%s). Rotate it now and put the new key in its integration, or that integration stops working.", k.Label, when, c.dayText(k.ExpiresAt))
 }
 
 func inboundURL(base string) string { return base + "/api/leads/inbound" }
@@ -370,34 +379,32 @@ func formExample(base, key string) string {
 }
 
 // snippet is one way to use a new key, filled with it.
-type snippet struct {
-	Use, Title, Text string
-	Open             bool
+type newSnippet struct {
+	Use, Title, What, Text string
+	Open                   bool
 }
 
 // snippetsFor are the snippets for the new key's access, the ones for its
 // uses open.
-func snippetsFor(base string, n NewKey) []snippet {
-	var all []snippet
+func snippetsFor(base string, n NewKey) []newSnippet {
+	var all []newSnippet
 	if n.Access == accessMCP {
-		all = []snippet{{Use: "mcp", Title: "MCP client configuration", Text: mcpClientConfig(base, n.Key)},
-			{Use: "curl", Title: "Send a lead from a server (curl)", Text: curlExample(base, n.Key)}}
+		all = []newSnippet{{Use: "mcp", Title: "MCP client configuration", What: "MCP client configuration with the new key", Text: mcpClientConfig(base, n.Key)},
+			{Use: "curl", Title: "Send a lead from a server (curl)", What: "curl example with the new key", Text: curlExample(base, n.Key)}}
 	} else {
-		all = []snippet{{Use: "tracker", Title: "Web tracker tag", Text: trackerSnippet(base, n.Key)},
-			{Use: "form", Title: "Form on your website", Text: formExample(base, n.Key)},
-			{Use: "curl", Title: "Zapier, Make or a script (curl)", Text: curlExample(base, n.Key)}}
+		all = []newSnippet{{Use: "tracker", Title: "Web tracker tag", What: "tracker tag with the new key", Text: trackerSnippet(base, n.Key)},
+			{Use: "form", Title: "Form on your website", What: "form HTML with the new key", Text: formExample(base, n.Key)},
+			{Use: "curl", Title: "Zapier, Make or a script (curl)", What: "curl example with the new key", Text: curlExample(base, n.Key)}}
 	}
 	for i := range all {
-		all[i].Open = len(n.Uses) == 0
-		for _, u := range n.Uses {
-			all[i].Open = all[i].Open || u == all[i].Use
-		}
+		all[i].Open = slices.Contains(n.Uses, all[i].Use)
 	}
 	return all
 }
 
-// RevokeKeyRemoval is the no-JS confirmation of revoking key k.
-func RevokeKeyRemoval(k KeyRow, now time.Time) Removal {
-	return Removal{Title: "Revoke “" + k.Label + "”?", Question: revokeQuestion(k, now), Action: KeyURL(k.ID),
+// RevokeKeyRemoval is the no-JS confirmation of revoking key k, read with
+// the page's clock c.
+func RevokeKeyRemoval(k KeyRow, c Clock) Removal {
+	return Removal{Title: "Revoke “" + k.Label + "”?", Question: revokeQuestion(k, c), Action: KeyURL(k.ID),
 		Button: "Revoke key", Back: "/settings/integrations", TestID: "revoke-confirm"}
 }

@@ -2,17 +2,24 @@ package views
 
 import (
 	"fmt"
+	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
-// LeadList is one page of the pipeline, or of a search in it.
+// LeadList is one page of the pipeline, latest activity first, or of a
+// search in it, newest first.
 type LeadList struct {
-	Leads       []LeadRow
-	Query       string // the search; "" lists every lead
-	Total       int    // the team's leads, or the leads the search finds
-	TotalCapped bool   // the search finds Total or more
-	Page        int    // 1-based; 0 when not known
-	Pages       int    // 0 when not known
+	Leads []LeadRow
+	Query string // the search; "" lists every lead
+	// The filters: a source ("" for any) and the leads without email or phone.
+	Source       string
+	NeedsContact bool
+	Total        int  // the team's leads, or the leads the search finds
+	TotalCapped  bool // the search finds Total or more
+	Page         int  // 1-based; 0 when not known
+	Pages        int  // 0 when not known
 	// Links to other pages; "" when there is none.
 	Newer, Older, First, Last string
 	// Notice says why the page shows no leads (past the end, a search too
@@ -22,37 +29,50 @@ type LeadList struct {
 	CSRF   string
 }
 
-// LeadRow is a lead in the pipeline list.
+// LeadRow is a lead in the pipeline list: what an agent needs to decide
+// whom to call first.
 type LeadRow struct {
-	ID       int64
-	Name     string
-	Email    string
-	Phone    string
-	Source   string
-	KeyLabel string
-	At       time.Time
-	Visits   int  // tracker page views
-	Hot      bool // three or more visits in the last 7 days
+	ID           int64
+	Name         string
+	Email        string
+	Phone        string // E.164
+	Source       string
+	Preview      string    // the latest message
+	LastActivity time.Time // the latest submission or return to the site
+	Visits       int       // tracker visits
+	Hot          bool      // three or more visits in the last 7 days
 	// NeedsContact: the lead came with neither email nor phone.
 	NeedsContact bool
 	Test         bool // sent by Closr's test buttons; removable
 }
 
-// LeadDetail is one lead with its history.
+// LeadDetail is one lead and its story: how they got in touch, what they
+// wrote each time and what they looked at.
 type LeadDetail struct {
-	Lead             LeadRow
-	Message          string
-	Custom           []Pair
-	Updated          time.Time
-	Submissions      []SubmissionView // a page of them, newest first
-	SubmissionsTotal int
-	Paged            bool  // this page is not the newest
-	Older            int64 // the cursor of the next, older page; 0 on the last
-	RawFolded        int   // submissions whose raw body was folded
-	KeptRaw          int   // how many of the newest submissions keep their raw body
-	PageViews        []PageView
-	PageViewsTotal   int
-	Links            TrackedLinks
+	Lead                 LeadRow
+	KeyLabel, KeyPreview string // the key of the first submission
+	First                Enquiry
+	Latest               *Enquiry // the newest submission, when it is not the first
+	Custom               []Pair
+	Submissions          []SubmissionView // a page of them, newest first
+	SubmissionsTotal     int
+	Paged                bool    // this page is not the newest
+	Older                int64   // the cursor of the next, older page; 0 on the last
+	RawFolded            int     // submissions whose raw body was folded
+	KeptRaw              int     // how many of the newest submissions keep their raw body
+	Visits               []Visit // newest first
+	MostViewed           []PageCount
+	// PageViews is how many page views the visits hold; PageViewsTotal how
+	// many the lead's visitors made in all.
+	PageViews, PageViewsTotal int
+	Links                     TrackedLinks
+}
+
+// Enquiry is one time the person got in touch.
+type Enquiry struct {
+	At      time.Time
+	Source  string
+	Message string
 }
 
 // Pair is a named value.
@@ -63,6 +83,7 @@ type SubmissionView struct {
 	ID          int64
 	At          time.Time
 	Source      string
+	Message     string
 	KeyLabel    string
 	KeyPreview  string
 	ContentType string
@@ -71,21 +92,65 @@ type SubmissionView struct {
 	RawSize     int      // 0 once folded
 }
 
+// Visit is a run of the lead's page views less than 30 minutes apart.
+type Visit struct {
+	N          int // 1 for the person's first visit
+	Start, End time.Time
+	Views      int
+	Pages      []PageCount // in the order first viewed
+	Referrer   string      // the site that sent them, "" when none or their own
+	Campaign   string      // the UTM campaign (with source and medium) of the link that brought them
+	Moment     Moment      // before, during or after the person got in touch
+	Opened     []PageView  // every view, in order
+}
+
+// Moment is when a visit was, next to the person's first enquiry.
+type Moment int
+
+const (
+	BeforeContact Moment = iota // every page was viewed before the first enquiry
+	AtContact                   // they got in touch during the visit
+	AfterContact
+)
+
+func (m Moment) String() string {
+	switch m {
+	case BeforeContact:
+		return "before they got in touch"
+	case AtContact:
+		return "got in touch on this visit"
+	}
+	return "after they got in touch"
+}
+
+// PageCount is a page and how often it was viewed.
+type PageCount struct {
+	Name   string // its title, without the site's name, else its path
+	URL    string
+	Views  int
+	Visits int
+}
+
 // PageView is one page the lead's visitor looked at.
 type PageView struct {
-	At     time.Time
-	Title  string
-	URL    string
-	Before bool // viewed before the person became a lead
+	At   time.Time
+	Name string
+	URL  string
 }
 
 func leadURL(id int64) string { return fmt.Sprintf("/leads/%d", id) }
 
+func (l LeadList) filtered() bool { return l.Source != "" || l.NeedsContact }
+
 // leadsSummary is the line above the list.
 func leadsSummary(l LeadList) string {
 	switch {
+	case l.Query == "" && l.filtered() && l.TotalCapped:
+		return fmt.Sprintf("%d or more leads match these filters, latest activity first.", l.Total)
+	case l.Query == "" && l.filtered():
+		return plural(l.Total, "lead matches", "leads match") + " these filters, latest activity first."
 	case l.Query == "":
-		s := fmt.Sprintf("%d leads from your website, Zapier, Make and other integrations.", l.Total-l.Tests)
+		s := fmt.Sprintf("%d leads from your website, Zapier, Make and other integrations, latest activity first: a new enquiry or a return to your site moves a lead to the top.", l.Total-l.Tests)
 		switch l.Tests {
 		case 0:
 		case 1:
@@ -134,11 +199,6 @@ func foldedNote(d LeadDetail) string {
 	return fmt.Sprintf("Raw bodies are kept for the newest %d submissions; %d older ones were folded. Their fields are kept.", d.KeptRaw, d.RawFolded)
 }
 
-// pageViewsNote says how many of the page views are listed.
-func pageViewsNote(d LeadDetail) string {
-	return fmt.Sprintf("The latest %d of %d page views.", len(d.PageViews), d.PageViewsTotal)
-}
-
 // byteSize is a size for people: bytes, KB or MB.
 func byteSize(n int) string {
 	switch {
@@ -156,11 +216,98 @@ func plural(n int, one, many string) string {
 	}
 	return fmt.Sprintf("%d %s", n, many)
 }
-func displayName(l LeadRow) string {
-	if l.Name != "" {
+
+// LeadTitle names a lead: their name, else their email, else their phone
+// as the agent's country writes it (c), else its number.
+func LeadTitle(l LeadRow, c Clock) string {
+	switch {
+	case l.Name != "":
 		return l.Name
+	case l.Email != "":
+		return l.Email
+	case l.Phone != "":
+		return c.phoneText(l.Phone)
 	}
-	return "(no name)"
+	return fmt.Sprintf("Lead #%d", l.ID)
+}
+
+// HumanName is a field name as people read it: "pre_approved" and
+// "preApproved" are "Pre approved"; acronyms ("ZIP") stay as they are.
+func HumanName(name string) string {
+	var b strings.Builder
+	prev := ' '
+	for _, r := range strings.TrimSpace(name) {
+		switch {
+		case r == '_' || r == '-' || unicode.IsSpace(r):
+			r = ' '
+		case unicode.IsUpper(r) && unicode.IsLower(prev):
+			b.WriteByte(' ')
+		}
+		if r == ' ' && prev == ' ' {
+			continue
+		}
+		b.WriteRune(r)
+		prev = r
+	}
+	words := strings.Fields(b.String())
+	for i, w := range words {
+		if i > 0 && !isAcronym(w) {
+			words[i] = strings.ToLower(w)
+		}
+	}
+	out := strings.Join(words, " ")
+	if out == "" {
+		return ""
+	}
+	first, size := utf8.DecodeRuneInString(out)
+	return string(unicode.ToUpper(first)) + out[size:]
+}
+
+// isAcronym reports whether w is all capitals (and at least two letters).
+func isAcronym(w string) bool {
+	letters := 0
+	for _, r := range w {
+		if unicode.IsLower(r) {
+			return false
+		}
+		if unicode.IsLetter(r) {
+			letters++
+		}
+	}
+	return letters > 1
+}
+
+// visitTitle is "Visit 3".
+func visitTitle(v Visit) string { return fmt.Sprintf("Visit %d", v.N) }
+
+// visitFacts is "6 pages, 4 min".
+func visitFacts(v Visit) string {
+	pages := "1 page"
+	if v.Views != 1 {
+		pages = fmt.Sprintf("%d pages", v.Views)
+	}
+	return pages + ", " + durationText(v.End.Sub(v.Start))
+}
+
+// pagesText is "7 Harbor Ln ×3, Contact".
+func pagesText(ps []PageCount) string {
+	parts := make([]string, len(ps))
+	for i, p := range ps {
+		parts[i] = p.Name
+		if p.Views > 1 {
+			parts[i] += fmt.Sprintf(" ×%d", p.Views)
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+// viewsText is "5 views in 3 visits".
+func viewsText(p PageCount) string {
+	views := plural(p.Views, "view", "views")
+	if p.Visits > 1 {
+		return views + " in " + plural(p.Visits, "visit", "visits")
+	}
+	return views
 }
 
 func trackedLinksURL(leadID int64) string { return fmt.Sprintf("/leads/%d/tracked-links", leadID) }

@@ -46,33 +46,36 @@ func MCPCard(base string) templ.Component {
 		}
 		ctx = templ.InitializeContext(ctx)
 		ctx = templ.ClearChildren(ctx)
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 1, "<section class=\"card\" id=\"mcp\" data-testid=\"mcp-card\" aria-labelledby=\"mcp-title\"><h2 id=\"mcp-title\">MCP: connect an AI assistant</h2><p class=\"muted\">Closr is an MCP server. An assistant such as Claude, Cursor or VS Code can search and read your leads, add leads, see who is on your website and summarize your pipeline.</p><ol><li>In <a href=\"#api-keys\">API keys</a> above, generate a key with <strong>MCP: read and write your CRM</strong> access. Keep it secret: it can read every lead.</li><li>Point your MCP client at <code data-testid=\"mcp-url\">")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 1, "<section class=\"card setup\" id=\"mcp\" data-testid=\"mcp-card\" aria-labelledby=\"mcp-title\"><details>")
+		if templ_7745c5c3_Err != nil {
+			return templ_7745c5c3_Err
+		}
+		templ_7745c5c3_Err = setupSummary("mcp-title", "MCP: connect an AI assistant", "Let Claude, Cursor or VS Code work with your leads").Render(ctx, templ_7745c5c3_Buffer)
+		if templ_7745c5c3_Err != nil {
+			return templ_7745c5c3_Err
+		}
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 2, "<p class=\"muted\">Closr is an MCP server. An assistant such as Claude, Cursor or VS Code can search and read your leads, add leads, see who is on your website and summarize your pipeline.</p><ol><li>In <a href=\"#api-keys\">API keys</a> above, generate a key with <strong>MCP: read and write your CRM</strong> access. Keep it secret: it can read every lead.</li><li>Point your MCP client at <code data-testid=\"mcp-url\">")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
 		var templ_7745c5c3_Var2 string
 		templ_7745c5c3_Var2, templ_7745c5c3_Err = templ.JoinStringErrs(mcpURL(base))
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/mcp.templ`, Line: 32, Col: 74}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/mcp.templ`, Line: 33, Col: 75}
 		}
 		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var2))
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 2, "</code> (Streamable HTTP) and send the key as <code>Authorization: Bearer YOUR_MCP_KEY</code> (or <code>x-api-key</code>).</li></ol><h3>Client configuration</h3><pre data-testid=\"mcp-config\"><code>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 3, "</code> (Streamable HTTP) and send the key as <code>Authorization: Bearer YOUR_MCP_KEY</code> (or <code>x-api-key</code>).</li></ol><h3>Client configuration</h3>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		var templ_7745c5c3_Var3 string
-		templ_7745c5c3_Var3, templ_7745c5c3_Err = templ.JoinStringErrs(mcpClientConfig(base, placeholderMCPKey))
-		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/mcp.templ`, Line: 35, Col: 80}
-		}
-		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var3))
+		templ_7745c5c3_Err = snippet("mcp-config", "MCP client configuration", mcpClientConfig(base, placeholderMCPKey)).Render(ctx, templ_7745c5c3_Buffer)
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 3, "</code></pre><p class=\"muted\">Tools: <code>create_lead</code>, <code>search_leads</code>, <code>get_lead</code>, <code>recent_visitors</code>, <code>pipeline_summary</code>. Each works on your team's data only; revoking the key cuts the assistant off on its next request.</p></section>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 4, "<p class=\"muted\">Tools: <code>create_lead</code>, <code>search_leads</code>, <code>get_lead</code>, <code>recent_visitors</code>, <code>pipeline_summary</code>, <code>tracked_link</code>. Each works on your team's data only; revoking the key cuts the assistant off on its next request.</p></details></section>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}

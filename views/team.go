@@ -104,7 +104,7 @@ func roleLabel(role string) string {
 }
 
 // activityText says what happened, without the time.
-func activityText(e ActivityRow) string {
+func activityText(e ActivityRow, c Clock) string {
 	switch e.Action {
 	case "invited":
 		return fmt.Sprintf("%s invited %s as %s", e.Actor, e.Email, roleName(e.Role))
@@ -132,7 +132,7 @@ func activityText(e ActivityRow) string {
 	case "key_renamed":
 		return fmt.Sprintf("%s renamed the key “%s” to “%s” %s…", e.Actor, e.Detail, e.KeyLabel, e.KeyPreview)
 	case "key_expiry_set":
-		return fmt.Sprintf("%s set the key “%s” %s… to expire %s", e.Actor, e.KeyLabel, e.KeyPreview, when(e.Until))
+		return fmt.Sprintf("%s set the key “%s” %s… to expire %s", e.Actor, e.KeyLabel, e.KeyPreview, c.dateText(e.Until))
 	}
 	return e.Actor + " " + e.Action
 }

@@ -2,10 +2,7 @@
 // built by the handlers; they never reach the store.
 package views
 
-import (
-	"encoding/json"
-	"time"
-)
+import "encoding/json"
 
 // Page is what every full page needs.
 type Page struct {
@@ -36,17 +33,6 @@ func csrfHeaders(token string) string {
 	b, _ := json.Marshal(map[string]string{"X-CSRF-Token": token})
 	return string(b)
 }
-
-// when formats a time for lists: UTC, to the minute, or "Never".
-func when(t time.Time) string {
-	if t.IsZero() {
-		return "Never"
-	}
-	return t.UTC().Format("Jan 2, 2006 15:04 UTC")
-}
-
-// isoTime is a time for the datetime attribute.
-func isoTime(t time.Time) string { return t.UTC().Format(time.RFC3339) }
 
 // htmxConfig turns off what CSP forbids (eval, injected styles) and lets
 // HTMX swap 422 answers, which carry the card with its message; other errors

@@ -53,6 +53,7 @@ type dataset struct {
 	hotLead    int64  // the lead whose visitor has shape.hotViews page views
 	typical    int64  // a lead with a few dozen page views
 	middle     int64  // a lead in the middle of the list, with the rare name
+	middleAt   int64  // its latest activity (Unix seconds), for its place in the list
 	phone      string // the middle lead's phone, as people write it: (212) 555-0100
 	leadCount  int    // the big team's leads
 }
@@ -237,8 +238,14 @@ func (b *builder) fill(teamID, keyID int64, leads, visitors, views, hot int, lin
 		phone := fmt.Sprintf("+1%03d%07d", 200+100*teamID+int64(i%3)*11, (int64(i)*7919+12345)%10_000_000)
 		source := sources[b.rnd.IntN(len(sources))]
 		message := "I'd like to see 12 Oak St this weekend. Is it still available?"
-		res, err := b.exec(`INSERT INTO leads (team_id, name, email, phone, message, source, custom, key_id, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, '[["budget","$650k"]]', ?, ?, ?)`, teamID, name, email, phone, message, source, keyID, at, at)
+		if i%1000 == 7 { // one in a thousand came without a way to reach them
+			email, phone = "", ""
+		}
+		// Latest activity is the enquiry: the list's order is the order
+		// the leads came in.
+		res, err := b.exec(`INSERT INTO leads (team_id, name, email, phone, message, source, custom, key_id, created_at, updated_at,
+				last_activity_at, last_message)
+			VALUES (?, ?, ?, ?, ?, ?, '[["budget","$650k"]]', ?, ?, ?, ?, ?)`, teamID, name, email, phone, message, source, keyID, at, at, at, message)
 		if err != nil {
 			return fmt.Errorf("insert lead: %w", err)
 		}
@@ -247,8 +254,8 @@ func (b *builder) fill(teamID, keyID int64, leads, visitors, views, hot int, lin
 		body := fmt.Sprintf(`{"name":%q,"email":%q,"phone":%q,"message":%q,"source":%q,"budget":"$650k","page":"https://agent.example/listings/12-oak-st","utm_source":"google","utm_medium":"cpc","utm_campaign":"spring-open-house","consent":"yes","submitted_at":"%s"}`,
 			name, email, phone, message, source, time.Unix(at, 0).UTC().Format(time.RFC3339))
 		fields := fmt.Sprintf(`[["name",%q],["email",%q],["phone",%q],["message",%q],["source",%q],["budget","$650k"]]`, name, email, phone, message, source)
-		if _, err := b.exec(`INSERT INTO submissions (team_id, lead_id, key_id, source, content_type, raw, fields, created_at)
-			VALUES (?, ?, ?, ?, 'application/json', ?, ?, ?)`, teamID, id, keyID, source, []byte(body), fields, at); err != nil {
+		if _, err := b.exec(`INSERT INTO submissions (team_id, lead_id, key_id, source, content_type, raw, fields, message, created_at)
+			VALUES (?, ?, ?, ?, 'application/json', ?, ?, ?, ?)`, teamID, id, keyID, source, []byte(body), fields, message, at); err != nil {
 			return fmt.Errorf("insert submission: %w", err)
 		}
 	}
@@ -360,7 +367,7 @@ func loadDataset(path string) (dataset, error) {
 	if err := raw.QueryRow(`SELECT id FROM leads WHERE team_id = ` + team + ` ORDER BY id DESC LIMIT 1 OFFSET 19`).Scan(&d.typical); err != nil {
 		return d, fmt.Errorf("find a typical lead: %w", err)
 	}
-	if err := raw.QueryRow(`SELECT id FROM leads WHERE team_id = `+team+` AND name = ?`, rareName).Scan(&d.middle); err != nil {
+	if err := raw.QueryRow(`SELECT id, last_activity_at FROM leads WHERE team_id = `+team+` AND name = ?`, rareName).Scan(&d.middle, &d.middleAt); err != nil {
 		return d, fmt.Errorf("find the middle lead: %w", err)
 	}
 	var e164 string

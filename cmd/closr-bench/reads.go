@@ -46,8 +46,17 @@ var readCases = []readCase{
 		return r.page(ctx, fmt.Sprintf("/leads?page=%d", (r.d.leadCount+49)/50))
 	}},
 	{"GET /leads?before=(middle)", func(ctx context.Context, r *reader) error {
-		return r.page(ctx, fmt.Sprintf("/leads?before=%d", r.d.middle))
+		return r.page(ctx, "/leads?before="+store.LeadCursor{At: r.d.middleAt, ID: r.d.middle}.String())
 	}},
+	{"GET /leads?source=Zillow", func(ctx context.Context, r *reader) error { return r.page(ctx, "/leads?source=Zillow") }},
+	{"GET /leads?source=Zillow, before (middle)", func(ctx context.Context, r *reader) error {
+		return r.page(ctx, "/leads?source=Zillow&before="+store.LeadCursor{At: r.d.middleAt, ID: r.d.middle}.String())
+	}},
+	{"GET /leads?needs_contact=1", func(ctx context.Context, r *reader) error { return r.page(ctx, "/leads?needs_contact=1") }},
+	{"GET /leads?needs_contact=1&source=Zillow", func(ctx context.Context, r *reader) error {
+		return r.page(ctx, "/leads?needs_contact=1&source=Zillow")
+	}},
+	{"GET /leads?q=gmail&source=Zillow", func(ctx context.Context, r *reader) error { return r.page(ctx, "/leads?q=gmail&source=Zillow") }},
 	{"GET /leads?q=(rare name)", func(ctx context.Context, r *reader) error { return r.page(ctx, "/leads?q=Farquharson") }},
 	{"GET /leads?q=gmail", func(ctx context.Context, r *reader) error { return r.page(ctx, "/leads?q=gmail") }},
 	{"GET /leads/{id}, a few dozen views", func(ctx context.Context, r *reader) error {
