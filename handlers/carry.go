@@ -17,8 +17,8 @@ import (
 // authenticated (see newCookieStore), so a new key is shown to the browser
 // that made it and kept nowhere on the server.
 type carried struct {
-	KeyNotice     string `json:"k,omitempty"`
-	TrackerNotice string `json:"t,omitempty"`
+	KeyNotice     string        `json:"k,omitempty"`
+	TrackerNotice string        `json:"t,omitempty"`
 	New           *views.NewKey `json:"n,omitempty"` // the full key, with what the COPY NOW panel shows with it
 }
 
