@@ -152,7 +152,7 @@ func (db *DB) insertKey(ctx context.Context, tx writeTx, k *APIKey, key string) 
 	}
 	stored := *k
 	tx.afterCommit(func() { db.keys.put(h, stored) })
-	return nil
+	return tx.notify(ctx, change{changeKey, k.ID})
 }
 
 // activeKey is the condition on api_keys k of a key that works at the
@@ -238,10 +238,18 @@ func (db *DB) EndedKeys(ctx context.Context, teamID int64) ([]EndedKey, error) {
 // APIKeyByHash finds the key with this hash, from memory. An unknown key
 // is ErrNotFound; a key revoked or expired within EndedKeyWindow comes
 // back with ErrKeyRevoked, so that its requests can be counted against it.
-// The usage fields (last used and so on) are not kept current here.
+// The usage fields (last used and so on) are not kept current here. On
+// PostgreSQL a key missing from memory is looked up in the database (it
+// may have been made on another instance a moment ago), and every key is
+// while the caches may be stale (see peers).
 func (db *DB) APIKeyByHash(ctx context.Context, hash [32]byte) (APIKey, error) {
 	k, ok := db.keys.get(hash)
-	if !ok {
+	if !ok && db.peers.shared() || db.peers.stale() {
+		var err error
+		if k, err = db.lookupKey(ctx, hash); err != nil {
+			return APIKey{}, err
+		}
+	} else if !ok {
 		return APIKey{}, ErrNotFound
 	}
 	if !k.RevokedAt.IsZero() || (!k.ExpiresAt.IsZero() && !db.now().Before(k.ExpiresAt)) {
@@ -288,7 +296,7 @@ func (db *DB) RevokeAPIKey(ctx context.Context, teamID, keyID, agentID int64) (A
 		}
 		tx.note(batchNote{noteKeyRevoked, keyID})
 		tx.afterCommit(func() { db.keys.revoke([32]byte(hash), now) })
-		return nil
+		return tx.notify(ctx, change{changeKey, keyID})
 	})
 	if err != nil {
 		return APIKey{}, fmt.Errorf("revoke key %d: %w", keyID, err)
@@ -355,7 +363,7 @@ func (db *DB) ExpireAPIKey(ctx context.Context, teamID, keyID, agentID int64, at
 			return err
 		}
 		tx.afterCommit(func() { db.keys.expire([32]byte(hash), at) })
-		return nil
+		return tx.notify(ctx, change{changeKey, keyID})
 	})
 	if err != nil {
 		return APIKey{}, fmt.Errorf("set expiry of key %d: %w", keyID, err)

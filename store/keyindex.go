@@ -20,11 +20,18 @@ import (
 // EndedKeyWindow (at most MaxEndedKeys a team), in the same map: a request
 // with one is refused like any unknown key, and counted against it, at
 // the cost of the same single lookup.
+//
+// On PostgreSQL other instances change keys too: their notifications (see
+// peers) bring each change here with set, and a key not found here is
+// looked up in the database before it is refused.
 type keyIndex struct {
 	mu     sync.RWMutex
 	byHash map[[32]byte]APIKey
 	active map[int64]int64      // id → expiry (Unix seconds, 0 for none) of every unrevoked key in byHash
 	ended  map[int64][][32]byte // team → its revoked keys in byHash, oldest first
+	// gen counts the changes read from the database (set, reset), so that
+	// a lookup that began before one cannot store what it read after it.
+	gen uint64
 }
 
 func (ix *keyIndex) get(h [32]byte) (APIKey, bool) {
@@ -46,8 +53,12 @@ func (ix *keyIndex) put(h [32]byte, k APIKey) {
 func (ix *keyIndex) revoke(h [32]byte, at time.Time) {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
+	ix.revokeLocked(h, at)
+}
+
+func (ix *keyIndex) revokeLocked(h [32]byte, at time.Time) {
 	k, ok := ix.byHash[h]
-	if !ok {
+	if !ok || !k.RevokedAt.IsZero() {
 		return
 	}
 	delete(ix.active, k.ID)
@@ -59,6 +70,47 @@ func (ix *keyIndex) revoke(h [32]byte, at time.Time) {
 		list = list[1:]
 	}
 	ix.ended[k.TeamID] = list
+}
+
+// set records the key as the database has it now, changed by another
+// instance or looked up after a miss.
+func (ix *keyIndex) set(h [32]byte, k APIKey) {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	ix.setLocked(h, k)
+}
+
+func (ix *keyIndex) setLocked(h [32]byte, k APIKey) {
+	ix.gen++
+	revoked := k.RevokedAt
+	if old, ok := ix.byHash[h]; ok && !old.RevokedAt.IsZero() {
+		k.RevokedAt = old.RevokedAt // already in its team's ended list
+	} else {
+		k.RevokedAt = time.Time{}
+	}
+	ix.byHash[h] = k
+	if k.RevokedAt.IsZero() {
+		ix.active[k.ID] = unixOrZeroTime(k.ExpiresAt)
+	}
+	if !revoked.IsZero() {
+		ix.revokeLocked(h, revoked)
+	}
+}
+
+// generation is read before a lookup in the database; fill stores what
+// the lookup found unless a change was read meanwhile.
+func (ix *keyIndex) generation() uint64 {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	return ix.gen
+}
+
+func (ix *keyIndex) fill(h [32]byte, k APIKey, gen uint64) {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	if gen == ix.gen {
+		ix.setLocked(h, k)
+	}
 }
 
 func (ix *keyIndex) expire(h [32]byte, at time.Time) {
@@ -76,6 +128,10 @@ func (ix *keyIndex) expire(h [32]byte, at time.Time) {
 func (ix *keyIndex) prune(now time.Time) {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
+	ix.pruneLocked(now)
+}
+
+func (ix *keyIndex) pruneLocked(now time.Time) {
 	type endedKey struct {
 		h  [32]byte
 		at time.Time
@@ -128,37 +184,54 @@ func (db *DB) keyStillActive(tx writeTx, keyID int64) error {
 	return nil
 }
 
-// loadKeys fills the index from the database at start: the active keys and
-// each team's latest keys ended within EndedKeyWindow.
+// loadKeys fills the index from the database: at start, and again when
+// the notifications from other instances may have missed some (see peers).
+// It reads the active keys and each team's latest keys ended within
+// EndedKeyWindow.
 func (db *DB) loadKeys(ctx context.Context) error {
-	type hashed struct {
-		hash []byte
-		key  APIKey
-	}
 	now := db.now()
 	rows, err := db.r.QueryContext(ctx, "SELECT k.hash, "+keyColumns+" WHERE k.revoked_at IS NULL OR k.revoked_at > ?",
 		now.Add(-EndedKeyWindow).Unix())
 	if err != nil {
 		return fmt.Errorf("load keys: %w", err)
 	}
-	keys, err := scanAll(rows, func(sc scanner) (hashed, error) {
-		var h hashed
-		var err error
-		h.key, err = scanKey(prefixScanner{sc, &h.hash})
-		return h, err
-	})
+	keys, err := scanAll(rows, scanHashedKey)
 	if err != nil {
 		return fmt.Errorf("load keys: %w", err)
 	}
-	db.keys.byHash, db.keys.active, db.keys.ended = map[[32]byte]APIKey{}, map[int64]int64{}, map[int64][][32]byte{}
+	ix := &db.keys
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	ix.gen++
+	ix.byHash, ix.active, ix.ended = map[[32]byte]APIKey{}, map[int64]int64{}, map[int64][][32]byte{}
 	for _, h := range keys {
-		db.keys.byHash[[32]byte(h.hash)] = h.key
+		ix.byHash[h.hash] = h.key
 		if h.key.RevokedAt.IsZero() {
-			db.keys.active[h.key.ID] = unixOrZeroTime(h.key.ExpiresAt)
+			ix.active[h.key.ID] = unixOrZeroTime(h.key.ExpiresAt)
 		}
 	}
-	db.keys.prune(now)
+	ix.pruneLocked(now)
 	return nil
+}
+
+// hashedKey is a key's record with its hash, as the index keeps it.
+type hashedKey struct {
+	hash [32]byte
+	key  APIKey
+}
+
+func scanHashedKey(sc scanner) (hashedKey, error) {
+	var h hashedKey
+	var hash []byte
+	var err error
+	if h.key, err = scanKey(prefixScanner{sc, &hash}); err != nil {
+		return h, err
+	}
+	if len(hash) != len(h.hash) {
+		return h, fmt.Errorf("key %d: a hash of %d bytes", h.key.ID, len(hash))
+	}
+	h.hash = [32]byte(hash)
+	return h, nil
 }
 
 func unixOrZeroTime(t time.Time) int64 {

@@ -69,6 +69,8 @@ type DB struct {
 	visitors visitorCache
 	domains  domainCache
 	pending  teamSet
+	// peers keeps the caches in step with other instances (PostgreSQL).
+	peers peers
 	// usage is the key use counted since its last flush (see RecordUse).
 	usage     usage
 	usageQuit chan struct{}
@@ -197,6 +199,7 @@ func (db *DB) Optimize(ctx context.Context) error {
 // later ones fail with ErrUnavailable.
 func (db *DB) Close() error {
 	db.closeOnce.Do(func() {
+		db.stopPeers()
 		close(db.usageQuit)
 		<-db.usageDone
 		close(db.quit)
@@ -282,18 +285,23 @@ func Backup(ctx context.Context, path, dst string) error {
 }
 
 // Setting returns the named setting, creating it with gen() the first time.
+// Instances starting together on one PostgreSQL database all get the value
+// the first of them stored.
 func (db *DB) Setting(ctx context.Context, name string, gen func() ([]byte, error)) ([]byte, error) {
 	var v []byte
 	err := db.write(ctx, func(ctx context.Context, tx writeTx) error {
-		err := tx.QueryRowContext(ctx, "SELECT value FROM settings WHERE name = ?", name).Scan(&v)
+		const get = "SELECT value FROM settings WHERE name = ?"
+		err := tx.QueryRowContext(ctx, get, name).Scan(&v)
 		if !errors.Is(err, sql.ErrNoRows) {
 			return err
 		}
 		if v, err = gen(); err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, "INSERT INTO settings (name, value) VALUES (?, ?)", name, v)
-		return err
+		if _, err = tx.ExecContext(ctx, "INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING", name, v); err != nil {
+			return err
+		}
+		return tx.QueryRowContext(ctx, get, name).Scan(&v)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("setting %s: %w", name, err)

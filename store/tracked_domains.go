@@ -30,7 +30,7 @@ type TrackedDomain struct {
 // tracker event and browser form post from a page asks, so the lists are
 // kept in memory; the returned slice must not be modified.
 func (db *DB) TrackedDomains(ctx context.Context, teamID int64) ([]TrackedDomain, error) {
-	if ds, ok := db.domains.get(teamID); ok {
+	if ds, ok := db.domains.get(teamID); ok && !db.peers.stale() {
 		return ds, nil
 	}
 	gen := db.domains.generation()
@@ -82,7 +82,7 @@ func (db *DB) AddTrackedDomain(ctx context.Context, teamID int64, domain string)
 			return err
 		}
 		tx.afterCommit(func() { db.domains.invalidate(teamID) })
-		return nil
+		return tx.notify(ctx, change{changeDomains, teamID})
 	})
 	if err != nil {
 		return TrackedDomain{}, fmt.Errorf("add tracked domain %s: %w", domain, err)
@@ -106,7 +106,7 @@ func (db *DB) RemoveTrackedDomain(ctx context.Context, teamID, id int64) (Tracke
 		}
 		d.CreatedAt = time.Unix(at, 0).UTC()
 		tx.afterCommit(func() { db.domains.invalidate(teamID) })
-		return nil
+		return tx.notify(ctx, change{changeDomains, teamID})
 	})
 	if err != nil {
 		return TrackedDomain{}, fmt.Errorf("remove tracked domain %d: %w", id, err)
@@ -146,6 +146,14 @@ func (c *domainCache) fill(team int64, ds []TrackedDomain, gen uint64) {
 		c.byTeam = map[int64][]TrackedDomain{}
 	}
 	c.byTeam[team] = ds
+}
+
+// reset drops every team's list (see peers).
+func (c *domainCache) reset() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.gen++
+	c.byTeam = nil
 }
 
 func (c *domainCache) invalidate(team int64) {

@@ -149,7 +149,7 @@ func (db *DB) runBatch(batch []*writeReq, isolate bool) (results []error, retry 
 		}
 		return results, false
 	}
-	tx := &wtx{tx: sqlTx, cache: db.stmts, bound: map[string]*sql.Stmt{}}
+	tx := &wtx{tx: sqlTx, cache: db.stmts, bound: map[string]*sql.Stmt{}, channel: db.peers.channel}
 	// abandon ends the transaction after a failure. When SQLite has already
 	// rolled it back itself, ROLLBACK fails with nothing to undo; any other
 	// failure is kept for the callers, who are told nothing was saved.

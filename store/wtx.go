@@ -24,6 +24,10 @@ type writeTx interface {
 	// which cannot see it in memory until the commit; noted asks.
 	note(n batchNote)
 	noted(n batchNote) bool
+	// notify tells the other instances sharing the database of a change
+	// to something they cache, when the transaction commits (see peers).
+	// It does nothing on SQLite.
+	notify(ctx context.Context, c change) error
 }
 
 // batchNote is something a body did that later bodies of its batch must
@@ -51,6 +55,8 @@ type wtx struct {
 	cache *stmtCache
 	bound map[string]*sql.Stmt // cached statements bound to this transaction
 
+	channel string // where notify sends; "" on SQLite
+
 	caller int         // the batch position of the body now running
 	hooks  []afterHook // run in order once the transaction commits
 	notes  []batchNote
@@ -59,6 +65,14 @@ type wtx struct {
 func (tx *wtx) note(n batchNote) { tx.notes = append(tx.notes, n) }
 
 func (tx *wtx) noted(n batchNote) bool { return slices.Contains(tx.notes, n) }
+
+func (tx *wtx) notify(ctx context.Context, c change) error {
+	if tx.channel == "" {
+		return nil
+	}
+	_, err := tx.ExecContext(ctx, "SELECT pg_notify(?, ?)", tx.channel, c.payload())
+	return err
+}
 
 type afterHook struct {
 	caller int
