@@ -61,7 +61,9 @@ func (db *DB) IngestLead(ctx context.Context, in LeadInput) (IngestResult, error
 	in.customJSON, in.fieldsJSON, in.notesJSON = fieldsJSON(firstFields(in.Custom)), fieldsJSON(in.Fields), notesJSON(in.Notes)
 	err := db.write(ctx, func(ctx context.Context, tx writeTx) error {
 		var err error
-		pending := db.pending.has(in.TeamID) || tx.noted(batchNote{noteTeamPending, in.TeamID})
+		// Another instance may have marked the team a moment ago, and no
+		// notification can beat this commit: on PostgreSQL every lead looks.
+		pending := db.peers.shared() || db.pending.has(in.TeamID) || tx.noted(batchNote{noteTeamPending, in.TeamID})
 		res, err = db.ingestLead(ctx, tx, in, pending)
 		return err
 	})

@@ -103,7 +103,11 @@ func channelFor(schema string) string {
 
 // startPeers connects the listener, loads the caches and keeps them
 // current until Close. A first connection that fails fails Open.
-func (db *DB) startPeers(ctx context.Context, addr, schema string, log *slog.Logger) error {
+func (db *DB) startPeers(ctx context.Context, addr string, log *slog.Logger) error {
+	var schema string
+	if err := db.r.QueryRowContext(ctx, "SELECT current_schema()").Scan(&schema); err != nil {
+		return fmt.Errorf("listen for other instances' changes: %w", err)
+	}
 	p := &db.peers
 	p.addr, p.channel, p.log, p.done = addr, channelFor(schema), log, make(chan struct{})
 	conn, err := db.listenAndLoad(ctx)

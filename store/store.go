@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"net/url"
 	"sort"
 	"strings"
@@ -93,6 +94,9 @@ type Options struct {
 	Now func() time.Time
 	// ReadTimeout replaces DefaultReadTimeout.
 	ReadTimeout time.Duration
+	// Logger gets what the store does on its own, such as losing and
+	// regaining its link to other instances; nil is slog.Default().
+	Logger *slog.Logger
 }
 
 // Open opens (creating if needed) the database file at path and migrates it.
@@ -149,7 +153,15 @@ func OpenWith(ctx context.Context, path string, opt Options) (*DB, error) {
 		r.Close()
 		return nil, fmt.Errorf("optimize %s: %w", path, err)
 	}
-	if err := errors.Join(db.loadKeys(ctx), db.loadPendingIdentities(ctx)); err != nil {
+	if opt.Logger == nil {
+		opt.Logger = slog.Default()
+	}
+	loadKeys := db.loadKeys
+	if strings.HasPrefix(path, "postgres") {
+		loadKeys = func(ctx context.Context) error { return db.startPeers(ctx, path, opt.Logger) }
+	}
+	if err := errors.Join(loadKeys(ctx), db.loadPendingIdentities(ctx)); err != nil {
+		db.stopPeers()
 		w.Close()
 		r.Close()
 		return nil, err

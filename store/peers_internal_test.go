@@ -1,0 +1,56 @@
+package store
+
+import (
+	"testing"
+	"time"
+)
+
+// TestKeyIndexSetAndFill: changes read from the database (set) replace
+// what the index holds, a revoked key is kept once among its team's ended
+// keys however often it is heard of, and a lookup that began before a
+// change cannot store what it read (fill).
+func TestKeyIndexSetAndFill(t *testing.T) {
+	var ix keyIndex
+	ix.byHash, ix.active, ix.ended = map[[32]byte]APIKey{}, map[int64]int64{}, map[int64][][32]byte{}
+	now := time.Now
+	h := [32]byte{1}
+	k := APIKey{ID: 7, TeamID: 3}
+
+	gen := ix.generation()
+	ix.set(h, k)
+	if !ix.isActive(7, now) {
+		t.Fatal("a key set active is not active")
+	}
+	revoked := k
+	revoked.RevokedAt = time.Unix(1_800_000_000, 0)
+	ix.set(h, revoked)
+	ix.set(h, revoked) // heard of twice: the listener's reload and a notification
+	if ix.isActive(7, now) || len(ix.ended[3]) != 1 || !ix.byHash[h].RevokedAt.Equal(revoked.RevokedAt) {
+		t.Fatalf("after a revoke: active %v, ended %v, %+v", ix.isActive(7, now), ix.ended[3], ix.byHash[h])
+	}
+	// A lookup that read the key active before the revoke was heard of.
+	ix.fill(h, k, gen)
+	if ix.isActive(7, now) {
+		t.Fatal("a stale lookup brought a revoked key back")
+	}
+	// A lookup with nothing heard of since fills the index.
+	h2 := [32]byte{2}
+	ix.fill(h2, APIKey{ID: 8, TeamID: 3, ExpiresAt: time.Now().Add(time.Hour)}, ix.generation())
+	if !ix.isActive(8, now) {
+		t.Fatal("a fresh lookup was not kept")
+	}
+}
+
+func TestChangePayload(t *testing.T) {
+	for _, c := range []change{{changeKey, 42}, {changeDomains, 9_000_000_000}} {
+		got, err := parseChange(c.payload())
+		if err != nil || got != c {
+			t.Fatalf("%+v → %q → %+v, %v", c, c.payload(), got, err)
+		}
+	}
+	for _, p := range []string{"", "k", "x12", "k1a", "d-"} {
+		if _, err := parseChange(p); err == nil {
+			t.Fatalf("%q parsed", p)
+		}
+	}
+}
