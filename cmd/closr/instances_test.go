@@ -33,7 +33,7 @@ func TestTwoInstancesRevokeUnderLoad(t *testing.T) {
 	owner.signup()
 	// The session made on A signs the owner in on B too: the cookie's
 	// keys come from the database, so no sticky sessions are needed.
-	if r := owner.on("http://"+b.addr).get("/settings/integrations"); r.status != http.StatusOK {
+	if r := owner.on("http://" + b.addr).get("/settings/integrations"); r.status != http.StatusOK {
 		t.Fatalf("A's session on B: %d", r.status)
 	}
 	key := owner.generate("Zapier")
