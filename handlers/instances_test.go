@@ -4,8 +4,13 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"closr/handlers"
+	"closr/store"
 )
 
 // These tests run two servers, each on its own store, on one PostgreSQL
@@ -95,4 +100,54 @@ func TestInstancesTrackedDomainRemoved(t *testing.T) {
 func pgAddr(t *testing.T) string {
 	t.Skip("needs CLOSR_TEST_POSTGRES")
 	return ""
+}
+
+// mailLog is a Mailer that keeps the subjects it was given.
+type mailLog struct {
+	mu       sync.Mutex
+	subjects []string
+}
+
+func (m *mailLog) Send(to []string, subject, body string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.subjects = append(m.subjects, subject)
+}
+
+// TestInstancesExpiryNoticeOnce: instances started together send their
+// hourly expiry notices at the same moment; each key's notice goes once.
+func TestInstancesExpiryNoticeOnce(t *testing.T) {
+	t.Parallel()
+	addr := pgAddr(t)
+	mail := &mailLog{}
+	withMail := func(c *handlers.Config) { c.Mail = mail }
+	a, b := newEnvWith(t, envOptions{dbPath: addr, config: withMail}), newEnvWith(t, envOptions{dbPath: addr, config: withMail})
+	a.client().signup("Ana Owner", "ana@example.com", "Sunset Realty")
+	ana := a.agent("ana@example.com")
+	const keys = 5
+	for i := range keys {
+		if _, _, err := a.db.CreateAPIKey(context.Background(), ana.TeamID, ana.ID, fmt.Sprint("key ", i), store.AccessIntake, 3); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var wg sync.WaitGroup
+	for range 4 {
+		for _, e := range []*env{a, b} {
+			wg.Go(func() {
+				if err := e.h.SendExpiryNotices(context.Background()); err != nil {
+					t.Error(err)
+				}
+			})
+		}
+	}
+	wg.Wait()
+	notices := 0
+	for _, s := range mail.subjects {
+		if strings.Contains(s, "expires on") {
+			notices++
+		}
+	}
+	if notices != keys {
+		t.Fatalf("%d expiry notices for %d keys:\n%s", notices, keys, strings.Join(mail.subjects, "\n"))
+	}
 }

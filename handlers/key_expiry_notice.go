@@ -3,6 +3,7 @@ package handlers
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"closr/store"
 )
@@ -18,13 +19,27 @@ func (s *Server) SendExpiryNotices(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	var sent []int64
-	var to []string
+	ids := make([]int64, len(keys))
 	for i, k := range keys {
-		if i == 0 || k.TeamID != keys[i-1].TeamID {
+		ids[i] = k.ID
+	}
+	// Claimed before sending: another instance may be sending the same
+	// notices at the same time. The mailer queues and never fails here.
+	claimed, err := s.store.ClaimExpiryNotices(ctx, ids)
+	if err != nil {
+		return err
+	}
+	var to []string
+	team := int64(0)
+	for _, k := range keys {
+		if !slices.Contains(claimed, k.ID) {
+			continue
+		}
+		if k.TeamID != team {
 			if to, err = s.managerEmails(ctx, k.TeamID); err != nil {
 				return err
 			}
+			team = k.TeamID
 		}
 		s.mail.Send(to, fmt.Sprintf("[Closr] The API key “%s” expires on %s", k.Label, k.ExpiresAt.Format("Jan 2")), fmt.Sprintf(
 			`The API key “%s” (%s…) stops working on %s.
@@ -33,12 +48,8 @@ Whatever uses it (a website form, the web tracker, a Zapier zap, an MCP client) 
 
 To keep it working, open Settings → Integrations in Closr, click Rotate next to the key, put the new key where the old one is, and test it: the old key keeps working until it expires.
 `, k.Label, k.Preview, k.ExpiresAt.Format("Monday, Jan 2, 2006 at 15:04 UTC")))
-		sent = append(sent, k.ID)
 	}
-	if len(sent) == 0 {
-		return nil
-	}
-	return s.store.MarkExpiryNotices(ctx, sent)
+	return nil
 }
 
 // managerEmails are the addresses of the team's owner and admins.

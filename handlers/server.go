@@ -73,7 +73,7 @@ type KeyStore interface {
 	KeyUsage(ctx context.Context, teamID, keyID int64, since time.Time) (map[int64][]store.DayUsage, error)
 	KeyRequests(ctx context.Context, teamID, keyID int64) ([]store.KeyRequest, error)
 	ExpiringKeys(ctx context.Context, within time.Duration) ([]store.APIKey, error)
-	MarkExpiryNotices(ctx context.Context, keyIDs []int64) error
+	ClaimExpiryNotices(ctx context.Context, keyIDs []int64) ([]int64, error)
 }
 
 // LeadStore is what inbound leads and the pipeline views need.

@@ -414,7 +414,7 @@ const expiringKeysSQL = "SELECT " + keyColumns + `
 	ORDER BY k.team_id, k.expires_at`
 
 // ExpiringKeys lists the keys, of every team, that expire within the given
-// time and whose owners have not been told (MarkExpiryNotices).
+// time and whose owners have not been told (ClaimExpiryNotices).
 func (db *DB) ExpiringKeys(ctx context.Context, within time.Duration) ([]APIKey, error) {
 	now := db.now()
 	keys, err := queryAll(ctx, db, scanKey, expiringKeysSQL, now.Unix(), now.Add(within).Unix())
@@ -424,22 +424,31 @@ func (db *DB) ExpiringKeys(ctx context.Context, within time.Duration) ([]APIKey,
 	return keys, nil
 }
 
-// MarkExpiryNotices records that the owners of these keys were told they
-// expire soon, so they are told once.
-func (db *DB) MarkExpiryNotices(ctx context.Context, keyIDs []int64) error {
+// ClaimExpiryNotices records that the owners of these keys are being told
+// they expire soon and returns the keys it recorded: those no one had
+// claimed yet. Several instances sending notices at the same hour tell
+// each owner once.
+func (db *DB) ClaimExpiryNotices(ctx context.Context, keyIDs []int64) ([]int64, error) {
 	at := db.now().Unix()
+	var claimed []int64
 	err := db.write(ctx, func(ctx context.Context, tx writeTx) error {
+		claimed = claimed[:0]
 		for _, id := range keyIDs {
-			if _, err := tx.ExecContext(ctx, "UPDATE api_keys SET expiry_notice_at = ? WHERE id = ?", at, id); err != nil {
+			var got int64
+			err := tx.QueryRowContext(ctx, "UPDATE api_keys SET expiry_notice_at = ? WHERE id = ? AND expiry_notice_at IS NULL RETURNING id", at, id).Scan(&got)
+			switch {
+			case err == nil:
+				claimed = append(claimed, got)
+			case !errors.Is(err, sql.ErrNoRows):
 				return err
 			}
 		}
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("mark expiry notices: %w", err)
+		return nil, fmt.Errorf("claim expiry notices: %w", err)
 	}
-	return nil
+	return claimed, nil
 }
 
 func unixOrNull(t time.Time) any {

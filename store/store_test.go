@@ -270,3 +270,31 @@ func TestSessionsPerAgentBounded(t *testing.T) {
 		t.Fatalf("another agent's session ended: %v", err)
 	}
 }
+
+// TestClaimExpiryNoticesOnce: a key's expiry notice is claimed once, by
+// whichever instance asks first; the keys not asked for stay unclaimed.
+func TestClaimExpiryNoticesOnce(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db, _ := openDB(t)
+	a := newTeam(t, db, "ana@example.com")
+	var ids []int64
+	for i := range 3 {
+		k, _, err := db.CreateAPIKey(ctx, a.TeamID, a.ID, "key", store.AccessIntake, 3+i)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, k.ID)
+	}
+	first, err := db.ClaimExpiryNotices(ctx, ids[:2])
+	if err != nil || len(first) != 2 {
+		t.Fatalf("first claim: %v, %v", first, err)
+	}
+	again, err := db.ClaimExpiryNotices(ctx, ids)
+	if err != nil || len(again) != 1 || again[0] != ids[2] {
+		t.Fatalf("second claim: %v, %v; want only %d", again, err, ids[2])
+	}
+	if left, err := db.ExpiringKeys(ctx, 7*24*time.Hour); err != nil || len(left) != 0 {
+		t.Fatalf("still expiring without a notice: %v, %v", left, err)
+	}
+}
