@@ -11,6 +11,7 @@ import (
 
 	"closr/handlers"
 	"closr/store"
+	"closr/store/storetest"
 )
 
 // These tests run two servers, each on its own store, on one PostgreSQL
@@ -97,11 +98,6 @@ func TestInstancesTrackedDomainRemoved(t *testing.T) {
 	}
 }
 
-func pgAddr(t *testing.T) string {
-	t.Skip("needs CLOSR_TEST_POSTGRES")
-	return ""
-}
-
 // mailLog is a Mailer that keeps the subjects it was given.
 type mailLog struct {
 	mu       sync.Mutex
@@ -150,4 +146,14 @@ func TestInstancesExpiryNoticeOnce(t *testing.T) {
 	if notices != keys {
 		t.Fatalf("%d expiry notices for %d keys:\n%s", notices, keys, strings.Join(mail.subjects, "\n"))
 	}
+}
+
+// pgAddr is a fresh PostgreSQL schema for a test of several instances,
+// which SQLite (one process per file, under a lock) cannot have.
+func pgAddr(t *testing.T) string {
+	t.Helper()
+	if !storetest.Postgres() {
+		t.Skip("several instances share a database on PostgreSQL only: set " + storetest.Env + " to run")
+	}
+	return storetest.Addr(t)
 }

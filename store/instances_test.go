@@ -2,7 +2,6 @@ package store_test
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -11,9 +10,8 @@ import (
 	"testing"
 	"time"
 
-	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" driver, for what the store does not do
-
 	"closr/store"
+	"closr/store/storetest"
 )
 
 // These tests open one PostgreSQL schema several times, as several Closr
@@ -187,11 +185,7 @@ func TestListenerReconnects(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	addr := pgAddr(t)
-	raw, err := sql.Open("pgx", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer raw.Close()
+	raw := storetest.Raw(t, addr)
 	var schema string
 	if err := raw.QueryRow("SELECT current_schema()").Scan(&schema); err != nil {
 		t.Fatal(err)
@@ -230,6 +224,7 @@ func TestListenerReconnects(t *testing.T) {
 	owner := newTeam(t, a, "ana@example.com")
 	var keys [2]store.APIKey
 	for i := range keys {
+		var err error
 		if keys[i], _, err = a.CreateAPIKey(ctx, owner.TeamID, owner.ID, fmt.Sprint("key ", i), store.AccessIntake, 0); err != nil {
 			t.Fatal(err)
 		}

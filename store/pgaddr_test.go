@@ -2,9 +2,16 @@ package store_test
 
 import (
 	"testing"
+
+	"closr/store/storetest"
 )
 
+// pgAddr is a fresh PostgreSQL schema for a test of several instances,
+// which SQLite (one process per file) has no use for.
 func pgAddr(t *testing.T) string {
-	t.Skip("needs CLOSR_TEST_POSTGRES")
-	return ""
+	t.Helper()
+	if !storetest.Postgres() {
+		t.Skip("several instances share a database on PostgreSQL only: set " + storetest.Env + " to run")
+	}
+	return storetest.Addr(t)
 }

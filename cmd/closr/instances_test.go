@@ -1,7 +1,6 @@
 package main
 
 import (
-	"database/sql"
 	"fmt"
 	"html"
 	"io"
@@ -14,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" driver, to count what was stored
+	"closr/store/storetest"
 )
 
 // TestTwoInstancesRevokeUnderLoad is issue 19's "done when": two closr
@@ -43,7 +42,7 @@ func TestTwoInstancesRevokeUnderLoad(t *testing.T) {
 
 	l := startTimedLoad(map[string]int{"http://" + b.addr: 6, "http://" + a.addr: 1}, key)
 	time.Sleep(700 * time.Millisecond)
-	raw := openRaw(t, addr)
+	raw := storetest.Raw(t, addr)
 	var keyID int64
 	if err := raw.QueryRow("SELECT id FROM api_keys").Scan(&keyID); err != nil {
 		t.Fatal(err)
@@ -169,16 +168,6 @@ func postLead(base, key, email string) int {
 	return r.StatusCode
 }
 
-func openRaw(t *testing.T, addr string) *sql.DB {
-	t.Helper()
-	db, err := sql.Open("pgx", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return db
-}
-
 // webClient is a browser signed in to one instance or another: the
 // cookie jar is shared, as a browser behind a load balancer shares it.
 type webClient struct {
@@ -260,7 +249,12 @@ func (c *webClient) generate(label string) string {
 	return m[1]
 }
 
+// pgAddr is a fresh PostgreSQL schema for a test of several instances,
+// which SQLite (one process per file, under a lock) cannot have.
 func pgAddr(t *testing.T) string {
-	t.Skip("needs CLOSR_TEST_POSTGRES")
-	return ""
+	t.Helper()
+	if !storetest.Postgres() {
+		t.Skip("several instances share a database on PostgreSQL only: set " + storetest.Env + " to run")
+	}
+	return storetest.Addr(t)
 }
