@@ -179,7 +179,7 @@ func serve(cfg config) error {
 	}
 	// One clock for the store and the handlers.
 	clock := time.Now
-	db, err := store.OpenWith(ctx, cfg.db, store.Options{Now: clock})
+	db, err := store.OpenWith(ctx, cfg.db, store.Options{Now: clock, Logger: log})
 	if err != nil {
 		return err
 	}
