@@ -1,8 +1,12 @@
 package store
 
 import (
+	"context"
+	"errors"
 	"testing"
 	"time"
+
+	"closr/store/storetest"
 )
 
 // TestKeyIndexSetAndFill: changes read from the database (set) replace
@@ -52,5 +56,53 @@ func TestChangePayload(t *testing.T) {
 		if _, err := parseChange(p); err == nil {
 			t.Fatalf("%q parsed", p)
 		}
+	}
+}
+
+// TestStaleCachesReadTheDatabase: while the listener is down (here: marked
+// so), B may have missed notifications, so it reads keys and domains from
+// the database; a revoke and a removal made where no notification tells
+// of them (behind the stores' backs) are seen at once.
+func TestStaleCachesReadTheDatabase(t *testing.T) {
+	if !storetest.Postgres() {
+		t.Skip("several instances share a database on PostgreSQL only: set " + storetest.Env + " to run")
+	}
+	t.Parallel()
+	ctx := context.Background()
+	addr := storetest.Addr(t)
+	b, err := Open(ctx, addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	owner, err := b.CreateTeamWithOwner(ctx, "Sunset Realty", NewAgent{Name: "Ana", Email: "ana@example.com", PasswordHash: []byte("hash")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, key, err := b.CreateAPIKey(ctx, owner.TeamID, owner.ID, "Zapier", AccessIntake, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.AddTrackedDomain(ctx, owner.TeamID, "sunset.example"); err != nil {
+		t.Fatal(err)
+	}
+	if ds, err := b.TrackedDomains(ctx, owner.TeamID); err != nil || len(ds) != 1 {
+		t.Fatalf("domains %v, %v", ds, err)
+	}
+	raw := storetest.Raw(t, addr)
+	for _, q := range []string{"UPDATE api_keys SET revoked_at = extract(epoch FROM now())::bigint", "DELETE FROM tracked_domains"} {
+		if _, err := raw.ExecContext(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := b.APIKeyByHash(ctx, HashKey(key)); err != nil {
+		t.Fatalf("listening, B trusts its memory: %v", err)
+	}
+	b.peers.live.Store(false)
+	if _, err := b.APIKeyByHash(ctx, HashKey(key)); !errors.Is(err, ErrKeyRevoked) {
+		t.Fatalf("not listening, B's lookup of a key revoked unannounced: %v, want ErrKeyRevoked", err)
+	}
+	if ds, err := b.TrackedDomains(ctx, owner.TeamID); err != nil || len(ds) != 0 {
+		t.Fatalf("not listening, B lists %v, %v", ds, err)
 	}
 }
