@@ -246,7 +246,7 @@ func (db *DB) APIKeyByHash(ctx context.Context, hash [32]byte) (APIKey, error) {
 	k, ok := db.keys.get(hash)
 	if !ok && db.peers.shared() || db.peers.stale() {
 		var err error
-		if k, err = db.lookupKey(ctx, hash); err != nil {
+		if k, err = db.lookupKey(ctx, hash, ok); err != nil {
 			return APIKey{}, err
 		}
 	} else if !ok {

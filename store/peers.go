@@ -220,10 +220,12 @@ func (db *DB) apply(ctx context.Context, c change) error {
 	return nil
 }
 
-// lookupKey reads a key missing from the index in the database: another
-// instance may have made it a moment ago. An unknown key, or one that
-// ended before EndedKeyWindow, is ErrNotFound.
-func (db *DB) lookupKey(ctx context.Context, hash [32]byte) (APIKey, error) {
+// lookupKey reads a key in the database: one missing from the index
+// (another instance may have made it a moment ago), or any while the
+// index may be stale (known says the index holds it). An unknown key is
+// ErrNotFound, and so is an ended key the index does not hold: it forgot
+// it (past MaxEndedKeys) or never needed it, as on SQLite.
+func (db *DB) lookupKey(ctx context.Context, hash [32]byte, known bool) (APIKey, error) {
 	gen := db.keys.generation()
 	h, err := queryOne(ctx, db, scanHashedKey, "SELECT k.hash, "+keyColumns+" WHERE k.hash = ? AND (k.revoked_at IS NULL OR k.revoked_at > ?)",
 		hash[:], db.now().Add(-EndedKeyWindow).Unix())
@@ -232,6 +234,9 @@ func (db *DB) lookupKey(ctx context.Context, hash [32]byte) (APIKey, error) {
 	}
 	if err != nil {
 		return APIKey{}, fmt.Errorf("look up key: %w", err)
+	}
+	if !known && !h.key.EndedAt(db.now()).IsZero() {
+		return APIKey{}, ErrNotFound
 	}
 	db.keys.fill(hash, h.key, gen)
 	return h.key, nil
