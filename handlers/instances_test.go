@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+
 	"closr/handlers"
 	"closr/store"
 	"closr/store/storetest"
@@ -156,4 +158,38 @@ func pgAddr(t *testing.T) string {
 		t.Skip("several instances share a database on PostgreSQL only: set " + storetest.Env + " to run")
 	}
 	return storetest.Addr(t)
+}
+
+// TestInstancesMCPReadAfterRevoke: an MCP read tool on B asks the
+// database, not B's memory, whether its key still works once its query
+// has run. The key is revoked behind the stores' backs, so that no
+// notification can reach B: B's memory still holds it active, and the
+// tool still gives no data.
+func TestInstancesMCPReadAfterRevoke(t *testing.T) {
+	t.Parallel()
+	a, b := twoInstances(t)
+	owner := a.client()
+	owner.signup("Ana", "ana@example.com", "Team")
+	secret := owner.generateAccess("Claude", "mcp")
+	if r := a.postLead(owner.generate("Website"), `{"email":"lena@example.com"}`); r.StatusCode != http.StatusCreated {
+		t.Fatalf("post lead: %d %s", r.StatusCode, r.body)
+	}
+	cs := b.mustConnectMCP(secret)
+	callTool[searchResult](t, cs, "search_leads", map[string]any{})
+	if _, err := storetest.Raw(t, a.dbPath).Exec("UPDATE api_keys SET revoked_at = extract(epoch FROM now())::bigint WHERE label = 'Claude'"); err != nil {
+		t.Fatal(err)
+	}
+	k, err := b.db.APIKeyByHash(context.Background(), store.HashKey(secret))
+	if err != nil || !b.db.KeyActive(k.ID) {
+		t.Fatalf("B's memory should still hold the key active (no notification): %v", err)
+	}
+	for _, tool := range []string{"search_leads", "pipeline_summary", "recent_visitors"} {
+		res, err := cs.CallTool(t.Context(), &mcp.CallToolParams{Name: tool, Arguments: map[string]any{}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if text := toolText(res); !res.IsError || strings.Contains(text, "lena@example.com") || !strings.Contains(text, "revoked") {
+			t.Fatalf("%s on B with a key revoked elsewhere: %s", tool, text)
+		}
+	}
 }

@@ -98,9 +98,14 @@ func (s *Server) caller(ctx context.Context, tool string) (mcpCaller, error) {
 }
 
 // stillActive refuses a read tool's answer when the key was revoked while
-// its query ran: a revoked key gets no data, however late the revoke.
-func (s *Server) stillActive(c mcpCaller) error {
-	if !s.store.KeyActive(c.key.ID) {
+// its query ran: a revoked key gets no data, however late the revoke, and
+// on whichever instance (see store.KeyActiveNow).
+func (s *Server) stillActive(ctx context.Context, c mcpCaller) error {
+	ok, err := s.store.KeyActiveNow(ctx, c.key.ID)
+	if err != nil {
+		return toolFailed(ctx, strings.TrimPrefix(c.use.endpoint, "/mcp "), err)
+	}
+	if !ok {
 		c.use.kind = store.UseRefusedRevoked
 		return errRevokedMidCall
 	}

@@ -67,7 +67,7 @@ func (s *Server) toolGetLead(ctx context.Context, _ *mcp.CallToolRequest, in get
 	if err != nil {
 		return nil, getLeadOut{}, toolFailed(ctx, "get_lead", err)
 	}
-	if err := s.stillActive(caller); err != nil {
+	if err := s.stillActive(ctx, caller); err != nil {
 		return nil, getLeadOut{}, err
 	}
 	out := getLeadOut{Lead: toLeadOut(l, true), Submissions: []submissionOut{}, SubmissionsTotal: subs.Total,

@@ -51,7 +51,7 @@ func (s *Server) toolPipelineSummary(ctx context.Context, _ *mcp.CallToolRequest
 	if err != nil {
 		return nil, pipelineSummaryOut{}, toolFailed(ctx, "pipeline_summary", err)
 	}
-	if err := s.stillActive(caller); err != nil {
+	if err := s.stillActive(ctx, caller); err != nil {
 		return nil, pipelineSummaryOut{}, err
 	}
 	out := pipelineSummaryOut{From: from.Format(dateLayout), To: to.Format(dateLayout), BySource: []countOut{}, ByDay: []countOut{}}

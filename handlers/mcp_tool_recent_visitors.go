@@ -42,7 +42,7 @@ func (s *Server) toolRecentVisitors(ctx context.Context, _ *mcp.CallToolRequest,
 	if err != nil {
 		return nil, recentVisitorsOut{}, toolFailed(ctx, "recent_visitors", err)
 	}
-	if err := s.stillActive(caller); err != nil {
+	if err := s.stillActive(ctx, caller); err != nil {
 		return nil, recentVisitorsOut{}, err
 	}
 	out := recentVisitorsOut{Since: timeOut(since), Total: total, Visitors: []visitorOut{}}

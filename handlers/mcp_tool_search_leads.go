@@ -66,7 +66,7 @@ func (s *Server) toolSearchLeads(ctx context.Context, _ *mcp.CallToolRequest, in
 		}
 		out.TotalCapped = in.Query != "" && out.Total >= searchCountCap
 	}
-	if err := s.stillActive(caller); err != nil {
+	if err := s.stillActive(ctx, caller); err != nil {
 		return nil, searchLeadsOut{}, err
 	}
 	for _, l := range leads {

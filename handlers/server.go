@@ -69,6 +69,7 @@ type KeyStore interface {
 	RenameAPIKey(ctx context.Context, teamID, keyID, agentID int64, label string) (store.APIKey, error)
 	APIKeyByHash(ctx context.Context, hash [32]byte) (store.APIKey, error)
 	KeyActive(keyID int64) bool
+	KeyActiveNow(ctx context.Context, keyID int64) (bool, error)
 	RecordUse(u store.Use)
 	KeyUsage(ctx context.Context, teamID, keyID int64, since time.Time) (map[int64][]store.DayUsage, error)
 	KeyRequests(ctx context.Context, teamID, keyID int64) ([]store.KeyRequest, error)

@@ -3,6 +3,8 @@ package store
 import (
 	"cmp"
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -163,6 +165,24 @@ func (ix *keyIndex) pruneLocked(now time.Time) {
 // KeyActive reports whether the key with this id still works (from
 // memory): long requests check it again before they act.
 func (db *DB) KeyActive(id int64) bool { return db.keys.isActive(id, db.now) }
+
+// KeyActiveNow is KeyActive, except on PostgreSQL, where it asks the
+// database: another instance's revoke may not have reached memory yet. A
+// read made with a key asks it once its query has run, so that no answer
+// leaves after a revoke has returned, on whichever instance.
+func (db *DB) KeyActiveNow(ctx context.Context, id int64) (bool, error) {
+	if !db.peers.shared() {
+		return db.KeyActive(id), nil
+	}
+	_, err := queryOne(ctx, db, scanInt, "SELECT 1 FROM api_keys k WHERE k.id = ? AND "+activeKey, id, db.now().Unix())
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("check key %d: %w", id, err)
+	}
+	return true, nil
+}
 
 func (ix *keyIndex) isActive(id int64, now func() time.Time) bool {
 	ix.mu.RLock()

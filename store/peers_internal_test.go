@@ -79,7 +79,7 @@ func TestStaleCachesReadTheDatabase(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, key, err := b.CreateAPIKey(ctx, owner.TeamID, owner.ID, "Zapier", AccessIntake, 0)
+	k, key, err := b.CreateAPIKey(ctx, owner.TeamID, owner.ID, "Zapier", AccessIntake, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,8 +95,12 @@ func TestStaleCachesReadTheDatabase(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if _, err := b.APIKeyByHash(ctx, HashKey(key)); err != nil {
+	if _, err := b.APIKeyByHash(ctx, HashKey(key)); err != nil || !b.KeyActive(k.ID) {
 		t.Fatalf("listening, B trusts its memory: %v", err)
+	}
+	// Except where a read made with the key asks before it answers.
+	if ok, err := b.KeyActiveNow(ctx, k.ID); ok || err != nil {
+		t.Fatalf("KeyActiveNow of a key revoked unannounced: %v, %v", ok, err)
 	}
 	b.peers.live.Store(false)
 	if _, err := b.APIKeyByHash(ctx, HashKey(key)); !errors.Is(err, ErrKeyRevoked) {
