@@ -11,7 +11,6 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -21,9 +20,11 @@ import (
 	"closr"
 	"closr/handlers"
 	"closr/store"
+	"closr/store/storetest"
 )
 
-// env is a running server on a real SQLite file, with everything its logs said.
+// env is a running server on a real database (see storetest.Addr), with
+// everything its logs said.
 type env struct {
 	t      testing.TB
 	srv    *httptest.Server
@@ -55,7 +56,7 @@ func newEnv(t testing.TB) *env { return newEnvWith(t, envOptions{}) }
 
 // envOptions change newEnv's defaults for tests that need to.
 type envOptions struct {
-	dbPath string                 // "" is a file in t.TempDir()
+	dbPath string                 // "" is storetest.Addr: a file in t.TempDir(), or a PostgreSQL schema
 	store  store.Options          // e.g. a short busy timeout
 	config func(*handlers.Config) // adjusts the server's config
 	clock  *fakeClock             // nil: the real clock
@@ -86,7 +87,7 @@ func (c *fakeClock) Advance(d time.Duration) {
 func newEnvWith(t testing.TB, o envOptions) *env {
 	t.Helper()
 	if o.dbPath == "" {
-		o.dbPath = filepath.Join(t.TempDir(), "closr.db")
+		o.dbPath = storetest.Addr(t)
 	}
 	if o.clock != nil {
 		o.store.Now = o.clock.Now

@@ -176,7 +176,7 @@ func TestInstancesMCPReadAfterRevoke(t *testing.T) {
 	}
 	cs := b.mustConnectMCP(secret)
 	callTool[searchResult](t, cs, "search_leads", map[string]any{})
-	if _, err := storetest.Raw(t, a.dbPath).Exec("UPDATE api_keys SET revoked_at = extract(epoch FROM now())::bigint WHERE label = 'Claude'"); err != nil {
+	if _, err := rawDB(t, a).Exec("UPDATE api_keys SET revoked_at = extract(epoch FROM now())::bigint WHERE label = 'Claude'"); err != nil {
 		t.Fatal(err)
 	}
 	k, err := b.db.APIKeyByHash(context.Background(), store.HashKey(secret))

@@ -17,10 +17,10 @@ import (
 	"closr/store"
 )
 
-// rawDB opens the test's database file as another process would.
+// rawDB opens the test's database as another process would.
 func rawDB(t *testing.T, e *env) *sql.DB {
 	t.Helper()
-	db, err := sql.Open("sqlite", "file:"+e.dbPath+"?_pragma=busy_timeout(2000)")
+	db, err := store.OpenRaw(e.dbPath)
 	if err != nil {
 		t.Fatal(err)
 	}

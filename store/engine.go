@@ -3,9 +3,14 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
+	"fmt"
 	"io/fs"
 	"net/url"
 	"strings"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
 )
 
 // engine is everything that differs between the two stores, SQLite (a
@@ -70,4 +75,20 @@ func Redacted(addr string) string {
 		u.RawQuery = q.Encode()
 	}
 	return u.Redacted()
+}
+
+// OpenRaw opens the database at addr as a plain pool, with no migration,
+// writer or caches: for tools and tests that read or change the database
+// directly. Its SQL is written as for SQLite (placeholders ? and ?N); on
+// PostgreSQL it is rewritten as the store's own is.
+func OpenRaw(addr string) (*sql.DB, error) {
+	if !IsPostgres(addr) {
+		return sql.Open("sqlite", "file:"+(&url.URL{Path: addr}).EscapedPath()+
+			fmt.Sprintf("?_pragma=busy_timeout(%d)&_pragma=foreign_keys(1)", DefaultBusyTimeout.Milliseconds()))
+	}
+	cfg, err := pgx.ParseConfig(addr)
+	if err != nil {
+		return nil, errors.New("open postgres: the address is not a valid postgres:// URL")
+	}
+	return sql.OpenDB(rebinder{stdlib.GetConnector(*cfg)}), nil
 }

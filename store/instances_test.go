@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -14,276 +12,316 @@ import (
 	"closr/store/storetest"
 )
 
-// These tests open one PostgreSQL schema several times, as several Closr
-// instances sharing a database do, and check that what one instance
-// changes reaches the others' caches. They need CLOSR_TEST_POSTGRES.
+// These tests open two *store.DB on one database, as two instances of
+// Closr sharing PostgreSQL do, and write through both at once: what one
+// writer made atomic must stay so across instances.
 
-// instances opens n stores on one fresh PostgreSQL schema.
-func instances(t *testing.T, n int) []*store.DB {
+// twoInstances opens the same fresh database twice.
+func twoInstances(t *testing.T) (a, b *store.DB, addr string) {
 	t.Helper()
-	addr := pgAddr(t)
-	out := make([]*store.DB, n)
-	for i := range out {
-		out[i] = openInstance(t, addr, store.Options{})
+	addr = storetest.Addr(t)
+	ctx := context.Background()
+	a, err := store.Open(ctx, addr)
+	if err != nil {
+		t.Fatal(err)
 	}
-	return out
+	t.Cleanup(func() { a.Close() })
+	b, err = store.Open(ctx, addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	return a, b, addr
 }
 
-func openInstance(t *testing.T, addr string, opt store.Options) *store.DB {
+// countRows counts with a query of the test's own, outside both instances.
+func countRows(t *testing.T, addr, query string, args ...any) int {
 	t.Helper()
-	db, err := store.OpenWith(context.Background(), addr, opt)
+	raw, err := store.OpenRaw(addr)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { db.Close() })
-	return db
-}
-
-// eventually polls cond for up to 5 s: a notification takes milliseconds
-// to arrive, and a loaded machine may take longer.
-func eventually(t *testing.T, what string, cond func() bool) time.Duration {
-	t.Helper()
-	start := time.Now()
-	for time.Since(start) < 5*time.Second {
-		if cond() {
-			return time.Since(start)
-		}
-		time.Sleep(2 * time.Millisecond)
+	defer raw.Close()
+	var n int
+	if err := raw.QueryRow(query, args...).Scan(&n); err != nil {
+		t.Fatalf("%s: %v", query, err)
 	}
-	t.Fatalf("%s: not after 5 s", what)
-	return 0
+	return n
 }
 
-func intakeLead(k store.APIKey, email string) store.LeadInput {
-	return store.LeadInput{TeamID: k.TeamID, KeyID: k.ID, Email: email, Source: "test", ContentType: "application/json",
-		Raw: []byte(`{}`), At: time.Now()}
-}
-
-// TestInstancesKeyCreatedWorksElsewhere: a key made on A works on B at
-// once, whether or not B has heard of it: a key no notification announced
-// (written behind the stores' backs, as a notification that is late) is
-// looked up in the database.
-func TestInstancesKeyCreatedWorksElsewhere(t *testing.T) {
-	t.Parallel()
+// One lead per person: the same people posted at once through both
+// instances, in several teams (so that batches lock teams in different
+// orders), end up as one lead each with every submission kept.
+func TestInstancesDedupeOnePersonIntoOneLead(t *testing.T) {
+	one, two, addr := twoInstances(t)
 	ctx := context.Background()
-	addr := pgAddr(t)
-	a, b := openInstance(t, addr, store.Options{}), openInstance(t, addr, store.Options{})
-	owner := newTeam(t, a, "ana@example.com")
-	k, key, err := a.CreateAPIKey(ctx, owner.TeamID, owner.ID, "Zapier", store.AccessIntake, 0)
-	if err != nil {
-		t.Fatal(err)
+	var teams []int64
+	for i := range 3 {
+		teams = append(teams, newTeam(t, one, fmt.Sprintf("owner%d@example.com", i)).TeamID)
 	}
-	unannounced := store.KeyPrefix + "unannounced-key-made-behind-the-stores-back"
-	h := store.HashKey(unannounced)
-	var id int64
-	if err := storetest.Raw(t, addr).QueryRow(`INSERT INTO api_keys (team_id, hash, preview, label, access, created_by, created_at)
-		VALUES ($1, $2, $3, 'Webflow', 'intake', $4, $5) RETURNING id`, owner.TeamID, h[:], unannounced[:store.PreviewLen], owner.ID, time.Now().Unix()).Scan(&id); err != nil {
-		t.Fatal(err)
-	}
-	// The write's own check trusts the row, not B's memory, which may not
-	// have kept a key it looked up (a change heard meanwhile discards the
-	// lookup): here B writes with the key before ever looking it up.
-	if _, err := b.IngestLead(ctx, intakeLead(store.APIKey{ID: id, TeamID: owner.TeamID}, "unseen@example.com")); err != nil {
-		t.Fatalf("a lead on B with a key its memory never saw: %v", err)
-	}
-	for i, want := range []store.APIKey{k, {ID: id, TeamID: owner.TeamID}} {
-		plain := []string{key, unannounced}[i]
-		got, err := b.APIKeyByHash(ctx, store.HashKey(plain))
-		if err != nil || got.ID != want.ID || got.TeamID != owner.TeamID {
-			t.Fatalf("B's lookup of key %d: %+v, %v", want.ID, got, err)
-		}
-		if _, err := b.IngestLead(ctx, intakeLead(got, fmt.Sprintf("lead%d@example.com", i))); err != nil {
-			t.Fatalf("a lead on B with key %d: %v", want.ID, err)
-		}
-	}
-	if _, err := b.APIKeyByHash(ctx, store.HashKey(store.KeyPrefix+"0000000000000000000000000000000000000000000")); !errors.Is(err, store.ErrNotFound) {
-		t.Fatalf("an unknown key on B: %v, want ErrNotFound", err)
-	}
-}
-
-// TestInstancesRevokeReachesOthers: once a revoke on A returns, a write
-// on B with the key stores nothing (its transaction checks the key), and
-// B's memory learns of it from the notification.
-func TestInstancesRevokeReachesOthers(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
-	dbs := instances(t, 2)
-	a, b := dbs[0], dbs[1]
-	owner := newTeam(t, a, "ana@example.com")
-	k, key, err := a.CreateAPIKey(ctx, owner.TeamID, owner.ID, "Zapier", store.AccessIntake, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	eventually(t, "B hears of the new key", func() bool { return b.KeyActive(k.ID) })
-	if _, err := a.RevokeAPIKey(ctx, owner.TeamID, k.ID, owner.ID); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := b.IngestLead(ctx, intakeLead(k, "late@example.com")); !errors.Is(err, store.ErrKeyRevoked) {
-		t.Fatalf("a lead on B right after the revoke on A: %v, want ErrKeyRevoked", err)
-	}
-	took := eventually(t, "B's memory drops the revoked key", func() bool { return !b.KeyActive(k.ID) })
-	t.Logf("the revoke reached B's memory in %v", took)
-	if _, err := b.APIKeyByHash(ctx, store.HashKey(key)); !errors.Is(err, store.ErrKeyRevoked) {
-		t.Fatalf("B's lookup of the revoked key: %v, want ErrKeyRevoked", err)
-	}
-	if n, err := a.CountLeads(ctx, owner.TeamID, "", store.LeadFilter{}, 10); err != nil || n != 0 {
-		t.Fatalf("%d leads stored with the revoked key (%v)", n, err)
-	}
-
-	// An expiry set on A reaches B too.
-	k2, _, err := a.CreateAPIKey(ctx, owner.TeamID, owner.ID, "Webflow", store.AccessIntake, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	eventually(t, "B hears of the second key", func() bool { return b.KeyActive(k2.ID) })
-	if _, err := a.ExpireAPIKey(ctx, owner.TeamID, k2.ID, owner.ID, time.Now().Add(-time.Second)); err != nil {
-		t.Fatal(err)
-	}
-	eventually(t, "B's memory sees the expiry", func() bool { return !b.KeyActive(k2.ID) })
-}
-
-// TestInstancesTrackedDomains: B's cached list follows A's changes.
-func TestInstancesTrackedDomains(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
-	dbs := instances(t, 2)
-	a, b := dbs[0], dbs[1]
-	owner := newTeam(t, a, "ana@example.com")
-	listed := func(db *store.DB) []string {
-		ds, err := db.TrackedDomains(ctx, owner.TeamID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var out []string
-		for _, d := range ds {
-			out = append(out, d.Domain)
-		}
-		return out
-	}
-	if got := listed(b); len(got) != 0 { // B caches the empty list
-		t.Fatalf("B lists %v", got)
-	}
-	d, err := a.AddTrackedDomain(ctx, owner.TeamID, "sunset.example")
-	if err != nil {
-		t.Fatal(err)
-	}
-	eventually(t, "B lists the domain added on A", func() bool { return fmt.Sprint(listed(b)) == "[sunset.example]" })
-	if _, err := a.RemoveTrackedDomain(ctx, owner.TeamID, d.ID); err != nil {
-		t.Fatal(err)
-	}
-	eventually(t, "B drops the domain removed on A", func() bool { return len(listed(b)) == 0 })
-}
-
-// TestInstancesSettingOnce: instances starting together on an empty
-// database agree on one generated session secret.
-func TestInstancesSettingOnce(t *testing.T) {
-	t.Parallel()
-	dbs := instances(t, 3)
+	const people, posts = 6, 4 // each person posts this often through each instance
 	var wg sync.WaitGroup
-	got := make([]string, len(dbs))
-	for i, db := range dbs {
-		wg.Go(func() {
-			v, err := db.Setting(context.Background(), "session_secret", func() ([]byte, error) { return fmt.Appendf(nil, "secret of %d", i), nil })
-			if err != nil {
-				t.Error(err)
+	errs := make(chan error, 2*len(teams)*people*posts)
+	for _, db := range []*store.DB{one, two} {
+		for _, team := range teams {
+			for p := range people {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					email := fmt.Sprintf("person%d@example.com", p)
+					for range posts {
+						_, err := db.IngestLead(ctx, store.LeadInput{TeamID: team, Email: email, Name: "P", Raw: []byte("{}"), At: time.Now()})
+						if err != nil {
+							errs <- err
+						}
+					}
+				}()
 			}
-			got[i] = string(v)
-		})
+		}
 	}
 	wg.Wait()
-	if got[0] == "" || got[1] != got[0] || got[2] != got[0] {
-		t.Fatalf("the instances got %q", got)
+	close(errs)
+	for err := range errs {
+		t.Errorf("ingest: %v", err)
+	}
+	for _, team := range teams {
+		if n := countRows(t, addr, "SELECT count(*) FROM leads WHERE team_id = ?", team); n != people {
+			t.Errorf("team %d: %d leads, want %d (one per person)", team, n, people)
+		}
+		if n := countRows(t, addr, "SELECT count(*) FROM submissions WHERE team_id = ?", team); n != 2*people*posts {
+			t.Errorf("team %d: %d submissions, want %d", team, n, 2*people*posts)
+		}
+		if n, err := one.CountLeads(ctx, team, "", store.LeadFilter{}, 0); err != nil || n != people {
+			t.Errorf("team %d: lead count %d, %v; want %d", team, n, err, people)
+		}
 	}
 }
 
-// TestListenerReconnects: when B's listening connection is cut (its
-// backend terminated), B reconnects, reloads what it may have missed (a
-// revoke made during the gap) and hears later changes (a revoke after).
-func TestListenerReconnects(t *testing.T) {
-	t.Parallel()
+// The key limit: both instances generate keys for one team at once; no
+// more than MaxActiveKeys are made, and the rest are refused with
+// ErrKeyLimit.
+func TestInstancesKeepTheKeyLimit(t *testing.T) {
+	one, two, addr := twoInstances(t)
 	ctx := context.Background()
-	addr := pgAddr(t)
-	raw := storetest.Raw(t, addr)
-	var schema string
-	if err := raw.QueryRow("SELECT current_schema()").Scan(&schema); err != nil {
-		t.Fatal(err)
+	owner := newTeam(t, one, "ana@example.com")
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	made, refused := 0, 0
+	for i := range 2 * store.MaxActiveKeys {
+		db := []*store.DB{one, two}[i%2]
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, _, err := db.CreateAPIKey(ctx, owner.TeamID, owner.ID, fmt.Sprintf("key %d", i), store.AccessIntake, 0)
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil:
+				made++
+			case errors.Is(err, store.ErrKeyLimit):
+				refused++
+			default:
+				t.Errorf("create key %d: %v", i, err)
+			}
+		}()
 	}
-	// The listeners of this schema's channel, by backend pid.
-	listeners := func() map[int]bool {
-		rows, err := raw.Query(`SELECT pid FROM pg_stat_activity WHERE application_name = 'closr listener' AND query = $1`,
-			`LISTEN "closr_`+schema+`"`)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer rows.Close()
-		out := map[int]bool{}
-		for rows.Next() {
-			var pid int
-			if err := rows.Scan(&pid); err != nil {
+	wg.Wait()
+	if made != store.MaxActiveKeys || refused != store.MaxActiveKeys {
+		t.Fatalf("%d keys made, %d refused; want %d and %d", made, refused, store.MaxActiveKeys, store.MaxActiveKeys)
+	}
+	if n := countRows(t, addr, "SELECT count(*) FROM api_keys WHERE team_id = ? AND revoked_at IS NULL", owner.TeamID); n != store.MaxActiveKeys {
+		t.Fatalf("%d active keys stored, want %d", n, store.MaxActiveKeys)
+	}
+}
+
+// One owner: the owner hands the team to two admins at once, one request
+// through each instance. One transfer happens; the other is refused, the
+// former owner being an admin by then.
+func TestInstancesKeepOneOwner(t *testing.T) {
+	one, two, addr := twoInstances(t)
+	ctx := context.Background()
+	for round := range 5 {
+		owner := newTeam(t, one, fmt.Sprintf("owner%d@example.com", round))
+		var admins []int64
+		for i := range 2 {
+			inv, token, err := one.CreateInvitation(ctx, owner.TeamID, owner.ID, fmt.Sprintf("admin%d-%d@example.com", round, i), store.RoleAdmin)
+			if err != nil {
 				t.Fatal(err)
 			}
-			out[pid] = true
+			a, err := one.AcceptInvitation(ctx, token, store.NewAgent{Name: "Admin", PasswordHash: []byte("h")})
+			if err != nil {
+				t.Fatalf("accept %d: %v", inv.ID, err)
+			}
+			admins = append(admins, a.ID)
 		}
-		return out
-	}
-	a := openInstance(t, addr, store.Options{})
-	ofA := listeners()
-	logs := &syncBuffer{}
-	b := openInstance(t, addr, store.Options{Logger: slog.New(slog.NewTextHandler(logs, nil))})
-	pidB := 0
-	for pid := range listeners() {
-		if !ofA[pid] {
-			pidB = pid
+		errs := make([]error, 2)
+		var wg sync.WaitGroup
+		for i, db := range []*store.DB{one, two} {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_, errs[i] = db.ChangeRole(ctx, owner.TeamID, admins[i], owner.ID, store.RoleOwner)
+			}()
+		}
+		wg.Wait()
+		ok := 0
+		for i, err := range errs {
+			switch {
+			case err == nil:
+				ok++
+			case !errors.Is(err, store.ErrForbidden):
+				t.Fatalf("round %d, transfer %d: %v", round, i, err)
+			}
+		}
+		owners := countRows(t, addr, "SELECT count(*) FROM agents WHERE team_id = ? AND role = 'owner'", owner.TeamID)
+		if ok != 1 || owners != 1 {
+			t.Fatalf("round %d: %d transfers done, %d owners; want exactly one of each", round, ok, owners)
 		}
 	}
-	if len(ofA) != 1 || pidB == 0 {
-		t.Fatalf("listeners: %v of A, B's %d", ofA, pidB)
+}
+
+// Single use: eight people open one invitation link and accept at once,
+// through both instances: one account is made; the others are told the
+// invitation was used.
+func TestInstancesUseAnInvitationOnce(t *testing.T) {
+	one, two, addr := twoInstances(t)
+	ctx := context.Background()
+	owner := newTeam(t, one, "ana@example.com")
+	_, token, err := one.CreateInvitation(ctx, owner.TeamID, owner.ID, "new@example.com", store.RoleAgent)
+	if err != nil {
+		t.Fatal(err)
 	}
-	owner := newTeam(t, a, "ana@example.com")
-	var keys [2]store.APIKey
-	for i := range keys {
-		var err error
-		if keys[i], _, err = a.CreateAPIKey(ctx, owner.TeamID, owner.ID, fmt.Sprint("key ", i), store.AccessIntake, 0); err != nil {
+	var wg sync.WaitGroup
+	errs := make([]error, 8)
+	for i := range errs {
+		db := []*store.DB{one, two}[i%2]
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, errs[i] = db.AcceptInvitation(ctx, token, store.NewAgent{Name: fmt.Sprint("Person ", i), PasswordHash: []byte("h")})
+		}()
+	}
+	wg.Wait()
+	ok := 0
+	for i, err := range errs {
+		switch {
+		case err == nil:
+			ok++
+		case !errors.Is(err, store.ErrInviteUsed):
+			t.Errorf("accept %d: %v, want success or ErrInviteUsed", i, err)
+		}
+	}
+	if agents := countRows(t, addr, "SELECT count(*) FROM agents WHERE team_id = ?", owner.TeamID); ok != 1 || agents != 2 {
+		t.Fatalf("%d accepted, %d agents on the team; want 1 and 2", ok, agents)
+	}
+}
+
+// A key revoked through one instance while the other ingests with it: no
+// ingest that began after the revoke returned is stored, although the
+// second instance's memory still holds the key as active (nothing tells
+// it here; keeping memories coherent is another layer's work). Every
+// acknowledged lead is stored once.
+func TestInstancesRefuseLeadsAfterARevokeElsewhere(t *testing.T) {
+	if !storetest.Postgres() {
+		t.Skip("two processes never share a SQLite file (cmd/closr holds a lock file); needs " + storetest.Env)
+	}
+	addr := storetest.Addr(t)
+	ctx := context.Background()
+	one, err := store.Open(ctx, addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer one.Close()
+	owner := newTeam(t, one, "ana@example.com")
+	k, _, err := one.CreateAPIKey(ctx, owner.TeamID, owner.ID, "Site", store.AccessIntake, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	two, err := store.Open(ctx, addr) // loads the key as active
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer two.Close()
+
+	type result struct {
+		email   string
+		started time.Time
+		err     error
+	}
+	var mu sync.Mutex
+	var results []result
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for w := range 6 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				email := fmt.Sprintf("w%d-%d@example.com", w, i)
+				started := time.Now()
+				_, err := two.IngestLead(ctx, store.LeadInput{TeamID: owner.TeamID, KeyID: k.ID, Email: email, Raw: []byte("{}"), At: started})
+				mu.Lock()
+				results = append(results, result{email, started, err})
+				mu.Unlock()
+			}
+		}()
+	}
+	time.Sleep(300 * time.Millisecond)
+	if _, err := one.RevokeAPIKey(ctx, owner.TeamID, k.ID, owner.ID); err != nil {
+		t.Fatal(err)
+	}
+	revoked := time.Now()
+	time.Sleep(300 * time.Millisecond)
+	close(stop)
+	wg.Wait()
+
+	raw, err := store.OpenRaw(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	rows, err := raw.Query("SELECT email FROM leads WHERE team_id = ?", owner.TeamID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	storedTimes := map[string]int{}
+	for rows.Next() {
+		var email string
+		if err := rows.Scan(&email); err != nil {
 			t.Fatal(err)
 		}
-		eventually(t, "B hears of a new key", func() bool { return b.KeyActive(keys[i].ID) })
+		storedTimes[email]++
 	}
-
-	var ok bool
-	if err := raw.QueryRow("SELECT pg_terminate_backend($1)", pidB).Scan(&ok); err != nil || !ok {
-		t.Fatalf("terminate B's listener: %v %v", ok, err)
-	}
-	// Most likely before B is back: only the reload brings it.
-	if _, err := a.RevokeAPIKey(ctx, owner.TeamID, keys[0].ID, owner.ID); err != nil {
+	if err := rows.Err(); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "B listens again", func() bool {
-		now := listeners()
-		return len(now) == 2 && !now[pidB]
-	})
-	eventually(t, "B drops the key revoked while it was away", func() bool { return !b.KeyActive(keys[0].ID) })
-	if _, err := a.RevokeAPIKey(ctx, owner.TeamID, keys[1].ID, owner.ID); err != nil {
-		t.Fatal(err)
+	before, after := 0, 0
+	for _, r := range results {
+		stored := storedTimes[r.email]
+		switch {
+		case r.err == nil && stored != 1:
+			t.Errorf("%s acknowledged, stored %d times", r.email, stored)
+		case r.err != nil && !errors.Is(r.err, store.ErrKeyRevoked):
+			t.Errorf("%s: %v", r.email, r.err)
+		case r.err != nil && stored != 0:
+			t.Errorf("%s refused, yet stored", r.email)
+		}
+		if r.started.After(revoked) {
+			after++
+			if r.err == nil {
+				t.Errorf("%s began %v after the revoke returned and was accepted", r.email, r.started.Sub(revoked))
+			}
+		} else if r.err == nil {
+			before++
+		}
 	}
-	eventually(t, "B drops the key revoked after it came back", func() bool { return !b.KeyActive(keys[1].ID) })
-	if !strings.Contains(logs.String(), "lost the connection") || !strings.Contains(logs.String(), "again; caches reloaded") {
-		t.Fatalf("B's log does not tell of the loss and the return:\n%s", logs)
+	if before == 0 || after == 0 {
+		t.Fatalf("%d leads accepted before the revoke, %d posts after it: the test did not exercise the race", before, after)
 	}
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+	t.Logf("%d posts: %d accepted before the revoke, %d begun after it, all refused", len(results), before, after)
 }

@@ -89,7 +89,11 @@ func TestStaleCachesReadTheDatabase(t *testing.T) {
 	if ds, err := b.TrackedDomains(ctx, owner.TeamID); err != nil || len(ds) != 1 {
 		t.Fatalf("domains %v, %v", ds, err)
 	}
-	raw := storetest.Raw(t, addr)
+	raw, err := OpenRaw(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
 	for _, q := range []string{"UPDATE api_keys SET revoked_at = extract(epoch FROM now())::bigint", "DELETE FROM tracked_domains"} {
 		if _, err := raw.ExecContext(ctx, q); err != nil {
 			t.Fatal(err)

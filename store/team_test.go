@@ -94,7 +94,11 @@ func TestOneOwnerUnderConcurrency(t *testing.T) {
 		}
 	}
 
-	raw := storetest.Raw(t, path)
+	raw, err := store.OpenRaw(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
 	if _, err := raw.Exec("UPDATE agents SET role = 'owner' WHERE role <> 'owner'"); err == nil || !strings.Contains(strings.ToLower(err.Error()), "unique") {
 		t.Fatalf("a second owner written straight to the database: err = %v, want a UNIQUE constraint failure", err)
 	}

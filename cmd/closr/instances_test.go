@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"closr/store"
 	"closr/store/storetest"
 )
 
@@ -42,7 +43,11 @@ func TestTwoInstancesRevokeUnderLoad(t *testing.T) {
 
 	l := startTimedLoad(map[string]int{"http://" + b.addr: 6, "http://" + a.addr: 1}, key)
 	time.Sleep(700 * time.Millisecond)
-	raw := storetest.Raw(t, addr)
+	raw, err := store.OpenRaw(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
 	var keyID int64
 	if err := raw.QueryRow("SELECT id FROM api_keys").Scan(&keyID); err != nil {
 		t.Fatal(err)

@@ -65,20 +65,3 @@ func SQLiteOnly(t testing.TB, why string) {
 		t.Skip("SQLite only: " + why)
 	}
 }
-
-// Raw opens addr with no store around it, for a test that reads or
-// changes the database behind the store's back. Its SQL is the engine's
-// own: PostgreSQL's placeholders are $1, SQLite's ?.
-func Raw(t testing.TB, addr string) *sql.DB {
-	t.Helper()
-	driver, dsn := "sqlite", "file:"+addr+"?_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)"
-	if strings.HasPrefix(addr, "postgres://") || strings.HasPrefix(addr, "postgresql://") {
-		driver, dsn = "pgx", addr
-	}
-	db, err := sql.Open(driver, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return db
-}
