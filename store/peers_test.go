@@ -298,3 +298,39 @@ func (s *syncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+// TestInstancesIdentifyMeetsTheLead: a visitor identifies on A while the
+// lead with that email arrives on B, at the same moment, round after
+// round. Whichever commits first, the visitor ends up tied to the lead:
+// the lead looks for waiting visitors, or the identify finds the lead.
+func TestInstancesIdentifyMeetsTheLead(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	addr := pgAddr(t)
+	a, b := openInstance(t, addr, store.Options{}), openInstance(t, addr, store.Options{})
+	owner := newTeam(t, a, "ana@example.com")
+	const rounds = 150
+	var wg sync.WaitGroup
+	for i := range rounds {
+		email := fmt.Sprintf("person%d@example.com", i)
+		wg.Go(func() {
+			if _, err := a.Identify(ctx, store.IdentifyInput{TeamID: owner.TeamID, VisitorID: fmt.Sprintf("visitor-%d", i), Email: email, At: time.Now()}); err != nil {
+				t.Error(err)
+			}
+		})
+		wg.Go(func() {
+			if _, err := b.IngestLead(ctx, store.LeadInput{TeamID: owner.TeamID, Email: email, Raw: []byte("{}"), At: time.Now()}); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	raw := openRaw(t, addr)
+	var unlinked int
+	if err := raw.QueryRow("SELECT count(*) FROM visitors WHERE team_id = ? AND lead_id IS NULL", owner.TeamID).Scan(&unlinked); err != nil {
+		t.Fatal(err)
+	}
+	if unlinked != 0 {
+		t.Fatalf("%d of %d identified visitors are tied to no lead, though their leads exist", unlinked, rounds)
+	}
+}

@@ -91,6 +91,11 @@ func (db *DB) Identify(ctx context.Context, in IdentifyInput) (int64, error) {
 		if err := db.keyStillActive(ctx, tx, in.KeyID); err != nil {
 			return err
 		}
+		// The lead may be arriving on another instance: one of the two
+		// must see the other, or the visitor waits for a lead that came.
+		if err := tx.lockTeam(ctx, in.TeamID); err != nil {
+			return err
+		}
 		var visitor int64
 		if _, err := upsertVisitor(ctx, tx, in.TeamID, in.VisitorID, in.At.Unix(), &visitor); err != nil {
 			return err
