@@ -31,13 +31,27 @@ func twoInstances(t *testing.T) (a, b *env) {
 // as it does behind a load balancer without sticky sessions.
 func (c *client) on(e *env) *client { return &client{e: e, http: c.http, csrf: c.csrf} }
 
-// TestInstancesMemberRemovedLosesAccess: a member removed on A, and an
-// owner who signed out on A, are signed out on B at their next request.
+// TestInstancesMemberRemovedLosesAccess: an admin made an agent on A may
+// no longer manage keys on B, and a member removed on A, and an owner who
+// signed out on A, are signed out on B, each at their next request.
 func TestInstancesMemberRemovedLosesAccess(t *testing.T) {
 	t.Parallel()
 	a, b := twoInstances(t)
 	owner := a.client()
 	owner.signup("Ana Owner", "ana@example.com", "Sunset Realty")
+	admin := a.accept(owner.invite("ada@example.com", "admin"), "Ada Admin").on(b)
+	admin.get("/settings/integrations")
+	admin.generate("Zapier")
+	ada := a.agent("ada@example.com")
+	owner.get("/settings/team")
+	if r := owner.post(fmt.Sprintf("/settings/team/members/%d/role", ada.ID), map[string][]string{"role": {"agent"}}, "HX-Request", "true"); r.StatusCode != http.StatusOK {
+		t.Fatalf("make Ada an agent on A: %d\n%s", r.StatusCode, r.body)
+	}
+	if r := admin.post("/settings/integrations/api-keys", map[string][]string{"label": {"Late"}}, "HX-Request", "true"); r.StatusCode != http.StatusForbidden {
+		t.Fatalf("the former admin generates a key on B: %d", r.StatusCode)
+	}
+
+	owner.get("/settings/team")
 	agent := a.accept(owner.invite("abe@example.com", "agent"), "Abe Agent").on(b)
 	if r := agent.get("/settings/team"); r.StatusCode != http.StatusOK {
 		t.Fatalf("the agent on B: %d", r.StatusCode)

@@ -89,9 +89,8 @@ func (s *Server) caller(ctx context.Context, tool string) (mcpCaller, error) {
 		return mcpCaller{}, errNoCaller
 	}
 	c.use.endpoint = "/mcp " + tool
-	if !s.store.KeyActive(c.key.ID) {
-		c.use.kind = store.UseRefusedRevoked
-		return mcpCaller{}, errRevokedMidCall
+	if err := s.stillActive(ctx, c); err != nil {
+		return mcpCaller{}, err
 	}
 	c.use.kind = store.UseMCPCall
 	return c, nil

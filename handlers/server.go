@@ -68,7 +68,6 @@ type KeyStore interface {
 	ExpireAPIKey(ctx context.Context, teamID, keyID, agentID int64, at time.Time) (store.APIKey, error)
 	RenameAPIKey(ctx context.Context, teamID, keyID, agentID int64, label string) (store.APIKey, error)
 	APIKeyByHash(ctx context.Context, hash [32]byte) (store.APIKey, error)
-	KeyActive(keyID int64) bool
 	KeyActiveNow(ctx context.Context, keyID int64) (bool, error)
 	RecordUse(u store.Use)
 	KeyUsage(ctx context.Context, teamID, keyID int64, since time.Time) (map[int64][]store.DayUsage, error)
