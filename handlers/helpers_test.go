@@ -3,6 +3,7 @@ package handlers_test
 import (
 	"bytes"
 	"context"
+	"encoding/hex"
 	"html"
 	"io"
 	"io/fs"
@@ -11,6 +12,8 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -286,4 +289,50 @@ func (e *env) lastLeadID() int64 {
 		e.t.Fatal(err)
 	}
 	return id
+}
+
+// storedIn says where the database keeps s, if anywhere: for SQLite a file
+// beside it (the database, its WAL), for PostgreSQL a row of one of its
+// tables (text columns as they are, binary ones as hex). Call it after
+// e.db.Close, so that SQLite has written everything to its files.
+func (e *env) storedIn(t testing.TB, s string) string {
+	t.Helper()
+	if !store.IsPostgres(e.dbPath) {
+		files, _ := filepath.Glob(filepath.Join(filepath.Dir(e.dbPath), "*"))
+		for _, f := range files {
+			if b, err := os.ReadFile(f); err == nil && bytes.Contains(b, []byte(s)) {
+				return filepath.Base(f)
+			}
+		}
+		return ""
+	}
+	raw, err := store.OpenRaw(e.dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	tables, err := raw.Query("SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for tables.Next() {
+		var n string
+		if err := tables.Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		names = append(names, n)
+	}
+	tables.Close()
+	for _, n := range names {
+		var found int
+		q := `SELECT count(*) FROM "` + n + `" r WHERE strpos(r::text, ?1) > 0 OR strpos(r::text, ?2) > 0`
+		if err := raw.QueryRow(q, s, hex.EncodeToString([]byte(s))).Scan(&found); err != nil {
+			t.Fatal(err)
+		}
+		if found > 0 {
+			return "table " + n
+		}
+	}
+	return ""
 }
