@@ -62,15 +62,21 @@ func redact(cfg *pgx.ConnConfig) string {
 
 func (postgres) migrations() (fs.FS, string) { return migrationsPG, "migrations_pg" }
 
-// migrationLock is the advisory lock key held while migrating: negative,
-// so that it never meets a team's (lockTeam).
-const migrationLock = -0x436c6f7372
+// migrationLock is the first of the two keys of the advisory lock held
+// while migrating; the second is the schema's, so that deployments (or
+// tests) in other schemas of the database migrate without waiting on
+// each other. Two-key locks never meet a team's (lockTeam), which has one.
+const migrationLock = 0x436c6f73
+
+const migrationKeys = "?, hashtext(current_schema())"
 
 func (postgres) lockMigrations(ctx context.Context, conn *sql.Conn) (func(), error) {
-	if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_lock(?)", int64(migrationLock)); err != nil {
+	if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_lock("+migrationKeys+")", int32(migrationLock)); err != nil {
 		return nil, fmt.Errorf("lock migrations: %w", err)
 	}
-	return func() { conn.ExecContext(context.Background(), "SELECT pg_advisory_unlock(?)", int64(migrationLock)) }, nil
+	return func() {
+		conn.ExecContext(context.Background(), "SELECT pg_advisory_unlock("+migrationKeys+")", int32(migrationLock))
+	}, nil
 }
 
 // optimizeSQL names Closr's tables: a bare ANALYZE would read every table

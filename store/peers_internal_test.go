@@ -114,3 +114,35 @@ func TestStaleCachesReadTheDatabase(t *testing.T) {
 		t.Fatalf("not listening, B lists %v, %v", ds, err)
 	}
 }
+
+// TestMigrationLockIsPerSchema: a schema being migrated (its lock held)
+// does not hold up another schema's instances, which start within a
+// lock timeout of 200 ms. The lock was one for the whole database before,
+// and tests (or deployments) in other schemas timed out waiting for it.
+func TestMigrationLockIsPerSchema(t *testing.T) {
+	if !storetest.Postgres() {
+		t.Skip("migrations lock nothing on SQLite: set " + storetest.Env + " to run")
+	}
+	t.Parallel()
+	ctx := context.Background()
+	raw, err := OpenRaw(storetest.Addr(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	conn, err := raw.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	unlock, err := postgres{}.lockMigrations(ctx, conn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unlock()
+	db, err := OpenWith(ctx, storetest.Addr(t), Options{BusyTimeout: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatalf("another schema's migration held this one up: %v", err)
+	}
+	db.Close()
+}
