@@ -240,8 +240,8 @@ func (db *DB) EndedKeys(ctx context.Context, teamID int64) ([]EndedKey, error) {
 // back with ErrKeyRevoked, so that its requests can be counted against it.
 // The usage fields (last used and so on) are not kept current here. On
 // PostgreSQL a key missing from memory is looked up in the database (it
-// may have been made on another instance a moment ago), and every key is
-// while the caches may be stale (see peers).
+// may have been made on another instance a moment ago), and so is every
+// key while the caches may be stale (see peers).
 func (db *DB) APIKeyByHash(ctx context.Context, hash [32]byte) (APIKey, error) {
 	k, ok := db.keys.get(hash)
 	if !ok && db.peers.shared() || db.peers.stale() {

@@ -23,13 +23,14 @@ import (
 // when, and only if, the transaction commits; every instance listens on a
 // connection of its own and reloads what changed.
 //
-// A notification arrives a few milliseconds after the commit. Writes made
-// with a key do not depend on it: they check the key again in their
-// transaction. A read made with a key on another instance in those
-// milliseconds may still be answered. While the listening connection is
-// down, notifications may be lost: the instance then reads keys and
-// domains from the database on every request, and reloads both caches
-// once it listens again.
+// A notification arrives a moment after the commit. Writes made with a
+// key do not depend on it: they check the key's row in their transaction;
+// nor do MCP tools, which ask the database (KeyActiveNow). A tracker event
+// or form post from a site just removed on another instance may still be
+// accepted in that moment. While the listening connection is down,
+// notifications may be lost: the instance then reads keys and domains
+// from the database on every request, and reloads both caches once it
+// listens again.
 
 // change is what a notification says: which cached thing changed.
 type change struct {
@@ -84,10 +85,15 @@ func (p *peers) stale() bool { return p.channel != "" && !p.live.Load() }
 func (p *peers) shared() bool { return p.channel != "" }
 
 // Reconnection waits minBackoff after the first failure, doubling up to
-// maxBackoff.
+// maxBackoff; connecting and listening get connectTimeout. A
+// listener that has heard nothing for listenIdle pings the server: a
+// connection cut without a word (a dead peer, a dropped NAT entry) would
+// otherwise leave the caches stale, unnoticed, for hours.
 const (
-	minBackoff = 100 * time.Millisecond
-	maxBackoff = 10 * time.Second
+	minBackoff     = 100 * time.Millisecond
+	maxBackoff     = 10 * time.Second
+	connectTimeout = 10 * time.Second
+	listenIdle     = 30 * time.Second
 )
 
 // channelFor names the notification channel of a schema. A channel name
@@ -133,16 +139,19 @@ func (db *DB) stopPeers() {
 // in that order, a change committed meanwhile is read or notified, never
 // missed.
 func (db *DB) listenAndLoad(ctx context.Context) (*pgx.Conn, error) {
+	cctx, cancel := context.WithTimeout(ctx, connectTimeout)
+	defer cancel()
 	cfg, err := pgx.ParseConfig(db.peers.addr)
 	if err != nil {
-		return nil, fmt.Errorf("listen for other instances' changes: %w", err)
+		// pgx's message quotes the address, password and all.
+		return nil, errors.New("listen for other instances' changes: the address is not a valid postgres:// URL")
 	}
 	cfg.RuntimeParams["application_name"] = "closr listener"
-	conn, err := pgx.ConnectConfig(ctx, cfg)
+	conn, err := pgx.ConnectConfig(cctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("listen for other instances' changes: %w", err)
 	}
-	if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{db.peers.channel}.Sanitize()); err != nil {
+	if _, err := conn.Exec(cctx, "LISTEN "+pgx.Identifier{db.peers.channel}.Sanitize()); err != nil {
 		conn.Close(context.Background())
 		return nil, fmt.Errorf("listen for other instances' changes: %w", err)
 	}
@@ -190,7 +199,18 @@ func (db *DB) listen(ctx context.Context, conn *pgx.Conn) {
 // cannot be applied ends it too: reconnecting reloads everything.
 func (db *DB) follow(ctx context.Context, conn *pgx.Conn) error {
 	for {
-		n, err := conn.WaitForNotification(ctx)
+		wctx, cancel := context.WithTimeout(ctx, listenIdle)
+		n, err := conn.WaitForNotification(wctx)
+		cancel()
+		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
+			pctx, cancel := context.WithTimeout(ctx, connectTimeout)
+			err = conn.Ping(pctx)
+			cancel()
+			if err != nil {
+				return err
+			}
+			continue
+		}
 		if err != nil {
 			return err
 		}
