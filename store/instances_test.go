@@ -326,3 +326,31 @@ func TestInstancesRefuseLeadsAfterARevokeElsewhere(t *testing.T) {
 	}
 	t.Logf("%d posts: %d accepted before the revoke, %d begun after it, all refused", len(results), before, after)
 }
+
+// Instances that start together on a new database migrate it once: each
+// opens it, and every migration is recorded once.
+func TestInstancesMigrateTogether(t *testing.T) {
+	addr := storetest.Addr(t)
+	errs := make([]error, 4)
+	var wg sync.WaitGroup
+	for i := range errs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			db, err := store.Open(context.Background(), addr)
+			if err == nil {
+				err = db.Close()
+			}
+			errs[i] = err
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("instance %d: %v", i, err)
+		}
+	}
+	if n := countRows(t, addr, "SELECT count(*) - count(DISTINCT version) FROM schema_migrations"); n != 0 {
+		t.Fatalf("%d migrations recorded twice", n)
+	}
+}
