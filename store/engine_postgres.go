@@ -50,14 +50,9 @@ func (postgres) open(ctx context.Context, addr string, opt Options) (w, r *sql.D
 	if err := w.PingContext(ctx); err != nil {
 		w.Close()
 		r.Close()
-		return nil, nil, fmt.Errorf("open postgres %s: %w", redact(cfg), err)
+		return nil, nil, fmt.Errorf("open %s: %w", Redacted(addr), err)
 	}
 	return w, r, nil
-}
-
-// redact names the database without its password, for errors and logs.
-func redact(cfg *pgx.ConnConfig) string {
-	return fmt.Sprintf("%s@%s:%d/%s", cfg.User, cfg.Host, cfg.Port, cfg.Database)
 }
 
 func (postgres) migrations() (fs.FS, string) { return migrationsPG, "migrations_pg" }
@@ -70,12 +65,19 @@ const migrationLock = 0x436c6f73
 
 const migrationKeys = "?, hashtext(current_schema())"
 
+// lockMigrations waits as long as another instance migrates, not the
+// writer's lock_timeout: a long migration must not stop the others from
+// starting.
 func (postgres) lockMigrations(ctx context.Context, conn *sql.Conn) (func(), error) {
+	if _, err := conn.ExecContext(ctx, "SET lock_timeout = 0"); err != nil {
+		return nil, fmt.Errorf("lock migrations: %w", err)
+	}
 	if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_lock("+migrationKeys+")", int32(migrationLock)); err != nil {
 		return nil, fmt.Errorf("lock migrations: %w", err)
 	}
 	return func() {
 		conn.ExecContext(context.Background(), "SELECT pg_advisory_unlock("+migrationKeys+")", int32(migrationLock))
+		conn.ExecContext(context.Background(), "RESET lock_timeout")
 	}, nil
 }
 
@@ -233,20 +235,38 @@ func (c rebindConn) CheckNamedValue(nv *driver.NamedValue) error {
 // pgQueries caches pgQuery's rewrites: the queries are a fixed set.
 var pgQueries sync.Map
 
+// pgPlanned replaces the few queries whose SQLite form PostgreSQL's
+// planner runs badly, each checked with EXPLAIN on a million leads.
+var pgPlanned = map[string]string{
+	// The IN (… LIMIT) form, planned as a join, walked the team's five
+	// million page views; LATERAL reads the visitor's latest ones.
+	leadViewsSQL: `SELECT p.visitor_id, p.url, p.title, p.referrer, p.utm_source, p.utm_medium, p.utm_campaign,
+	p.created_at, p.created_at <= l.created_at
+	FROM visitors v
+	JOIN leads l ON l.id = v.lead_id AND l.team_id = v.team_id
+	JOIN LATERAL (SELECT * FROM page_views WHERE visitor_id = v.id AND team_id = v.team_id
+		ORDER BY created_at DESC, id DESC LIMIT ?3) p ON true
+	WHERE v.team_id = ?1 AND v.lead_id = ?2
+	ORDER BY p.created_at DESC, p.id DESC LIMIT ?3`,
+}
+
 var (
 	indexedBy = regexp.MustCompile(`\s+INDEXED BY \w+`)
 	crossJoin = regexp.MustCompile(`\bCROSS JOIN\b`)
 )
 
-// pgQuery rewrites a query written for SQLite for PostgreSQL: ?N and ?
-// become $N (a bare ? is one more than the highest number before it, as
+// pgQuery rewrites a query written for SQLite for PostgreSQL (or takes
+// its pgPlanned replacement): ?N and ? become $N (a bare ? is one more than the highest number before it, as
 // in SQLite), INDEXED BY (SQLite's index choice) goes, and CROSS JOIN
 // (SQLite's join order) becomes JOIN, which takes an ON clause.
 func pgQuery(q string) string {
 	if v, ok := pgQueries.Load(q); ok {
 		return v.(string)
 	}
-	out := crossJoin.ReplaceAllString(indexedBy.ReplaceAllString(q, ""), "JOIN")
+	out, ok := pgPlanned[q]
+	if !ok {
+		out = crossJoin.ReplaceAllString(indexedBy.ReplaceAllString(q, ""), "JOIN")
+	}
 	out = rebind(out)
 	pgQueries.Store(q, out)
 	return out
