@@ -41,10 +41,25 @@ type Lead struct {
 	// key, Send test lead). Left out of counts, Hot and the pipeline
 	// summary, and removable.
 	Test bool
+	// HotUntil is when the lead stops being Hot unless the person comes
+	// back (zero: not hot). See Hot.
+	HotUntil time.Time
 }
 
+// A lead is Hot while its visitors have made HotVisits visits (see
+// VisitGap) in the last HotWindow. Migration 019's triggers keep
+// leads.hot_until with these numbers written out.
+const (
+	HotVisits = 3
+	HotWindow = 7 * 24 * time.Hour
+)
+
+// Hot reports whether the lead is hot at now: HotVisits visits within the
+// HotWindow before now. A test lead never is.
+func (l Lead) Hot(now time.Time) bool { return now.Before(l.HotUntil) }
+
 const leadColumns = `l.id, l.team_id, l.name, l.email, l.phone, l.message, l.source, l.custom,
-	coalesce(k.label, ''), coalesce(k.preview, ''), l.created_at, l.updated_at, l.last_activity_at, l.last_message, l.is_test
+	coalesce(k.label, ''), coalesce(k.preview, ''), l.created_at, l.updated_at, l.last_activity_at, l.last_message, l.is_test, l.hot_until
 	FROM leads l LEFT JOIN api_keys k ON k.id = l.key_id`
 
 // NeedsContact reports whether the lead has no email and no phone. Leads
@@ -56,9 +71,12 @@ func (l Lead) NeedsContact() bool { return l.Email == "" && l.Phone == "" }
 func scanLead(sc scanner) (Lead, error) {
 	var l Lead
 	var custom string
-	var created, updated, active int64
+	var created, updated, active, hot int64
 	err := sc.Scan(&l.ID, &l.TeamID, &l.Name, &l.Email, &l.Phone, &l.Message, &l.Source, &custom,
-		&l.KeyLabel, &l.KeyPreview, &created, &updated, &active, &l.LastMessage, &l.Test)
+		&l.KeyLabel, &l.KeyPreview, &created, &updated, &active, &l.LastMessage, &l.Test, &hot)
+	if hot > 0 {
+		l.HotUntil = time.Unix(hot, 0).UTC()
+	}
 	l.Custom = parseFields(custom)
 	l.CreatedAt, l.UpdatedAt = time.Unix(created, 0).UTC(), time.Unix(updated, 0).UTC()
 	l.LastActivity = time.Unix(active, 0).UTC()
@@ -86,7 +104,7 @@ const leadSQL = "SELECT " + leadColumns + " WHERE l.id = ? AND l.team_id = ?"
 const MaxSkip = 1000
 
 // MinSearchLen is the shortest search text: the index holds every three
-// characters of a lead's name, email, phone and source.
+// characters of what searchColumns makes of a lead.
 const MinSearchLen = 3
 
 // ErrSearchTooShort is search text of one or two characters.
@@ -126,6 +144,8 @@ func ParseLeadCursor(s string) (LeadCursor, error) {
 type LeadFilter struct {
 	Source       string // only leads from this source (exact)
 	NeedsContact bool   // only leads with neither email nor phone
+	Hot          bool   // only the leads hot now (see Lead.Hot)
+	Tests        bool   // only test leads (see Lead.Test)
 }
 
 // LeadRange picks a page of a team's leads (or of the leads a search
@@ -142,9 +162,10 @@ type LeadRange struct {
 }
 
 // Leads returns a page of the team's leads: every lead, latest activity
-// first, when text is empty, else those whose name, email, phone or source
-// contains text (case and accents ignored; digits in text also find the
-// phone however it was punctuated), newest first. Text needs MinSearchLen
+// first, when text is empty, else those whose search document (name,
+// email, phone, source, messages, custom values: searchColumns) contains
+// text (case and accents ignored; digits in text also find the phone
+// however it was punctuated), newest first. Text needs MinSearchLen
 // characters.
 func (db *DB) Leads(ctx context.Context, teamID int64, text string, r LeadRange) ([]Lead, error) {
 	match, err := matchQuery(text)
@@ -160,14 +181,15 @@ func (db *DB) Leads(ctx context.Context, teamID int64, text string, r LeadRange)
 	}
 	// The page is read upwards from After or from the bottom end.
 	up := after.ID > 0 || r.Oldest
+	filter := filterArgs(r.LeadFilter, db.now())
 	var leads []Lead
 	if match == "" {
 		leads, err = queryAll(ctx, db, scanLead, leadsByActivitySQL(up, r.LeadFilter),
-			append([]any{teamID, before.At, before.ID, after.At, after.ID, r.Limit, r.Skip}, filterArgs(r.LeadFilter)...)...)
+			append([]any{teamID, before.At, before.ID, after.At, after.ID, r.Limit, r.Skip}, filter...)...)
 	} else {
 		lo, hi := teamID<<teamShift|after.ID, teamID<<teamShift|min(before.ID, maxLeadID)
 		leads, err = queryAll(ctx, db, scanLead, searchSQL(up, r.LeadFilter),
-			append([]any{teamID, hi, lo, r.Limit, r.Skip, match}, filterArgs(r.LeadFilter)...)...)
+			append([]any{teamID, hi, lo, r.Limit, r.Skip, match}, filter...)...)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("list leads: %w", err)
@@ -185,22 +207,28 @@ const (
 
 // leadsByActivitySQL reads a page of the team's leads by latest activity:
 // their ids from an index in that order (the team's leads, those of one
-// source, or those needing contact details), skipping and stopping there,
-// then the rows of those ids alone. Arguments: team, before (at, id),
-// after (at, id), limit, skip, then filterArgs.
+// source, those needing contact details, the test leads), skipping and
+// stopping there, then the rows of those ids alone. The hot leads' index is
+// in hot_until order: the team's hot leads are read from it and sorted,
+// and they are few (each had three visits this week). Arguments: team,
+// before (at, id), after (at, id), limit, skip, then filterArgs.
 func leadsByActivitySQL(up bool, f LeadFilter) string {
 	order := "DESC"
 	if up {
 		order = "ASC"
 	}
 	// Named: with the values bound, the planner may walk the team's leads
-	// by id and sort them all.
+	// by id and sort them all. The smallest set first.
 	index := "leads_team_activity"
 	switch {
-	case f.Source != "":
-		index = "leads_team_source_activity"
+	case f.Hot:
+		index = "leads_team_hot"
+	case f.Tests:
+		index = "leads_team_test_activity"
 	case f.NeedsContact:
 		index = "leads_team_needs_contact"
+	case f.Source != "":
+		index = "leads_team_source_activity"
 	}
 	return "SELECT " + leadColumns + ` WHERE l.id IN (SELECT id FROM leads INDEXED BY ` + index + `
 		WHERE team_id = ?1` + filterSQL(f, 8) + ` AND (last_activity_at, id) < (?2, ?3) AND (last_activity_at, id) > (?4, ?5)
@@ -208,24 +236,37 @@ func leadsByActivitySQL(up bool, f LeadFilter) string {
 		AND l.team_id = ?1 ORDER BY l.last_activity_at DESC, l.id DESC`
 }
 
-// filterSQL is f's conditions on leads, the source bound to ?n.
+// filterSQL is f's conditions on leads, its values (filterArgs) bound from
+// ?n on. The literal terms are those of the partial indexes.
 func filterSQL(f LeadFilter, n int) string {
 	var sql string
 	if f.Source != "" {
 		sql += fmt.Sprintf(" AND source = ?%d", n)
+		n++
 	}
 	if f.NeedsContact {
 		sql += " AND email = '' AND phone = ''"
 	}
+	if f.Hot {
+		sql += fmt.Sprintf(" AND hot_until > 0 AND hot_until > ?%d", n)
+	}
+	if f.Tests {
+		sql += " AND is_test"
+	}
 	return sql
 }
 
-// filterArgs are the values filterSQL binds.
-func filterArgs(f LeadFilter) []any {
+// filterArgs are the values filterSQL binds: the source, and now (Unix
+// seconds) for Hot.
+func filterArgs(f LeadFilter, now time.Time) []any {
+	var args []any
 	if f.Source != "" {
-		return []any{f.Source}
+		args = append(args, f.Source)
 	}
-	return nil
+	if f.Hot {
+		args = append(args, now.Unix())
+	}
+	return args
 }
 
 // searchSQL reads a page of the leads a search finds: their ids from the
@@ -262,9 +303,9 @@ func (db *DB) CountLeads(ctx context.Context, teamID int64, text string, f LeadF
 	var n int
 	switch {
 	case match != "":
-		n, err = queryOne(ctx, db, scanInt, matchCountSQL(f), append([]any{match, teamID << teamShift, (teamID + 1) << teamShift, upTo}, filterArgs(f)...)...)
+		n, err = queryOne(ctx, db, scanInt, matchCountSQL(f), append([]any{match, teamID << teamShift, (teamID + 1) << teamShift, upTo}, filterArgs(f, db.now())...)...)
 	case f != LeadFilter{}:
-		n, err = queryOne(ctx, db, scanInt, filterCountSQL(f), append([]any{teamID, upTo}, filterArgs(f)...)...)
+		n, err = queryOne(ctx, db, scanInt, filterCountSQL(f), append([]any{teamID, upTo}, filterArgs(f, db.now())...)...)
 	default:
 		n, err = queryOne(ctx, db, scanInt, leadCountSQL, teamID)
 	}
