@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -166,6 +167,40 @@ func TestTestsFilter(t *testing.T) {
 	if got, err := db.Leads(ctx, ana.TeamID, "t2@", LeadRange{LeadFilter: LeadFilter{Tests: true}, Limit: 10}); err != nil || !slices.Equal(ids(got), []int64{t2}) {
 		t.Errorf("tests matching t2@ = %v, %v", ids(got), err)
 	}
+	// A search with the filter, a page at a time (by lead id).
+	search := func(text string, f LeadFilter, r LeadRange) []int64 {
+		t.Helper()
+		r.LeadFilter, r.Limit = f, 2
+		got, err := db.Leads(ctx, ana.TeamID, text, r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ids(got)
+	}
+	tests := LeadFilter{Tests: true}
+	if got, want := search("example", tests, LeadRange{}), []int64{t3, t2}; !slices.Equal(got, want) {
+		t.Errorf("tests matching example, first page = %v, want %v", got, want)
+	}
+	if got, want := search("example", tests, LeadRange{Before: LeadCursor{ID: t2}}), []int64{t1}; !slices.Equal(got, want) {
+		t.Errorf("tests matching example, below t2 = %v, want %v", got, want)
+	}
+	if got, want := search("example", tests, LeadRange{After: LeadCursor{ID: t1}}), []int64{t3, t2}; !slices.Equal(got, want) {
+		t.Errorf("tests matching example, above t1 = %v, want %v", got, want)
+	}
+	// Needs contact details, searched: by its message.
+	res, err := db.IngestLead(ctx, LeadInput{TeamID: ana.TeamID, Name: "Nora", Message: "Call me about the loft", Source: "Web", Raw: []byte("{}"), At: t0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := search("the loft", LeadFilter{NeedsContact: true}, LeadRange{}); !slices.Equal(got, []int64{res.LeadID}) {
+		t.Errorf("needing contact, matching the loft = %v, want %v", got, []int64{res.LeadID})
+	}
+	if got := search("t2@", LeadFilter{NeedsContact: true}, LeadRange{}); len(got) != 0 {
+		t.Errorf("needing contact, matching t2@ = %v, want none", got)
+	}
+	if n, _ := db.CountLeads(ctx, ana.TeamID, "example", tests, 100); n != 3 {
+		t.Errorf("tests matching example counted %d, want 3", n)
+	}
 	ingest(ana.TeamID, "t2@example.com", false, t0.Add(4*time.Minute)) // a real submission
 	if got, want := list(LeadRange{}), []int64{t3, t1}; !slices.Equal(got, want) {
 		t.Errorf("tests after t2 became real = %v, want %v", got, want)
@@ -265,5 +300,28 @@ func TestSearchColumnsAreTheIndexColumns(t *testing.T) {
 	}
 	if !slices.Equal(got, want) {
 		t.Errorf("index columns %v, searchColumns %v", got, want)
+	}
+}
+
+// TestSearchIndexWritesUseIndexes: a transaction's queued leads leave the
+// search index by rowid (a lookup each, never a scan of the index) and
+// are read back by id; the queue, which holds that transaction's leads
+// only, is the one table read whole.
+func TestSearchIndexWritesUseIndexes(t *testing.T) {
+	t.Parallel()
+	db := openTestDB(t)
+	for i, want := range [][]string{
+		{"SCAN leads_fts VIRTUAL TABLE INDEX 0:=", "LIST SUBQUERY", "SCAN leads_fts_queue"},
+		{"SCAN q", "SEARCH l USING INTEGER PRIMARY KEY (rowid=?)"},
+	} {
+		plan := explain(t, db.r, indexQueueSQL[i])
+		rest := plan
+		for _, w := range want {
+			j := strings.Index(rest, w)
+			if j < 0 {
+				t.Fatalf("plan lacks %q (or has it out of order):\n%s", w, plan)
+			}
+			rest = rest[j+len(w):]
+		}
 	}
 }

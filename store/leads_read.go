@@ -218,23 +218,37 @@ func leadsByActivitySQL(up bool, f LeadFilter) string {
 		order = "ASC"
 	}
 	// Named: with the values bound, the planner may walk the team's leads
-	// by id and sort them all. The smallest set first.
-	index := "leads_team_activity"
-	switch {
-	case f.Hot:
-		index = "leads_team_hot"
-	case f.Tests:
-		index = "leads_team_test_activity"
-	case f.NeedsContact:
-		index = "leads_team_needs_contact"
-	case f.Source != "":
-		index = "leads_team_source_activity"
-	}
-	return "SELECT " + leadColumns + ` WHERE l.id IN (SELECT id FROM leads INDEXED BY ` + index + `
+	// by id and sort them all.
+	return "SELECT " + leadColumns + ` WHERE l.id IN (SELECT id FROM leads INDEXED BY ` + filterIndex(f) + `
 		WHERE team_id = ?1` + filterSQL(f, 8) + ` AND (last_activity_at, id) < (?2, ?3) AND (last_activity_at, id) > (?4, ?5)
 		ORDER BY last_activity_at ` + order + `, id ` + order + ` LIMIT ?6 OFFSET ?7)
 		AND l.team_id = ?1 ORDER BY l.last_activity_at DESC, l.id DESC`
 }
+
+// filterIndex is the index whose range holds f's leads: the smallest set
+// first.
+func filterIndex(f LeadFilter) string {
+	switch {
+	case f.Hot:
+		return "leads_team_hot"
+	case f.Tests:
+		return "leads_team_test_activity"
+	case f.NeedsContact:
+		return "leads_team_needs_contact"
+	case f.Source != "":
+		return "leads_team_source_activity"
+	}
+	return "leads_team_activity"
+}
+
+// few reports whether f keeps few of a team's leads: the hot ones (three
+// visits this week), the test ones (sent by hand) or those without contact
+// details (one in a thousand in the benchmark). A search with such a
+// filter checks each of the filter's leads against the search index, by
+// rowid, rather than each of the search's matches against the filter: a
+// common word matches a large part of the team, and the capped count
+// would read every match when fewer than the cap pass the filter.
+func (f LeadFilter) few() bool { return f.Hot || f.Tests || f.NeedsContact }
 
 // filterSQL is f's conditions on leads, its values (filterArgs) bound from
 // ?n on. The literal terms are those of the partial indexes.
@@ -251,7 +265,7 @@ func filterSQL(f LeadFilter, n int) string {
 		sql += fmt.Sprintf(" AND hot_until > 0 AND hot_until > ?%d", n)
 	}
 	if f.Tests {
-		sql += " AND is_test"
+		sql += " AND is_test = 1"
 	}
 	return sql
 }
@@ -273,23 +287,38 @@ func filterArgs(f LeadFilter, now time.Time) []any {
 // search index in rowid order, skipping and stopping there, then the rows
 // of those ids alone. Arguments: team, before and after (search-index
 // rowids), limit, skip, the FTS5 query, then filterArgs. A filter is
-// checked on each match's row as the index yields it: a common term with a
-// rare filter reads many rows.
+// checked on each match's row as the index yields it (a common term with
+// a rare source reads many rows), except a filter that keeps few leads:
+// then each of them is looked up in the search index (see few).
 func searchSQL(up bool, f LeadFilter) string {
 	order := "DESC"
 	if up {
 		order = "ASC"
 	}
+	if f.few() {
+		return "SELECT " + leadColumns + ` WHERE l.id IN (SELECT c.id FROM leads c INDEXED BY ` + filterIndex(f) + `
+			WHERE c.team_id = ?1` + filterSQL(f, 7) + ` AND (c.team_id << ` + fmt.Sprint(teamShift) + ` | c.id) < ?2
+			AND (c.team_id << ` + fmt.Sprint(teamShift) + ` | c.id) > ?3 AND ` + matchesSQL("?6") + `
+			ORDER BY c.id ` + order + ` LIMIT ?4 OFFSET ?5)
+			AND l.team_id = ?1 ORDER BY l.id DESC`
+	}
 	// The IN (SELECT rowid … MATCH) form: the index yields the team's
 	// matches in order and stops at the limit. As a join, the planner
-	// may instead run the search once per lead of the team.
+	// may instead run the search once per lead of the team. NOT INDEXED:
+	// each match's own row by its id.
 	filter := ""
 	if f != (LeadFilter{}) {
-		filter = ` AND EXISTS (SELECT 1 FROM leads WHERE id = f.rowid & ` + fmt.Sprint(maxLeadID) + filterSQL(f, 7) + `)`
+		filter = ` AND EXISTS (SELECT 1 FROM leads NOT INDEXED WHERE id = f.rowid & ` + fmt.Sprint(maxLeadID) + filterSQL(f, 7) + `)`
 	}
 	return "SELECT " + leadColumns + ` WHERE l.id IN (SELECT rowid & ` + fmt.Sprint(maxLeadID) + ` FROM leads_fts f
 		WHERE leads_fts MATCH ?6 AND rowid < ?2 AND rowid > ?3` + filter + ` ORDER BY rowid ` + order + ` LIMIT ?4 OFFSET ?5)
 		AND l.team_id = ?1 ORDER BY l.id DESC`
+}
+
+// matchesSQL is true when the lead c matches the FTS5 query bound to
+// param: a lookup of its rowid in the search index.
+func matchesSQL(param string) string {
+	return `EXISTS (SELECT 1 FROM leads_fts WHERE leads_fts MATCH ` + param + ` AND rowid = (c.team_id << ` + fmt.Sprint(teamShift) + ` | c.id))`
 }
 
 // CountLeads counts the team's leads: all of them (kept by a trigger, so
@@ -321,9 +350,13 @@ const leadCountSQL = `SELECT lead_count FROM teams WHERE id = ?`
 // does. Arguments: the FTS5 query, the team's rowid range, the cap, then
 // filterArgs.
 func matchCountSQL(f LeadFilter) string {
+	if f.few() {
+		return `SELECT count(*) FROM (SELECT 1 FROM leads c INDEXED BY ` + filterIndex(f) + `
+			WHERE c.team_id = ?2 >> ` + fmt.Sprint(teamShift) + filterSQL(f, 5) + ` AND ` + matchesSQL("?1") + ` AND ?3 > 0 LIMIT ?4)`
+	}
 	filter := ""
 	if f != (LeadFilter{}) {
-		filter = ` AND EXISTS (SELECT 1 FROM leads WHERE id = f.rowid & ` + fmt.Sprint(maxLeadID) + filterSQL(f, 5) + `)`
+		filter = ` AND EXISTS (SELECT 1 FROM leads NOT INDEXED WHERE id = f.rowid & ` + fmt.Sprint(maxLeadID) + filterSQL(f, 5) + `)`
 	}
 	return `SELECT count(*) FROM (SELECT 1 FROM leads_fts f WHERE leads_fts MATCH ?1 AND rowid >= ?2 AND rowid < ?3` + filter + ` LIMIT ?4)`
 }

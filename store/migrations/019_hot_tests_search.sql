@@ -43,9 +43,10 @@ CREATE TRIGGER leads_made_real_hot AFTER UPDATE OF is_test ON leads WHEN old.is_
 END;
 
 -- Tests: the team's test leads in the list's order (the count of them
--- reads this index too).
+-- reads this index too). "is_test = 1", not "is_test": an equality in the
+-- index's condition tells SQLite the column's value, so the index covers.
 DROP INDEX leads_team_test;
-CREATE INDEX leads_team_test_activity ON leads(team_id, last_activity_at DESC, id DESC) WHERE is_test;
+CREATE INDEX leads_team_test_activity ON leads(team_id, last_activity_at DESC, id DESC) WHERE is_test = 1;
 
 -- Search: the index of migration 012 gains the lead's messages and its
 -- custom fields' values. Which fields, and how each is read from a lead,
