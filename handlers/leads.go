@@ -177,7 +177,9 @@ func leadRange(req leadsQuery, total, pages int) (store.LeadRange, int, string) 
 		r.After = req.after
 	case req.before.ID > 0:
 		r.Before = req.before
-	case n <= 1:
+	case n <= 1 || total == 0:
+		// An empty list is its first page, whatever the number: it says
+		// there are no leads yet, or that none match.
 		n = 1
 	case pages > 0 && n > pages:
 		return r, n, fmt.Sprintf("There is no page %d: the list ends at page %d.", n, pages)
