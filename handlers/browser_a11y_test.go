@@ -8,8 +8,11 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"closr/store"
 )
 
 // axePath is axe-core, installed for the tests only (never served):
@@ -252,10 +255,27 @@ func TestBrowserAccessibleLeads(t *testing.T) {
 	e.mustPostLead(key, `{"phone": "+44 20 7946 0958", "source": "Zillow"}`)
 	e.mustPostLead(key, `{"email": "kim@example.com", "message": "Selling"}`)
 	e.mustPostLead(key, `{"message": "Call me about the open house", "source": "Facebook Lead Ads"}`) // needs contact details
+	// Jamie comes back twice more this week: Hot. And a test lead.
+	for _, ago := range []time.Duration{26 * time.Hour, 50 * time.Hour} {
+		if err := e.db.RecordPageView(t.Context(), store.PageViewInput{TeamID: a.TeamID, VisitorID: vid, URL: "https://ana.example/homes/7-harbor-ln",
+			At: time.Now().Add(-ago)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := e.db.IngestLead(t.Context(), store.LeadInput{TeamID: a.TeamID, Email: "test@example.com", Source: "Closr test", Test: true,
+		Raw: []byte("{}"), At: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
 	leadPage := fmt.Sprintf("%s/leads/%d", base, lead)
 	axe.walk([]step{
 		{"leads", []chromedp.Action{chromedp.Navigate(base + "/leads")}},
 		{"leads past the end", []chromedp.Action{chromedp.Navigate(base + "/leads?page=9")}},
+		{"leads, hot", []chromedp.Action{chromedp.Navigate(base + "/leads?hot=1"), chromedp.WaitVisible(`[data-testid="hot"]`, chromedp.ByQuery)}},
+		{"leads, test leads only", []chromedp.Action{chromedp.Navigate(base + "/leads?tests=1"), chromedp.WaitVisible(`[data-testid="test-badge"]`, chromedp.ByQuery)}},
+		{"leads, hot, searched by message", []chromedp.Action{chromedp.Navigate(base + "/leads?hot=1&q=pre-approved"),
+			chromedp.WaitVisible(`[data-testid="lead-row"]`, chromedp.ByQuery)}},
+		{"leads, every filter, none match", []chromedp.Action{chromedp.Navigate(base + "/leads?q=harbor&source=Zillow&hot=1&needs_contact=1&tests=1"),
+			chromedp.WaitVisible(`[data-testid="no-leads"]`, chromedp.ByQuery)}},
 		{"lead page, every disclosure open", []chromedp.Action{chromedp.Navigate(leadPage), pageReady(), openAll()}},
 		{"tracked link refused", []chromedp.Action{
 			chromedp.SendKeys("#tracked-url", "not a page", chromedp.ByQuery),
