@@ -241,14 +241,36 @@ func filterIndex(f LeadFilter) string {
 	return "leads_team_activity"
 }
 
-// few reports whether f keeps few of a team's leads: the hot ones (three
-// visits this week), the test ones (sent by hand) or those without contact
-// details (one in a thousand in the benchmark). A search with such a
-// filter checks each of the filter's leads against the search index, by
-// rowid, rather than each of the search's matches against the filter: a
-// common word matches a large part of the team, and the capped count
-// would read every match when fewer than the cap pass the filter.
-func (f LeadFilter) few() bool { return f.Hot || f.Tests || f.NeedsContact }
+// A search with a filter reads the search's matches and the filter's
+// leads together in one of three ways, by what the filter keeps:
+//   - test leads (sent by hand, a handful): each is looked up in the
+//     search index by rowid. A lookup costs about a millisecond for a
+//     common word, too much for thousands.
+//   - hot leads, or leads needing contact details (a few thousand at
+//     most in a million): their rowids are gathered from the filter's
+//     index into a set first, and the search's matches are checked
+//     against it as the search index yields them. A common word with
+//     few of them matching reads every match once, but no row.
+//   - a source (a large share of the team): each match's row is checked
+//     as the search index yields it; matches pass often.
+func (f LeadFilter) lookupEach() bool { return f.Tests }
+
+func (f LeadFilter) asSet() bool { return !f.Tests && (f.Hot || f.NeedsContact) }
+
+// filterSetSQL is the search-index rowids of f's leads, the team bound to
+// team (an SQL expression), f's values from ?n on. The unary plus keeps
+// FTS5 from taking the set for rowid lookups (see lookupEach).
+func filterSetSQL(f LeadFilter, team string, n int) string {
+	return ` AND +rowid IN (SELECT team_id << ` + fmt.Sprint(teamShift) + ` | id FROM leads INDEXED BY ` + filterIndex(f) + `
+		WHERE team_id = ` + team + filterSQL(f, n) + `)`
+}
+
+// rowCheckSQL checks f on the row of the match f.rowid, f's values from
+// ?n on. NOT INDEXED: the row by its id; given a small partial index, the
+// planner would scan it once per match.
+func rowCheckSQL(f LeadFilter, n int) string {
+	return ` AND EXISTS (SELECT 1 FROM leads NOT INDEXED WHERE id = f.rowid & ` + fmt.Sprint(maxLeadID) + filterSQL(f, n) + `)`
+}
 
 // filterSQL is f's conditions on leads, its values (filterArgs) bound from
 // ?n on. The literal terms are those of the partial indexes.
@@ -286,16 +308,14 @@ func filterArgs(f LeadFilter, now time.Time) []any {
 // searchSQL reads a page of the leads a search finds: their ids from the
 // search index in rowid order, skipping and stopping there, then the rows
 // of those ids alone. Arguments: team, before and after (search-index
-// rowids), limit, skip, the FTS5 query, then filterArgs. A filter is
-// checked on each match's row as the index yields it (a common term with
-// a rare source reads many rows), except a filter that keeps few leads:
-// then each of them is looked up in the search index (see few).
+// rowids), limit, skip, the FTS5 query, then filterArgs. A filter is read
+// as lookupEach says.
 func searchSQL(up bool, f LeadFilter) string {
 	order := "DESC"
 	if up {
 		order = "ASC"
 	}
-	if f.few() {
+	if f.lookupEach() {
 		return "SELECT " + leadColumns + ` WHERE l.id IN (SELECT c.id FROM leads c INDEXED BY ` + filterIndex(f) + `
 			WHERE c.team_id = ?1` + filterSQL(f, 7) + ` AND (c.team_id << ` + fmt.Sprint(teamShift) + ` | c.id) < ?2
 			AND (c.team_id << ` + fmt.Sprint(teamShift) + ` | c.id) > ?3 AND ` + matchesSQL("?6") + `
@@ -304,15 +324,22 @@ func searchSQL(up bool, f LeadFilter) string {
 	}
 	// The IN (SELECT rowid … MATCH) form: the index yields the team's
 	// matches in order and stops at the limit. As a join, the planner
-	// may instead run the search once per lead of the team. NOT INDEXED:
-	// each match's own row by its id.
-	filter := ""
-	if f != (LeadFilter{}) {
-		filter = ` AND EXISTS (SELECT 1 FROM leads NOT INDEXED WHERE id = f.rowid & ` + fmt.Sprint(maxLeadID) + filterSQL(f, 7) + `)`
-	}
+	// may instead run the search once per lead of the team.
 	return "SELECT " + leadColumns + ` WHERE l.id IN (SELECT rowid & ` + fmt.Sprint(maxLeadID) + ` FROM leads_fts f
-		WHERE leads_fts MATCH ?6 AND rowid < ?2 AND rowid > ?3` + filter + ` ORDER BY rowid ` + order + ` LIMIT ?4 OFFSET ?5)
+		WHERE leads_fts MATCH ?6 AND rowid < ?2 AND rowid > ?3` + matchFilterSQL(f, "?1", 7) + ` ORDER BY rowid ` + order + ` LIMIT ?4 OFFSET ?5)
 		AND l.team_id = ?1 ORDER BY l.id DESC`
+}
+
+// matchFilterSQL is f's condition on a match f of the search index, when
+// the index is read first: as a set or on each match's row.
+func matchFilterSQL(f LeadFilter, team string, n int) string {
+	switch {
+	case f == LeadFilter{}:
+		return ""
+	case f.asSet():
+		return filterSetSQL(f, team, n)
+	}
+	return rowCheckSQL(f, n)
 }
 
 // matchesSQL is true when the lead c matches the FTS5 query bound to
@@ -346,25 +373,24 @@ func (db *DB) CountLeads(ctx context.Context, teamID int64, text string, f LeadF
 
 const leadCountSQL = `SELECT lead_count FROM teams WHERE id = ?`
 
-// matchCountSQL counts a search's matches, with f checked as searchSQL
+// matchCountSQL counts a search's matches, with f read as searchSQL
 // does. Arguments: the FTS5 query, the team's rowid range, the cap, then
 // filterArgs.
 func matchCountSQL(f LeadFilter) string {
-	if f.few() {
+	if f.lookupEach() {
 		return `SELECT count(*) FROM (SELECT 1 FROM leads c INDEXED BY ` + filterIndex(f) + `
 			WHERE c.team_id = ?2 >> ` + fmt.Sprint(teamShift) + filterSQL(f, 5) + ` AND ` + matchesSQL("?1") + ` AND ?3 > 0 LIMIT ?4)`
 	}
-	filter := ""
-	if f != (LeadFilter{}) {
-		filter = ` AND EXISTS (SELECT 1 FROM leads NOT INDEXED WHERE id = f.rowid & ` + fmt.Sprint(maxLeadID) + filterSQL(f, 5) + `)`
-	}
-	return `SELECT count(*) FROM (SELECT 1 FROM leads_fts f WHERE leads_fts MATCH ?1 AND rowid >= ?2 AND rowid < ?3` + filter + ` LIMIT ?4)`
+	return `SELECT count(*) FROM (SELECT 1 FROM leads_fts f WHERE leads_fts MATCH ?1 AND rowid >= ?2 AND rowid < ?3` +
+		matchFilterSQL(f, "?2 >> "+fmt.Sprint(teamShift), 5) + ` LIMIT ?4)`
 }
 
 // filterCountSQL counts a filter's leads on its index. Arguments: team,
 // the cap, then filterArgs.
 func filterCountSQL(f LeadFilter) string {
-	return `SELECT count(*) FROM (SELECT 1 FROM leads WHERE team_id = ?1` + filterSQL(f, 3) + ` LIMIT ?2)`
+	// Named, as for the list: a source with another filter would else
+	// walk the source's leads.
+	return `SELECT count(*) FROM (SELECT 1 FROM leads INDEXED BY ` + filterIndex(f) + ` WHERE team_id = ?1` + filterSQL(f, 3) + ` LIMIT ?2)`
 }
 
 // matchQuery turns search text into an FTS5 query: the text as one phrase

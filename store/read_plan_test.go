@@ -166,11 +166,13 @@ func checkReadPlans(t *testing.T, db *sql.DB, team, lead int64) {
 		{"/leads?tests=1&source=", leadsByActivitySQL(false, LeadFilter{Tests: true, Source: "Zillow"}), []any{team, now, lead, 0, 0, 51, 0, "Zillow"},
 			[]string{leadByID, "LIST SUBQUERY", "INDEX leads_team_test_activity (team_id=? AND last_activity_at>? AND last_activity_at<?)"},
 			"USE TEMP B-TREE FOR ORDER BY", ""},
-		// A filter that keeps few leads: each of them looked up in the
-		// search index by rowid (0:=M), then sorted by id.
+		// Hot and needs contact: the filter's rowids gathered into a set,
+		// the search's matches checked against it (no rowid lookups, 0:=).
 		{"search with hot", searchSQL(false, LeadFilter{Hot: true}), []any{team, team<<teamShift | maxLeadID, team << teamShift, 21, 0, `"pool"`, now},
-			[]string{leadByID, "LIST SUBQUERY", "COVERING INDEX leads_team_hot (team_id=? AND hot_until>?)", "SCAN leads_fts VIRTUAL TABLE INDEX 0:=M"},
-			"USE TEMP B-TREE FOR ORDER BY", ""},
+			[]string{leadByID, "LIST SUBQUERY", "SCAN f VIRTUAL TABLE INDEX", ":M", "LIST SUBQUERY", "COVERING INDEX leads_team_hot (team_id=? AND hot_until>?)", "BLOOM FILTER"},
+			"", ""},
+		// Tests: each test lead looked up in the search index by rowid
+		// (0:=M), then sorted by id.
 		{"search with tests, newer page", searchSQL(true, LeadFilter{Tests: true, Source: "Zillow"}),
 			[]any{team, team<<teamShift | maxLeadID, team<<teamShift | lead, 21, 0, `"pool"`, "Zillow"},
 			[]string{leadByID, "LIST SUBQUERY", "INDEX leads_team_test_activity (team_id=?)", "SCAN leads_fts VIRTUAL TABLE INDEX 0:=M"},
@@ -178,7 +180,9 @@ func checkReadPlans(t *testing.T, db *sql.DB, team, lead int64) {
 		{"search count with tests", matchCountSQL(LeadFilter{Tests: true}), []any{`"pool"`, team << teamShift, (team + 1) << teamShift, 1000},
 			[]string{"COVERING INDEX leads_team_test_activity (team_id=?)", "SCAN leads_fts EXISTS VIRTUAL TABLE INDEX 0:=M"}, "", ""},
 		{"search count with hot", matchCountSQL(LeadFilter{Hot: true}), []any{`"pool"`, team << teamShift, (team + 1) << teamShift, 1000, now},
-			[]string{"COVERING INDEX leads_team_hot (team_id=? AND hot_until>?)", "SCAN leads_fts EXISTS VIRTUAL TABLE INDEX 0:=M"}, "", ""},
+			[]string{"SCAN f VIRTUAL TABLE INDEX 0:M", "LIST SUBQUERY", "COVERING INDEX leads_team_hot (team_id=? AND hot_until>?)", "BLOOM FILTER"}, "", ""},
+		{"filter count, needs contact and source", filterCountSQL(LeadFilter{NeedsContact: true, Source: "Zillow"}), []any{team, 1000, "Zillow"},
+			[]string{"INDEX leads_team_needs_contact (team_id=?)"}, "", ""},
 		{"filter count, hot", filterCountSQL(LeadFilter{Hot: true}), []any{team, 1000, now},
 			[]string{"COVERING INDEX leads_team_hot (team_id=? AND hot_until>?)"}, "", ""},
 		{"filter count, tests", filterCountSQL(LeadFilter{Tests: true}), []any{team, 1000},
@@ -188,7 +192,7 @@ func checkReadPlans(t *testing.T, db *sql.DB, team, lead int64) {
 		{"search count with a filter", matchCountSQL(LeadFilter{Source: "Zillow"}), []any{`"gmail"`, team << teamShift, (team + 1) << teamShift, 1000, "Zillow"},
 			[]string{"SCAN f VIRTUAL TABLE INDEX", ":M", "SEARCH leads EXISTS USING INTEGER PRIMARY KEY"}, "", ""},
 		{"search count with needs contact", matchCountSQL(LeadFilter{NeedsContact: true}), []any{`"gmail"`, team << teamShift, (team + 1) << teamShift, 1000},
-			[]string{"COVERING INDEX leads_team_needs_contact (team_id=?)", "SCAN leads_fts EXISTS VIRTUAL TABLE INDEX 0:=M"}, "", ""},
+			[]string{"SCAN f VIRTUAL TABLE INDEX 0:M", "LIST SUBQUERY", "COVERING INDEX leads_team_needs_contact (team_id=?)", "BLOOM FILTER"}, "", ""},
 		{"filter count, source", filterCountSQL(LeadFilter{Source: "Zillow"}), []any{team, 1000, "Zillow"},
 			[]string{"COVERING INDEX leads_team_source_activity (team_id=? AND source=?)"}, "", ""},
 		{"filter count, needs contact", filterCountSQL(LeadFilter{NeedsContact: true}), []any{team, 1000},

@@ -57,7 +57,6 @@ var readCases = []readCase{
 		return r.page(ctx, "/leads?needs_contact=1&source=Zillow")
 	}},
 	{"GET /leads?hot=1", func(ctx context.Context, r *reader) error { return r.page(ctx, "/leads?hot=1") }},
-	{"GET /leads?hot=1, page 2", func(ctx context.Context, r *reader) error { return r.page(ctx, "/leads?hot=1&page=2") }},
 	{"GET /leads?hot=1&source=Zillow", func(ctx context.Context, r *reader) error { return r.page(ctx, "/leads?hot=1&source=Zillow") }},
 	{"GET /leads?tests=1", func(ctx context.Context, r *reader) error { return r.page(ctx, "/leads?tests=1") }},
 	{"GET /leads?q=gmail&source=Zillow", func(ctx context.Context, r *reader) error { return r.page(ctx, "/leads?q=gmail&source=Zillow") }},
