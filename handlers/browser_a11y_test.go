@@ -8,8 +8,11 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"closr/store"
 )
 
 // axePath is axe-core, installed for the tests only (never served):
@@ -266,6 +269,43 @@ func TestBrowserAccessibleLeads(t *testing.T) {
 			chromedp.Click(`#tracked-links form button`, chromedp.ByQuery),
 			chromedp.WaitVisible(`[data-testid="new-tracked-link"]`, chromedp.ByQuery)}},
 		{"no such lead", []chromedp.Action{chromedp.Navigate(base + "/leads/999999")}},
+	})
+}
+
+// TestBrowserAccessibleLeadFilters checks /leads with the Hot and Tests
+// filters, a search by message with Hot, and every filter with no match.
+func TestBrowserAccessibleLeadFilters(t *testing.T) {
+	e := newEnv(t)
+	ctx := newBrowser(t)
+	axe := newAxe(t, ctx)
+	signupInBrowser(t, ctx, e.srv.URL, "ana@example.com")
+	base := e.srv.URL
+	a := e.agent("ana@example.com")
+	ingest := func(in store.LeadInput) {
+		t.Helper()
+		in.TeamID, in.Raw, in.At = a.TeamID, []byte("{}"), time.Now().Add(-time.Hour)
+		if _, err := e.db.IngestLead(t.Context(), in); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Jamie came three times this week: Hot. A test lead, and a lead
+	// without contact details.
+	ingest(store.LeadInput{Name: "Jamie Buyer", Email: "jamie@example.com", Message: "We are pre-approved", Source: "Website", VisitorID: "jamie"})
+	for _, ago := range []time.Duration{2 * time.Hour, 26 * time.Hour, 50 * time.Hour} {
+		if err := e.db.RecordPageView(t.Context(), store.PageViewInput{TeamID: a.TeamID, VisitorID: "jamie", URL: "https://ana.example/homes/7-harbor-ln",
+			At: time.Now().Add(-ago)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ingest(store.LeadInput{Email: "test@example.com", Source: "Closr test", Test: true})
+	ingest(store.LeadInput{Message: "Call me about the open house", Source: "Facebook Lead Ads"})
+	axe.walk([]step{
+		{"leads, hot", []chromedp.Action{chromedp.Navigate(base + "/leads?hot=1"), chromedp.WaitVisible(`[data-testid="hot"]`, chromedp.ByQuery)}},
+		{"leads, test leads only", []chromedp.Action{chromedp.Navigate(base + "/leads?tests=1"), chromedp.WaitVisible(`[data-testid="test-badge"]`, chromedp.ByQuery)}},
+		{"leads, hot, searched by message", []chromedp.Action{chromedp.Navigate(base + "/leads?hot=1&q=pre-approved"),
+			chromedp.WaitVisible(`[data-testid="lead-row"]`, chromedp.ByQuery)}},
+		{"leads, every filter, none match", []chromedp.Action{chromedp.Navigate(base + "/leads?q=harbor&source=Zillow&hot=1&needs_contact=1&tests=1"),
+			chromedp.WaitVisible(`[data-testid="no-leads"]`, chromedp.ByQuery)}},
 	})
 }
 

@@ -17,12 +17,6 @@ import (
 
 const leadsPerPage = 50
 
-// A lead is hot after hotVisits visits (see store.VisitGap) in hotWindow.
-const (
-	hotVisits = 3
-	hotWindow = 7 * 24 * time.Hour
-)
-
 // maxLeadPageViews is how many of a lead's latest page views its page and
 // MCP's get_lead list.
 const maxLeadPageViews = 200
@@ -43,7 +37,8 @@ func (s *Server) leadsPage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	list := views.LeadList{Query: req.q, Source: req.filter.Source, NeedsContact: req.filter.NeedsContact, CSRF: csrfToken(c)}
+	list := views.LeadList{Query: req.q, Source: req.filter.Source, NeedsContact: req.filter.NeedsContact,
+		Hot: req.filter.Hot, OnlyTests: req.filter.Tests, CSRF: csrfToken(c)}
 	if req.q == "" && req.filter == (store.LeadFilter{}) {
 		if list.Tests, err = s.store.TestLeads(ctx, a.TeamID); err != nil {
 			return err
@@ -110,14 +105,13 @@ func (s *Server) leadsPage(c echo.Context) error {
 	for i, l := range leads {
 		ids[i] = l.ID
 	}
-	visits, err := s.store.VisitsOfLeads(ctx, a.TeamID, ids, s.now().Add(-hotWindow))
+	visits, err := s.store.VisitsOfLeads(ctx, a.TeamID, ids)
 	if err != nil {
 		return err
 	}
 	for _, l := range leads {
-		row := leadRow(l)
-		// A test lead is never Hot: it is nobody's interest.
-		row.Visits, row.Hot = visits[l.ID].Visits, !l.Test && visits[l.ID].Recent >= hotVisits
+		row := leadRow(l, s.now())
+		row.Visits = visits[l.ID]
 		list.Leads = append(list.Leads, row)
 	}
 	return render(c, status, views.LeadsPage(page(c, "Leads", "leads"), list))
@@ -126,7 +120,7 @@ func (s *Server) leadsPage(c echo.Context) error {
 // leadsQuery is what /leads was asked for.
 type leadsQuery struct {
 	q             string
-	filter        store.LeadFilter // ?source=, ?needs_contact=1
+	filter        store.LeadFilter // ?source=, ?needs_contact=1, ?hot=1, ?tests=1
 	before, after store.LeadCursor
 	page          int // the page number asked for, or carried along by Newer and Older links; 0 for none
 }
@@ -134,12 +128,17 @@ type leadsQuery struct {
 func parseLeadsQuery(c echo.Context) (leadsQuery, error) {
 	req := leadsQuery{q: strings.TrimSpace(c.QueryParam("q"))}
 	req.filter.Source = strings.TrimSpace(c.QueryParam("source"))
-	switch c.QueryParam("needs_contact") {
-	case "":
-	case "1":
-		req.filter.NeedsContact = true
-	default:
-		return req, badLeadsQuery("needs_contact must be 1, or left out")
+	for _, p := range []struct {
+		name string
+		on   *bool
+	}{{"needs_contact", &req.filter.NeedsContact}, {"hot", &req.filter.Hot}, {"tests", &req.filter.Tests}} {
+		switch c.QueryParam(p.name) {
+		case "":
+		case "1":
+			*p.on = true
+		default:
+			return req, badLeadsQuery(p.name + " must be 1, or left out")
+		}
 	}
 	for _, p := range []struct {
 		name string
@@ -178,7 +177,9 @@ func leadRange(req leadsQuery, total, pages int) (store.LeadRange, int, string) 
 		r.After = req.after
 	case req.before.ID > 0:
 		r.Before = req.before
-	case n <= 1:
+	case n <= 1 || total == 0:
+		// An empty list is its first page, whatever the number: it says
+		// there are no leads yet, or that none match.
 		n = 1
 	case pages > 0 && n > pages:
 		return r, n, fmt.Sprintf("There is no page %d: the list ends at page %d.", n, pages)
@@ -217,6 +218,12 @@ func (req leadsQuery) url(key, at string, page int) string {
 	if req.filter.NeedsContact {
 		v.Set("needs_contact", "1")
 	}
+	if req.filter.Hot {
+		v.Set("hot", "1")
+	}
+	if req.filter.Tests {
+		v.Set("tests", "1")
+	}
 	if key != "" {
 		v.Set(key, at)
 	}
@@ -233,10 +240,11 @@ func (req leadsQuery) url(key, at string, page int) string {
 // characters: one line.
 const maxPreview = 160
 
-func leadRow(l store.Lead) views.LeadRow {
+// leadRow is l as the list shows it at now.
+func leadRow(l store.Lead, now time.Time) views.LeadRow {
 	return views.LeadRow{ID: l.ID, Name: l.Name, Email: l.Email, Phone: l.Phone, Source: l.Source,
 		Preview: clip(strings.Join(strings.Fields(l.LastMessage), " "), maxPreview), LastActivity: l.LastActivity,
-		NeedsContact: l.NeedsContact(), Test: l.Test}
+		Hot: l.Hot(now), NeedsContact: l.NeedsContact(), Test: l.Test}
 }
 
 // submissionsPerPage is how many submissions the lead page and get_lead
@@ -282,14 +290,14 @@ func (s *Server) leadDetail(c echo.Context, id, before int64) (views.LeadDetail,
 	if err != nil {
 		return views.LeadDetail{}, err
 	}
-	d := views.LeadDetail{Lead: leadRow(l), KeyLabel: l.KeyLabel, KeyPreview: l.KeyPreview, Custom: pairs(l.Custom),
+	d := views.LeadDetail{Lead: leadRow(l, s.now()), KeyLabel: l.KeyLabel, KeyPreview: l.KeyPreview, Custom: pairs(l.Custom),
 		First:            views.Enquiry{At: l.CreatedAt, Source: l.Source, Message: l.Message},
 		SubmissionsTotal: subs.Total, RawFolded: subs.Folded, KeptRaw: store.KeptRawBodies, Older: subs.Next, Paged: before != 0}
-	visits, err := s.store.VisitsOfLeads(ctx, a.TeamID, []int64{id}, s.now().Add(-hotWindow))
+	visits, err := s.store.VisitsOfLeads(ctx, a.TeamID, []int64{id})
 	if err != nil {
 		return views.LeadDetail{}, err
 	}
-	d.Lead.Visits, d.Lead.Hot = visits[id].Visits, visits[id].Recent >= hotVisits
+	d.Lead.Visits = visits[id]
 	seen, total, err := s.store.PagesViewedByLead(ctx, a.TeamID, id, maxLeadPageViews)
 	if err != nil {
 		return views.LeadDetail{}, err

@@ -175,8 +175,10 @@ func TestLeadsPastTheEnd(t *testing.T) {
 		t.Fatalf("page 1: %d", r.StatusCode)
 	}
 	empty, _, _ := e.team("bo@example.com")
-	if r := empty.get("/leads?page=3"); r.StatusCode != 200 || !strings.Contains(r.body, "No leads yet") {
-		t.Fatalf("a team without leads: %d", r.StatusCode)
+	for _, p := range []string{"3", "99"} {
+		if r := empty.get("/leads?page=" + p); r.StatusCode != 200 || !strings.Contains(r.body, "No leads yet") {
+			t.Fatalf("page %s of a team without leads: %d", p, r.StatusCode)
+		}
 	}
 }
 

@@ -243,3 +243,120 @@ func TestLeadsPageFilters(t *testing.T) {
 		t.Fatalf("needs_contact=yes: %d, want 400 saying what is wrong", r.StatusCode)
 	}
 }
+
+// TestLeadsPageHotAndTests: ?hot=1 lists the leads with three visits this
+// week and ?tests=1 the test leads, by latest activity, alone or with a
+// source or a search, kept by the form and by Older and Newer; a search
+// finds messages and custom fields' values; another team's leads never
+// show; a wrong value says what to fix.
+func TestLeadsPageHotAndTests(t *testing.T) {
+	t.Parallel()
+	clock := newFakeClock()
+	e := newEnvWith(t, envOptions{clock: clock})
+	c, team, _ := e.team("ana@example.com")
+	_, bobTeam, _ := e.team("bob@example.com")
+	ctx := context.Background()
+	now := clock.Now()
+	ingest := func(in store.LeadInput) string {
+		t.Helper()
+		in.Raw = []byte("{}")
+		res, err := e.db.IngestLead(ctx, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fmt.Sprint(res.LeadID)
+	}
+	visits := func(team int64, vid string, n int) {
+		t.Helper()
+		for i := range n {
+			if err := e.db.RecordPageView(ctx, store.PageViewInput{TeamID: team, VisitorID: vid, URL: "https://ana.example/",
+				At: now.Add(-time.Duration(i+1) * time.Hour)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	var hot, hotZillow, tests []string // latest activity first
+	for i := 59; i >= 0; i-- {         // oldest first
+		at := now.Add(-72*time.Hour - time.Duration(i)*time.Minute)
+		source := "Web"
+		if i%3 == 0 {
+			source = "Zillow"
+		}
+		vid := fmt.Sprintf("hot-%d", i)
+		id := ingest(store.LeadInput{TeamID: team, Name: fmt.Sprintf("Hotly %02d", i), Email: fmt.Sprintf("h%d@example.com", i), Source: source,
+			Message: "Is the pool heated?", Custom: []store.Field{{Name: "Lender", Value: fmt.Sprintf("Bank %02d", i)}}, VisitorID: vid, At: at})
+		hot = append([]string{id}, hot...)
+		if source == "Zillow" {
+			hotZillow = append([]string{id}, hotZillow...)
+		}
+		visits(team, vid, 3)
+	}
+	// Lukewarm: two visits; and test leads with three.
+	lukewarm := ingest(store.LeadInput{TeamID: team, Name: "Luke Warm", Email: "luke@example.com", Source: "Web", VisitorID: "luke", At: now.Add(-time.Hour)})
+	visits(team, "luke", 2)
+	for i := range 3 {
+		id := ingest(store.LeadInput{TeamID: team, Email: fmt.Sprintf("t%d@example.com", i), Source: "Closr test", Test: true,
+			VisitorID: fmt.Sprintf("test-%d", i), At: now.Add(-time.Duration(10-i) * time.Minute)})
+		tests = append([]string{id}, tests...)
+		visits(team, fmt.Sprintf("test-%d", i), 3)
+	}
+	ingest(store.LeadInput{TeamID: bobTeam, Email: "b@example.com", Source: "Web", Message: "Is the pool heated?", VisitorID: "bob-v", At: now})
+	visits(bobTeam, "bob-v", 3)
+
+	same := func(what string, got, want []string) {
+		t.Helper()
+		if strings.Join(got, ",") != strings.Join(want, ",") {
+			t.Fatalf("%s: %d leads %v, want %d %v", what, len(got), got, len(want), want)
+		}
+	}
+	h1 := c.get("/leads?hot=1")
+	same("hot", leadIDs(h1.body), hot[:50])
+	if !strings.Contains(h1.body, "60 leads match these filters") || !strings.Contains(h1.body, `name="hot" value="1" checked`) {
+		t.Fatal("the hot filter's page does not say what it shows, or its form drops the filter")
+	}
+	if n := strings.Count(h1.body, `data-testid="hot"`); n != 50 {
+		t.Errorf("%d rows marked Hot on the hot page, want 50", n)
+	}
+	older := link(t, olderRE, h1.body)
+	if !strings.Contains(older, "hot=1") {
+		t.Fatalf("the Older link %q drops the filter", older)
+	}
+	h2 := c.get(older)
+	same("hot, Older", leadIDs(h2.body), hot[50:])
+	same("hot, Newer", leadIDs(c.get(link(t, newerRE, h2.body)).body), hot[:50])
+	same("hot from Zillow", leadIDs(c.get("/leads?hot=1&source=Zillow").body), hotZillow)
+	same("hot, searched", leadIDs(c.get("/leads?hot=1&q=Hotly+07").body), []string{hot[7]})
+	if r := c.get("/leads?hot=1&q=luke"); len(leadIDs(r.body)) != 0 {
+		t.Fatal("a lead with two visits shows as hot")
+	}
+
+	all := c.get("/leads")
+	if !strings.Contains(all.body, `href="/leads?tests=1" data-testid="tests-link"`) || !strings.Contains(all.body, "Plus 3 test leads, marked Test") {
+		t.Fatal("the list does not say that test leads are in it, marked, or how to see them alone")
+	}
+	if rows := leadIDs(all.body); !slices.Contains(rows, tests[0]) || !slices.Contains(rows, lukewarm) {
+		t.Fatalf("the whole list %v lacks a test lead or the lukewarm one", rows)
+	}
+	ts := c.get("/leads?tests=1")
+	same("tests", leadIDs(ts.body), tests)
+	if !strings.Contains(ts.body, `name="tests" value="1" checked`) {
+		t.Fatal("the form drops the tests filter")
+	}
+	same("tests, searched", leadIDs(c.get("/leads?tests=1&q=t1%40example").body), []string{tests[1]})
+	if r := c.get("/leads?tests=1&hot=1"); len(leadIDs(r.body)) != 0 || !strings.Contains(r.body, "No lead matches these filters.") {
+		t.Fatal("a test lead shows as hot")
+	}
+
+	// Search: a message word and a custom field's value, in this team only.
+	if got := leadIDs(c.get("/leads?q=pool+heated").body); len(got) != 50 || slices.Contains(got, "") {
+		t.Fatalf("search for a message: %d leads, want a page of 50", len(got))
+	}
+	same("search for a custom value", leadIDs(c.get("/leads?q=bank+07").body), []string{hot[7]})
+
+	for _, bad := range []string{"hot=yes", "tests=0"} {
+		name, _, _ := strings.Cut(bad, "=")
+		if r := c.get("/leads?" + bad); r.StatusCode != http.StatusBadRequest || !strings.Contains(r.body, name+" must be 1") {
+			t.Fatalf("%s: %d, want 400 saying what is wrong", bad, r.StatusCode)
+		}
+	}
+}

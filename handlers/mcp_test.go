@@ -258,14 +258,16 @@ func TestMCPToolsSeeOnlyTheirTeam(t *testing.T) {
 			query string
 			want  []int64
 		}{
-			{"100%", []int64{pat}},    // a literal percent sign
-			{"Pat%Seller", nil},       // not "anything"
-			{"Pat_100", nil},          // a literal underscore, not "any character"
-			{"555 123", []int64{pat}}, // digits match the phone however it is punctuated
-			{"zillow", []int64{pat}},  // the source
-			{"SÉLLER", []int64{pat}},  // case and accents ignored
-			{"999 0000", nil},         // Bob's lead's phone
-			{"secret-listing", nil},   // nothing of Bob's, nothing of the tracker
+			{"100%", []int64{pat}},                // a literal percent sign
+			{"Pat%Seller", nil},                   // not "anything"
+			{"Pat_100", nil},                      // a literal underscore, not "any character"
+			{"555 123", []int64{pat}},             // digits match the phone however it is punctuated
+			{"zillow", []int64{pat}},              // the source
+			{"SÉLLER", []int64{pat}},              // case and accents ignored
+			{"999 0000", nil},                     // Bob's lead's phone
+			{"secret-listing", nil},               // nothing of Bob's, nothing of the tracker
+			{"interested in 14", []int64{morgan}}, // the latest message
+			{"600k", []int64{morgan}},             // a custom field's value
 		} {
 			res := callTool[searchResult](t, cs, "search_leads", map[string]any{"query": tc.query})
 			var ids []int64

@@ -12,7 +12,7 @@ import (
 
 // searchLeadsIn is search_leads' input.
 type searchLeadsIn struct {
-	Query  string `json:"query,omitempty" jsonschema:"text to find in the name, email, phone or source, at least 3 characters (case and accents ignored); empty lists every lead, latest activity first (matches come newest first)"`
+	Query  string `json:"query,omitempty" jsonschema:"text to find in the name, email, phone, source, first or latest message or custom field values, at least 3 characters (case and accents ignored); empty lists every lead, latest activity first (matches come newest first)"`
 	Limit  int    `json:"limit,omitempty" jsonschema:"how many leads to return"`
 	Cursor string `json:"cursor,omitempty" jsonschema:"next_cursor from the previous page, for the page after it (any distance)"`
 	Offset int    `json:"offset,omitempty" jsonschema:"how many matching leads to skip: pass next_offset from the previous page (or use cursor)"`

@@ -49,7 +49,7 @@ func (s *Server) addMCPTools(srv *mcp.Server) {
 		})}),
 		s.toolCreateLead)
 	mcp.AddTool(srv, add(&mcp.Tool{Name: "search_leads", Title: "Search leads", Annotations: reader,
-		Description: "Find leads whose name, email, phone or source contains the query (3 characters or more; case and accents ignored; a phone number matches however it is punctuated), newest first, a page at a time: pass next_cursor as cursor for the next page.",
+		Description: "Find leads whose name, email, phone, source, first or latest message or custom field values contain the query (3 characters or more; case and accents ignored; a phone number matches however it is punctuated), newest first, a page at a time: pass next_cursor as cursor for the next page.",
 		InputSchema: schemaFor[searchLeadsIn](func(p map[string]*jsonschema.Schema) {
 			p["query"].MaxLength = new(maxSearchText)
 			intRange(p["limit"], 1, maxSearchLimit, 20)

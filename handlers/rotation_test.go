@@ -509,7 +509,7 @@ func TestTestLeads(t *testing.T) {
 	if !strings.Contains(row, `data-testid="test-badge"`) || strings.Contains(row, `data-testid="hot"`) {
 		t.Fatalf("test lead row: %s", row)
 	}
-	if got := text(regexp.MustCompile(`(?s)<p class="lead-in" data-testid="leads-summary">.*?</p>`).FindString(list.body)); !strings.HasPrefix(got, "2 leads from your website") || !strings.HasSuffix(got, "Plus 1 test lead, not counted.") {
+	if got := text(regexp.MustCompile(`(?s)<p class="lead-in" data-testid="leads-summary">.*?</p>`).FindString(list.body)); !strings.HasPrefix(got, "2 leads from your website") || !strings.HasSuffix(got, "Plus 1 test lead, marked Test and not counted. Show only test leads") {
 		t.Fatalf("count: %q", got)
 	}
 

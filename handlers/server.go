@@ -100,7 +100,7 @@ type TrackerStore interface {
 	RemoveTrackedDomain(ctx context.Context, teamID, id int64) (store.TrackedDomain, error)
 	TrackerStats(ctx context.Context, teamID int64, now time.Time) (store.TrackerStats, error)
 	AnonymousVisitors(ctx context.Context, teamID int64, limit int) ([]store.AnonymousVisitor, error)
-	VisitsOfLeads(ctx context.Context, teamID int64, leadIDs []int64, since time.Time) (map[int64]store.LeadVisits, error)
+	VisitsOfLeads(ctx context.Context, teamID int64, leadIDs []int64) (map[int64]int, error)
 	PagesViewedByLead(ctx context.Context, teamID, leadID int64, limit int) ([]store.ViewedPage, int, error)
 }
 

@@ -39,10 +39,11 @@ type engine interface {
 	// retryable says a transaction failed only because of another one
 	// (a deadlock): its bodies are run again in a new one.
 	retryable(err error) bool
-	// search is a page of the leads text finds (see DB.Leads); count
-	// counts them up to upTo.
-	search(teamID int64, text string, up bool, f LeadFilter, before, after LeadCursor, limit, skip int) (string, []any)
-	countMatches(teamID int64, text string, f LeadFilter, upTo int) (string, []any)
+	// search is a page of the leads text finds (see DB.Leads), f's
+	// values being filter (filterArgs); countMatches counts them up to
+	// upTo.
+	search(teamID int64, text string, up bool, f LeadFilter, before, after LeadCursor, limit, skip int, filter []any) (string, []any)
+	countMatches(teamID int64, text string, f LeadFilter, upTo int, filter []any) (string, []any)
 }
 
 // engineFor picks the engine by the database address.

@@ -113,15 +113,16 @@ func (postgres) retryable(err error) bool {
 	return errors.As(err, &pe) && (pe.Code == "40P01" || pe.Code == "40001")
 }
 
-// pgSearchText is what a search looks in, as the index leads_search holds
-// it (migrations_pg/001): the same expression, or the index is not used.
-const pgSearchText = `closr_unaccent(name || E'\n' || email || E'\n' || phone || E'\n' || source)`
+// pgSearchText is what a search looks in (the fields of searchColumns), as
+// the index leads_search holds it (migrations_pg/001): the same
+// expression, or the index is not used.
+const pgSearchText = `closr_search_text(name, email, phone, source, message, last_message, custom)`
 
 // search reads a page of the leads text finds, by id as on SQLite; a
 // trigram index on pgSearchText finds them. Arguments: team, before, after
 // (lead ids), limit, skip, the pattern, the digits' pattern if any, then
 // filterArgs.
-func (postgres) search(teamID int64, text string, up bool, f LeadFilter, before, after LeadCursor, limit, skip int) (string, []any) {
+func (postgres) search(teamID int64, text string, up bool, f LeadFilter, before, after LeadCursor, limit, skip int, filter []any) (string, []any) {
 	order := "DESC"
 	if up {
 		order = "ASC"
@@ -130,13 +131,13 @@ func (postgres) search(teamID int64, text string, up bool, f LeadFilter, before,
 	return "SELECT " + leadColumns + ` WHERE l.id IN (SELECT id FROM leads
 		WHERE team_id = ?1 AND id < ?2 AND id > ?3 AND ` + cond + filterSQL(f, 6+len(args)) + ` ORDER BY id ` + order + ` LIMIT ?4 OFFSET ?5)
 		AND l.team_id = ?1 ORDER BY l.id DESC`,
-		append(append([]any{teamID, before.ID, after.ID, limit, skip}, args...), filterArgs(f)...)
+		append(append([]any{teamID, before.ID, after.ID, limit, skip}, args...), filter...)
 }
 
-func (postgres) countMatches(teamID int64, text string, f LeadFilter, upTo int) (string, []any) {
+func (postgres) countMatches(teamID int64, text string, f LeadFilter, upTo int, filter []any) (string, []any) {
 	cond, args := pgMatch(text, 3)
 	return `SELECT count(*) FROM (SELECT 1 FROM leads WHERE team_id = ?1 AND ` + cond + filterSQL(f, 3+len(args)) + ` LIMIT ?2) AS matches`,
-		append(append([]any{teamID, upTo}, args...), filterArgs(f)...)
+		append(append([]any{teamID, upTo}, args...), filter...)
 }
 
 // pgMatch is the search condition, its patterns bound from ?n: the text

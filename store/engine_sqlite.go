@@ -66,13 +66,17 @@ func (sqliteEngine) keyRowActive(context.Context, writeTx, int64, int64) (bool, 
 
 func (sqliteEngine) retryable(error) bool { return false }
 
-func (sqliteEngine) search(teamID int64, text string, up bool, f LeadFilter, before, after LeadCursor, limit, skip int) (string, []any) {
+// search and countMatches take text that DB.Leads and DB.CountLeads
+// have checked with matchQuery.
+func (sqliteEngine) search(teamID int64, text string, up bool, f LeadFilter, before, after LeadCursor, limit, skip int, filter []any) (string, []any) {
+	match, _ := matchQuery(text)
 	lo, hi := teamID<<teamShift|after.ID, teamID<<teamShift|min(before.ID, maxLeadID)
-	return searchSQL(up, f), append([]any{teamID, hi, lo, limit, skip, matchQuery(text)}, filterArgs(f)...)
+	return searchSQL(up, f), append([]any{teamID, hi, lo, limit, skip, match}, filter...)
 }
 
-func (sqliteEngine) countMatches(teamID int64, text string, f LeadFilter, upTo int) (string, []any) {
-	return matchCountSQL(f), append([]any{matchQuery(text), teamID << teamShift, (teamID + 1) << teamShift, upTo}, filterArgs(f)...)
+func (sqliteEngine) countMatches(teamID int64, text string, f LeadFilter, upTo int, filter []any) (string, []any) {
+	match, _ := matchQuery(text)
+	return matchCountSQL(f), append([]any{match, teamID << teamShift, (teamID + 1) << teamShift, upTo}, filter...)
 }
 
 // sqliteUnavailable reports whether err is SQLite saying the database

@@ -41,10 +41,25 @@ type Lead struct {
 	// key, Send test lead). Left out of counts, Hot and the pipeline
 	// summary, and removable.
 	Test bool
+	// HotUntil is when the lead stops being Hot unless the person comes
+	// back (zero: not hot). See Hot.
+	HotUntil time.Time
 }
 
+// A lead is Hot while its visitors have made HotVisits visits (see
+// VisitGap) in the last HotWindow. Migration 019's triggers keep
+// leads.hot_until with these numbers written out.
+const (
+	HotVisits = 3
+	HotWindow = 7 * 24 * time.Hour
+)
+
+// Hot reports whether the lead is hot at now: HotVisits visits within the
+// HotWindow before now. A test lead never is.
+func (l Lead) Hot(now time.Time) bool { return now.Before(l.HotUntil) }
+
 const leadColumns = `l.id, l.team_id, l.name, l.email, l.phone, l.message, l.source, l.custom,
-	coalesce(k.label, ''), coalesce(k.preview, ''), l.created_at, l.updated_at, l.last_activity_at, l.last_message, l.is_test
+	coalesce(k.label, ''), coalesce(k.preview, ''), l.created_at, l.updated_at, l.last_activity_at, l.last_message, l.is_test, l.hot_until
 	FROM leads l LEFT JOIN api_keys k ON k.id = l.key_id`
 
 // NeedsContact reports whether the lead has no email and no phone. Leads
@@ -56,9 +71,12 @@ func (l Lead) NeedsContact() bool { return l.Email == "" && l.Phone == "" }
 func scanLead(sc scanner) (Lead, error) {
 	var l Lead
 	var custom string
-	var created, updated, active int64
+	var created, updated, active, hot int64
 	err := sc.Scan(&l.ID, &l.TeamID, &l.Name, &l.Email, &l.Phone, &l.Message, &l.Source, &custom,
-		&l.KeyLabel, &l.KeyPreview, &created, &updated, &active, &l.LastMessage, &l.Test)
+		&l.KeyLabel, &l.KeyPreview, &created, &updated, &active, &l.LastMessage, &l.Test, &hot)
+	if hot > 0 {
+		l.HotUntil = time.Unix(hot, 0).UTC()
+	}
 	l.Custom = parseFields(custom)
 	l.CreatedAt, l.UpdatedAt = time.Unix(created, 0).UTC(), time.Unix(updated, 0).UTC()
 	l.LastActivity = time.Unix(active, 0).UTC()
@@ -86,7 +104,7 @@ const leadSQL = "SELECT " + leadColumns + " WHERE l.id = ? AND l.team_id = ?"
 const MaxSkip = 1000
 
 // MinSearchLen is the shortest search text: the index holds every three
-// characters of a lead's name, email, phone and source.
+// characters of what searchColumns makes of a lead.
 const MinSearchLen = 3
 
 // ErrSearchTooShort is search text of one or two characters.
@@ -126,6 +144,8 @@ func ParseLeadCursor(s string) (LeadCursor, error) {
 type LeadFilter struct {
 	Source       string // only leads from this source (exact)
 	NeedsContact bool   // only leads with neither email nor phone
+	Hot          bool   // only the leads hot now (see Lead.Hot)
+	Tests        bool   // only test leads (see Lead.Test)
 }
 
 // LeadRange picks a page of a team's leads (or of the leads a search
@@ -142,12 +162,13 @@ type LeadRange struct {
 }
 
 // Leads returns a page of the team's leads: every lead, latest activity
-// first, when text is empty, else those whose name, email, phone or source
-// contains text (case and accents ignored; digits in text also find the
-// phone however it was punctuated), newest first. Text needs MinSearchLen
+// first, when text is empty, else those whose search document (name,
+// email, phone, source, messages, custom values: searchColumns) contains
+// text (case and accents ignored; digits in text also find the phone
+// however it was punctuated), newest first. Text needs MinSearchLen
 // characters.
 func (db *DB) Leads(ctx context.Context, teamID int64, text string, r LeadRange) ([]Lead, error) {
-	text, err := searchText(text)
+	match, err := matchQuery(text)
 	if err != nil {
 		return nil, err
 	}
@@ -160,12 +181,13 @@ func (db *DB) Leads(ctx context.Context, teamID int64, text string, r LeadRange)
 	}
 	// The page is read upwards from After or from the bottom end.
 	up := after.ID > 0 || r.Oldest
+	filter := filterArgs(r.LeadFilter, db.now())
 	var leads []Lead
-	if text == "" {
+	if match == "" {
 		leads, err = queryAll(ctx, db, scanLead, leadsByActivitySQL(up, r.LeadFilter),
-			append([]any{teamID, before.At, before.ID, after.At, after.ID, r.Limit, r.Skip}, filterArgs(r.LeadFilter)...)...)
+			append([]any{teamID, before.At, before.ID, after.At, after.ID, r.Limit, r.Skip}, filter...)...)
 	} else {
-		q, args := db.eng.search(teamID, text, up, r.LeadFilter, before, after, r.Limit, r.Skip)
+		q, args := db.eng.search(teamID, text, up, r.LeadFilter, before, after, r.Limit, r.Skip, filter)
 		leads, err = queryAll(ctx, db, scanLead, q, args...)
 	}
 	if err != nil {
@@ -184,9 +206,11 @@ const (
 
 // leadsByActivitySQL reads a page of the team's leads by latest activity:
 // their ids from an index in that order (the team's leads, those of one
-// source, or those needing contact details), skipping and stopping there,
-// then the rows of those ids alone. Arguments: team, before (at, id),
-// after (at, id), limit, skip, then filterArgs.
+// source, those needing contact details, the test leads), skipping and
+// stopping there, then the rows of those ids alone. The hot leads' index is
+// in hot_until order: the team's hot leads are read from it and sorted,
+// and they are few (each had three visits this week). Arguments: team,
+// before (at, id), after (at, id), limit, skip, then filterArgs.
 func leadsByActivitySQL(up bool, f LeadFilter) string {
 	order := "DESC"
 	if up {
@@ -194,77 +218,150 @@ func leadsByActivitySQL(up bool, f LeadFilter) string {
 	}
 	// Named: with the values bound, the planner may walk the team's leads
 	// by id and sort them all.
-	index := "leads_team_activity"
-	switch {
-	case f.Source != "":
-		index = "leads_team_source_activity"
-	case f.NeedsContact:
-		index = "leads_team_needs_contact"
-	}
-	return "SELECT " + leadColumns + ` WHERE l.id IN (SELECT id FROM leads INDEXED BY ` + index + `
+	return "SELECT " + leadColumns + ` WHERE l.id IN (SELECT id FROM leads INDEXED BY ` + filterIndex(f) + `
 		WHERE team_id = ?1` + filterSQL(f, 8) + ` AND (last_activity_at, id) < (?2, ?3) AND (last_activity_at, id) > (?4, ?5)
 		ORDER BY last_activity_at ` + order + `, id ` + order + ` LIMIT ?6 OFFSET ?7)
 		AND l.team_id = ?1 ORDER BY l.last_activity_at DESC, l.id DESC`
 }
 
-// filterSQL is f's conditions on leads, the source bound to ?n.
+// filterIndex is the index whose range holds f's leads: the smallest set
+// first.
+func filterIndex(f LeadFilter) string {
+	switch {
+	case f.Hot:
+		return "leads_team_hot"
+	case f.Tests:
+		return "leads_team_test_activity"
+	case f.NeedsContact:
+		return "leads_team_needs_contact"
+	case f.Source != "":
+		return "leads_team_source_activity"
+	}
+	return "leads_team_activity"
+}
+
+// A search with a filter reads the search's matches and the filter's
+// leads together in one of three ways, by what the filter keeps:
+//   - test leads (sent by hand, a handful): each is looked up in the
+//     search index by rowid. A lookup costs about a millisecond for a
+//     common word, too much for thousands.
+//   - hot leads, or leads needing contact details (a few thousand at
+//     most in a million): their rowids are gathered from the filter's
+//     index into a set first, and the search's matches are checked
+//     against it as the search index yields them. A common word with
+//     few of them matching reads every match once, but no row.
+//   - a source (a large share of the team): each match's row is checked
+//     as the search index yields it; matches pass often.
+func (f LeadFilter) lookupEach() bool { return f.Tests }
+
+func (f LeadFilter) asSet() bool { return !f.Tests && (f.Hot || f.NeedsContact) }
+
+// filterSetSQL is the search-index rowids of f's leads, the team bound to
+// team (an SQL expression), f's values from ?n on. The unary plus keeps
+// FTS5 from taking the set for rowid lookups (see lookupEach).
+func filterSetSQL(f LeadFilter, team string, n int) string {
+	return ` AND +rowid IN (SELECT team_id << ` + fmt.Sprint(teamShift) + ` | id FROM leads INDEXED BY ` + filterIndex(f) + `
+		WHERE team_id = ` + team + filterSQL(f, n) + `)`
+}
+
+// rowCheckSQL checks f on the row of the match f.rowid, f's values from
+// ?n on. NOT INDEXED: the row by its id; given a small partial index, the
+// planner would scan it once per match.
+func rowCheckSQL(f LeadFilter, n int) string {
+	return ` AND EXISTS (SELECT 1 FROM leads NOT INDEXED WHERE id = f.rowid & ` + fmt.Sprint(maxLeadID) + filterSQL(f, n) + `)`
+}
+
+// filterSQL is f's conditions on leads, its values (filterArgs) bound from
+// ?n on. The literal terms are those of the partial indexes.
 func filterSQL(f LeadFilter, n int) string {
 	var sql string
 	if f.Source != "" {
 		sql += fmt.Sprintf(" AND source = ?%d", n)
+		n++
 	}
 	if f.NeedsContact {
 		sql += " AND email = '' AND phone = ''"
 	}
+	if f.Hot {
+		sql += fmt.Sprintf(" AND hot_until > 0 AND hot_until > ?%d", n)
+	}
+	if f.Tests {
+		sql += " AND is_test = 1"
+	}
 	return sql
 }
 
-// filterArgs are the values filterSQL binds.
-func filterArgs(f LeadFilter) []any {
+// filterArgs are the values filterSQL binds: the source, and now (Unix
+// seconds) for Hot.
+func filterArgs(f LeadFilter, now time.Time) []any {
+	var args []any
 	if f.Source != "" {
-		return []any{f.Source}
+		args = append(args, f.Source)
 	}
-	return nil
+	if f.Hot {
+		args = append(args, now.Unix())
+	}
+	return args
 }
 
 // searchSQL reads a page of the leads a search finds: their ids from the
 // search index in rowid order, skipping and stopping there, then the rows
 // of those ids alone. Arguments: team, before and after (search-index
-// rowids), limit, skip, the FTS5 query, then filterArgs. A filter is
-// checked on each match's row as the index yields it: a common term with a
-// rare filter reads many rows.
+// rowids), limit, skip, the FTS5 query, then filterArgs. A filter is read
+// as lookupEach says.
 func searchSQL(up bool, f LeadFilter) string {
 	order := "DESC"
 	if up {
 		order = "ASC"
 	}
+	if f.lookupEach() {
+		return "SELECT " + leadColumns + ` WHERE l.id IN (SELECT c.id FROM leads c INDEXED BY ` + filterIndex(f) + `
+			WHERE c.team_id = ?1` + filterSQL(f, 7) + ` AND (c.team_id << ` + fmt.Sprint(teamShift) + ` | c.id) < ?2
+			AND (c.team_id << ` + fmt.Sprint(teamShift) + ` | c.id) > ?3 AND ` + matchesSQL("?6") + `
+			ORDER BY c.id ` + order + ` LIMIT ?4 OFFSET ?5)
+			AND l.team_id = ?1 ORDER BY l.id DESC`
+	}
 	// The IN (SELECT rowid … MATCH) form: the index yields the team's
 	// matches in order and stops at the limit. As a join, the planner
 	// may instead run the search once per lead of the team.
-	filter := ""
-	if f != (LeadFilter{}) {
-		filter = ` AND EXISTS (SELECT 1 FROM leads WHERE id = f.rowid & ` + fmt.Sprint(maxLeadID) + filterSQL(f, 7) + `)`
-	}
 	return "SELECT " + leadColumns + ` WHERE l.id IN (SELECT rowid & ` + fmt.Sprint(maxLeadID) + ` FROM leads_fts f
-		WHERE leads_fts MATCH ?6 AND rowid < ?2 AND rowid > ?3` + filter + ` ORDER BY rowid ` + order + ` LIMIT ?4 OFFSET ?5)
+		WHERE leads_fts MATCH ?6 AND rowid < ?2 AND rowid > ?3` + matchFilterSQL(f, "?1", 7) + ` ORDER BY rowid ` + order + ` LIMIT ?4 OFFSET ?5)
 		AND l.team_id = ?1 ORDER BY l.id DESC`
+}
+
+// matchFilterSQL is f's condition on a match f of the search index, when
+// the index is read first: as a set or on each match's row.
+func matchFilterSQL(f LeadFilter, team string, n int) string {
+	switch {
+	case f == LeadFilter{}:
+		return ""
+	case f.asSet():
+		return filterSetSQL(f, team, n)
+	}
+	return rowCheckSQL(f, n)
+}
+
+// matchesSQL is true when the lead c matches the FTS5 query bound to
+// param: a lookup of its rowid in the search index.
+func matchesSQL(param string) string {
+	return `EXISTS (SELECT 1 FROM leads_fts WHERE leads_fts MATCH ` + param + ` AND rowid = (c.team_id << ` + fmt.Sprint(teamShift) + ` | c.id))`
 }
 
 // CountLeads counts the team's leads: all of them (kept by a trigger, so
 // exact and free), or those text or f finds, counted up to upTo: counting
 // every match of a common word would read a large part of the index.
 func (db *DB) CountLeads(ctx context.Context, teamID int64, text string, f LeadFilter, upTo int) (int, error) {
-	text, err := searchText(text)
+	match, err := matchQuery(text)
 	if err != nil {
 		return 0, err
 	}
 	var n int
 	switch {
-	case text != "":
-		q, args := db.eng.countMatches(teamID, text, f, upTo)
+	case match != "":
+		q, args := db.eng.countMatches(teamID, text, f, upTo, filterArgs(f, db.now()))
 		n, err = queryOne(ctx, db, scanInt, q, args...)
 	case f != LeadFilter{}:
-		n, err = queryOne(ctx, db, scanInt, filterCountSQL(f), append([]any{teamID, upTo}, filterArgs(f)...)...)
+		n, err = queryOne(ctx, db, scanInt, filterCountSQL(f), append([]any{teamID, upTo}, filterArgs(f, db.now())...)...)
 	default:
 		n, err = queryOne(ctx, db, scanInt, leadCountSQL, teamID)
 	}
@@ -276,40 +373,41 @@ func (db *DB) CountLeads(ctx context.Context, teamID int64, text string, f LeadF
 
 const leadCountSQL = `SELECT lead_count FROM teams WHERE id = ?`
 
-// matchCountSQL counts a search's matches, with f checked as searchSQL
+// matchCountSQL counts a search's matches, with f read as searchSQL
 // does. Arguments: the FTS5 query, the team's rowid range, the cap, then
 // filterArgs.
 func matchCountSQL(f LeadFilter) string {
-	filter := ""
-	if f != (LeadFilter{}) {
-		filter = ` AND EXISTS (SELECT 1 FROM leads WHERE id = f.rowid & ` + fmt.Sprint(maxLeadID) + filterSQL(f, 5) + `)`
+	if f.lookupEach() {
+		return `SELECT count(*) FROM (SELECT 1 FROM leads c INDEXED BY ` + filterIndex(f) + `
+			WHERE c.team_id = ?2 >> ` + fmt.Sprint(teamShift) + filterSQL(f, 5) + ` AND ` + matchesSQL("?1") + ` AND ?3 > 0 LIMIT ?4) AS matches`
 	}
-	return `SELECT count(*) FROM (SELECT 1 FROM leads_fts f WHERE leads_fts MATCH ?1 AND rowid >= ?2 AND rowid < ?3` + filter + ` LIMIT ?4) AS matches`
+	return `SELECT count(*) FROM (SELECT 1 FROM leads_fts f WHERE leads_fts MATCH ?1 AND rowid >= ?2 AND rowid < ?3` +
+		matchFilterSQL(f, "?2 >> "+fmt.Sprint(teamShift), 5) + ` LIMIT ?4) AS matches`
 }
 
 // filterCountSQL counts a filter's leads on its index. Arguments: team,
 // the cap, then filterArgs.
 func filterCountSQL(f LeadFilter) string {
-	return `SELECT count(*) FROM (SELECT 1 FROM leads WHERE team_id = ?1` + filterSQL(f, 3) + ` LIMIT ?2) AS matches`
-}
-
-// searchText is the text to search for, trimmed; "" is no search.
-func searchText(text string) (string, error) {
-	text = strings.TrimSpace(text)
-	if text != "" && utf8.RuneCountInString(text) < MinSearchLen {
-		return "", ErrSearchTooShort
-	}
-	return text, nil
+	// Named, as for the list: a source with another filter would else
+	// walk the source's leads.
+	return `SELECT count(*) FROM (SELECT 1 FROM leads INDEXED BY ` + filterIndex(f) + ` WHERE team_id = ?1` + filterSQL(f, 3) + ` LIMIT ?2) AS matches`
 }
 
 // matchQuery turns search text into an FTS5 query: the text as one phrase
-// in any column, or its digits in the phone.
-func matchQuery(text string) string {
+// in any column, or its digits in the phone. Empty text is "" (no search).
+func matchQuery(text string) (string, error) {
+	text = strings.TrimSpace(text)
+	if text == "" {
+		return "", nil
+	}
+	if utf8.RuneCountInString(text) < MinSearchLen {
+		return "", ErrSearchTooShort
+	}
 	q := phrase(text)
 	if d := digitsOf(text); len(d) >= MinSearchLen && d != text {
 		q += " OR phone : " + phrase(d)
 	}
-	return q
+	return q, nil
 }
 
 // phrase quotes s as an FTS5 string, in which nothing is an operator.

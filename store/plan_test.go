@@ -48,7 +48,7 @@ func TestKeyUsageQueriesUseIndexes(t *testing.T) {
 		{keyRequestsSQL, []any{1, 1, 50}, []string{"USING INDEX key_requests_key (key_id=?)"}},
 		{pruneRequestsSQL, []any{1, 50}, []string{"INDEX key_requests_key (key_id=? AND id<?)", "INDEX key_requests_key (key_id=?)"}},
 		{expiringKeysSQL, []any{0, 1}, []string{"USING INDEX api_keys_expiring (expires_at>? AND expires_at<?)"}},
-		{testLeadsSQL, []any{1}, []string{"INDEX leads_team_test (team_id=?)"}},
+		{testLeadsSQL, []any{1}, []string{"INDEX leads_team_test_activity (team_id=?)"}},
 	} {
 		plan := explain(t, db.r, tc.query, tc.args...)
 		for _, w := range tc.want {

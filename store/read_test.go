@@ -274,30 +274,44 @@ func TestVisitsMatchTheirDefinition(t *testing.T) {
 	for v := range 8 { // two visitors per lead
 		exec(t, db, `UPDATE visitors SET lead_id = ? WHERE vid = ?`, leads[v/2], fmt.Sprintf("visitor-%d", v))
 	}
-	since := t0.Add(24 * time.Hour)
-	got, err := db.VisitsOfLeads(ctx, a.TeamID, leads, since)
+	got, err := db.VisitsOfLeads(ctx, a.TeamID, leads)
 	if err != nil {
 		t.Fatal(err)
 	}
-	rows, err := db.r.Query(`SELECT lead_id, count(*) FILTER (WHERE starts = 1), count(*) FILTER (WHERE starts = 1 AND at >= ?2)
-		FROM (SELECT v.lead_id, p.created_at AS at,
+	// Every visit start of each lead, newest first.
+	rows, err := db.r.Query(`SELECT lead_id, at FROM (SELECT v.lead_id, p.created_at AS at,
 			CASE WHEN lag(p.created_at) OVER w IS NULL OR p.created_at - lag(p.created_at) OVER w >= ?1 THEN 1 ELSE 0 END AS starts
-			FROM visitors v JOIN page_views p ON p.visitor_id = v.id WHERE v.team_id = ?3
+			FROM visitors v JOIN page_views p ON p.visitor_id = v.id WHERE v.team_id = ?2
 			WINDOW w AS (PARTITION BY p.visitor_id ORDER BY p.created_at, p.id)) AS views
-		GROUP BY lead_id`, int64(VisitGap/time.Second), since.Unix(), a.TeamID)
+		WHERE starts = 1 ORDER BY at DESC`, int64(VisitGap/time.Second), a.TeamID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[int64]LeadVisits{}
+	starts := map[int64][]int64{}
 	for rows.Next() {
-		var id int64
-		var v LeadVisits
-		rows.Scan(&id, &v.Visits, &v.Recent)
-		want[id] = v
+		var id, at int64
+		rows.Scan(&id, &at)
+		starts[id] = append(starts[id], at)
 	}
 	rows.Close()
+	want := map[int64]int{}
+	for id, s := range starts {
+		want[id] = len(s)
+	}
 	if len(want) != len(leads) || fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("visits = %v, want %v", got, want)
+	}
+	// Hot until HotWindow after the third latest visit started, kept by
+	// the triggers although the visitors were tied to their leads after
+	// their page views.
+	for _, id := range leads {
+		l, err := db.Lead(ctx, a.TeamID, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := time.Unix(starts[id][HotVisits-1], 0).Add(HotWindow).UTC(); !l.HotUntil.Equal(want) {
+			t.Errorf("lead %d hot until %v, want %v", id, l.HotUntil, want)
+		}
 	}
 }
 
@@ -323,7 +337,7 @@ func TestReadsHaveADeadline(t *testing.T) {
 		"Leads":             func() error { _, err := db.Leads(ctx, a.TeamID, "", LeadRange{Limit: 10}); return err },
 		"Leads, a search":   func() error { _, err := db.Leads(ctx, a.TeamID, "example", LeadRange{Limit: 10}); return err },
 		"CountLeads":        func() error { _, err := db.CountLeads(ctx, a.TeamID, "", LeadFilter{}, 0); return err },
-		"VisitsOfLeads":     func() error { _, err := db.VisitsOfLeads(ctx, a.TeamID, []int64{id}, now); return err },
+		"VisitsOfLeads":     func() error { _, err := db.VisitsOfLeads(ctx, a.TeamID, []int64{id}); return err },
 		"PagesViewedByLead": func() error { _, _, err := db.PagesViewedByLead(ctx, a.TeamID, id, 10); return err },
 		"TrackerStats":      func() error { _, err := db.TrackerStats(ctx, a.TeamID, now); return err },
 		"AnonymousVisitors": func() error { _, err := db.AnonymousVisitors(ctx, a.TeamID, 10); return err },
@@ -422,8 +436,13 @@ func TestMigrationBuildsWhatTriggersKeep(t *testing.T) {
 	if want := []Count{{"Web", 1}, {"Zillow", 1}}; !slices.Equal(bySource, want) {
 		t.Errorf("by source = %v, want %v", bySource, want)
 	}
-	if v, _ := db.VisitsOfLeads(ctx, 1, []int64{1}, time.Unix(5000, 0)); v[1] != (LeadVisits{Visits: 3, Recent: 2}) {
-		t.Errorf("visits = %+v, want 3, 2 since the third", v[1])
+	if v, _ := db.VisitsOfLeads(ctx, 1, []int64{1}); v[1] != 3 {
+		t.Errorf("visits = %d, want 3", v[1])
+	}
+	// Migration 019 set hot_until from the visits already there: the
+	// third latest started at 100.
+	if l, _ := db.Lead(ctx, 1, 1); !l.HotUntil.Equal(time.Unix(100, 0).Add(HotWindow)) {
+		t.Errorf("hot until %v after the migration, want %v", l.HotUntil, time.Unix(100, 0).Add(HotWindow))
 	}
 }
 

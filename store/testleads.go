@@ -7,9 +7,9 @@ import (
 	"fmt"
 )
 
-// testLeadsSQL counts a team's test leads; the is_test <> 0 term is the
-// leads_team_test index's.
-const testLeadsSQL = "SELECT count(*) FROM leads WHERE team_id = ? AND is_test <> 0"
+// testLeadsSQL counts a team's test leads; the literal is_test term is
+// the leads_team_test index's.
+const testLeadsSQL = "SELECT count(*) FROM leads WHERE team_id = ? AND is_test = 1"
 
 // TestLeads counts the team's test leads (see Lead.Test).
 func (db *DB) TestLeads(ctx context.Context, teamID int64) (int, error) {

@@ -25,12 +25,6 @@ type TrackerStats struct {
 	Last24h   int       // page views in the 24 hours before now
 }
 
-// LeadVisits is how often a lead came to the team's site.
-type LeadVisits struct {
-	Visits int // all visits
-	Recent int // visits that started at or after the "since" time asked for
-}
-
 // TrackerStats returns when the team's last page view arrived and how many
 // arrived in the 24 hours before now: the end of an index, and a range of it.
 func (db *DB) TrackerStats(ctx context.Context, teamID int64, now time.Time) (TrackerStats, error) {
@@ -53,41 +47,41 @@ const trackerStatsSQL = `SELECT (SELECT max(created_at) FROM page_views INDEXED 
 	(SELECT count(*) FROM page_views INDEXED BY page_views_team_recent WHERE team_id = ?1 AND created_at > ?2)`
 
 // VisitsOfLeads counts, in one query, the visits of each of the team's
-// leads given (see VisitGap), and how many of them started at or after
-// since. Leads without page views are left out of the map. Visits are
-// counted from their starts, which a trigger records as page views arrive,
-// so a lead with fifty thousand page views costs its thousand visits.
-func (db *DB) VisitsOfLeads(ctx context.Context, teamID int64, leadIDs []int64, since time.Time) (map[int64]LeadVisits, error) {
-	out := map[int64]LeadVisits{}
+// leads given (see VisitGap). Leads without page views are left out of
+// the map. Visits are counted from their starts, which a trigger records
+// as page views arrive, so a lead with fifty thousand page views costs its
+// thousand visits.
+func (db *DB) VisitsOfLeads(ctx context.Context, teamID int64, leadIDs []int64) (map[int64]int, error) {
+	out := map[int64]int{}
 	if len(leadIDs) == 0 {
 		return out, nil
 	}
-	args := []any{since.Unix(), teamID}
+	args := []any{teamID}
 	for _, id := range leadIDs {
 		args = append(args, id)
 	}
 	type row struct {
-		lead int64
-		v    LeadVisits
+		lead   int64
+		visits int
 	}
 	rows, err := queryAll(ctx, db, func(sc scanner) (row, error) {
 		var r row
-		err := sc.Scan(&r.lead, &r.v.Visits, &r.v.Recent)
+		err := sc.Scan(&r.lead, &r.visits)
 		return r, err
 	}, visitsOfLeadsSQL(len(leadIDs)), args...)
 	if err != nil {
 		return nil, fmt.Errorf("visits of leads: %w", err)
 	}
 	for _, r := range rows {
-		out[r.lead] = r.v
+		out[r.lead] = r.visits
 	}
 	return out, nil
 }
 
 func visitsOfLeadsSQL(leads int) string {
-	return `SELECT v.lead_id, count(*), count(*) FILTER (WHERE s.at >= ?1)
+	return `SELECT v.lead_id, count(*)
 		FROM visitors v INDEXED BY visitors_lead CROSS JOIN visit_starts s ON s.visitor_id = v.id AND s.team_id = v.team_id
-		WHERE v.team_id = ?2 AND v.lead_id IN (?` + strings.Repeat(", ?", leads-1) + `)
+		WHERE v.team_id = ?1 AND v.lead_id IN (?` + strings.Repeat(", ?", leads-1) + `)
 		GROUP BY v.lead_id`
 }
 

@@ -13,9 +13,12 @@ import (
 type LeadList struct {
 	Leads []LeadRow
 	Query string // the search; "" lists every lead
-	// The filters: a source ("" for any) and the leads without email or phone.
+	// The filters: a source ("" for any), the leads without email or
+	// phone, the hot ones, the test ones.
 	Source       string
 	NeedsContact bool
+	Hot          bool
+	OnlyTests    bool
 	Total        int  // the team's leads, or the leads the search finds
 	TotalCapped  bool // the search finds Total or more
 	Page         int  // 1-based; 0 when not known
@@ -25,7 +28,7 @@ type LeadList struct {
 	// Notice says why the page shows no leads (past the end, a search too
 	// short).
 	Notice string
-	Tests  int // test leads among Total, when listing every lead
+	Tests  int // test leads among Total, when listing every lead (they are in the list, marked Test)
 	CSRF   string
 }
 
@@ -140,7 +143,7 @@ type PageView struct {
 
 func leadURL(id int64) string { return fmt.Sprintf("/leads/%d", id) }
 
-func (l LeadList) filtered() bool { return l.Source != "" || l.NeedsContact }
+func (l LeadList) filtered() bool { return l.Source != "" || l.NeedsContact || l.Hot || l.OnlyTests }
 
 // leadsSummary is the line above the list.
 func leadsSummary(l LeadList) string {
@@ -154,9 +157,9 @@ func leadsSummary(l LeadList) string {
 		switch l.Tests {
 		case 0:
 		case 1:
-			s += " Plus 1 test lead, not counted."
+			s += " Plus 1 test lead, marked Test and not counted."
 		default:
-			s += fmt.Sprintf(" Plus %d test leads, not counted.", l.Tests)
+			s += fmt.Sprintf(" Plus %d test leads, marked Test and not counted.", l.Tests)
 		}
 		return s
 	case l.TotalCapped:

@@ -43,7 +43,25 @@ var smallShape = shape{leads: 1_000, visitors: 200, pageViews: 5_000, hotViews: 
 const benchPassword = "closr bench password"
 
 // rareName is a lead name that occurs once in the big team: the rare search.
-const rareName = "Quentin Farquharson"
+// The same lead alone wrote rareWord in its message and has rareValue in a
+// custom field.
+const (
+	rareName  = "Quentin Farquharson"
+	rareWord  = "orangery"
+	rareValue = "Thistlewood Credit Union"
+)
+
+// messages are the leads' messages, in turn; "weekend" is in a third of
+// them (a common word).
+var messages = []string{
+	"I'd like to see 12 Oak St this weekend. Is it still available?",
+	"What are the HOA fees for the condo on Elm Ave?",
+	"We're relocating in June and need a 3-bedroom near good schools.",
+	"Can we tour 7 Harbor View this weekend? Pre-approved.",
+	"Is the price on 301 Pine Rd negotiable?",
+	"Looking to sell my townhouse, what's it worth?",
+	"Any open houses this weekend downtown?",
+}
 
 // dataset is what the read benchmark needs to know about a built database.
 type dataset struct {
@@ -217,7 +235,8 @@ var (
 
 // fill adds one team's leads (each with one submission), visitors and page
 // views. The big team's newest leads include the hot one, whose visitor
-// has hot page views, so the first page of /leads shows it.
+// has hot page views, so the first page of /leads shows it; one lead in
+// 500 is Hot, one in 10,000 a test lead.
 func (b *builder) fill(teamID, keyID int64, leads, visitors, views, hot int, linked float64, big bool) error {
 	const day = 86400
 	span := int64(730 * day)
@@ -237,15 +256,21 @@ func (b *builder) fill(teamID, keyID int64, leads, visitors, views, hot int, lin
 		// a number prime to 10^7 is a permutation of the 7-digit numbers).
 		phone := fmt.Sprintf("+1%03d%07d", 200+100*teamID+int64(i%3)*11, (int64(i)*7919+12345)%10_000_000)
 		source := sources[b.rnd.IntN(len(sources))]
-		message := "I'd like to see 12 Oak St this weekend. Is it still available?"
+		message := messages[i%len(messages)]
+		custom := fmt.Sprintf(`[["budget","$%dk"],["Lender","Bank %d"]]`, 300+50*(i%20), i%97)
+		if big && i == rare {
+			message, custom = "Does the house have an "+rareWord+"?", `[["budget","$900k"],["Lender","`+rareValue+`"]]`
+		}
 		if i%1000 == 7 { // one in a thousand came without a way to reach them
 			email, phone = "", ""
 		}
+		// One in ten thousand is a test lead (Send test lead).
+		test := i%10_000 == 13
 		// Latest activity is the enquiry: the list's order is the order
 		// the leads came in.
 		res, err := b.exec(`INSERT INTO leads (team_id, name, email, phone, message, source, custom, key_id, created_at, updated_at,
-				last_activity_at, last_message)
-			VALUES (?, ?, ?, ?, ?, ?, '[["budget","$650k"]]', ?, ?, ?, ?, ?)`, teamID, name, email, phone, message, source, keyID, at, at, at, message)
+				last_activity_at, last_message, is_test)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, teamID, name, email, phone, message, source, custom, keyID, at, at, at, message, test)
 		if err != nil {
 			return fmt.Errorf("insert lead: %w", err)
 		}
@@ -253,7 +278,7 @@ func (b *builder) fill(teamID, keyID int64, leads, visitors, views, hot int, lin
 		leadIDs[i], leadAt[i] = id, at
 		body := fmt.Sprintf(`{"name":%q,"email":%q,"phone":%q,"message":%q,"source":%q,"budget":"$650k","page":"https://agent.example/listings/12-oak-st","utm_source":"google","utm_medium":"cpc","utm_campaign":"spring-open-house","consent":"yes","submitted_at":"%s"}`,
 			name, email, phone, message, source, time.Unix(at, 0).UTC().Format(time.RFC3339))
-		fields := fmt.Sprintf(`[["name",%q],["email",%q],["phone",%q],["message",%q],["source",%q],["budget","$650k"]]`, name, email, phone, message, source)
+		fields := fmt.Sprintf(`[["name",%q],["email",%q],["phone",%q],["message",%q],["source",%q]]`, name, email, phone, message, source)
 		if _, err := b.exec(`INSERT INTO submissions (team_id, lead_id, key_id, source, content_type, raw, fields, message, created_at)
 			VALUES (?, ?, ?, ?, 'application/json', ?, ?, ?, ?)`, teamID, id, keyID, source, []byte(body), fields, message, at); err != nil {
 			return fmt.Errorf("insert submission: %w", err)
@@ -335,6 +360,27 @@ func (b *builder) fill(teamID, keyID int64, leads, visitors, views, hot int, lin
 			VALUES (?, ?, ?, ?, ?, 'https://www.google.com/', 'google', 1280, ?)`,
 			teamID, visitorIDs[w.visitor], keyID, "https://agent.example"+p, "Listing "+p, w.at); err != nil {
 			return fmt.Errorf("insert page view: %w", err)
+		}
+	}
+	// One lead in 500, across the list, is Hot: a visitor of its own came
+	// three times in the last week, and its latest activity moved up to
+	// the last of those visits, as a return to the site moves it.
+	for i := 250; i < leads; i += 500 {
+		res, err := b.exec(`INSERT INTO visitors (team_id, vid, lead_id, first_seen, last_seen) VALUES (?, ?, ?, ?, ?)`,
+			teamID, fmt.Sprintf("%016x%016x", b.rnd.Uint64(), b.rnd.Uint64()), leadIDs[i], b.now-6*day, b.now-6*day+2*3*3600)
+		if err != nil {
+			return fmt.Errorf("insert hot visitor: %w", err)
+		}
+		vid, _ := res.LastInsertId()
+		last := b.now - 6*day + b.rnd.Int64N(5*day)
+		for v := range 3 {
+			if _, err := b.exec(`INSERT INTO page_views (team_id, visitor_id, key_id, url, title, referrer, utm_source, screen_width, created_at)
+				VALUES (?, ?, ?, 'https://agent.example/listings/12-oak-st', 'Listing', '', '', 390, ?)`, teamID, vid, keyID, last-int64(2-v)*3*3600); err != nil {
+				return fmt.Errorf("insert hot page view: %w", err)
+			}
+		}
+		if _, err := b.exec(`UPDATE leads SET last_activity_at = max(last_activity_at, ?) WHERE id = ?`, last, leadIDs[i]); err != nil {
+			return fmt.Errorf("touch hot lead: %w", err)
 		}
 	}
 	return nil

@@ -56,7 +56,18 @@ var readCases = []readCase{
 	{"GET /leads?needs_contact=1&source=Zillow", func(ctx context.Context, r *reader) error {
 		return r.page(ctx, "/leads?needs_contact=1&source=Zillow")
 	}},
+	{"GET /leads?hot=1", func(ctx context.Context, r *reader) error { return r.page(ctx, "/leads?hot=1") }},
+	{"GET /leads?hot=1&source=Zillow", func(ctx context.Context, r *reader) error { return r.page(ctx, "/leads?hot=1&source=Zillow") }},
+	{"GET /leads?tests=1", func(ctx context.Context, r *reader) error { return r.page(ctx, "/leads?tests=1") }},
 	{"GET /leads?q=gmail&source=Zillow", func(ctx context.Context, r *reader) error { return r.page(ctx, "/leads?q=gmail&source=Zillow") }},
+	{"GET /leads?q=gmail&needs_contact=1", func(ctx context.Context, r *reader) error { return r.page(ctx, "/leads?q=gmail&needs_contact=1") }},
+	{"GET /leads?q=weekend&hot=1", func(ctx context.Context, r *reader) error { return r.page(ctx, "/leads?q=weekend&hot=1") }},
+	{"GET /leads?q=gmail&tests=1", func(ctx context.Context, r *reader) error { return r.page(ctx, "/leads?q=gmail&tests=1") }},
+	{"GET /leads?q=(rare message word)", func(ctx context.Context, r *reader) error { return r.page(ctx, "/leads?q="+rareWord) }},
+	{"GET /leads?q=(rare custom value)", func(ctx context.Context, r *reader) error {
+		return r.page(ctx, "/leads?q="+url.QueryEscape(rareValue))
+	}},
+	{"GET /leads?q=weekend (common message word)", func(ctx context.Context, r *reader) error { return r.page(ctx, "/leads?q=weekend") }},
 	{"GET /leads?q=(rare name)", func(ctx context.Context, r *reader) error { return r.page(ctx, "/leads?q=Farquharson") }},
 	{"GET /leads?q=gmail", func(ctx context.Context, r *reader) error { return r.page(ctx, "/leads?q=gmail") }},
 	{"GET /leads/{id}, a few dozen views", func(ctx context.Context, r *reader) error {
@@ -68,6 +79,12 @@ var readCases = []readCase{
 	{"GET /settings/integrations", func(ctx context.Context, r *reader) error { return r.page(ctx, "/settings/integrations") }},
 	{"search_leads, rare name", func(ctx context.Context, r *reader) error {
 		return r.tool(ctx, "search_leads", map[string]any{"query": "Farquharson"})
+	}},
+	{"search_leads, rare message word", func(ctx context.Context, r *reader) error {
+		return r.tool(ctx, "search_leads", map[string]any{"query": rareWord})
+	}},
+	{"search_leads, rare custom value", func(ctx context.Context, r *reader) error {
+		return r.tool(ctx, "search_leads", map[string]any{"query": rareValue})
 	}},
 	{"search_leads, common (gmail)", func(ctx context.Context, r *reader) error {
 		return r.tool(ctx, "search_leads", map[string]any{"query": "gmail"})
