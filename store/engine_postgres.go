@@ -90,8 +90,14 @@ func (postgres) optimizeSQL() string {
 
 func (postgres) finishTx(context.Context, writeTx) error { return nil }
 
+// teamLockKey is a team's advisory lock key: its id in its schema's part
+// of the key space, so that the teams of other schemas sharing the
+// database (other deployments, tests running in parallel), whose ids are
+// the same small numbers, do not wait on each other.
+const teamLockKey = "(hashtext(current_schema())::bigint << 32) # ?"
+
 func (postgres) lockTeam(ctx context.Context, tx writeTx, teamID int64) error {
-	_, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock(?)", teamID)
+	_, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock("+teamLockKey+")", teamID)
 	return err
 }
 

@@ -148,3 +148,40 @@ func TestMigrationLockIsPerSchema(t *testing.T) {
 	}
 	db.Close()
 }
+
+// TestTeamLockIsPerSchema: a team's lock held in one schema does not hold
+// up the team with the same id in another. It was one key for the whole
+// database before: parallel tests (or deployments) in other schemas, all
+// with a team 1, waited on each other, past a short lock timeout.
+func TestTeamLockIsPerSchema(t *testing.T) {
+	if !storetest.Postgres() {
+		t.Skip("teams lock nothing on SQLite: set " + storetest.Env + " to run")
+	}
+	t.Parallel()
+	ctx := context.Background()
+	raw, err := OpenRaw(storetest.Addr(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	tx, err := raw.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock("+teamLockKey+")", 1); err != nil {
+		t.Fatal(err)
+	}
+	db, err := OpenWith(ctx, storetest.Addr(t), Options{BusyTimeout: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	a, err := db.CreateTeamWithOwner(ctx, "Sunset Realty", NewAgent{Name: "Ana", Email: "ana@example.com", PasswordHash: []byte("hash")})
+	if err != nil || a.TeamID != 1 {
+		t.Fatalf("team %d, %v; want team 1", a.TeamID, err)
+	}
+	if _, _, err := db.CreateAPIKey(ctx, a.TeamID, a.ID, "Zapier", AccessIntake, 0); err != nil {
+		t.Fatalf("team 1 of another schema held this one's up: %v", err)
+	}
+}
