@@ -187,9 +187,8 @@ func (db *DB) Leads(ctx context.Context, teamID int64, text string, r LeadRange)
 		leads, err = queryAll(ctx, db, scanLead, leadsByActivitySQL(up, r.LeadFilter),
 			append([]any{teamID, before.At, before.ID, after.At, after.ID, r.Limit, r.Skip}, filter...)...)
 	} else {
-		lo, hi := teamID<<teamShift|after.ID, teamID<<teamShift|min(before.ID, maxLeadID)
-		leads, err = queryAll(ctx, db, scanLead, searchSQL(up, r.LeadFilter),
-			append([]any{teamID, hi, lo, r.Limit, r.Skip, match}, filter...)...)
+		q, args := db.eng.search(teamID, text, up, r.LeadFilter, before, after, r.Limit, r.Skip, filter)
+		leads, err = queryAll(ctx, db, scanLead, q, args...)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("list leads: %w", err)
@@ -359,7 +358,8 @@ func (db *DB) CountLeads(ctx context.Context, teamID int64, text string, f LeadF
 	var n int
 	switch {
 	case match != "":
-		n, err = queryOne(ctx, db, scanInt, matchCountSQL(f), append([]any{match, teamID << teamShift, (teamID + 1) << teamShift, upTo}, filterArgs(f, db.now())...)...)
+		q, args := db.eng.countMatches(teamID, text, f, upTo, filterArgs(f, db.now()))
+		n, err = queryOne(ctx, db, scanInt, q, args...)
 	case f != LeadFilter{}:
 		n, err = queryOne(ctx, db, scanInt, filterCountSQL(f), append([]any{teamID, upTo}, filterArgs(f, db.now())...)...)
 	default:
@@ -379,10 +379,10 @@ const leadCountSQL = `SELECT lead_count FROM teams WHERE id = ?`
 func matchCountSQL(f LeadFilter) string {
 	if f.lookupEach() {
 		return `SELECT count(*) FROM (SELECT 1 FROM leads c INDEXED BY ` + filterIndex(f) + `
-			WHERE c.team_id = ?2 >> ` + fmt.Sprint(teamShift) + filterSQL(f, 5) + ` AND ` + matchesSQL("?1") + ` AND ?3 > 0 LIMIT ?4)`
+			WHERE c.team_id = ?2 >> ` + fmt.Sprint(teamShift) + filterSQL(f, 5) + ` AND ` + matchesSQL("?1") + ` AND ?3 > 0 LIMIT ?4) AS matches`
 	}
 	return `SELECT count(*) FROM (SELECT 1 FROM leads_fts f WHERE leads_fts MATCH ?1 AND rowid >= ?2 AND rowid < ?3` +
-		matchFilterSQL(f, "?2 >> "+fmt.Sprint(teamShift), 5) + ` LIMIT ?4)`
+		matchFilterSQL(f, "?2 >> "+fmt.Sprint(teamShift), 5) + ` LIMIT ?4) AS matches`
 }
 
 // filterCountSQL counts a filter's leads on its index. Arguments: team,
@@ -390,7 +390,7 @@ func matchCountSQL(f LeadFilter) string {
 func filterCountSQL(f LeadFilter) string {
 	// Named, as for the list: a source with another filter would else
 	// walk the source's leads.
-	return `SELECT count(*) FROM (SELECT 1 FROM leads INDEXED BY ` + filterIndex(f) + ` WHERE team_id = ?1` + filterSQL(f, 3) + ` LIMIT ?2)`
+	return `SELECT count(*) FROM (SELECT 1 FROM leads INDEXED BY ` + filterIndex(f) + ` WHERE team_id = ?1` + filterSQL(f, 3) + ` LIMIT ?2) AS matches`
 }
 
 // matchQuery turns search text into an FTS5 query: the text as one phrase

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"closr/store/storetest"
 	"context"
 	"database/sql"
 	"errors"
@@ -19,7 +20,7 @@ import (
 // temporary directory.
 func openTestDBWith(t *testing.T, opt Options) *DB {
 	t.Helper()
-	db, err := OpenWith(context.Background(), filepath.Join(t.TempDir(), "closr.db"), opt)
+	db, err := OpenWith(context.Background(), storetest.Addr(t), opt)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -279,9 +280,10 @@ func TestVisitsMatchTheirDefinition(t *testing.T) {
 	}
 	// Every visit start of each lead, newest first.
 	rows, err := db.r.Query(`SELECT lead_id, at FROM (SELECT v.lead_id, p.created_at AS at,
-			coalesce(p.created_at - lag(p.created_at) OVER (PARTITION BY p.visitor_id ORDER BY p.created_at, p.id) >= ?1, 1) AS starts
-			FROM visitors v JOIN page_views p ON p.visitor_id = v.id WHERE v.team_id = ?2)
-		WHERE starts ORDER BY at DESC`, int64(VisitGap/time.Second), a.TeamID)
+			CASE WHEN lag(p.created_at) OVER w IS NULL OR p.created_at - lag(p.created_at) OVER w >= ?1 THEN 1 ELSE 0 END AS starts
+			FROM visitors v JOIN page_views p ON p.visitor_id = v.id WHERE v.team_id = ?2
+			WINDOW w AS (PARTITION BY p.visitor_id ORDER BY p.created_at, p.id)) AS views
+		WHERE starts = 1 ORDER BY at DESC`, int64(VisitGap/time.Second), a.TeamID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -447,6 +449,7 @@ func TestMigrationBuildsWhatTriggersKeep(t *testing.T) {
 // TestOptimizeGathersStatistics: once a table has grown, Optimize gives
 // the planner statistics for it, within analysisLimit rows an index.
 func TestOptimizeGathersStatistics(t *testing.T) {
+	storetest.SQLiteOnly(t, "reads sqlite_stat1")
 	t.Parallel()
 	ctx := context.Background()
 	db := openTestDB(t)

@@ -28,7 +28,7 @@ func (db *DB) DeleteTestLead(ctx context.Context, teamID, leadID int64) (Lead, e
 	var l Lead
 	err := db.write(ctx, func(ctx context.Context, tx writeTx) error {
 		var err error
-		l, err = scanLead(tx.QueryRowContext(ctx, "SELECT "+leadColumns+" WHERE l.id = ? AND l.team_id = ? AND l.is_test", leadID, teamID))
+		l, err = scanLead(tx.QueryRowContext(ctx, "SELECT "+leadColumns+" WHERE l.id = ? AND l.team_id = ? AND l.is_test <> 0", leadID, teamID))
 		if errors.Is(err, sql.ErrNoRows) {
 			return refuse(ErrNotFound)
 		}

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"closr/store"
+	"closr/store/storetest"
 )
 
 // A mistyped --db must not create an empty database and "back it up".
@@ -27,6 +28,7 @@ func TestBackupRefusesMissingDatabase(t *testing.T) {
 // closr backup copies the database without migrating it: a newer binary's
 // backup must not change the schema under an older server still running.
 func TestBackupDoesNotMigrate(t *testing.T) {
+	storetest.SQLiteOnly(t, "closr backup copies SQLite files")
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "closr.db")
 	db, err := store.Open(ctx, path)
@@ -57,5 +59,18 @@ func TestBackupDoesNotMigrate(t *testing.T) {
 	}
 	if _, err := os.Stat(dst); err != nil {
 		t.Fatalf("no copy written: %v", err)
+	}
+}
+
+// closr backup copies SQLite files only: on a PostgreSQL address it says
+// what to use instead, writes nothing and repeats no password.
+func TestBackupRefusesPostgres(t *testing.T) {
+	dst := filepath.Join(t.TempDir(), "copy.db")
+	err := backup([]string{"--db", "postgres://closr:s3cret@db.example:5432/closr", dst})
+	if err == nil || !strings.Contains(err.Error(), "pg_dump") || strings.Contains(err.Error(), "s3cret") {
+		t.Fatalf("err = %v, want a pointer to pg_dump without the password", err)
+	}
+	if _, err := os.Stat(dst); err == nil {
+		t.Fatal("backup wrote a file for a PostgreSQL address")
 	}
 }
