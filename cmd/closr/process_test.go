@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"closr/store"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" driver, to read what a server stored on PostgreSQL
 )
 
 // These tests run the real binary, as an operator would, against a real
@@ -197,17 +199,26 @@ func (l *load) snapshot() map[string]bool {
 	return out
 }
 
-// submissionsByEmail counts each lead's submissions in the database file.
+// submissionsByEmail counts each lead's submissions in the database (a
+// SQLite file, after its integrity check, or a PostgreSQL address).
 func submissionsByEmail(t *testing.T, path string) map[string]int {
 	t.Helper()
-	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(5000)")
+	var db *sql.DB
+	var err error
+	if strings.HasPrefix(path, "postgres://") {
+		db, err = sql.Open("pgx", path)
+	} else {
+		db, err = sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(5000)")
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	var check string
-	if err := db.QueryRow("PRAGMA integrity_check").Scan(&check); err != nil || check != "ok" {
-		t.Fatalf("integrity_check of %s: %q %v", path, check, err)
+	if !strings.HasPrefix(path, "postgres://") {
+		var check string
+		if err := db.QueryRow("PRAGMA integrity_check").Scan(&check); err != nil || check != "ok" {
+			t.Fatalf("integrity_check of %s: %q %v", path, check, err)
+		}
 	}
 	rows, err := db.Query(`SELECT l.email, count(s.id) FROM leads l LEFT JOIN submissions s ON s.lead_id = l.id GROUP BY l.id`)
 	if err != nil {
