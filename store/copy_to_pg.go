@@ -70,74 +70,124 @@ const samplesPerTable = 8
 // ones) is read back from both sides and compared column by column.
 // Progress lines go to progress.
 func CopyToPostgres(ctx context.Context, src, dst string, progress io.Writer) (CopyReport, error) {
-	var rep CopyReport
-	source, err := openSource(ctx, src)
+	m, err := startMove(ctx, src, dst)
+	if err != nil {
+		return CopyReport{}, err
+	}
+	defer m.close()
+	rep, err := m.copy(ctx, progress)
 	if err != nil {
 		return rep, err
 	}
-	defer source.Close()
+	if err := m.verify(ctx, &rep); err != nil {
+		return rep, err
+	}
+	if err := m.tx.Commit(ctx); err != nil {
+		return rep, fmt.Errorf("commit: %w", err)
+	}
+	return rep, nil
+}
+
+// move is a copy under way: the source's read transaction, the target's
+// write transaction, and the tables in the order they are copied.
+type move struct {
+	source *sql.DB
+	stx    *sql.Tx
+	pg     *pgx.Conn
+	tx     pgx.Tx
+	tables []copyPlan
+}
+
+// startMove opens both databases, checks them, and begins both
+// transactions.
+func startMove(ctx context.Context, src, dst string) (m *move, err error) {
+	m = &move{}
+	defer func() {
+		if err != nil {
+			m.close()
+		}
+	}()
+	if m.source, err = openSource(ctx, src); err != nil {
+		return m, err
+	}
 	target, err := Open(ctx, dst)
 	if err != nil {
-		return rep, fmt.Errorf("open the target: %w", err)
+		return m, fmt.Errorf("open the target: %w", err)
 	}
 	if err := target.Close(); err != nil {
-		return rep, err
+		return m, err
 	}
-	pg, err := pgx.Connect(ctx, dst)
-	if err != nil {
-		return rep, fmt.Errorf("connect to the target: %w", err)
+	if m.pg, err = pgx.Connect(ctx, dst); err != nil {
+		return m, fmt.Errorf("connect to the target: %w", err)
 	}
-	defer pg.Close(context.Background())
-
 	// One read transaction: every table from the same moment.
-	stx, err := source.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
-	if err != nil {
-		return rep, err
+	if m.stx, err = m.source.BeginTx(ctx, &sql.TxOptions{ReadOnly: true}); err != nil {
+		return m, err
 	}
-	defer stx.Rollback()
-	tables, err := planCopy(ctx, stx, pg)
-	if err != nil {
-		return rep, err
+	if m.tables, err = planCopy(ctx, m.stx, m.pg); err != nil {
+		return m, err
 	}
-	tx, err := pg.Begin(ctx)
-	if err != nil {
-		return rep, err
+	if m.tx, err = m.pg.Begin(ctx); err != nil {
+		return m, err
 	}
-	defer tx.Rollback(context.Background())
-	if err := refuseData(ctx, tx, tables); err != nil {
-		return rep, err
+	if err := refuseData(ctx, m.tx, m.tables); err != nil {
+		return m, err
 	}
 	// Index builds after the load get the memory they need to sort.
-	if _, err := tx.Exec(ctx, "SET LOCAL maintenance_work_mem = '256MB'"); err != nil {
-		return rep, err
+	_, err = m.tx.Exec(ctx, "SET LOCAL maintenance_work_mem = '256MB'")
+	return m, err
+}
+
+// close ends both transactions (a committed one stays committed) and both
+// connections.
+func (m *move) close() {
+	ctx := context.Background()
+	if m.tx != nil {
+		m.tx.Rollback(ctx)
 	}
+	if m.stx != nil {
+		m.stx.Rollback()
+	}
+	if m.pg != nil {
+		m.pg.Close(ctx)
+	}
+	if m.source != nil {
+		m.source.Close()
+	}
+}
+
+// copy copies every table and moves the sequences past the copied ids.
+func (m *move) copy(ctx context.Context, progress io.Writer) (CopyReport, error) {
+	var rep CopyReport
 	start := time.Now()
-	for _, t := range tables {
+	for _, t := range m.tables {
 		began := time.Now()
-		n, err := copyTable(ctx, stx, tx, t)
+		n, err := copyTable(ctx, m.stx, m.tx, t)
 		if err != nil {
 			return rep, fmt.Errorf("copy %s: %w", t.name, err)
 		}
 		rep.Tables = append(rep.Tables, CopiedTable{Name: t.name, Rows: n, Took: time.Since(began)})
 		fmt.Fprintf(progress, "copied %-20s %10d rows in %v\n", t.name, n, time.Since(began).Round(time.Millisecond))
 	}
-	if err := moveSequences(ctx, tx, tables); err != nil {
+	if err := moveSequences(ctx, m.tx, m.tables); err != nil {
 		return rep, err
 	}
 	rep.Copy = time.Since(start)
-	start = time.Now()
-	for i, t := range tables {
-		n, err := verifyTable(ctx, stx, tx, t, rep.Tables[i].Rows)
+	return rep, nil
+}
+
+// verify compares what copy wrote with the source, table by table.
+func (m *move) verify(ctx context.Context, rep *CopyReport) error {
+	start := time.Now()
+	for i, t := range m.tables {
+		n, err := verifyTable(ctx, m.stx, m.tx, t, rep.Tables[i].Rows)
 		if err != nil {
-			return rep, fmt.Errorf("verify %s: %w; nothing was committed", t.name, err)
+			return fmt.Errorf("verify %s: %w; nothing was committed", t.name, err)
 		}
 		rep.Tables[i].Compared = n
 	}
 	rep.Verify = time.Since(start)
-	if err := tx.Commit(ctx); err != nil {
-		return rep, fmt.Errorf("commit: %w", err)
-	}
-	return rep, nil
+	return nil
 }
 
 // openSource opens the SQLite file read-only and checks that its schema is
