@@ -68,14 +68,7 @@ func TestBrowserStorageBusyShowsAlert(t *testing.T) {
 	signupInBrowser(t, ctx, e.srv.URL, "ana@example.com")
 	team := e.agent("ana@example.com").TeamID
 
-	other := rawDB(t, e)
-	conn, err := other.Conn(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := conn.ExecContext(context.Background(), "BEGIN IMMEDIATE"); err != nil {
-		t.Fatal(err)
-	}
+	release := holdWriteLock(t, e)
 	alertIn := func(card string) (text, role string) {
 		t.Helper()
 		sel := card + ` [data-testid="request-error"]`
@@ -90,7 +83,7 @@ func TestBrowserStorageBusyShowsAlert(t *testing.T) {
 		return text, role
 	}
 
-	err = chromedp.Run(ctx,
+	err := chromedp.Run(ctx,
 		pageReady(),
 		chromedp.SendKeys("#key-label", "Webflow form", chromedp.ByQuery),
 		chromedp.Click(`form.generate button`, chromedp.ByQuery),
@@ -114,10 +107,7 @@ func TestBrowserStorageBusyShowsAlert(t *testing.T) {
 	if text, _ := alertIn("#web-tracker"); !strings.Contains(text, "storage is busy") {
 		t.Fatalf("Add domain while locked: alert %q", text)
 	}
-	if _, err := conn.ExecContext(context.Background(), "ROLLBACK"); err != nil {
-		t.Fatal(err)
-	}
-	conn.Close()
+	release()
 	if n := e.activeKeys(team); n != 0 {
 		t.Fatalf("%d keys created while storage was locked", n)
 	}

@@ -21,6 +21,7 @@ import (
 
 	"closr/handlers"
 	"closr/store"
+	"closr/store/storetest"
 )
 
 // smallDisk is where the database lives in the disk-full test, and how the
@@ -163,6 +164,7 @@ func bigLead(email string, size int) string {
 // the file passes integrity_check. Without root (and outside CI) the disk is
 // simulated by a store whose writes fail.
 func TestStorageDiskFull(t *testing.T) {
+	storetest.SQLiteOnly(t, "fills the disk under a SQLite file")
 	var disk smallDisk
 	opts := envOptions{}
 	if d, err := mountTmpfs(t); err == nil {
@@ -392,6 +394,7 @@ func (e *env) onlyKeyID(teamID int64) int64 {
 // commit comes back as 503 storage_unavailable, nothing is written, and the
 // next lead after the limit goes is stored.
 func TestStorageWriteIOError(t *testing.T) {
+	storetest.SQLiteOnly(t, "limits the size of this process's files, SQLite's")
 	e := newEnv(t)
 	c := e.client()
 	c.signup("Ana Agent", "ana@example.com", "Sunset Realty")

@@ -3,6 +3,7 @@ package handlers_test
 import (
 	"bytes"
 	"context"
+	"encoding/hex"
 	"html"
 	"io"
 	"io/fs"
@@ -11,6 +12,7 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -21,9 +23,11 @@ import (
 	"closr"
 	"closr/handlers"
 	"closr/store"
+	"closr/store/storetest"
 )
 
-// env is a running server on a real SQLite file, with everything its logs said.
+// env is a running server on a real database (see storetest.Addr), with
+// everything its logs said.
 type env struct {
 	t      testing.TB
 	srv    *httptest.Server
@@ -55,7 +59,7 @@ func newEnv(t testing.TB) *env { return newEnvWith(t, envOptions{}) }
 
 // envOptions change newEnv's defaults for tests that need to.
 type envOptions struct {
-	dbPath string                 // "" is a file in t.TempDir()
+	dbPath string                 // "" is storetest.Addr: a file in t.TempDir(), or a PostgreSQL schema
 	store  store.Options          // e.g. a short busy timeout
 	config func(*handlers.Config) // adjusts the server's config
 	clock  *fakeClock             // nil: the real clock
@@ -86,7 +90,7 @@ func (c *fakeClock) Advance(d time.Duration) {
 func newEnvWith(t testing.TB, o envOptions) *env {
 	t.Helper()
 	if o.dbPath == "" {
-		o.dbPath = filepath.Join(t.TempDir(), "closr.db")
+		o.dbPath = storetest.Addr(t)
 	}
 	if o.clock != nil {
 		o.store.Now = o.clock.Now
@@ -285,4 +289,50 @@ func (e *env) lastLeadID() int64 {
 		e.t.Fatal(err)
 	}
 	return id
+}
+
+// storedIn says where the database keeps s, if anywhere: for SQLite a file
+// beside it (the database, its WAL), for PostgreSQL a row of one of its
+// tables (text columns as they are, binary ones as hex). Call it after
+// e.db.Close, so that SQLite has written everything to its files.
+func (e *env) storedIn(t testing.TB, s string) string {
+	t.Helper()
+	if !store.IsPostgres(e.dbPath) {
+		files, _ := filepath.Glob(filepath.Join(filepath.Dir(e.dbPath), "*"))
+		for _, f := range files {
+			if b, err := os.ReadFile(f); err == nil && bytes.Contains(b, []byte(s)) {
+				return filepath.Base(f)
+			}
+		}
+		return ""
+	}
+	raw, err := store.OpenRaw(e.dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	tables, err := raw.Query("SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for tables.Next() {
+		var n string
+		if err := tables.Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		names = append(names, n)
+	}
+	tables.Close()
+	for _, n := range names {
+		var found int
+		q := `SELECT count(*) FROM "` + n + `" r WHERE strpos(r::text, ?1) > 0 OR strpos(r::text, ?2) > 0`
+		if err := raw.QueryRow(q, s, hex.EncodeToString([]byte(s))).Scan(&found); err != nil {
+			t.Fatal(err)
+		}
+		if found > 0 {
+			return "table " + n
+		}
+	}
+	return ""
 }

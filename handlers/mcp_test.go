@@ -1,7 +1,6 @@
 package handlers_test
 
 import (
-	"database/sql"
 	"encoding/json"
 	"fmt"
 	"html"
@@ -107,22 +106,27 @@ func (c *client) generateAccess(label, access string) string {
 // endpoint is not what these tests are about.
 func (e *env) seedSQL(query string, args ...any) int64 {
 	e.t.Helper()
-	db, err := sql.Open("sqlite", "file:"+e.dbPath+"?_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)")
+	db, err := store.OpenRaw(e.dbPath)
 	if err != nil {
 		e.t.Fatal(err)
 	}
 	defer db.Close()
-	res, err := db.Exec(query, args...)
-	if err != nil {
+	if !strings.HasPrefix(query, "INSERT") {
+		if _, err := db.Exec(query, args...); err != nil {
+			e.t.Fatalf("seed %q: %v", query, err)
+		}
+		return 0
+	}
+	var id int64
+	if err := db.QueryRow(query+" RETURNING id", args...).Scan(&id); err != nil {
 		e.t.Fatalf("seed %q: %v", query, err)
 	}
-	id, _ := res.LastInsertId()
 	return id
 }
 
 func (e *env) seedPageView(teamID, visitorID int64, url, title string, at time.Time) {
 	e.seedSQL(`INSERT INTO page_views (team_id, visitor_id, url, title, created_at) VALUES (?, ?, ?, ?, ?)`, teamID, visitorID, url, title, at.Unix())
-	e.seedSQL(`UPDATE visitors SET last_seen = max(last_seen, ?) WHERE id = ?`, at.Unix(), visitorID)
+	e.seedSQL(`UPDATE visitors SET last_seen = ?1 WHERE id = ?2 AND last_seen < ?1`, at.Unix(), visitorID)
 }
 
 type leadJSON struct {
@@ -167,7 +171,7 @@ func TestMCPToolsSeeOnlyTheirTeam(t *testing.T) {
 	now := time.Now()
 	var jamieVisitor int64
 	if err := func() error {
-		db, err := sql.Open("sqlite", "file:"+e.dbPath)
+		db, err := store.OpenRaw(e.dbPath)
 		if err != nil {
 			return err
 		}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strings"
 	"sync/atomic"
@@ -17,10 +18,10 @@ import (
 	"closr/store"
 )
 
-// rawDB opens the test's database file as another process would.
+// rawDB opens the test's database as another process would.
 func rawDB(t *testing.T, e *env) *sql.DB {
 	t.Helper()
-	db, err := sql.Open("sqlite", "file:"+e.dbPath+"?_pragma=busy_timeout(2000)")
+	db, err := store.OpenRaw(e.dbPath)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -37,7 +38,13 @@ func holdWriteLock(t *testing.T, e *env) (release func()) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+	// On PostgreSQL, the like of SQLite's write lock: every table locked
+	// against writes, reads still allowed.
+	begin := "BEGIN IMMEDIATE"
+	if store.IsPostgres(e.dbPath) {
+		begin = "BEGIN; LOCK TABLE " + strings.Join(tableNames(t, e, nil), ", ") + " IN EXCLUSIVE MODE"
+	}
+	if _, err := conn.ExecContext(ctx, begin); err != nil {
 		t.Fatal(err)
 	}
 	return func() {
@@ -56,22 +63,8 @@ func holdWriteLock(t *testing.T, e *env) (release func()) {
 func rowCounts(t *testing.T, e *env) map[string]int {
 	t.Helper()
 	db := rawDB(t, e)
-	// A virtual table (the search index) is counted through its own
-	// tables, which hold its rows.
-	rows, err := db.Query("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND sql NOT LIKE 'CREATE VIRTUAL TABLE%' AND name NOT IN ('key_usage', 'key_requests')")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var tables []string
-	for rows.Next() {
-		var n string
-		rows.Scan(&n)
-		tables = append(tables, n)
-	}
-	rows.Close()
-	sort.Strings(tables)
 	counts := map[string]int{}
-	for _, tb := range tables {
+	for _, tb := range tableNames(t, e, []string{"key_usage", "key_requests"}) {
 		var n int
 		if err := db.QueryRow(`SELECT count(*) FROM "` + tb + `"`).Scan(&n); err != nil {
 			t.Fatal(err)
@@ -80,6 +73,36 @@ func rowCounts(t *testing.T, e *env) map[string]int {
 	}
 	db.Close()
 	return counts
+}
+
+// tableNames lists the database's tables but those left out, in name
+// order.
+func tableNames(t *testing.T, e *env, leftOut []string) []string {
+	t.Helper()
+	db := rawDB(t, e)
+	// A virtual table (SQLite's search index) is counted through its own
+	// tables, which hold its rows.
+	q := "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND sql NOT LIKE 'CREATE VIRTUAL TABLE%'"
+	if store.IsPostgres(e.dbPath) {
+		q = "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'"
+	}
+	rows, err := db.Query(q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var tables []string
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Contains(leftOut, n) {
+			tables = append(tables, n)
+		}
+	}
+	sort.Strings(tables)
+	return tables
 }
 
 func sameCounts(t *testing.T, what string, before, after map[string]int) {
@@ -245,6 +268,10 @@ func TestClientGoneWhileQueuedIsNoServerError(t *testing.T) {
 	release := holdWriteLock(t, e)
 	first := make(chan resp, 1)
 	go func() { first <- c.e.postLead(key, `{"email":"waits@example.com"}`) }()
+	// The first lead's batch is waiting for the lock before the next lead
+	// comes: on PostgreSQL it waits inside its transaction, which a lead
+	// arriving at the same moment could join.
+	time.Sleep(300 * time.Millisecond)
 
 	gone, hangUp := context.WithCancel(context.Background())
 	req, _ := http.NewRequestWithContext(gone, "POST", e.srv.URL+"/api/leads/inbound", strings.NewReader(`{"email":"gone@example.com"}`))

@@ -1,12 +1,9 @@
 package handlers_test
 
 import (
-	"bytes"
 	"fmt"
 	"net/http"
 	"net/url"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -86,12 +83,8 @@ func TestTrackedLinkIdentifiesTheLead(t *testing.T) {
 		t.Fatalf("the opened link is not a visit: %s", leadRowHTML(t, list.body, lead))
 	}
 	e.db.Close()
-	files, _ := filepath.Glob(filepath.Join(filepath.Dir(e.dbPath), "*"))
-	for _, f := range files {
-		b, _ := os.ReadFile(f)
-		if bytes.Contains(b, []byte(token)) {
-			t.Fatalf("%s holds the link's token", filepath.Base(f))
-		}
+	if where := e.storedIn(t, token); where != "" {
+		t.Fatalf("%s holds the link's token", where)
 	}
 }
 

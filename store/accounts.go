@@ -41,14 +41,11 @@ func (db *DB) CreateTeamWithOwner(ctx context.Context, team string, owner NewAge
 		if err := emailFree(ctx, tx, owner.Email); err != nil {
 			return err
 		}
-		res, err := tx.ExecContext(ctx, "INSERT INTO teams (name, created_at) VALUES (?, ?)", team, db.now().Unix())
-		if err != nil {
+		var teamID int64
+		if err := tx.QueryRowContext(ctx, "INSERT INTO teams (name, created_at) VALUES (?, ?) RETURNING id", team, db.now().Unix()).Scan(&teamID); err != nil {
 			return err
 		}
-		teamID, err := res.LastInsertId()
-		if err != nil {
-			return err
-		}
+		var err error
 		a, err = db.insertAgent(ctx, tx, teamID, team, RoleOwner, owner)
 		return err
 	})
@@ -75,12 +72,8 @@ func (db *DB) insertAgent(ctx context.Context, tx writeTx, teamID int64, teamNam
 	if a.TimeZone == "" {
 		a.TimeZone = "UTC"
 	}
-	res, err := tx.ExecContext(ctx, `INSERT INTO agents (team_id, name, email, password_hash, created_at, role, time_zone)
-		VALUES (?, ?, ?, ?, ?, ?, ?)`, teamID, a.Name, a.Email, a.PasswordHash, db.now().Unix(), role, a.TimeZone)
-	if err != nil {
-		return Agent{}, err
-	}
-	a.ID, err = res.LastInsertId()
+	err := tx.QueryRowContext(ctx, `INSERT INTO agents (team_id, name, email, password_hash, created_at, role, time_zone)
+		VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`, teamID, a.Name, a.Email, a.PasswordHash, db.now().Unix(), role, a.TimeZone).Scan(&a.ID)
 	return a, err
 }
 

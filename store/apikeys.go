@@ -125,6 +125,9 @@ func (db *DB) newKey(teamID, agentID int64, label, access string, lifetimeDays i
 // insertKey stores a new key within the active-key limit, records its
 // generation and puts it in the index once committed.
 func (db *DB) insertKey(ctx context.Context, tx writeTx, k *APIKey, key string) error {
+	if err := tx.lockTeam(ctx, k.TeamID); err != nil { // the key limit, across instances
+		return err
+	}
 	var active int
 	if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM api_keys k WHERE k.team_id = ? AND "+activeKey,
 		k.TeamID, k.CreatedAt.Unix()).Scan(&active); err != nil {
@@ -139,12 +142,9 @@ func (db *DB) insertKey(ctx context.Context, tx writeTx, k *APIKey, key string) 
 		return err
 	}
 	h := HashKey(key)
-	res, err := tx.ExecContext(ctx, `INSERT INTO api_keys (team_id, hash, preview, label, access, created_by, created_at, expires_at, lifetime_days)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, k.TeamID, h[:], k.Preview, k.Label, k.Access, k.CreatedBy, k.CreatedAt.Unix(), unixOrNull(k.ExpiresAt), k.LifetimeDays)
-	if err != nil {
-		return err
-	}
-	if k.ID, err = res.LastInsertId(); err != nil {
+	if err := tx.QueryRowContext(ctx, `INSERT INTO api_keys (team_id, hash, preview, label, access, created_by, created_at, expires_at, lifetime_days)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`, k.TeamID, h[:], k.Preview, k.Label, k.Access, k.CreatedBy, k.CreatedAt.Unix(),
+		unixOrNull(k.ExpiresAt), k.LifetimeDays).Scan(&k.ID); err != nil {
 		return err
 	}
 	if err := addEvent(ctx, tx, event{team: k.TeamID, at: k.CreatedAt.Unix(), actor: k.CreatedBy, action: "key_generated", key: k.ID}); err != nil {

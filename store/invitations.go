@@ -99,12 +99,8 @@ func (db *DB) CreateInvitation(ctx context.Context, teamID, by int64, email, rol
 		if err := tx.QueryRowContext(ctx, "SELECT name FROM teams WHERE id = ?", teamID).Scan(&inv.TeamName); err != nil {
 			return err
 		}
-		res, err := tx.ExecContext(ctx, `INSERT INTO invitations (team_id, hash, email, role, invited_by, created_at, expires_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?)`, teamID, h[:], email, role, by, now.Unix(), inv.ExpiresAt.Unix())
-		if err != nil {
-			return err
-		}
-		if inv.ID, err = res.LastInsertId(); err != nil {
+		if err := tx.QueryRowContext(ctx, `INSERT INTO invitations (team_id, hash, email, role, invited_by, created_at, expires_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`, teamID, h[:], email, role, by, now.Unix(), inv.ExpiresAt.Unix()).Scan(&inv.ID); err != nil {
 			return err
 		}
 		return addEvent(ctx, tx, event{team: teamID, at: now.Unix(), actor: by, action: "invited", email: email, role: role})
@@ -183,6 +179,14 @@ func (db *DB) AcceptInvitation(ctx context.Context, token string, n NewAgent) (A
 			return refuse(err)
 		}
 		if err != nil {
+			return err
+		}
+		// Single use across instances: read again once no other
+		// transaction of the team can be accepting it.
+		if err := tx.lockTeam(ctx, inv.TeamID); err != nil {
+			return err
+		}
+		if inv, err = scanInvitation(tx.QueryRowContext(ctx, "SELECT "+inviteColumns+" WHERE i.hash = ?", h[:])); err != nil {
 			return err
 		}
 		if err := inv.Usable(db.now()); err != nil {

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -116,14 +117,17 @@ func (ix *keyIndex) isActive(id int64, now func() time.Time) bool {
 
 // keyStillActive is checked by every write made with a key, inside the
 // transaction: a request whose key was revoked (or expired) while it was
-// being read or queued stores nothing. 0 is no key (e.g. a test's direct
-// store call).
-func (db *DB) keyStillActive(tx writeTx, keyID int64) error {
+// being read or queued stores nothing, whichever instance revoked it. 0 is
+// no key (e.g. a test's direct store call).
+func (db *DB) keyStillActive(ctx context.Context, tx writeTx, keyID int64) error {
 	if keyID == 0 {
 		return nil
 	}
 	if tx.noted(batchNote{noteKeyRevoked, keyID}) || !db.keys.isActive(keyID, db.now) {
 		return refuse(ErrKeyRevoked)
+	}
+	if ok, err := db.eng.keyRowActive(ctx, tx, keyID, db.now().Unix()); err != nil || !ok {
+		return cmp.Or(err, refuse(ErrKeyRevoked))
 	}
 	return nil
 }

@@ -73,7 +73,12 @@ func (db *DB) IngestLead(ctx context.Context, in LeadInput) (IngestResult, error
 
 func (db *DB) ingestLead(ctx context.Context, tx writeTx, in LeadInput, linkPending bool) (IngestResult, error) {
 	var res IngestResult
-	if err := db.keyStillActive(tx, in.KeyID); err != nil {
+	if err := db.keyStillActive(ctx, tx, in.KeyID); err != nil {
+		return res, err
+	}
+	// One lead per person: no other instance may add the team's lead for
+	// this email or phone between the search and the insert.
+	if err := tx.lockTeam(ctx, in.TeamID); err != nil {
 		return res, err
 	}
 	at := in.At.Unix()
@@ -98,14 +103,10 @@ func (db *DB) ingestLead(ctx context.Context, tx writeTx, in LeadInput, linkPend
 	err := findLead(ctx, tx, in.TeamID, in.Email, in.Phone, &res.LeadID)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
-		r, err := tx.ExecContext(ctx, `INSERT INTO leads (team_id, name, email, phone, message, source, custom, key_id, created_at, updated_at,
+		if err := tx.QueryRowContext(ctx, `INSERT INTO leads (team_id, name, email, phone, message, source, custom, key_id, created_at, updated_at,
 			last_activity_at, last_message, is_test)
-			VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?9, ?5, ?10)`, in.TeamID, in.Name, in.Email, in.Phone, in.Message, in.Source,
-			in.customJSON, nullID(in.KeyID), at, in.Test)
-		if err != nil {
-			return IngestResult{}, err
-		}
-		if res.LeadID, err = r.LastInsertId(); err != nil {
+			VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?9, ?5, ?10) RETURNING id`, in.TeamID, in.Name, in.Email, in.Phone, in.Message, in.Source,
+			in.customJSON, nullID(in.KeyID), at, in.Test).Scan(&res.LeadID); err != nil {
 			return IngestResult{}, err
 		}
 		res.Created = true
@@ -125,8 +126,9 @@ func (db *DB) ingestLead(ctx context.Context, tx writeTx, in LeadInput, linkPend
 		return IngestResult{}, err
 	}
 	if in.IdemKey != "" {
-		if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO idempotency_keys (team_id, key, body_hash, lead_id, created, created_at)
-			VALUES (?, ?, ?, ?, ?, ?)`, in.TeamID, in.IdemKey, in.IdemHash[:], res.LeadID, res.Created, at); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO idempotency_keys (team_id, key, body_hash, lead_id, created, created_at)
+			VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (team_id, key) DO UPDATE SET body_hash = excluded.body_hash,
+			lead_id = excluded.lead_id, created = excluded.created, created_at = excluded.created_at`, in.TeamID, in.IdemKey, in.IdemHash[:], res.LeadID, res.Created, at); err != nil {
 			return IngestResult{}, err
 		}
 	}
@@ -192,7 +194,7 @@ func mergeLead(ctx context.Context, tx writeTx, leadID int64, in LeadInput) erro
 		message = CASE WHEN message = '' THEN ?4 ELSE message END,
 		source = CASE WHEN source = '' THEN ?5 ELSE source END,
 		last_message = CASE WHEN ?4 = '' THEN last_message ELSE ?4 END,
-		custom = ?6, updated_at = ?7, last_activity_at = max(last_activity_at, ?7), is_test = is_test AND ?10 WHERE id = ?8 AND team_id = ?9`,
+		custom = ?6, updated_at = ?7, last_activity_at = CASE WHEN last_activity_at > ?7 THEN last_activity_at ELSE ?7 END, is_test = is_test * ?10 WHERE id = ?8 AND team_id = ?9`,
 		name, email, phone, in.Message, in.Source, fieldsJSON(merged), in.At.Unix(), leadID, in.TeamID, in.Test)
 	return err
 }

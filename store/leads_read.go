@@ -147,7 +147,7 @@ type LeadRange struct {
 // phone however it was punctuated), newest first. Text needs MinSearchLen
 // characters.
 func (db *DB) Leads(ctx context.Context, teamID int64, text string, r LeadRange) ([]Lead, error) {
-	match, err := matchQuery(text)
+	text, err := searchText(text)
 	if err != nil {
 		return nil, err
 	}
@@ -161,13 +161,12 @@ func (db *DB) Leads(ctx context.Context, teamID int64, text string, r LeadRange)
 	// The page is read upwards from After or from the bottom end.
 	up := after.ID > 0 || r.Oldest
 	var leads []Lead
-	if match == "" {
+	if text == "" {
 		leads, err = queryAll(ctx, db, scanLead, leadsByActivitySQL(up, r.LeadFilter),
 			append([]any{teamID, before.At, before.ID, after.At, after.ID, r.Limit, r.Skip}, filterArgs(r.LeadFilter)...)...)
 	} else {
-		lo, hi := teamID<<teamShift|after.ID, teamID<<teamShift|min(before.ID, maxLeadID)
-		leads, err = queryAll(ctx, db, scanLead, searchSQL(up, r.LeadFilter),
-			append([]any{teamID, hi, lo, r.Limit, r.Skip, match}, filterArgs(r.LeadFilter)...)...)
+		q, args := db.eng.search(teamID, text, up, r.LeadFilter, before, after, r.Limit, r.Skip)
+		leads, err = queryAll(ctx, db, scanLead, q, args...)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("list leads: %w", err)
@@ -255,14 +254,15 @@ func searchSQL(up bool, f LeadFilter) string {
 // exact and free), or those text or f finds, counted up to upTo: counting
 // every match of a common word would read a large part of the index.
 func (db *DB) CountLeads(ctx context.Context, teamID int64, text string, f LeadFilter, upTo int) (int, error) {
-	match, err := matchQuery(text)
+	text, err := searchText(text)
 	if err != nil {
 		return 0, err
 	}
 	var n int
 	switch {
-	case match != "":
-		n, err = queryOne(ctx, db, scanInt, matchCountSQL(f), append([]any{match, teamID << teamShift, (teamID + 1) << teamShift, upTo}, filterArgs(f)...)...)
+	case text != "":
+		q, args := db.eng.countMatches(teamID, text, f, upTo)
+		n, err = queryOne(ctx, db, scanInt, q, args...)
 	case f != LeadFilter{}:
 		n, err = queryOne(ctx, db, scanInt, filterCountSQL(f), append([]any{teamID, upTo}, filterArgs(f)...)...)
 	default:
@@ -284,30 +284,32 @@ func matchCountSQL(f LeadFilter) string {
 	if f != (LeadFilter{}) {
 		filter = ` AND EXISTS (SELECT 1 FROM leads WHERE id = f.rowid & ` + fmt.Sprint(maxLeadID) + filterSQL(f, 5) + `)`
 	}
-	return `SELECT count(*) FROM (SELECT 1 FROM leads_fts f WHERE leads_fts MATCH ?1 AND rowid >= ?2 AND rowid < ?3` + filter + ` LIMIT ?4)`
+	return `SELECT count(*) FROM (SELECT 1 FROM leads_fts f WHERE leads_fts MATCH ?1 AND rowid >= ?2 AND rowid < ?3` + filter + ` LIMIT ?4) AS matches`
 }
 
 // filterCountSQL counts a filter's leads on its index. Arguments: team,
 // the cap, then filterArgs.
 func filterCountSQL(f LeadFilter) string {
-	return `SELECT count(*) FROM (SELECT 1 FROM leads WHERE team_id = ?1` + filterSQL(f, 3) + ` LIMIT ?2)`
+	return `SELECT count(*) FROM (SELECT 1 FROM leads WHERE team_id = ?1` + filterSQL(f, 3) + ` LIMIT ?2) AS matches`
+}
+
+// searchText is the text to search for, trimmed; "" is no search.
+func searchText(text string) (string, error) {
+	text = strings.TrimSpace(text)
+	if text != "" && utf8.RuneCountInString(text) < MinSearchLen {
+		return "", ErrSearchTooShort
+	}
+	return text, nil
 }
 
 // matchQuery turns search text into an FTS5 query: the text as one phrase
-// in any column, or its digits in the phone. Empty text is "" (no search).
-func matchQuery(text string) (string, error) {
-	text = strings.TrimSpace(text)
-	if text == "" {
-		return "", nil
-	}
-	if utf8.RuneCountInString(text) < MinSearchLen {
-		return "", ErrSearchTooShort
-	}
+// in any column, or its digits in the phone.
+func matchQuery(text string) string {
 	q := phrase(text)
 	if d := digitsOf(text); len(d) >= MinSearchLen && d != text {
 		q += " OR phone : " + phrase(d)
 	}
-	return q, nil
+	return q
 }
 
 // phrase quotes s as an FTS5 string, in which nothing is an operator.

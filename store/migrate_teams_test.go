@@ -1,6 +1,7 @@
 package store
 
 import (
+	"closr/store/storetest"
 	"context"
 	"database/sql"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 // up to 004, as a running server has it) migrates with every agent the
 // owner of their team and the key audit trail carried into the team's.
 func TestTeamsMigrationKeepsData(t *testing.T) {
+	storetest.SQLiteOnly(t, "migrates an old SQLite file")
 	t.Parallel()
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "closr.db")

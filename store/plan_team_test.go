@@ -1,6 +1,7 @@
 package store
 
 import (
+	"closr/store/storetest"
 	"context"
 	"path/filepath"
 	"strings"
@@ -13,6 +14,7 @@ import (
 // must come out of an index in order rather than a sort of the team's
 // whole history.
 func TestTeamQueriesUseIndexes(t *testing.T) {
+	storetest.SQLiteOnly(t, "SQLite query plans")
 	t.Parallel()
 	ctx := context.Background()
 	db, err := Open(ctx, filepath.Join(t.TempDir(), "closr.db"))

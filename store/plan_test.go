@@ -1,6 +1,7 @@
 package store
 
 import (
+	"closr/store/storetest"
 	"context"
 	"path/filepath"
 	"strings"
@@ -10,6 +11,7 @@ import (
 // The ingest path's lookups must use indexes, or every post would scan the
 // team's whole pipeline.
 func TestIngestLookupsUseIndexes(t *testing.T) {
+	storetest.SQLiteOnly(t, "SQLite query plans")
 	t.Parallel()
 	db, err := Open(context.Background(), filepath.Join(t.TempDir(), "closr.db"))
 	if err != nil {
@@ -42,6 +44,7 @@ func TestIngestLookupsUseIndexes(t *testing.T) {
 // The key pages' reads and the usage flush's prune must use their indexes:
 // a team's keys, use and requests, never the whole tables.
 func TestKeyUsageQueriesUseIndexes(t *testing.T) {
+	storetest.SQLiteOnly(t, "SQLite query plans")
 	t.Parallel()
 	db, err := Open(context.Background(), filepath.Join(t.TempDir(), "closr.db"))
 	if err != nil {

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"closr/store/storetest"
 	"context"
 	"database/sql"
 	"fmt"
@@ -110,6 +111,7 @@ func seedForPlans(t *testing.T, path string) {
 // when one would read a table or index from end to end (a whole team, or
 // every team), leaves the index it needs, or sorts more than a page.
 func TestReadPlansUseIndexes(t *testing.T) {
+	storetest.SQLiteOnly(t, "SQLite query plans")
 	t.Parallel()
 	db := planDB(t)
 	// The big team, and a small one whose leads come after the big one's.

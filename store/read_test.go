@@ -1,6 +1,7 @@
 package store
 
 import (
+	"closr/store/storetest"
 	"context"
 	"database/sql"
 	"errors"
@@ -19,7 +20,7 @@ import (
 // temporary directory.
 func openTestDBWith(t *testing.T, opt Options) *DB {
 	t.Helper()
-	db, err := OpenWith(context.Background(), filepath.Join(t.TempDir(), "closr.db"), opt)
+	db, err := OpenWith(context.Background(), storetest.Addr(t), opt)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -278,10 +279,11 @@ func TestVisitsMatchTheirDefinition(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rows, err := db.r.Query(`SELECT lead_id, count(*) FILTER (WHERE starts), count(*) FILTER (WHERE starts AND at >= ?2)
+	rows, err := db.r.Query(`SELECT lead_id, count(*) FILTER (WHERE starts = 1), count(*) FILTER (WHERE starts = 1 AND at >= ?2)
 		FROM (SELECT v.lead_id, p.created_at AS at,
-			coalesce(p.created_at - lag(p.created_at) OVER (PARTITION BY p.visitor_id ORDER BY p.created_at, p.id) >= ?1, 1) AS starts
-			FROM visitors v JOIN page_views p ON p.visitor_id = v.id WHERE v.team_id = ?3)
+			CASE WHEN lag(p.created_at) OVER w IS NULL OR p.created_at - lag(p.created_at) OVER w >= ?1 THEN 1 ELSE 0 END AS starts
+			FROM visitors v JOIN page_views p ON p.visitor_id = v.id WHERE v.team_id = ?3
+			WINDOW w AS (PARTITION BY p.visitor_id ORDER BY p.created_at, p.id)) AS views
 		GROUP BY lead_id`, int64(VisitGap/time.Second), since.Unix(), a.TeamID)
 	if err != nil {
 		t.Fatal(err)
@@ -428,6 +430,7 @@ func TestMigrationBuildsWhatTriggersKeep(t *testing.T) {
 // TestOptimizeGathersStatistics: once a table has grown, Optimize gives
 // the planner statistics for it, within analysisLimit rows an index.
 func TestOptimizeGathersStatistics(t *testing.T) {
+	storetest.SQLiteOnly(t, "reads sqlite_stat1")
 	t.Parallel()
 	ctx := context.Background()
 	db := openTestDB(t)

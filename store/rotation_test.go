@@ -1,10 +1,10 @@
 package store_test
 
 import (
+	"closr/store/storetest"
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -48,7 +48,7 @@ func TestRotateAPIKey(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	c := newClock()
-	db := openAt(t, filepath.Join(t.TempDir(), "closr.db"), c)
+	db := openAt(t, storetest.Addr(t), c)
 	a, b := newTeam(t, db, "ana@example.com"), newTeam(t, db, "bo@example.com")
 	old, oldKey, err := db.CreateAPIKey(ctx, a.TeamID, a.ID, "Claude", store.AccessMCP, 90)
 	if err != nil {
@@ -89,7 +89,7 @@ func TestExpiredKeyIsRefusedLikeARevokedOne(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	c := newClock()
-	db := openAt(t, filepath.Join(t.TempDir(), "closr.db"), c)
+	db := openAt(t, storetest.Addr(t), c)
 	a, b := newTeam(t, db, "ana@example.com"), newTeam(t, db, "bo@example.com")
 	k, key, _ := db.CreateAPIKey(ctx, a.TeamID, a.ID, "Zapier", store.AccessIntake, 0)
 	if _, err := db.ExpireAPIKey(ctx, b.TeamID, k.ID, b.ID, c.Now().Add(time.Hour)); !errors.Is(err, store.ErrNotFound) {
@@ -135,7 +135,7 @@ func TestEndedKeysRememberedAndBounded(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	c := newClock()
-	path := filepath.Join(t.TempDir(), "closr.db")
+	path := storetest.Addr(t)
 	db, err := store.OpenWith(ctx, path, store.Options{Now: c.Now})
 	if err != nil {
 		t.Fatal(err)
@@ -214,7 +214,7 @@ func TestUsageFlushAndRetry(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	c := newClock()
-	db := openAt(t, filepath.Join(t.TempDir(), "closr.db"), c)
+	db := openAt(t, storetest.Addr(t), c)
 	a := newTeam(t, db, "ana@example.com")
 	k, _, _ := db.CreateAPIKey(ctx, a.TeamID, a.ID, "Form", store.AccessIntake, 0)
 	use := func(kind store.UseKind, status int, from string, test bool) {
@@ -270,7 +270,7 @@ func TestUsageFlushAndRetry(t *testing.T) {
 func TestCloseFlushesUsage(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "closr.db")
+	path := storetest.Addr(t)
 	db, err := store.Open(ctx, path)
 	if err != nil {
 		t.Fatal(err)

@@ -16,9 +16,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"modernc.org/sqlite" // also registers the "sqlite" driver
-	sqlite3 "modernc.org/sqlite/lib"
 )
 
 //go:embed migrations/*.sql
@@ -53,6 +50,7 @@ const MaxActiveKeys = 10
 type DB struct {
 	w    *sql.DB
 	r    *sql.DB
+	eng  engine
 	path string
 	// readTimeout bounds every read (see readCtx).
 	readTimeout time.Duration
@@ -109,30 +107,12 @@ func OpenWith(ctx context.Context, path string, opt Options) (*DB, error) {
 	if opt.ReadTimeout <= 0 {
 		opt.ReadTimeout = DefaultReadTimeout
 	}
-	// busy_timeout comes first so that the journal_mode change, which needs a
-	// lock, waits for another process instead of failing at once.
-	pragmas := fmt.Sprintf("_pragma=busy_timeout(%d)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(FULL)", opt.BusyTimeout.Milliseconds())
-	base := "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + pragmas
-	// The WAL is cut back to journalSizeLimit after a checkpoint: a read
-	// that held it open while writes went on leaves it large otherwise.
-	w, err := sql.Open("sqlite", base+fmt.Sprintf("&_txlock=immediate&_pragma=analysis_limit(%d)&_pragma=journal_size_limit(%d)", analysisLimit, journalSizeLimit))
+	eng := engineFor(path)
+	w, r, err := eng.open(ctx, path, opt)
 	if err != nil {
-		return nil, fmt.Errorf("open %s: %w", path, err)
+		return nil, err
 	}
-	w.SetMaxOpenConns(1)
-	w.SetConnMaxIdleTime(0)
-	r, err := sql.Open("sqlite", base+"&_pragma=query_only(1)")
-	if err != nil {
-		w.Close()
-		return nil, fmt.Errorf("open %s for reading: %w", path, err)
-	}
-	r.SetMaxOpenConns(8)
-	r.SetMaxIdleConns(8) // the default (2) would reopen connections under load
-	// A connection loads the planner's statistics when it opens; ANALYZE
-	// on the writer does not reach the open ones. Reopened within the hour,
-	// readers plan with what Optimize last gathered.
-	r.SetConnMaxLifetime(statsRefresh)
-	db := &DB{w: w, r: r, path: path, now: opt.Now, readTimeout: opt.ReadTimeout,
+	db := &DB{w: w, r: r, eng: eng, path: path, now: opt.Now, readTimeout: opt.ReadTimeout,
 		writes: make(chan *writeReq, maxBatch), quit: make(chan struct{}), stopped: make(chan struct{}),
 		usageQuit: make(chan struct{}), usageDone: make(chan struct{}), stmts: newStmtCache()}
 	if err := db.migrate(ctx); err != nil {
@@ -142,7 +122,7 @@ func OpenWith(ctx context.Context, path string, opt Options) (*DB, error) {
 	}
 	// Statistics before the first read: without them the planner guesses,
 	// and on a large team some guesses read millions of rows.
-	if _, err := w.ExecContext(ctx, optimizeSQL); err != nil {
+	if _, err := w.ExecContext(ctx, eng.optimizeSQL()); err != nil {
 		w.Close()
 		r.Close()
 		return nil, fmt.Errorf("optimize %s: %w", path, err)
@@ -155,7 +135,7 @@ func OpenWith(ctx context.Context, path string, opt Options) (*DB, error) {
 	go db.writer()
 	go db.flushUsageLoop()
 	// Leads stored by another program (a bulk load) join the search index.
-	if err := db.write(ctx, indexQueuedLeads); err != nil {
+	if err := db.write(ctx, eng.finishTx); err != nil {
 		db.Close()
 		return nil, err
 	}
@@ -166,10 +146,6 @@ func OpenWith(ctx context.Context, path string, opt Options) (*DB, error) {
 // statistics of a large database takes milliseconds (SQLite advises 100 to
 // 1000 for PRAGMA optimize).
 const analysisLimit = 400
-
-// optimizeSQL analyzes the tables that need it (0x02), looking at every
-// table (0x10000), not only those this connection has queried.
-const optimizeSQL = "PRAGMA optimize = 0x10002"
 
 // journalSizeLimit is the size the WAL file is cut back to (64 MiB).
 const journalSizeLimit = 64 << 20
@@ -183,7 +159,7 @@ const statsRefresh = time.Hour
 // connections: every few hours).
 func (db *DB) Optimize(ctx context.Context) error {
 	err := db.write(ctx, func(ctx context.Context, tx writeTx) error {
-		_, err := tx.ExecContext(ctx, optimizeSQL)
+		_, err := tx.ExecContext(ctx, db.eng.optimizeSQL())
 		return err
 	})
 	if err != nil {
@@ -218,26 +194,41 @@ func (db *DB) Ping(ctx context.Context) error {
 }
 
 func (db *DB) migrate(ctx context.Context) error {
-	if _, err := db.w.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
-		version TEXT PRIMARY KEY, applied_at INTEGER NOT NULL)`); err != nil {
+	conn, err := db.w.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	defer conn.Close()
+	unlock, err := db.eng.lockMigrations(ctx, conn)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	if _, err := conn.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)`); err != nil {
 		return fmt.Errorf("create schema_migrations: %w", err)
 	}
-	names, err := fs.Glob(migrations, "migrations/*.sql")
+	fsys, dir := db.eng.migrations()
+	names, err := fs.Glob(fsys, dir+"/*.sql")
 	if err != nil {
 		return err
 	}
 	sort.Strings(names)
 	for _, name := range names {
-		version := strings.TrimSuffix(strings.TrimPrefix(name, "migrations/"), ".sql")
-		if err := db.applyMigration(ctx, version, name); err != nil {
+		version := strings.TrimSuffix(strings.TrimPrefix(name, dir+"/"), ".sql")
+		body, err := fs.ReadFile(fsys, name)
+		if err != nil {
+			return err
+		}
+		if err := db.applyMigration(ctx, conn, version, string(body)); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func (db *DB) applyMigration(ctx context.Context, version, name string) error {
-	tx, err := db.w.BeginTx(ctx, nil)
+func (db *DB) applyMigration(ctx context.Context, conn *sql.Conn, version, body string) error {
+	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("migration %s: %w", version, err)
 	}
@@ -249,11 +240,7 @@ func (db *DB) applyMigration(ctx context.Context, version, name string) error {
 	if n > 0 {
 		return nil
 	}
-	body, err := migrations.ReadFile(name)
-	if err != nil {
-		return err
-	}
-	if _, err := tx.ExecContext(ctx, string(body)); err != nil {
+	if _, err := tx.ExecContext(ctx, body); err != nil {
 		return fmt.Errorf("migration %s: %w", version, err)
 	}
 	if _, err := tx.ExecContext(ctx, "INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)", version, db.now().Unix()); err != nil {
@@ -312,14 +299,13 @@ func wrapUnavailable(err error) error {
 	if errors.Is(err, context.DeadlineExceeded) { // a read that ran out of time
 		return fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
-	var se *sqlite.Error
-	if errors.As(err, &se) {
-		switch se.Code() & 0xff { // the primary code; extended codes add bits above
-		case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR,
-			sqlite3.SQLITE_READONLY, sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_NOMEM:
-			return fmt.Errorf("%w: %w", ErrUnavailable, err)
+	for _, classify := range []func(error) (bool, bool){sqliteUnavailable, pgUnavailable} {
+		if unavailable, known := classify(err); known {
+			if unavailable {
+				return fmt.Errorf("%w: %w", ErrUnavailable, err)
+			}
+			return err
 		}
-		return err
 	}
 	// database/sql's own error for a closed pool has no exported value.
 	if strings.Contains(err.Error(), "sql: database is closed") || errors.Is(err, sql.ErrConnDone) {

@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"bytes"
+	"closr/store/storetest"
 	"context"
 	"errors"
 	"os"
@@ -17,7 +18,7 @@ import (
 // openDB opens a fresh database file in a temporary directory.
 func openDB(t testing.TB) (*store.DB, string) {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "closr.db")
+	path := storetest.Addr(t)
 	db, err := store.Open(context.Background(), path)
 	if err != nil {
 		t.Fatal(err)
@@ -203,7 +204,7 @@ var rules = store.SessionRules{Lifetime: 30 * 24 * time.Hour, Idle: 7 * 24 * tim
 func TestSessionIdleAndLifetime(t *testing.T) {
 	ctx := context.Background()
 	now := time.Unix(1_800_000_000, 0)
-	db, err := store.OpenWith(ctx, filepath.Join(t.TempDir(), "closr.db"), store.Options{Now: func() time.Time { return now }})
+	db, err := store.OpenWith(ctx, storetest.Addr(t), store.Options{Now: func() time.Time { return now }})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -54,7 +54,7 @@ const (
 		WHERE s.lead_id = ? AND s.team_id = ? AND s.id < ? ORDER BY s.id DESC LIMIT ?`
 	submissionRawSQL = `SELECT substr(raw, 1, ?), length(raw), content_type FROM submissions
 		WHERE id = ? AND lead_id = ? AND team_id = ?`
-	foldRawSQL = `UPDATE submissions SET raw = x'' WHERE id =
+	foldRawSQL = `UPDATE submissions SET raw = substr(raw, 1, 0) WHERE id =
 		(SELECT id FROM submissions WHERE lead_id = ? ORDER BY id DESC LIMIT 1 OFFSET ?) AND length(raw) > 0`
 )
 

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"closr/store/storetest"
 	"context"
 	"path/filepath"
 	"strings"
@@ -12,6 +13,7 @@ import (
 // submissions or one raw body walk the submissions_lead index or the
 // primary key, never the table.
 func TestSubmissionQueriesUseIndexes(t *testing.T) {
+	storetest.SQLiteOnly(t, "SQLite query plans")
 	t.Parallel()
 	ctx := context.Background()
 	db, err := Open(ctx, filepath.Join(t.TempDir(), "closr.db"))

@@ -117,7 +117,7 @@ func (db *DB) LeaveTeam(ctx context.Context, teamID, id int64) (Member, error) {
 // cancelOnDepartureSQL logs the cancelling of a departing member's open
 // invitations.
 const cancelOnDepartureSQL = `INSERT INTO team_events (team_id, at, actor_id, action, subject_id, email, role)
-	SELECT team_id, ?, ?, 'invitation_cancelled', invited_by, email, role FROM invitations
+	SELECT team_id, CAST(? AS BIGINT), CAST(? AS BIGINT), 'invitation_cancelled', invited_by, email, role FROM invitations
 	WHERE team_id = ? AND invited_by = ? AND used_at IS NULL AND cancelled_at IS NULL ORDER BY id`
 
 // depart takes member id off the team. The row stays, so their name stays
@@ -158,6 +158,9 @@ func (db *DB) depart(ctx context.Context, tx writeTx, teamID, id, by int64, acti
 func (db *DB) ChangeRole(ctx context.Context, teamID, id, by int64, role string) (Member, error) {
 	var m Member
 	err := db.write(ctx, func(ctx context.Context, tx writeTx) error {
+		if err := tx.lockTeam(ctx, teamID); err != nil { // one owner, across instances
+			return err
+		}
 		actor, err := manager(ctx, tx, teamID, by)
 		if err != nil {
 			return err

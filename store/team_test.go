@@ -1,11 +1,10 @@
 package store_test
 
 import (
+	"closr/store/storetest"
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -95,12 +94,12 @@ func TestOneOwnerUnderConcurrency(t *testing.T) {
 		}
 	}
 
-	raw, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(2000)")
+	raw, err := store.OpenRaw(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer raw.Close()
-	if _, err := raw.Exec("UPDATE agents SET role = 'owner' WHERE role <> 'owner'"); err == nil || !strings.Contains(err.Error(), "UNIQUE") {
+	if _, err := raw.Exec("UPDATE agents SET role = 'owner' WHERE role <> 'owner'"); err == nil || !strings.Contains(strings.ToLower(err.Error()), "unique") {
 		t.Fatalf("a second owner written straight to the database: err = %v, want a UNIQUE constraint failure", err)
 	}
 }
@@ -160,7 +159,7 @@ func TestInvitationRules(t *testing.T) {
 	now := time.Date(2026, 11, 28, 14, 0, 0, 0, time.UTC)
 	var mu sync.Mutex
 	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
-	db, err := store.OpenWith(ctx, filepath.Join(t.TempDir(), "closr.db"), store.Options{Now: clock})
+	db, err := store.OpenWith(ctx, storetest.Addr(t), store.Options{Now: clock})
 	if err != nil {
 		t.Fatal(err)
 	}

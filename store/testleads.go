@@ -7,9 +7,9 @@ import (
 	"fmt"
 )
 
-// testLeadsSQL counts a team's test leads; the literal is_test term is
-// the leads_team_test index's.
-const testLeadsSQL = "SELECT count(*) FROM leads WHERE team_id = ? AND is_test"
+// testLeadsSQL counts a team's test leads; the is_test <> 0 term is the
+// leads_team_test index's.
+const testLeadsSQL = "SELECT count(*) FROM leads WHERE team_id = ? AND is_test <> 0"
 
 // TestLeads counts the team's test leads (see Lead.Test).
 func (db *DB) TestLeads(ctx context.Context, teamID int64) (int, error) {
@@ -28,7 +28,7 @@ func (db *DB) DeleteTestLead(ctx context.Context, teamID, leadID int64) (Lead, e
 	var l Lead
 	err := db.write(ctx, func(ctx context.Context, tx writeTx) error {
 		var err error
-		l, err = scanLead(tx.QueryRowContext(ctx, "SELECT "+leadColumns+" WHERE l.id = ? AND l.team_id = ? AND l.is_test", leadID, teamID))
+		l, err = scanLead(tx.QueryRowContext(ctx, "SELECT "+leadColumns+" WHERE l.id = ? AND l.team_id = ? AND l.is_test <> 0", leadID, teamID))
 		if errors.Is(err, sql.ErrNoRows) {
 			return refuse(ErrNotFound)
 		}

@@ -73,12 +73,8 @@ func (db *DB) AddTrackedDomain(ctx context.Context, teamID int64, domain string)
 		if n >= MaxTrackedDomains {
 			return refuse(ErrDomainLimit)
 		}
-		r, err := tx.ExecContext(ctx, `INSERT INTO tracked_domains (team_id, domain, created_at) VALUES (?, ?, ?)`,
-			teamID, domain, d.CreatedAt.Unix())
-		if err != nil {
-			return err
-		}
-		if d.ID, err = r.LastInsertId(); err != nil {
+		if err := tx.QueryRowContext(ctx, `INSERT INTO tracked_domains (team_id, domain, created_at) VALUES (?, ?, ?) RETURNING id`,
+			teamID, domain, d.CreatedAt.Unix()).Scan(&d.ID); err != nil {
 			return err
 		}
 		tx.afterCommit(func() { db.domains.invalidate(teamID) })

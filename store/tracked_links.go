@@ -48,7 +48,7 @@ func (db *DB) NewTrackedLink(ctx context.Context, teamID, leadID, agentID, keyID
 	h := sha256.Sum256([]byte(token))
 	l := TrackedLink{LeadID: leadID, URL: url, CreatedAt: db.now().UTC().Truncate(time.Second)}
 	err := db.write(ctx, func(ctx context.Context, tx writeTx) error {
-		if err := db.keyStillActive(tx, keyID); err != nil {
+		if err := db.keyStillActive(ctx, tx, keyID); err != nil {
 			return err
 		}
 		var one int
@@ -59,13 +59,8 @@ func (db *DB) NewTrackedLink(ctx context.Context, teamID, leadID, agentID, keyID
 		if err != nil {
 			return err
 		}
-		r, err := tx.ExecContext(ctx, `INSERT INTO tracked_links (team_id, lead_id, token_hash, url, created_by, key_id, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?)`, teamID, leadID, h[:], url, nullID(agentID), nullID(keyID), l.CreatedAt.Unix())
-		if err != nil {
-			return err
-		}
-		l.ID, err = r.LastInsertId()
-		return err
+		return tx.QueryRowContext(ctx, `INSERT INTO tracked_links (team_id, lead_id, token_hash, url, created_by, key_id, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`, teamID, leadID, h[:], url, nullID(agentID), nullID(keyID), l.CreatedAt.Unix()).Scan(&l.ID)
 	})
 	if err != nil {
 		return TrackedLink{}, "", fmt.Errorf("new tracked link for lead %d: %w", leadID, err)

@@ -43,7 +43,7 @@ func (db *DB) RecordPageView(ctx context.Context, in PageViewInput) error {
 	at := in.At.Unix()
 	visitor, fresh := db.visitors.get(in.TeamID, in.VisitorID, at)
 	err := db.write(ctx, func(ctx context.Context, tx writeTx) error {
-		if err := db.keyStillActive(tx, in.KeyID); err != nil {
+		if err := db.keyStillActive(ctx, tx, in.KeyID); err != nil {
 			return err
 		}
 		if !fresh {
@@ -88,7 +88,7 @@ func (db *DB) RecordPageView(ctx context.Context, in PageViewInput) error {
 func (db *DB) Identify(ctx context.Context, in IdentifyInput) (int64, error) {
 	var leadID int64
 	err := db.write(ctx, func(ctx context.Context, tx writeTx) error {
-		if err := db.keyStillActive(tx, in.KeyID); err != nil {
+		if err := db.keyStillActive(ctx, tx, in.KeyID); err != nil {
 			return err
 		}
 		var visitor int64
@@ -122,7 +122,7 @@ func (db *DB) Identify(ctx context.Context, in IdentifyInput) (int64, error) {
 func upsertVisitor(ctx context.Context, tx writeTx, teamID int64, vid string, at int64, id *int64) (int64, error) {
 	var lead sql.NullInt64
 	err := tx.QueryRowContext(ctx, `INSERT INTO visitors (team_id, vid, first_seen, last_seen) VALUES (?, ?, ?, ?)
-		ON CONFLICT (team_id, vid) DO UPDATE SET last_seen = max(last_seen, excluded.last_seen)
+		ON CONFLICT (team_id, vid) DO UPDATE SET last_seen = CASE WHEN visitors.last_seen > excluded.last_seen THEN visitors.last_seen ELSE excluded.last_seen END
 		RETURNING id, lead_id`, teamID, vid, at, at).Scan(id, &lead)
 	return lead.Int64, err
 }

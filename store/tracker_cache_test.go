@@ -1,8 +1,8 @@
 package store_test
 
 import (
+	"closr/store/storetest"
 	"context"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -15,7 +15,7 @@ import (
 func TestPendingIdentityLinksAcrossRestart(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "closr.db")
+	path := storetest.Addr(t)
 	db, err := store.Open(ctx, path)
 	if err != nil {
 		t.Fatal(err)

@@ -217,10 +217,10 @@ func writeUsage(ctx context.Context, tx writeTx, buf *usage) error {
 		n := dc.n
 		if _, err := tx.ExecContext(ctx, `INSERT INTO key_usage (key_id, day, team_id, leads_created, leads_updated, page_views,
 			mcp_calls, refused_origin, refused_rate, refused_revoked) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-			ON CONFLICT (key_id, day) DO UPDATE SET leads_created = leads_created + excluded.leads_created,
-			leads_updated = leads_updated + excluded.leads_updated, page_views = page_views + excluded.page_views,
-			mcp_calls = mcp_calls + excluded.mcp_calls, refused_origin = refused_origin + excluded.refused_origin,
-			refused_rate = refused_rate + excluded.refused_rate, refused_revoked = refused_revoked + excluded.refused_revoked`,
+			ON CONFLICT (key_id, day) DO UPDATE SET leads_created = key_usage.leads_created + excluded.leads_created,
+			leads_updated = key_usage.leads_updated + excluded.leads_updated, page_views = key_usage.page_views + excluded.page_views,
+			mcp_calls = key_usage.mcp_calls + excluded.mcp_calls, refused_origin = key_usage.refused_origin + excluded.refused_origin,
+			refused_rate = key_usage.refused_rate + excluded.refused_rate, refused_revoked = key_usage.refused_revoked + excluded.refused_revoked`,
 			d.key, d.day, dc.team, n[0], n[1], n[2], n[3], n[4], n[5], n[6]); err != nil {
 			return err
 		}

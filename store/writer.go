@@ -126,16 +126,32 @@ func drain(ch chan *writeReq, batch []*writeReq) []*writeReq {
 // and refusals made before writing do not count), it rolls back and runs
 // the batch again with a savepoint around each body, so that only the
 // failing caller's changes are undone.
+//
+// On PostgreSQL a body may also fail because another instance's
+// transaction deadlocked with this one: such bodies (and only they, the
+// others having committed or failed for good) run again in a new
+// transaction, up to maxAttempts times.
 func (db *DB) commit(batch []*writeReq) {
-	results, retry := db.runBatch(batch, false)
-	if retry {
-		db.reruns.Add(1)
-		results, _ = db.runBatch(batch, true)
-	}
-	for i, req := range batch {
-		req.done <- wrapUnavailable(results[i])
+	for attempt := 1; len(batch) > 0; attempt++ {
+		results, retry := db.runBatch(batch, false)
+		if retry {
+			db.reruns.Add(1)
+			results, _ = db.runBatch(batch, true)
+		}
+		var again []*writeReq
+		for i, req := range batch {
+			if attempt < maxAttempts && db.eng.retryable(results[i]) {
+				again = append(again, req)
+				continue
+			}
+			req.done <- wrapUnavailable(results[i])
+		}
+		batch = again
 	}
 }
+
+// maxAttempts bounds how often a body is run for a deadlock.
+const maxAttempts = 5
 
 // runBatch runs the batch in one transaction. Without isolate, the first
 // failing body makes it roll back and ask for a retry.
@@ -149,7 +165,7 @@ func (db *DB) runBatch(batch []*writeReq, isolate bool) (results []error, retry 
 		}
 		return results, false
 	}
-	tx := &wtx{tx: sqlTx, cache: db.stmts, bound: map[string]*sql.Stmt{}}
+	tx := &wtx{tx: sqlTx, eng: db.eng, cache: db.stmts, bound: map[string]*sql.Stmt{}}
 	// abandon ends the transaction after a failure. When SQLite has already
 	// rolled it back itself, ROLLBACK fails with nothing to undo; any other
 	// failure is kept for the callers, who are told nothing was saved.
@@ -195,7 +211,7 @@ func (db *DB) runBatch(batch []*writeReq, isolate bool) (results []error, retry 
 		ran = ran || results[i] == nil
 	}
 	if ran {
-		if err = indexQueuedLeads(ctx, tx); err == nil {
+		if err = db.eng.finishTx(ctx, tx); err == nil {
 			err = sqlTx.Commit()
 		} else {
 			err = abandon(err)

@@ -1,11 +1,12 @@
 package store
 
 import (
+	"closr/store/storetest"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
-	"path/filepath"
+
 	"strings"
 	"testing"
 	"time"
@@ -15,7 +16,7 @@ import (
 // failing caller's changes, whatever its position.
 func TestBatchIsolatesAFailingCaller(t *testing.T) {
 	t.Parallel()
-	db, err := Open(context.Background(), filepath.Join(t.TempDir(), "closr.db"))
+	db, err := Open(context.Background(), storetest.Addr(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,7 +73,7 @@ func TestBatchIsolatesAFailingCaller(t *testing.T) {
 // has stopped.
 func TestWriteAfterCloseFails(t *testing.T) {
 	t.Parallel()
-	db, err := Open(context.Background(), filepath.Join(t.TempDir(), "closr.db"))
+	db, err := Open(context.Background(), storetest.Addr(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,7 +113,7 @@ func commitTogether(db *DB, batch []*writeReq) {
 // openTestDB opens a fresh database in the test's temporary directory.
 func openTestDB(t testing.TB) *DB {
 	t.Helper()
-	db, err := Open(context.Background(), filepath.Join(t.TempDir(), "closr.db"))
+	db, err := Open(context.Background(), storetest.Addr(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -170,7 +171,7 @@ func TestRefusalDoesNotRerunTheBatch(t *testing.T) {
 		t.Fatal(err)
 	}
 	var runs1, runs2 int
-	revoked := request(func(ctx context.Context, tx writeTx) error { return db.keyStillActive(tx, k.ID) })
+	revoked := request(func(ctx context.Context, tx writeTx) error { return db.keyStillActive(ctx, tx, k.ID) })
 	batch := []*writeReq{request(insertTeam("a1", &runs1)), revoked, request(insertTeam("a2", &runs2))}
 	commitTogether(db, batch)
 	for i, want := range []error{nil, ErrKeyRevoked, nil} {
@@ -263,6 +264,7 @@ func TestSQLiteRollbackInsideABodyStoresNothingPiecemeal(t *testing.T) {
 // the failed ROLLBACK after SQLite's own is not an error of its own, and
 // the next batch commits on a healthy connection.
 func TestBrokenSavepointFailsTheWholeBatch(t *testing.T) {
+	storetest.SQLiteOnly(t, "SQLite rolls the whole transaction back on some errors")
 	t.Parallel()
 	db := openTestDB(t)
 	if _, err := db.w.Exec(`CREATE TRIGGER boom BEFORE INSERT ON teams WHEN NEW.name = 'boom'

@@ -24,6 +24,11 @@ type writeTx interface {
 	// which cannot see it in memory until the commit; noted asks.
 	note(n batchNote)
 	noted(n batchNote) bool
+	// lockTeam holds the team until the transaction ends, so that a body
+	// that checks and then writes (one lead per person, the key limit, one
+	// owner, single-use invitations) is atomic across instances sharing
+	// PostgreSQL. SQLite's single writer needs nothing.
+	lockTeam(ctx context.Context, teamID int64) error
 }
 
 // batchNote is something a body did that later bodies of its batch must
@@ -48,12 +53,17 @@ const (
 // writer goroutine uses it, so the cache needs no lock.
 type wtx struct {
 	tx    *sql.Tx
+	eng   engine
 	cache *stmtCache
 	bound map[string]*sql.Stmt // cached statements bound to this transaction
 
 	caller int         // the batch position of the body now running
 	hooks  []afterHook // run in order once the transaction commits
 	notes  []batchNote
+}
+
+func (tx *wtx) lockTeam(ctx context.Context, teamID int64) error {
+	return tx.eng.lockTeam(ctx, tx, teamID)
 }
 
 func (tx *wtx) note(n batchNote) { tx.notes = append(tx.notes, n) }

@@ -59,3 +59,16 @@ func TestBackupDoesNotMigrate(t *testing.T) {
 		t.Fatalf("no copy written: %v", err)
 	}
 }
+
+// closr backup copies SQLite files only: on a PostgreSQL address it says
+// what to use instead, writes nothing and repeats no password.
+func TestBackupRefusesPostgres(t *testing.T) {
+	dst := filepath.Join(t.TempDir(), "copy.db")
+	err := backup([]string{"--db", "postgres://closr:s3cret@db.example:5432/closr", dst})
+	if err == nil || !strings.Contains(err.Error(), "pg_dump") || strings.Contains(err.Error(), "s3cret") {
+		t.Fatalf("err = %v, want a pointer to pg_dump without the password", err)
+	}
+	if _, err := os.Stat(dst); err == nil {
+		t.Fatal("backup wrote a file for a PostgreSQL address")
+	}
+}

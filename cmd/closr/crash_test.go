@@ -3,27 +3,26 @@ package main
 import (
 	"fmt"
 	"math/rand/v2"
-	"path/filepath"
 	"syscall"
 	"testing"
 	"time"
+
+	"closr/store/storetest"
 )
 
 // TestCrashLosesNothingAcknowledged kills the server with SIGKILL while it
 // takes leads from many goroutines, restarts it on the same database, and
 // checks that every lead that got a 2xx is in the database exactly once:
-// on a SQLite file, and on PostgreSQL when CLOSR_TEST_POSTGRES is set.
+// on a SQLite file, or on PostgreSQL when CLOSR_TEST_POSTGRES is set (the
+// server and the database are then separate processes, and only the
+// server is killed).
 func TestCrashLosesNothingAcknowledged(t *testing.T) {
-	bin := buildBinary(t)
-	t.Run("sqlite", func(t *testing.T) { crashCycles(t, bin, filepath.Join(t.TempDir(), "closr.db")) })
-	t.Run("postgres", func(t *testing.T) { crashCycles(t, bin, postgresTarget(t)) })
-}
-
-func crashCycles(t *testing.T, bin, dbPath string) {
 	cycles := 5
 	if testing.Short() {
 		cycles = 2
 	}
+	bin := buildBinary(t)
+	dbPath := storetest.Addr(t)
 	key := seedDB(t, dbPath)
 
 	acked := map[string]bool{}

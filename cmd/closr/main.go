@@ -5,6 +5,9 @@
 //	closr backup PATH        write a consistent copy of the database to PATH
 //	closr migrate --from FILE --to postgres://…
 //	                         copy a SQLite database into an empty PostgreSQL one
+//
+// --db (or CLOSR_DB) is a SQLite file, the default, or a postgres://
+// address: several instances may then share the database.
 package main
 
 import (
@@ -69,7 +72,7 @@ func parseFlags(name string, args []string) (config, []string, error) {
 	}
 	fl := flag.NewFlagSet(name, flag.ContinueOnError)
 	fl.StringVar(&cfg.addr, "addr", envOr("CLOSR_ADDR", ":8080"), "address to listen on (env CLOSR_ADDR)")
-	fl.StringVar(&cfg.db, "db", envOr("CLOSR_DB", "./closr.db"), "SQLite database file (env CLOSR_DB)")
+	fl.StringVar(&cfg.db, "db", envOr("CLOSR_DB", "./closr.db"), "SQLite database file, or a postgres:// address (env CLOSR_DB)")
 	fl.StringVar(&cfg.sessionSecret, "session-secret", os.Getenv("CLOSR_SESSION_SECRET"),
 		"secret for session cookies (env CLOSR_SESSION_SECRET); generated and kept in the database when unset")
 	fl.Float64Var(&cfg.limitKey, "limit-key", limitKey,
@@ -171,11 +174,14 @@ func serve(cfg config) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	unlock, err := lockDatabase(cfg.db)
-	if err != nil {
-		return err
+	// One process per SQLite file; PostgreSQL takes any number.
+	if !store.IsPostgres(cfg.db) {
+		unlock, err := lockDatabase(cfg.db)
+		if err != nil {
+			return err
+		}
+		defer unlock()
 	}
-	defer unlock()
 	// One clock for the store and the handlers.
 	clock := time.Now
 	db, err := store.OpenWith(ctx, cfg.db, store.Options{Now: clock})
@@ -228,7 +234,7 @@ func serve(cfg config) error {
 	go sweep(ctx, db, srv, log)
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(l) }()
-	log.Info("closr listening", "addr", l.Addr().String(), "db", cfg.db,
+	log.Info("closr listening", "addr", l.Addr().String(), "db", store.Redacted(cfg.db),
 		"limit_key_per_s", limitText(cfg.limitKey), "limit_ip_per_s", limitText(cfg.limitIP))
 	select {
 	case err := <-errc:
@@ -298,6 +304,9 @@ func backup(args []string) error {
 	}
 	if len(rest) != 1 {
 		return errors.New("usage: closr backup [--db FILE] PATH")
+	}
+	if store.IsPostgres(cfg.db) {
+		return errors.New("backup: closr backup copies a SQLite file; back up PostgreSQL with pg_dump (or your provider's backups)")
 	}
 	if _, err := os.Stat(rest[0]); err == nil {
 		return fmt.Errorf("backup: %s already exists; choose a new path", rest[0])

@@ -6,10 +6,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net/url"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 	"time"
 
@@ -30,7 +28,7 @@ func migrate(args []string, out io.Writer) error {
 	if *from == "" || *to == "" || fl.NArg() > 0 {
 		return errors.New("usage: closr migrate --from ./closr.db --to postgres://user:pass@host/db")
 	}
-	if !strings.HasPrefix(*to, "postgres://") && !strings.HasPrefix(*to, "postgresql://") {
+	if !store.IsPostgres(*to) {
 		return fmt.Errorf("--to is not a PostgreSQL address: use postgres://user:pass@host/db")
 	}
 	// The lock file is made beside the database: a mistyped path must not
@@ -45,7 +43,7 @@ func migrate(args []string, out io.Writer) error {
 	defer unlock()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	fmt.Fprintf(out, "copying %s into %s\n", *from, redactURL(*to))
+	fmt.Fprintf(out, "copying %s into %s\n", *from, store.Redacted(*to))
 	rep, err := store.CopyToPostgres(ctx, *from, *to, out)
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
@@ -56,16 +54,6 @@ func migrate(args []string, out io.Writer) error {
 	}
 	fmt.Fprintf(out, "done: %d rows in %d tables copied in %v (%.0f rows/s); counts equal in every table, %d sampled rows equal column by column (checked in %v)\n",
 		rep.Rows(), len(rep.Tables), rep.Copy.Round(time.Millisecond), float64(rep.Rows())/rep.Copy.Seconds(), compared, rep.Verify.Round(time.Millisecond))
-	fmt.Fprintf(out, "start closr with --db %s; keep %s as it is until you are sure\n", redactURL(*to), *from)
+	fmt.Fprintf(out, "start closr with --db %s; keep %s as it is until you are sure\n", store.Redacted(*to), *from)
 	return nil
-}
-
-// redactURL is a database address fit for the terminal and logs: without
-// its password.
-func redactURL(s string) string {
-	u, err := url.Parse(s)
-	if err != nil {
-		return "(an address that does not parse)"
-	}
-	return u.Redacted()
 }

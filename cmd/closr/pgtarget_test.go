@@ -1,40 +1,18 @@
 package main
 
 import (
-	"context"
-	"fmt"
-	"net/url"
-	"os"
 	"testing"
-	"time"
 
-	"github.com/jackc/pgx/v5"
+	"closr/store/storetest"
 )
 
-// DEV ONLY: replaced by storetest once the core lands.
+// postgresTarget is a fresh PostgreSQL schema for a test of what only
+// PostgreSQL has (closr migrate's target, the crash test's second run); it
+// skips on the SQLite-only pass, when CLOSR_TEST_POSTGRES is unset.
 func postgresTarget(t *testing.T) string {
-	base := os.Getenv("CLOSR_TEST_POSTGRES")
-	if base == "" {
-		t.Skip("CLOSR_TEST_POSTGRES unset")
+	t.Helper()
+	if !storetest.Postgres() {
+		t.Skip("needs PostgreSQL: set " + storetest.Env + " to a postgres:// address")
 	}
-	ctx := context.Background()
-	c, err := pgx.Connect(ctx, base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close(ctx)
-	schema := fmt.Sprintf("t%d", time.Now().UnixNano())
-	if _, err := c.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		c, _ := pgx.Connect(ctx, base)
-		c.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE")
-		c.Close(ctx)
-	})
-	u, _ := url.Parse(base)
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
+	return storetest.Addr(t)
 }

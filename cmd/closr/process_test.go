@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"database/sql"
 	"fmt"
 	"io"
 	"net/http"
@@ -18,8 +17,6 @@ import (
 	"time"
 
 	"closr/store"
-
-	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" driver, to read what a server stored on PostgreSQL
 )
 
 // These tests run the real binary, as an operator would, against a real
@@ -203,18 +200,12 @@ func (l *load) snapshot() map[string]bool {
 // SQLite file, after its integrity check, or a PostgreSQL address).
 func submissionsByEmail(t *testing.T, path string) map[string]int {
 	t.Helper()
-	var db *sql.DB
-	var err error
-	if strings.HasPrefix(path, "postgres://") {
-		db, err = sql.Open("pgx", path)
-	} else {
-		db, err = sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(5000)")
-	}
+	db, err := store.OpenRaw(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	if !strings.HasPrefix(path, "postgres://") {
+	if !store.IsPostgres(path) {
 		var check string
 		if err := db.QueryRow("PRAGMA integrity_check").Scan(&check); err != nil || check != "ok" {
 			t.Fatalf("integrity_check of %s: %q %v", path, check, err)

@@ -18,6 +18,7 @@ import (
 
 	"closr/handlers/intake"
 	"closr/store"
+	"closr/store/storetest"
 )
 
 // lead is what a submission must become.
@@ -152,11 +153,11 @@ type world struct {
 
 func newWorld(t *testing.T) world {
 	t.Helper()
-	db, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "closr.db"))
+	db, err := store.Open(context.Background(), storetest.Addr(t))
 	if err != nil {
 		t.Fatal(err)
 	}
-	raw, err := sql.Open("sqlite", db.Path())
+	raw, err := store.OpenRaw(db.Path())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,94 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
+)
+
+// engine is everything that differs between the two stores, SQLite (a
+// file path, the default) and PostgreSQL (a postgres:// address): opening
+// the pools, migrations, statistics, search, error codes and what keeps a
+// write atomic across instances. Queries, the writer and scans are shared;
+// PostgreSQL's pools rebind SQLite's placeholders (engine_postgres.go).
+type engine interface {
+	// open returns the writer's pool (one connection) and the readers'.
+	open(ctx context.Context, addr string, opt Options) (w, r *sql.DB, err error)
+	// migrations are the engine's embedded migrations, in name order.
+	migrations() (fsys fs.FS, dir string)
+	// lockMigrations holds conn's lock on the schema until unlock, so that
+	// instances starting together apply each migration once.
+	lockMigrations(ctx context.Context, conn *sql.Conn) (unlock func(), err error)
+	// optimizeSQL refreshes the planner's statistics.
+	optimizeSQL() string
+	// finishTx runs last in every write transaction that wrote.
+	finishTx(ctx context.Context, tx writeTx) error
+	// lockTeam serializes, across instances, the bodies of one team that
+	// check and then write (dedupe, key limit, owner, invitations).
+	lockTeam(ctx context.Context, tx writeTx, teamID int64) error
+	// keyRowActive checks in the transaction that the key is still active,
+	// holding it so that a revoke elsewhere waits for the commit.
+	keyRowActive(ctx context.Context, tx writeTx, keyID, now int64) (bool, error)
+	// retryable says a transaction failed only because of another one
+	// (a deadlock): its bodies are run again in a new one.
+	retryable(err error) bool
+	// search is a page of the leads text finds (see DB.Leads); count
+	// counts them up to upTo.
+	search(teamID int64, text string, up bool, f LeadFilter, before, after LeadCursor, limit, skip int) (string, []any)
+	countMatches(teamID int64, text string, f LeadFilter, upTo int) (string, []any)
+}
+
+// engineFor picks the engine by the database address.
+func engineFor(addr string) engine {
+	if IsPostgres(addr) {
+		return postgres{}
+	}
+	return sqliteEngine{}
+}
+
+// IsPostgres reports whether addr selects PostgreSQL (a postgres:// or
+// postgresql:// address); anything else is a SQLite file path.
+func IsPostgres(addr string) bool {
+	return strings.HasPrefix(addr, "postgres://") || strings.HasPrefix(addr, "postgresql://")
+}
+
+// Redacted is addr fit for a log line or an error: a PostgreSQL address
+// without its password; a file path as it is.
+func Redacted(addr string) string {
+	if !IsPostgres(addr) {
+		return addr
+	}
+	u, err := url.Parse(addr)
+	if err != nil {
+		return "postgres://(an address that does not parse)"
+	}
+	q := u.Query()
+	if q.Has("password") {
+		q.Set("password", "xxxxx")
+		u.RawQuery = q.Encode()
+	}
+	return u.Redacted()
+}
+
+// OpenRaw opens the database at addr as a plain pool, with no migration,
+// writer or caches: for tools and tests that read or change the database
+// directly. Its SQL is written as for SQLite (placeholders ? and ?N); on
+// PostgreSQL it is rewritten as the store's own is.
+func OpenRaw(addr string) (*sql.DB, error) {
+	if !IsPostgres(addr) {
+		return sql.Open("sqlite", "file:"+(&url.URL{Path: addr}).EscapedPath()+
+			fmt.Sprintf("?_pragma=busy_timeout(%d)&_pragma=foreign_keys(1)", DefaultBusyTimeout.Milliseconds()))
+	}
+	cfg, err := pgx.ParseConfig(addr)
+	if err != nil {
+		return nil, errors.New("open postgres: the address is not a valid postgres:// URL")
+	}
+	return sql.OpenDB(rebinder{stdlib.GetConnector(*cfg)}), nil
+}

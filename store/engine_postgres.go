@@ -1,0 +1,280 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/stdlib"
+)
+
+//go:embed migrations_pg/*.sql
+var migrationsPG embed.FS
+
+// postgres is the shared store: any number of instances on one database.
+// What the single writer made atomic on SQLite is made so here by a
+// per-team advisory lock and a shared lock on the key row (see lockTeam
+// and keyRowActive).
+type postgres struct{}
+
+func (postgres) open(ctx context.Context, addr string, opt Options) (w, r *sql.DB, err error) {
+	cfg, err := pgx.ParseConfig(addr)
+	if err != nil {
+		// pgx's message quotes the address, password and all.
+		return nil, nil, errors.New("open postgres: the address is not a valid postgres:// URL")
+	}
+	wcfg, rcfg := cfg.Copy(), cfg.Copy()
+	// Nothing is acknowledged before it is durable, whatever the server's
+	// default; a write that waits longer than the busy timeout for a lock
+	// gives up with ErrUnavailable, as on SQLite.
+	wcfg.RuntimeParams["synchronous_commit"] = "on"
+	wcfg.RuntimeParams["lock_timeout"] = strconv.FormatInt(opt.BusyTimeout.Milliseconds(), 10)
+	rcfg.RuntimeParams["default_transaction_read_only"] = "on"
+	w = sql.OpenDB(rebinder{stdlib.GetConnector(*wcfg)})
+	w.SetMaxOpenConns(1)
+	w.SetConnMaxIdleTime(0)
+	r = sql.OpenDB(rebinder{stdlib.GetConnector(*rcfg)})
+	r.SetMaxOpenConns(8)
+	r.SetMaxIdleConns(8)
+	if err := w.PingContext(ctx); err != nil {
+		w.Close()
+		r.Close()
+		return nil, nil, fmt.Errorf("open postgres %s: %w", redact(cfg), err)
+	}
+	return w, r, nil
+}
+
+// redact names the database without its password, for errors and logs.
+func redact(cfg *pgx.ConnConfig) string {
+	return fmt.Sprintf("%s@%s:%d/%s", cfg.User, cfg.Host, cfg.Port, cfg.Database)
+}
+
+func (postgres) migrations() (fs.FS, string) { return migrationsPG, "migrations_pg" }
+
+// migrationLock is the advisory lock key held while migrating: negative,
+// so that it never meets a team's (lockTeam).
+const migrationLock = -0x436c6f7372
+
+func (postgres) lockMigrations(ctx context.Context, conn *sql.Conn) (func(), error) {
+	if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_lock(?)", int64(migrationLock)); err != nil {
+		return nil, fmt.Errorf("lock migrations: %w", err)
+	}
+	return func() { conn.ExecContext(context.Background(), "SELECT pg_advisory_unlock(?)", int64(migrationLock)) }, nil
+}
+
+// optimizeSQL names Closr's tables: a bare ANALYZE would read every table
+// of the database, other schemas' too.
+func (postgres) optimizeSQL() string {
+	return `ANALYZE teams, agents, web_sessions, api_keys, leads, submissions, idempotency_keys, visitors, page_views,
+		tracked_domains, invitations, team_events, tracked_links, tracked_link_opens, lead_days, visit_starts, key_usage, key_requests`
+}
+
+func (postgres) finishTx(context.Context, writeTx) error { return nil }
+
+func (postgres) lockTeam(ctx context.Context, tx writeTx, teamID int64) error {
+	_, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock(?)", teamID)
+	return err
+}
+
+// keyRowActive takes a shared lock on the key's row: a revoke on another
+// instance waits for this transaction, or, committed first, leaves no row.
+func (postgres) keyRowActive(ctx context.Context, tx writeTx, keyID, now int64) (bool, error) {
+	var one int
+	err := tx.QueryRowContext(ctx, `SELECT 1 FROM api_keys k WHERE k.id = ? AND `+activeKey+` FOR SHARE`, keyID, now).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// retryable: a deadlock (two instances' batches locking teams in another
+// order) or a serialization failure.
+func (postgres) retryable(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && (pe.Code == "40P01" || pe.Code == "40001")
+}
+
+// pgSearchText is what a search looks in, as the index leads_search holds
+// it (migrations_pg/001): the same expression, or the index is not used.
+const pgSearchText = `closr_unaccent(name || E'\n' || email || E'\n' || phone || E'\n' || source)`
+
+// search reads a page of the leads text finds, by id as on SQLite; a
+// trigram index on pgSearchText finds them. Arguments: team, before, after
+// (lead ids), limit, skip, the pattern, the digits' pattern if any, then
+// filterArgs.
+func (postgres) search(teamID int64, text string, up bool, f LeadFilter, before, after LeadCursor, limit, skip int) (string, []any) {
+	order := "DESC"
+	if up {
+		order = "ASC"
+	}
+	cond, args := pgMatch(text, 6)
+	return "SELECT " + leadColumns + ` WHERE l.id IN (SELECT id FROM leads
+		WHERE team_id = ?1 AND id < ?2 AND id > ?3 AND ` + cond + filterSQL(f, 6+len(args)) + ` ORDER BY id ` + order + ` LIMIT ?4 OFFSET ?5)
+		AND l.team_id = ?1 ORDER BY l.id DESC`,
+		append(append([]any{teamID, before.ID, after.ID, limit, skip}, args...), filterArgs(f)...)
+}
+
+func (postgres) countMatches(teamID int64, text string, f LeadFilter, upTo int) (string, []any) {
+	cond, args := pgMatch(text, 3)
+	return `SELECT count(*) FROM (SELECT 1 FROM leads WHERE team_id = ?1 AND ` + cond + filterSQL(f, 3+len(args)) + ` LIMIT ?2) AS matches`,
+		append(append([]any{teamID, upTo}, args...), filterArgs(f)...)
+}
+
+// pgMatch is the search condition, its patterns bound from ?n: the text
+// anywhere (case ignored), or its digits in the phone, as matchQuery asks
+// of SQLite. Both are ranges of the trigram index.
+func pgMatch(text string, n int) (string, []any) {
+	text = strings.TrimSpace(text)
+	cond := fmt.Sprintf("%s ILIKE closr_unaccent(?%d)", pgSearchText, n)
+	args := []any{"%" + escapeLike(text) + "%"}
+	if d := digitsOf(text); len(d) >= MinSearchLen && d != text {
+		cond += fmt.Sprintf(" OR %s LIKE ?%d AND phone LIKE ?%[2]d", pgSearchText, n+1)
+		args = append(args, "%"+d+"%")
+	}
+	return "(" + cond + ")", args
+}
+
+// escapeLike makes s match itself in a LIKE pattern.
+func escapeLike(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}
+
+// pgUnavailable reports whether err says PostgreSQL cannot be used right
+// now: the connection (class 08), resources (53), the server shutting
+// down (57P), system errors (58), a lock not had within lock_timeout
+// (55P03), a read-only server (25006), or no connection at all; known
+// says err came from PostgreSQL or the network.
+func pgUnavailable(err error) (unavailable, known bool) {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		c := pe.Code
+		return strings.HasPrefix(c, "08") || strings.HasPrefix(c, "53") || strings.HasPrefix(c, "57P") ||
+			strings.HasPrefix(c, "58") || c == "55P03" || c == "25006", true
+	}
+	var ce *pgconn.ConnectError
+	var ne net.Error
+	if errors.As(err, &ce) || errors.As(err, &ne) || errors.Is(err, driver.ErrBadConn) {
+		return true, true
+	}
+	return false, false
+}
+
+// rebinder is pgx's database/sql connector with the one change every
+// query needs: SQLite's SQL dialect rewritten for PostgreSQL (see
+// pgQuery), and Go bools passed as the integers the schema keeps.
+type rebinder struct{ driver.Connector }
+
+func (c rebinder) Connect(ctx context.Context) (driver.Conn, error) {
+	conn, err := c.Connector.Connect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return rebindConn{conn.(pgConn)}, nil
+}
+
+// pgConn is what pgx's stdlib connection implements and rebindConn passes on.
+type pgConn interface {
+	driver.Conn
+	driver.ConnBeginTx
+	driver.ConnPrepareContext
+	driver.ExecerContext
+	driver.QueryerContext
+	driver.Pinger
+	driver.SessionResetter
+	driver.NamedValueChecker
+}
+
+type rebindConn struct{ pgConn }
+
+func (c rebindConn) Prepare(query string) (driver.Stmt, error) {
+	return c.pgConn.Prepare(pgQuery(query))
+}
+
+func (c rebindConn) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
+	return c.pgConn.PrepareContext(ctx, pgQuery(query))
+}
+
+func (c rebindConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
+	return c.pgConn.ExecContext(ctx, pgQuery(query), args)
+}
+
+func (c rebindConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+	return c.pgConn.QueryContext(ctx, pgQuery(query), args)
+}
+
+func (c rebindConn) CheckNamedValue(nv *driver.NamedValue) error {
+	if b, ok := nv.Value.(bool); ok {
+		nv.Value = int64(0)
+		if b {
+			nv.Value = int64(1)
+		}
+		return nil
+	}
+	return c.pgConn.CheckNamedValue(nv)
+}
+
+// pgQueries caches pgQuery's rewrites: the queries are a fixed set.
+var pgQueries sync.Map
+
+var (
+	indexedBy = regexp.MustCompile(`\s+INDEXED BY \w+`)
+	crossJoin = regexp.MustCompile(`\bCROSS JOIN\b`)
+)
+
+// pgQuery rewrites a query written for SQLite for PostgreSQL: ?N and ?
+// become $N (a bare ? is one more than the highest number before it, as
+// in SQLite), INDEXED BY (SQLite's index choice) goes, and CROSS JOIN
+// (SQLite's join order) becomes JOIN, which takes an ON clause.
+func pgQuery(q string) string {
+	if v, ok := pgQueries.Load(q); ok {
+		return v.(string)
+	}
+	out := crossJoin.ReplaceAllString(indexedBy.ReplaceAllString(q, ""), "JOIN")
+	out = rebind(out)
+	pgQueries.Store(q, out)
+	return out
+}
+
+// rebind turns ? and ?N placeholders outside quotes into $N.
+func rebind(q string) string {
+	var b strings.Builder
+	highest := 0
+	var quote byte
+	for i := 0; i < len(q); i++ {
+		c := q[i]
+		switch {
+		case quote != 0:
+			if c == quote {
+				quote = 0
+			}
+		case c == '\'' || c == '"':
+			quote = c
+		case c == '?':
+			j := i + 1
+			for j < len(q) && q[j] >= '0' && q[j] <= '9' {
+				j++
+			}
+			n := highest + 1
+			if j > i+1 {
+				n, _ = strconv.Atoi(q[i+1 : j])
+			}
+			highest = max(highest, n)
+			b.WriteString("$" + strconv.Itoa(n))
+			i = j - 1
+			continue
+		}
+		b.WriteByte(c)
+	}
+	return b.String()
+}

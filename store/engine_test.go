@@ -1,0 +1,65 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+	"testing"
+
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// The SQL is written once, for SQLite; PostgreSQL's pools rewrite it.
+func TestPgQueryRewritesSQLiteSQL(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"SELECT 1 FROM t WHERE a = ? AND b = ?", "SELECT 1 FROM t WHERE a = $1 AND b = $2"},
+		{"UPDATE t SET a = ?3 WHERE id = ?1 AND b < ?3", "UPDATE t SET a = $3 WHERE id = $1 AND b < $3"},
+		// A bare ? after ?N is one more than the highest so far, as in SQLite.
+		{"WHERE s >= ?1 AND team = ?2 AND id IN (?, ?)", "WHERE s >= $1 AND team = $2 AND id IN ($3, $4)"},
+		{"WHERE a = '?' AND b = \"?x\" AND c = ?", "WHERE a = '?' AND b = \"?x\" AND c = $1"},
+		{"WHERE a = 'it''s ?' AND c = ?", "WHERE a = 'it''s ?' AND c = $1"},
+		{"SELECT count(*) FROM page_views INDEXED BY page_views_team_recent WHERE team_id = ?1",
+			"SELECT count(*) FROM page_views WHERE team_id = $1"},
+		{"FROM visitors v INDEXED BY visitors_lead CROSS JOIN leads l ON l.id = v.lead_id",
+			"FROM visitors v JOIN leads l ON l.id = v.lead_id"},
+	} {
+		if got := pgQuery(tc.in); got != tc.want {
+			t.Errorf("pgQuery(%q)\n = %q\nwant %q", tc.in, got, tc.want)
+		}
+	}
+}
+
+// Trouble with the server is ErrUnavailable (a 503 the client retries);
+// a constraint or a syntax error is not.
+func TestPostgresErrorsThatMeanUnavailable(t *testing.T) {
+	for code, want := range map[string]bool{
+		"08006": true,  // connection failure
+		"53300": true,  // too many connections
+		"57P01": true,  // admin shutdown
+		"58030": true,  // I/O error
+		"55P03": true,  // lock_timeout
+		"25006": true,  // read-only (a standby)
+		"23505": false, // unique violation
+		"42601": false, // syntax error
+		"40P01": false, // deadlock: the writer runs the bodies again
+	} {
+		err := wrapUnavailable(fmt.Errorf("ingest: %w", &pgconn.PgError{Code: code}))
+		if got := errors.Is(err, ErrUnavailable); got != want {
+			t.Errorf("SQLSTATE %s: unavailable = %v, want %v", code, got, want)
+		}
+	}
+	if !(postgres{}).retryable(&pgconn.PgError{Code: "40P01"}) || (postgres{}).retryable(&pgconn.PgError{Code: "23505"}) {
+		t.Error("a deadlock must be retried, a unique violation not")
+	}
+}
+
+func TestRedactedHidesThePassword(t *testing.T) {
+	for in, want := range map[string]string{
+		"postgres://closr:s3cret@db:5432/closr":        "postgres://closr:xxxxx@db:5432/closr",
+		"postgresql://db/closr?user=u&password=s3cret": "postgresql://db/closr?password=xxxxx&user=u",
+		"/var/lib/closr/closr.db":                      "/var/lib/closr/closr.db",
+	} {
+		if got := Redacted(in); got != want {
+			t.Errorf("Redacted(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
