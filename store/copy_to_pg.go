@@ -32,7 +32,6 @@ type CopiedTable struct {
 	Name     string
 	Rows     int64
 	Compared int
-	Took     time.Duration
 }
 
 // CopyReport says what CopyToPostgres copied and checked.
@@ -173,7 +172,7 @@ func (m *move) copy(ctx context.Context, progress io.Writer) (CopyReport, error)
 		if err != nil {
 			return rep, fmt.Errorf("copy %s: %w", t.name, err)
 		}
-		rep.Tables = append(rep.Tables, CopiedTable{Name: t.name, Rows: n, Took: time.Since(began)})
+		rep.Tables = append(rep.Tables, CopiedTable{Name: t.name, Rows: n})
 		fmt.Fprintf(progress, "copied %-20s %10d rows in %v\n", t.name, n, time.Since(began).Round(time.Millisecond))
 	}
 	began := time.Now()
@@ -434,7 +433,11 @@ func copyTable(ctx context.Context, stx *sql.Tx, tx pgx.Tx, t copyPlan) (int64, 
 		return 0, err
 	}
 	defer rows.Close()
-	n, err := tx.CopyFrom(ctx, pgx.Identifier{t.name}, t.cols, newRowSource(rows, t))
+	src := newRowSource(rows, t)
+	n, err := tx.CopyFrom(ctx, pgx.Identifier{t.name}, t.cols, src)
+	if src.err != nil { // the reason, without PostgreSQL's wrapping of it
+		return 0, src.err
+	}
 	if err != nil {
 		return 0, err
 	}

@@ -326,8 +326,9 @@ func TestMigrateToPostgres(t *testing.T) {
 }
 
 // TestMigrateRefuses: a target that holds data, a source of another
-// schema version and a missing source are refused with a message that
-// says what to do, and the target is left as it was.
+// schema version, a missing source and text PostgreSQL cannot store are
+// refused with a message that says what to do, and the target is left as
+// it was (the refused moves before the first one leave it empty).
 func TestMigrateRefuses(t *testing.T) {
 	addr := postgresTarget(t)
 	ctx := context.Background()
@@ -360,10 +361,24 @@ func TestMigrateRefuses(t *testing.T) {
 	}
 	raw.Close()
 
+	// A NUL in a lead's name: SQLite keeps it, PostgreSQL's text cannot.
+	nul := filepath.Join(dir, "nul.db")
+	if err := store.Backup(ctx, path, nul); err != nil {
+		t.Fatal(err)
+	}
+	if raw, err = sql.Open("sqlite", nul); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := raw.Exec("UPDATE leads SET name = 'Nul' || char(0) || 'Byte' WHERE id = 5"); err != nil {
+		t.Fatal(err)
+	}
+	raw.Close()
+
 	for _, c := range []struct{ name, from, want string }{
 		{"missing source", filepath.Join(dir, "typo.db"), "no SQLite database at"},
 		{"older source", older, "start this closr once on it"},
 		{"newer source", newer, "written by a newer closr"},
+		{"text PostgreSQL cannot hold", nul, "copy leads: row id=5, column name"},
 	} {
 		err := migrate([]string{"--from", c.from, "--to", addr}, &bytes.Buffer{})
 		if err == nil || !strings.Contains(err.Error(), c.want) {
