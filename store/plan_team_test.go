@@ -50,19 +50,7 @@ func TestTeamQueriesUseIndexes(t *testing.T) {
 	}
 	plan := func(query string, args ...any) string {
 		t.Helper()
-		rows, err := db.r.QueryContext(ctx, "EXPLAIN QUERY PLAN "+query, args...)
-		if err != nil {
-			t.Fatalf("%s: %v", query, err)
-		}
-		defer rows.Close()
-		var b strings.Builder
-		for rows.Next() {
-			var id, parent, unused int
-			var detail string
-			rows.Scan(&id, &parent, &unused, &detail)
-			b.WriteString(detail + "\n")
-		}
-		return b.String()
+		return explain(t, db.r, query, args...)
 	}
 	check := func(name, p string, sorted bool) {
 		t.Helper()

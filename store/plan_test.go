@@ -22,21 +22,8 @@ func TestIngestLookupsUseIndexes(t *testing.T) {
 		{findLeadSQL, "leads_team_email"}, {findLeadSQL, "leads_team_phone"},
 		{pendingVisitorsSQL, "visitors_pending_email"}, {pendingVisitorsSQL, "visitors_pending_phone"},
 	} {
-		query, index := tc.query, tc.index
-		rows, err := db.r.Query("EXPLAIN QUERY PLAN "+query, 1, "x", "y")
-		if err != nil {
-			t.Fatal(err)
-		}
-		var plan strings.Builder
-		for rows.Next() {
-			var id, parent, unused int
-			var detail string
-			rows.Scan(&id, &parent, &unused, &detail)
-			plan.WriteString(detail + "\n")
-		}
-		rows.Close()
-		if !strings.Contains(plan.String(), index) {
-			t.Errorf("%s\nplan: %s, want index %s", query, plan.String(), index)
+		if plan := explain(t, db.r, tc.query, 1, "x", "y"); !strings.Contains(plan, tc.index) {
+			t.Errorf("%s\nplan: %s, want index %s", tc.query, plan, tc.index)
 		}
 	}
 }
@@ -63,25 +50,14 @@ func TestKeyUsageQueriesUseIndexes(t *testing.T) {
 		{expiringKeysSQL, []any{0, 1}, []string{"USING INDEX api_keys_expiring (expires_at>? AND expires_at<?)"}},
 		{testLeadsSQL, []any{1}, []string{"INDEX leads_team_test (team_id=?)"}},
 	} {
-		rows, err := db.r.Query("EXPLAIN QUERY PLAN "+tc.query, tc.args...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var plan strings.Builder
-		for rows.Next() {
-			var id, parent, unused int
-			var detail string
-			rows.Scan(&id, &parent, &unused, &detail)
-			plan.WriteString(detail + "\n")
-		}
-		rows.Close()
+		plan := explain(t, db.r, tc.query, tc.args...)
 		for _, w := range tc.want {
-			if !strings.Contains(plan.String(), w) {
-				t.Errorf("%s\nplan:\n%swant %q", tc.query, plan.String(), w)
+			if !strings.Contains(plan, w) {
+				t.Errorf("%s\nplan:\n%s\nwant %q", tc.query, plan, w)
 			}
 		}
-		if strings.Contains(plan.String(), "SCAN ") && !strings.Contains(plan.String(), "SCAN k USING") {
-			t.Errorf("%s\nscans a table:\n%s", tc.query, plan.String())
+		if strings.Contains(plan, "SCAN ") && !strings.Contains(plan, "SCAN k USING") {
+			t.Errorf("%s\nscans a table:\n%s", tc.query, plan)
 		}
 	}
 }

@@ -44,25 +44,14 @@ func TestSubmissionQueriesUseIndexes(t *testing.T) {
 			[]string{"SEARCH s USING INDEX submissions_lead (lead_id=? AND id<?)", "SEARCH k USING INTEGER PRIMARY KEY"}},
 		{"raw", submissionRawSQL, []any{10, 1, 1, 1}, []string{"SEARCH submissions USING INTEGER PRIMARY KEY"}},
 	} {
-		rows, err := db.r.QueryContext(ctx, "EXPLAIN QUERY PLAN "+tc.query, tc.args...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var plan strings.Builder
-		for rows.Next() {
-			var id, parent, unused int
-			var detail string
-			rows.Scan(&id, &parent, &unused, &detail)
-			plan.WriteString(detail + "\n")
-		}
-		rows.Close()
+		plan := explain(t, db.r, tc.query, tc.args...)
 		for _, w := range tc.want {
-			if !strings.Contains(plan.String(), w) {
-				t.Errorf("%s: plan\n%s, want %q", tc.name, plan.String(), w)
+			if !strings.Contains(plan, w) {
+				t.Errorf("%s: plan\n%s, want %q", tc.name, plan, w)
 			}
 		}
-		if strings.Contains(plan.String(), "SCAN") || strings.Contains(plan.String(), "TEMP B-TREE") {
-			t.Errorf("%s: plan\n%s scans or sorts", tc.name, plan.String())
+		if strings.Contains(plan, "SCAN") || strings.Contains(plan, "TEMP B-TREE") {
+			t.Errorf("%s: plan\n%s scans or sorts", tc.name, plan)
 		}
 	}
 }
