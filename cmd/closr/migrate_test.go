@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -337,42 +336,27 @@ func TestMigrateRefuses(t *testing.T) {
 	path := filepath.Join(dir, "closr.db")
 	fillSQLite(t, path, now)
 
-	older := filepath.Join(dir, "older.db")
-	if err := store.Backup(ctx, path, older); err != nil {
-		t.Fatal(err)
+	// variant is a copy of the database changed by one statement.
+	variant := func(name, change string) string {
+		t.Helper()
+		to := filepath.Join(dir, name)
+		if err := store.Backup(ctx, path, to); err != nil {
+			t.Fatal(err)
+		}
+		raw, err := store.OpenRaw(to)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer raw.Close()
+		if _, err := raw.Exec(change); err != nil {
+			t.Fatal(err)
+		}
+		return to
 	}
-	raw, err := sql.Open("sqlite", older)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := raw.Exec("DELETE FROM schema_migrations WHERE version = (SELECT max(version) FROM schema_migrations)"); err != nil {
-		t.Fatal(err)
-	}
-	raw.Close()
-	newer := filepath.Join(dir, "newer.db")
-	if err := store.Backup(ctx, path, newer); err != nil {
-		t.Fatal(err)
-	}
-	if raw, err = sql.Open("sqlite", newer); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := raw.Exec("INSERT INTO schema_migrations VALUES ('999_from_the_future', 0)"); err != nil {
-		t.Fatal(err)
-	}
-	raw.Close()
-
+	older := variant("older.db", "DELETE FROM schema_migrations WHERE version = (SELECT max(version) FROM schema_migrations)")
+	newer := variant("newer.db", "INSERT INTO schema_migrations VALUES ('999_from_the_future', 0)")
 	// A NUL in a lead's name: SQLite keeps it, PostgreSQL's text cannot.
-	nul := filepath.Join(dir, "nul.db")
-	if err := store.Backup(ctx, path, nul); err != nil {
-		t.Fatal(err)
-	}
-	if raw, err = sql.Open("sqlite", nul); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := raw.Exec("UPDATE leads SET name = 'Nul' || char(0) || 'Byte' WHERE id = 5"); err != nil {
-		t.Fatal(err)
-	}
-	raw.Close()
+	nul := variant("nul.db", "UPDATE leads SET name = 'Nul' || char(0) || 'Byte' WHERE id = 5")
 
 	for _, c := range []struct{ name, from, want string }{
 		{"missing source", filepath.Join(dir, "typo.db"), "no SQLite database at"},
@@ -388,7 +372,7 @@ func TestMigrateRefuses(t *testing.T) {
 	if err := migrate([]string{"--from", path, "--to", addr}, &bytes.Buffer{}); err != nil {
 		t.Fatalf("the first move: %v", err)
 	}
-	err = migrate([]string{"--from", path, "--to", addr}, &bytes.Buffer{})
+	err := migrate([]string{"--from", path, "--to", addr}, &bytes.Buffer{})
 	if err == nil || !strings.Contains(err.Error(), "already holds data") {
 		t.Fatalf("a second move into the same database: err = %v, want a refusal", err)
 	}
