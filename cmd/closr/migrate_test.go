@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -384,5 +385,48 @@ func TestMigrateRefuses(t *testing.T) {
 	n, err := db.CountLeads(ctx, 1, "", store.LeadFilter{}, 1000)
 	if err != nil || n != 32 {
 		t.Errorf("after the refused second move the first team has %d leads (%v), want the 32 of the first move", n, err)
+	}
+}
+
+// closr migrate's arguments: both databases named, the target a
+// PostgreSQL address, a mistyped source refused without leaving a lock
+// file behind, and a source a server is running on refused.
+func TestMigrateArgs(t *testing.T) {
+	dir := t.TempDir()
+	typo := filepath.Join(dir, "typo.db")
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--from", typo}, "usage: closr migrate --from"},
+		{[]string{"--to", "postgres://db.internal/closr"}, "usage: closr migrate --from"},
+		{[]string{"--from", typo, "--to", filepath.Join(dir, "other.db")}, "--to is not a PostgreSQL address"},
+		{[]string{"--from", typo, "--to", "postgres://db.internal/closr"}, "no SQLite database at " + typo},
+	} {
+		err := migrate(c.args, &bytes.Buffer{})
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("migrate %q: err = %v, want %q", c.args, err, c.want)
+		}
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Errorf("refused moves left %v in the folder", entries)
+	}
+
+	// A server still running on the source: leads it takes after the copy
+	// began would stay behind.
+	path := filepath.Join(dir, "closr.db")
+	db, err := store.Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	unlock, err := lockDatabase(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unlock()
+	err = migrate([]string{"--from", path, "--to", "postgres://db.internal/closr"}, &bytes.Buffer{})
+	if err == nil || !strings.Contains(err.Error(), "another closr server is already using") || !strings.Contains(err.Error(), "stop it first") {
+		t.Errorf("migrate while a server holds the file: err = %v, want a refusal", err)
 	}
 }
