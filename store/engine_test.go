@@ -1,9 +1,12 @@
 package store
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"testing"
+
+	"closr/store/storetest"
 
 	"github.com/jackc/pgx/v5/pgconn"
 )
@@ -61,5 +64,28 @@ func TestRedactedHidesThePassword(t *testing.T) {
 		if got := Redacted(in); got != want {
 			t.Errorf("Redacted(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// Nothing is acknowledged before it is durable: the writer's connection
+// asks for it explicitly on either engine, whatever the server's default
+// or the address say.
+func TestWriterWaitsForDurableCommits(t *testing.T) {
+	addr := storetest.Addr(t)
+	if IsPostgres(addr) {
+		addr += "&synchronous_commit=off" // as a server's default might be
+	}
+	db, err := Open(context.Background(), addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	query, want := "PRAGMA synchronous", "2" // FULL
+	if IsPostgres(addr) {
+		query, want = "SHOW synchronous_commit", "on"
+	}
+	var got string
+	if err := db.w.QueryRow(query).Scan(&got); err != nil || got != want {
+		t.Fatalf("%s = %q, %v; want %q", query, got, err, want)
 	}
 }

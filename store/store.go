@@ -1,6 +1,7 @@
-// Package store owns Closr's SQLite database: opening it, applying the
-// embedded migrations, and every query. Each method that writes runs in one
-// transaction on the single writer connection; reads use a pool.
+// Package store owns Closr's database, a SQLite file or PostgreSQL (see
+// engine.go): opening it, applying the embedded migrations, and every
+// query. Each method that writes runs in one transaction on the single
+// writer connection; reads use a pool.
 package store
 
 import (
@@ -125,7 +126,7 @@ func OpenWith(ctx context.Context, path string, opt Options) (*DB, error) {
 	if _, err := w.ExecContext(ctx, eng.optimizeSQL()); err != nil {
 		w.Close()
 		r.Close()
-		return nil, fmt.Errorf("optimize %s: %w", path, err)
+		return nil, fmt.Errorf("optimize %s: %w", Redacted(path), err)
 	}
 	if err := errors.Join(db.loadKeys(ctx), db.loadPendingIdentities(ctx)); err != nil {
 		w.Close()
@@ -181,7 +182,8 @@ func (db *DB) Close() error {
 	return errors.Join(db.r.Close(), db.w.Close())
 }
 
-// Path is the database file.
+// Path is the database file or address as given to Open (an address may
+// hold a password: log Redacted(Path())).
 func (db *DB) Path() string { return db.path }
 
 // Ping checks that the database answers a read.

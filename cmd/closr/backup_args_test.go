@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"closr/store"
+	"closr/store/storetest"
 )
 
 // A mistyped --db must not create an empty database and "back it up".
@@ -27,6 +28,7 @@ func TestBackupRefusesMissingDatabase(t *testing.T) {
 // closr backup copies the database without migrating it: a newer binary's
 // backup must not change the schema under an older server still running.
 func TestBackupDoesNotMigrate(t *testing.T) {
+	storetest.SQLiteOnly(t, "closr backup copies SQLite files")
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "closr.db")
 	db, err := store.Open(ctx, path)

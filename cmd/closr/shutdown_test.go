@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"closr/store"
+	"closr/store/storetest"
 )
 
 // TestSIGTERMFinishesRequestsInFlight stops the server with SIGTERM under
@@ -81,6 +82,7 @@ func TestSIGTERMFinishesRequestsInFlight(t *testing.T) {
 // the copy opens, passes integrity_check, and holds every lead that was
 // acknowledged before the backup started.
 func TestBackupWhileServing(t *testing.T) {
+	storetest.SQLiteOnly(t, "closr backup copies SQLite files")
 	bin := buildBinary(t)
 	dir := t.TempDir()
 	dbPath := filepath.Join(dir, "closr.db")
