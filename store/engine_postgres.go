@@ -50,14 +50,9 @@ func (postgres) open(ctx context.Context, addr string, opt Options) (w, r *sql.D
 	if err := w.PingContext(ctx); err != nil {
 		w.Close()
 		r.Close()
-		return nil, nil, fmt.Errorf("open postgres %s: %w", redact(cfg), err)
+		return nil, nil, fmt.Errorf("open %s: %w", Redacted(addr), err)
 	}
 	return w, r, nil
-}
-
-// redact names the database without its password, for errors and logs.
-func redact(cfg *pgx.ConnConfig) string {
-	return fmt.Sprintf("%s@%s:%d/%s", cfg.User, cfg.Host, cfg.Port, cfg.Database)
 }
 
 func (postgres) migrations() (fs.FS, string) { return migrationsPG, "migrations_pg" }
@@ -66,11 +61,20 @@ func (postgres) migrations() (fs.FS, string) { return migrationsPG, "migrations_
 // so that it never meets a team's (lockTeam).
 const migrationLock = -0x436c6f7372
 
+// lockMigrations waits as long as another instance migrates, not the
+// writer's lock_timeout: a long migration must not stop the others from
+// starting.
 func (postgres) lockMigrations(ctx context.Context, conn *sql.Conn) (func(), error) {
+	if _, err := conn.ExecContext(ctx, "SET lock_timeout = 0"); err != nil {
+		return nil, fmt.Errorf("lock migrations: %w", err)
+	}
 	if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_lock(?)", int64(migrationLock)); err != nil {
 		return nil, fmt.Errorf("lock migrations: %w", err)
 	}
-	return func() { conn.ExecContext(context.Background(), "SELECT pg_advisory_unlock(?)", int64(migrationLock)) }, nil
+	return func() {
+		conn.ExecContext(context.Background(), "SELECT pg_advisory_unlock(?)", int64(migrationLock))
+		conn.ExecContext(context.Background(), "RESET lock_timeout")
+	}, nil
 }
 
 // optimizeSQL names Closr's tables: a bare ANALYZE would read every table

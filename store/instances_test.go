@@ -354,3 +354,28 @@ func TestInstancesMigrateTogether(t *testing.T) {
 		t.Fatalf("%d migrations recorded twice", n)
 	}
 }
+
+// One open invitation per email: both instances invite the same person at
+// once; one invitation is made, the other request is told it exists.
+func TestInstancesInviteAnEmailOnce(t *testing.T) {
+	one, two, addr := twoInstances(t)
+	ctx := context.Background()
+	owner := newTeam(t, one, "ana@example.com")
+	for round := range 6 {
+		email := fmt.Sprintf("new%d@example.com", round)
+		errs := make([]error, 2)
+		var wg sync.WaitGroup
+		for i, db := range []*store.DB{one, two} {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_, _, errs[i] = db.CreateInvitation(ctx, owner.TeamID, owner.ID, email, store.RoleAgent)
+			}()
+		}
+		wg.Wait()
+		if n := countRows(t, addr, "SELECT count(*) FROM invitations WHERE email = ?", email); n != 1 ||
+			(errs[0] == nil) == (errs[1] == nil) || !errors.Is(errors.Join(errs...), store.ErrInvited) {
+			t.Fatalf("round %d: %d invitations, errors %v; want one invitation and ErrInvited", round, n, errs)
+		}
+	}
+}

@@ -77,6 +77,9 @@ func (db *DB) CreateInvitation(ctx context.Context, teamID, by int64, email, rol
 	now := db.now().UTC().Truncate(time.Second)
 	inv := Invitation{TeamID: teamID, Email: email, Role: role, InvitedBy: by, CreatedAt: now, ExpiresAt: now.Add(InviteTTL)}
 	err := db.write(ctx, func(ctx context.Context, tx writeTx) error {
+		if err := tx.lockTeam(ctx, teamID); err != nil { // one open invitation per email, the limit, across instances
+			return err
+		}
 		inviter, err := manager(ctx, tx, teamID, by)
 		if err != nil {
 			return err

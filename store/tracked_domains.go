@@ -62,6 +62,9 @@ const trackedDomainsSQL = `SELECT id, domain, created_at FROM tracked_domains WH
 func (db *DB) AddTrackedDomain(ctx context.Context, teamID int64, domain string) (TrackedDomain, error) {
 	d := TrackedDomain{Domain: domain, CreatedAt: db.now().UTC().Truncate(time.Second)}
 	err := db.write(ctx, func(ctx context.Context, tx writeTx) error {
+		if err := tx.lockTeam(ctx, teamID); err != nil { // the domain limit, across instances
+			return err
+		}
 		var n, same int
 		if err := tx.QueryRowContext(ctx, `SELECT count(*), count(*) FILTER (WHERE domain = ?) FROM tracked_domains WHERE team_id = ?`,
 			domain, teamID).Scan(&n, &same); err != nil {
