@@ -3,6 +3,7 @@ package store
 import (
 	"closr/store/storetest"
 	"context"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -331,6 +332,38 @@ func TestSearchIndexWritesUseIndexes(t *testing.T) {
 				t.Fatalf("plan lacks %q (or has it out of order):\n%s", w, plan)
 			}
 			rest = rest[j+len(w):]
+		}
+	}
+}
+
+// TestHotUntilTriggersUseIndexes: the query every hot_until trigger runs
+// (a lead's third latest visit start) reads the lead's visitors and their
+// visit starts by index, with the large database's statistics, never a
+// whole table; it sorts only the lead's own visit starts.
+func TestHotUntilTriggersUseIndexes(t *testing.T) {
+	t.Parallel()
+	db := planDB(t)
+	subquery := regexp.MustCompile(`(?s)\(SELECT s\.at \+ 604800.*?OFFSET 2\)`)
+	for _, trigger := range []string{"visit_starts_hot", "visitors_lead_hot", "leads_made_real_hot"} {
+		var body string
+		if err := db.QueryRow("SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = ?", trigger).Scan(&body); err != nil {
+			t.Fatalf("%s: %v", trigger, err)
+		}
+		q := subquery.FindString(body)
+		if q == "" {
+			t.Fatalf("%s: no third-latest-visit query in\n%s", trigger, body)
+		}
+		q = strings.NewReplacer("leads.id", "?1", "leads.team_id", "?2").Replace(q[1 : len(q)-1])
+		plan := explain(t, db, q, 999_990, 1)
+		for _, want := range []string{"SEARCH v USING INDEX visitors_lead (lead_id=?)", "SEARCH s USING PRIMARY KEY (visitor_id=?)", "USE TEMP B-TREE FOR ORDER BY"} {
+			if !strings.Contains(plan, want) {
+				t.Errorf("%s: plan lacks %q:\n%s", trigger, want, plan)
+			}
+		}
+		for _, line := range strings.Split(plan, "\n") {
+			if fullReadRE.MatchString(line) {
+				t.Errorf("%s reads a whole table: %q", trigger, line)
+			}
 		}
 	}
 }

@@ -4,6 +4,11 @@
 // the same closed-loop client in the same run, and prints a table:
 //
 //	go run ./cmd/closr-bench [-c 64] [-d 5s] [-phases noop,inbound,track,invalid]
+//	go run ./cmd/closr-bench -postgres postgres://user@host/db
+//
+// With -postgres the inbound and track phases run again on PostgreSQL,
+// with one closr instance and with two sharing the database (the load
+// split between them), beside SQLite's in the same table.
 //
 // Beside the rates and latencies it prints the CPU time the server and the
 // load client used per request and how much of the machine sat idle, which
@@ -54,13 +59,23 @@ func run() error {
 	bigPath := flag.String("big", "", "large database for reads, inbound-big and track-big: built there when missing (a few minutes), then reused; each run works on a copy")
 	reads := flag.Int("n", 50, "requests per page and tool in the reads phase")
 	readTimeout := flag.Duration("read-timeout", 60*time.Second, "longest wait for one page or tool in the reads phase")
+	pgAddr := flag.String("postgres", "", "PostgreSQL database to run inbound and track on as well, with one and with two closr instances: a schema of the run's own is made there and dropped after")
 	profiles := flag.String("cpuprofile", "", "directory where each closr server started writes its CPU profile (closr-big.prof, …) when it stops")
 	flag.Parse()
 	wanted := strings.Split(*only, ",")
+	phasesGiven := false
+	flag.Visit(func(f *flag.Flag) { phasesGiven = phasesGiven || f.Name == "phases" })
+	if *pgAddr != "" && !phasesGiven {
+		wanted = append(wanted, pgPhaseIDs...)
+	}
 	for _, id := range wanted {
 		if !slices.Contains(phaseIDs, id) {
 			return fmt.Errorf("-phases: no phase %q (the phases are %s)", id, strings.Join(phaseIDs, ", "))
 		}
+	}
+	needPG := slices.ContainsFunc(wanted, func(id string) bool { return slices.Contains(pgPhaseIDs, id) })
+	if needPG && (*pgAddr == "" || *target != "") {
+		return fmt.Errorf("%s need -postgres ADDR (and no -target)", strings.Join(pgPhaseIDs, ", "))
 	}
 	needBig := slices.ContainsFunc(wanted, func(id string) bool { return id == "reads" || strings.HasSuffix(id, "-big") })
 	if needBig && (*bigPath == "" || *target != "") {
@@ -144,17 +159,47 @@ func run() error {
 		return errors.New("-target needs -key")
 	}
 
+	var pg []*process
+	var pgKey string
+	if needPG {
+		schemaAddr, drop, err := benchSchema(*pgAddr)
+		if err != nil {
+			return err
+		}
+		defer drop()
+		if pgKey, err = seed(schemaAddr); err != nil {
+			return err
+		}
+		for i := range 2 {
+			p, err := startClosr(fmt.Sprintf("closr-pg%d", i+1), schemaAddr)
+			if err != nil {
+				return err
+			}
+			defer p.stop()
+			pg = append(pg, p)
+		}
+	}
+
 	fmt.Printf("closr-bench: %d connections, %v per phase, GOMAXPROCS of the servers = %d CPUs; rate limits off for the run\n\n", *conns, *dur, cpus())
 	all := []phase{
-		{id: "noop", name: "no-op 204 (baseline)", proc: noop, req: noopRequest(noop.url)},
-		{id: "inbound", name: "POST /api/leads/inbound", proc: srv, req: inboundRequest(base, apiKey)},
-		{id: "track", name: "POST /api/track", proc: srv, req: trackRequest(base, apiKey)},
-		{id: "invalid", name: "invalid keys (inbound)", proc: srv, req: invalidKeyRequest(base)},
+		{id: "noop", name: "no-op 204 (baseline)", procs: []*process{noop}, req: noopRequest(noop.url)},
+		{id: "inbound", name: "POST /api/leads/inbound", procs: []*process{srv}, req: inboundRequest(base, apiKey)},
+		{id: "track", name: "POST /api/track", procs: []*process{srv}, req: trackRequest(base, apiKey)},
+		{id: "invalid", name: "invalid keys (inbound)", procs: []*process{srv}, req: invalidKeyRequest(base)},
+	}
+	if pg != nil {
+		all = append(all,
+			phase{id: "inbound-pg", name: "inbound, PostgreSQL", procs: pg[:1], req: inboundRequest(pg[0].url, pgKey)},
+			phase{id: "track-pg", name: "track, PostgreSQL", procs: pg[:1], req: trackRequest(pg[0].url, pgKey)},
+			// Odd and even requests to different instances: leads and
+			// visitors of one stream land on both.
+			phase{id: "inbound-pg2", name: "inbound, PG, 2 instances", procs: pg, req: alternate(inboundRequest(pg[0].url, pgKey), inboundRequest(pg[1].url, pgKey))},
+			phase{id: "track-pg2", name: "track, PG, 2 instances", procs: pg, req: alternate(trackRequest(pg[0].url, pgKey), trackRequest(pg[1].url, pgKey))})
 	}
 	if big != nil {
 		all = append(all,
-			phase{id: "inbound-big", name: "inbound, large database", proc: big, req: inboundRequest(big.url, bigKeys.intake)},
-			phase{id: "track-big", name: "track, large database", proc: big, req: trackRequest(big.url, bigKeys.intake)})
+			phase{id: "inbound-big", name: "inbound, large database", procs: []*process{big}, req: inboundRequest(big.url, bigKeys.intake)},
+			phase{id: "track-big", name: "track, large database", procs: []*process{big}, req: trackRequest(big.url, bigKeys.intake)})
 	}
 	phases := all[:1]
 	for _, id := range wanted {
@@ -165,14 +210,14 @@ func run() error {
 	var baseline float64
 	fmt.Printf("%-26s %10s %9s %9s %8s %10s %11s %11s %5s %7s\n", "phase", "req/s", "p50", "p99", "errors", "peak RSS", "server CPU", "client CPU", "idle", "ratio")
 	for i, ph := range phases {
-		cpu0, self0, idle0 := ph.proc.cpuTime(), selfCPUTime(), machineIdle()
+		cpu0, self0, idle0 := serversCPU(ph.procs), selfCPUTime(), machineIdle()
 		res := load(ph.req, *conns, *dur)
 		perReq := func(d time.Duration) string {
 			return fmt.Sprintf("%.1f µs", float64(d)/float64(time.Microsecond)/float64(max(res.requests, 1)))
 		}
 		serverCPU := "-" // a server given with -target is not ours to measure
-		if ph.proc != nil {
-			serverCPU = perReq(ph.proc.cpuTime() - cpu0)
+		if ph.procs[0] != nil {
+			serverCPU = perReq(serversCPU(ph.procs) - cpu0)
 		}
 		idle := machineIdle() - idle0
 		idlePct := fmt.Sprintf("%.0f%%", 100*idle.Seconds()/(res.elapsed.Seconds()*float64(cpus())))
@@ -180,8 +225,8 @@ func run() error {
 			baseline = res.rate
 		}
 		rss := "-"
-		if ph.proc != nil {
-			rss = fmt.Sprintf("%.1f MB", float64(ph.proc.peakRSS())/(1<<20))
+		if ph.procs[0] != nil {
+			rss = fmt.Sprintf("%.1f MB", float64(serversRSS(ph.procs))/(1<<20))
 		}
 		fmt.Printf("%-26s %10.0f %9s %9s %8d %10s %11s %11s %5s %7.2f\n", ph.name, res.rate, ms(res.p50), ms(res.p99), res.errors, rss,
 			serverCPU, perReq(selfCPUTime()-self0), idlePct, res.rate/baseline)
@@ -192,13 +237,16 @@ func run() error {
 	return nil
 }
 
-var phaseIDs = []string{"noop", "inbound", "track", "invalid", "reads", "inbound-big", "track-big"}
+var phaseIDs = append([]string{"noop", "inbound", "track", "invalid", "reads", "inbound-big", "track-big"}, pgPhaseIDs...)
+
+// pgPhaseIDs are the phases on PostgreSQL, which -postgres adds.
+var pgPhaseIDs = []string{"inbound-pg", "track-pg", "inbound-pg2", "track-pg2"}
 
 type phase struct {
-	id   string
-	name string
-	proc *process
-	req  requestFunc
+	id    string
+	name  string
+	procs []*process // the servers that take the load: CPU is their sum, peak RSS their largest
+	req   requestFunc
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.2fms", float64(d)/1e6) }
@@ -269,6 +317,24 @@ func (p *process) stop() {
 	case <-time.After(10 * time.Second):
 		p.cmd.Process.Kill()
 	}
+}
+
+// serversCPU is the CPU time the servers have used so far, together.
+func serversCPU(ps []*process) time.Duration {
+	var d time.Duration
+	for _, p := range ps {
+		d += p.cpuTime()
+	}
+	return d
+}
+
+// serversRSS is the largest peak RSS of the servers.
+func serversRSS(ps []*process) int64 {
+	var m int64
+	for _, p := range ps {
+		m = max(m, p.peakRSS())
+	}
+	return m
 }
 
 // cpuTime is the CPU time (user and system) the process has used so far.

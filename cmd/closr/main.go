@@ -3,6 +3,8 @@
 //
 //	closr [flags]            serve (default)
 //	closr backup PATH        write a consistent copy of the database to PATH
+//	closr migrate --from FILE --to postgres://…
+//	                         copy a SQLite database into an empty PostgreSQL one
 //
 // --db (or CLOSR_DB) is a SQLite file, the default, or a postgres://
 // address: several instances may then share the database.
@@ -134,12 +136,15 @@ func run(args []string) error {
 	if len(args) > 0 && args[0] == "backup" {
 		return backup(args[1:])
 	}
+	if len(args) > 0 && args[0] == "migrate" {
+		return migrate(args[1:], os.Stdout)
+	}
 	cfg, rest, err := parseFlags("closr", args)
 	if err != nil {
 		return err
 	}
 	if len(rest) > 0 {
-		return fmt.Errorf("unknown command %q (commands: backup)", rest[0])
+		return fmt.Errorf("unknown command %q (commands: backup, migrate)", rest[0])
 	}
 	return serve(cfg)
 }
