@@ -60,7 +60,7 @@ func (postgres) migrations() (fs.FS, string) { return migrationsPG, "migrations_
 // migrationLock is the first of the two keys of the advisory lock held
 // while migrating; the second is the schema's, so that deployments (or
 // tests) in other schemas of the database migrate without waiting on
-// each other. Two-key locks never meet a team's (lockTeam), which has one.
+// each other. A team's lock (lockTeam) has the schema's first.
 const migrationLock = 0x436c6f73
 
 const migrationKeys = "?, hashtext(current_schema())"
@@ -90,8 +90,12 @@ func (postgres) optimizeSQL() string {
 
 func (postgres) finishTx(context.Context, writeTx) error { return nil }
 
+// lockTeam's key is the schema's and the team's, as the migration lock's:
+// advisory locks belong to the database, and deployments (or tests) in
+// other schemas have teams of the same ids. An id past 2^31 shares its
+// lock with another team's, which only makes the two wait for each other.
 func (postgres) lockTeam(ctx context.Context, tx writeTx, teamID int64) (bool, error) {
-	_, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock(?)", teamID)
+	_, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock(hashtext(current_schema()), ?)", int32(teamID))
 	return err == nil, err
 }
 
