@@ -263,6 +263,11 @@ func (db *DB) APIKeyByHash(ctx context.Context, hash [32]byte) (APIKey, error) {
 // agent is refused with ErrForbidden, and a key of another team, revoked
 // or expired, with ErrNotFound.
 func (db *DB) activeKeyForUpdate(ctx context.Context, tx writeTx, teamID, keyID, actorID int64, now time.Time) (APIKey, []byte, error) {
+	// A write made with the key holds this lock while it checks the key
+	// (keyStillActive): a revoke waits for it, or it sees the revoke.
+	if err := tx.lockTeam(ctx, teamID); err != nil {
+		return APIKey{}, nil, err
+	}
 	if _, err := manager(ctx, tx, teamID, actorID); err != nil {
 		return APIKey{}, nil, err
 	}

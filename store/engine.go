@@ -31,8 +31,9 @@ type engine interface {
 	// finishTx runs last in every write transaction that wrote.
 	finishTx(ctx context.Context, tx writeTx) error
 	// lockTeam serializes, across instances, the bodies of one team that
-	// check and then write (dedupe, key limit, owner, invitations).
-	lockTeam(ctx context.Context, tx writeTx, teamID int64) error
+	// check and then write (dedupe, key limit, owner, invitations); held
+	// says it took a lock that lasts until the transaction ends.
+	lockTeam(ctx context.Context, tx writeTx, teamID int64) (held bool, err error)
 	// keyRowActive checks in the transaction that the key is still active,
 	// holding it so that a revoke elsewhere waits for the commit.
 	keyRowActive(ctx context.Context, tx writeTx, keyID, now int64) (bool, error)

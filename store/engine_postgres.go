@@ -24,8 +24,8 @@ var migrationsPG embed.FS
 
 // postgres is the shared store: any number of instances on one database.
 // What the single writer made atomic on SQLite is made so here by a
-// per-team advisory lock and a shared lock on the key row (see lockTeam
-// and keyRowActive).
+// per-team advisory lock, held by a transaction for one team only (see
+// wtx.lockTeam and keyRowActive).
 type postgres struct{}
 
 func (postgres) open(ctx context.Context, addr string, opt Options) (w, r *sql.DB, err error) {
@@ -60,7 +60,7 @@ func (postgres) migrations() (fs.FS, string) { return migrationsPG, "migrations_
 // migrationLock is the first of the two keys of the advisory lock held
 // while migrating; the second is the schema's, so that deployments (or
 // tests) in other schemas of the database migrate without waiting on
-// each other. Two-key locks never meet a team's (lockTeam), which has one.
+// each other. A team's lock (lockTeam) has one key, not two.
 const migrationLock = 0x436c6f73
 
 const migrationKeys = "?, hashtext(current_schema())"
@@ -96,16 +96,20 @@ func (postgres) finishTx(context.Context, writeTx) error { return nil }
 // the same small numbers, do not wait on each other.
 const teamLockKey = "(hashtext(current_schema())::bigint << 32) # ?"
 
-func (postgres) lockTeam(ctx context.Context, tx writeTx, teamID int64) error {
+func (postgres) lockTeam(ctx context.Context, tx writeTx, teamID int64) (bool, error) {
 	_, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock("+teamLockKey+")", teamID)
-	return err
+	return err == nil, err
 }
 
-// keyRowActive takes a shared lock on the key's row: a revoke on another
-// instance waits for this transaction, or, committed first, leaves no row.
+// keyRowActive reads the key's row once the team's lock is held
+// (keyStillActive takes it first). Everything that ends a key takes that
+// lock too (activeKeyForUpdate), so a revoke on another instance either
+// committed before this read, which sees it, or waits for this
+// transaction to commit. A row lock (FOR SHARE) would do the same but
+// deadlock with the usage flush's updates of the key row.
 func (postgres) keyRowActive(ctx context.Context, tx writeTx, keyID, now int64) (bool, error) {
 	var one int
-	err := tx.QueryRowContext(ctx, `SELECT 1 FROM api_keys k WHERE k.id = ? AND `+activeKey+` FOR SHARE`, keyID, now).Scan(&one)
+	err := tx.QueryRowContext(ctx, `SELECT 1 FROM api_keys k WHERE k.id = ? AND `+activeKey, keyID, now).Scan(&one)
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, nil
 	}

@@ -56,7 +56,7 @@ func (sqliteEngine) optimizeSQL() string { return "PRAGMA optimize = 0x10002" }
 func (sqliteEngine) finishTx(ctx context.Context, tx writeTx) error { return indexQueuedLeads(ctx, tx) }
 
 // lockTeam: the single writer already runs one body at a time.
-func (sqliteEngine) lockTeam(context.Context, writeTx, int64) error { return nil }
+func (sqliteEngine) lockTeam(context.Context, writeTx, int64) (bool, error) { return false, nil }
 
 // keyRowActive: the key index in memory is the truth, since this process
 // makes every revoke, after its commit and before the next transaction.

@@ -195,7 +195,7 @@ func (ix *keyIndex) isActive(id int64, now func() time.Time) bool {
 // transaction: a request whose key was revoked (or expired) while it was
 // being read or queued stores nothing, whichever instance revoked it. 0 is
 // no key (e.g. a test's direct store call).
-func (db *DB) keyStillActive(ctx context.Context, tx writeTx, keyID int64) error {
+func (db *DB) keyStillActive(ctx context.Context, tx writeTx, teamID, keyID int64) error {
 	if keyID == 0 {
 		return nil
 	}
@@ -203,6 +203,9 @@ func (db *DB) keyStillActive(ctx context.Context, tx writeTx, keyID int64) error
 	// moment ago: the row decides.
 	if tx.noted(batchNote{noteKeyRevoked, keyID}) || !db.peers.shared() && !db.keys.isActive(keyID, db.now) {
 		return refuse(ErrKeyRevoked)
+	}
+	if err := tx.lockTeam(ctx, teamID); err != nil { // see keyRowActive
+		return err
 	}
 	if ok, err := db.eng.keyRowActive(ctx, tx, keyID, db.now().Unix()); err != nil || !ok {
 		return cmp.Or(err, refuse(ErrKeyRevoked))

@@ -75,7 +75,7 @@ func (db *DB) IngestLead(ctx context.Context, in LeadInput) (IngestResult, error
 
 func (db *DB) ingestLead(ctx context.Context, tx writeTx, in LeadInput, linkPending bool) (IngestResult, error) {
 	var res IngestResult
-	if err := db.keyStillActive(ctx, tx, in.KeyID); err != nil {
+	if err := db.keyStillActive(ctx, tx, in.TeamID, in.KeyID); err != nil {
 		return res, err
 	}
 	// One lead per person: no other instance may add the team's lead for

@@ -61,6 +61,7 @@ type DB struct {
 	quit        chan struct{}
 	stopped     chan struct{}
 	reruns      atomic.Int64 // batches run a second time, with savepoints (tests read it)
+	deadlocks   atomic.Int64 // bodies run again after PostgreSQL broke a deadlock (tests and the bench read it)
 	stmts       *stmtCache   // used only by the writer goroutine
 	keys        keyIndex
 	// visitors and pending speed up the tracker and ingest paths. Writes

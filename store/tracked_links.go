@@ -48,7 +48,7 @@ func (db *DB) NewTrackedLink(ctx context.Context, teamID, leadID, agentID, keyID
 	h := sha256.Sum256([]byte(token))
 	l := TrackedLink{LeadID: leadID, URL: url, CreatedAt: db.now().UTC().Truncate(time.Second)}
 	err := db.write(ctx, func(ctx context.Context, tx writeTx) error {
-		if err := db.keyStillActive(ctx, tx, keyID); err != nil {
+		if err := db.keyStillActive(ctx, tx, teamID, keyID); err != nil {
 			return err
 		}
 		var one int

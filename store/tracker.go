@@ -43,7 +43,7 @@ func (db *DB) RecordPageView(ctx context.Context, in PageViewInput) error {
 	at := in.At.Unix()
 	visitor, fresh := db.visitors.get(in.TeamID, in.VisitorID, at)
 	err := db.write(ctx, func(ctx context.Context, tx writeTx) error {
-		if err := db.keyStillActive(ctx, tx, in.KeyID); err != nil {
+		if err := db.keyStillActive(ctx, tx, in.TeamID, in.KeyID); err != nil {
 			return err
 		}
 		if !fresh {
@@ -88,7 +88,7 @@ func (db *DB) RecordPageView(ctx context.Context, in PageViewInput) error {
 func (db *DB) Identify(ctx context.Context, in IdentifyInput) (int64, error) {
 	var leadID int64
 	err := db.write(ctx, func(ctx context.Context, tx writeTx) error {
-		if err := db.keyStillActive(ctx, tx, in.KeyID); err != nil {
+		if err := db.keyStillActive(ctx, tx, in.TeamID, in.KeyID); err != nil {
 			return err
 		}
 		// The lead may be arriving on another instance: one of the two

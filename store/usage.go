@@ -212,7 +212,17 @@ func (db *DB) FlushUsage(ctx context.Context) error {
 	return nil
 }
 
+// usageFlushLock is the lock a usage flush takes in place of a team's: it
+// updates keys and counters of many teams, so it shares its transaction
+// with no team's lock (it would wait for rows a team's lock holder of
+// another instance holds, while that one waits for the team), and the
+// instances' flushes run one at a time. Team ids are positive.
+const usageFlushLock = -1
+
 func writeUsage(ctx context.Context, tx writeTx, buf *usage) error {
+	if err := tx.lockTeam(ctx, usageFlushLock); err != nil {
+		return err
+	}
 	for d, dc := range buf.days {
 		n := dc.n
 		if _, err := tx.ExecContext(ctx, `INSERT INTO key_usage (key_id, day, team_id, leads_created, leads_updated, page_views,

@@ -20,7 +20,13 @@ type writeReq struct {
 	ctx  context.Context
 	fn   func(ctx context.Context, tx writeTx) error
 	done chan error
+	// deadlocks counts the runs PostgreSQL ended for a deadlock.
+	deadlocks int
 }
+
+// errNextTransaction: the body needs a team lock while its transaction
+// holds another's (wtx.lockTeam); it runs in the next one.
+var errNextTransaction = errors.New("another team's lock is held")
 
 // write runs fn inside a transaction on the single writer connection and
 // returns once that transaction is committed (or fn's changes are rolled
@@ -127,12 +133,14 @@ func drain(ch chan *writeReq, batch []*writeReq) []*writeReq {
 // the batch again with a savepoint around each body, so that only the
 // failing caller's changes are undone.
 //
-// On PostgreSQL a body may also fail because another instance's
-// transaction deadlocked with this one: such bodies (and only they, the
-// others having committed or failed for good) run again in a new
+// On PostgreSQL a transaction holds one team's lock at most: a body of
+// another team runs in the next transaction. A body may still fail
+// because another instance's transaction deadlocked with this one (two
+// updates of the same rows in another order): such bodies (and only they,
+// the others having committed or failed for good) run again in a new
 // transaction, up to maxAttempts times.
 func (db *DB) commit(batch []*writeReq) {
-	for attempt := 1; len(batch) > 0; attempt++ {
+	for len(batch) > 0 {
 		results, retry := db.runBatch(batch, false)
 		if retry {
 			db.reruns.Add(1)
@@ -140,7 +148,13 @@ func (db *DB) commit(batch []*writeReq) {
 		}
 		var again []*writeReq
 		for i, req := range batch {
-			if attempt < maxAttempts && db.eng.retryable(results[i]) {
+			if errors.Is(results[i], errNextTransaction) {
+				again = append(again, req)
+				continue
+			}
+			if db.eng.retryable(results[i]) && req.deadlocks < maxAttempts-1 {
+				req.deadlocks++
+				db.deadlocks.Add(1)
 				again = append(again, req)
 				continue
 			}

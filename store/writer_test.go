@@ -171,7 +171,7 @@ func TestRefusalDoesNotRerunTheBatch(t *testing.T) {
 		t.Fatal(err)
 	}
 	var runs1, runs2 int
-	revoked := request(func(ctx context.Context, tx writeTx) error { return db.keyStillActive(ctx, tx, k.ID) })
+	revoked := request(func(ctx context.Context, tx writeTx) error { return db.keyStillActive(ctx, tx, k.TeamID, k.ID) })
 	batch := []*writeReq{request(insertTeam("a1", &runs1)), revoked, request(insertTeam("a2", &runs2))}
 	commitTogether(db, batch)
 	for i, want := range []error{nil, ErrKeyRevoked, nil} {

@@ -27,7 +27,8 @@ type writeTx interface {
 	// lockTeam holds the team until the transaction ends, so that a body
 	// that checks and then writes (one lead per person, the key limit, one
 	// owner, single-use invitations) is atomic across instances sharing
-	// PostgreSQL. SQLite's single writer needs nothing.
+	// PostgreSQL. SQLite's single writer needs nothing. A body calls it
+	// before it writes: it may refuse (errNextTransaction).
 	lockTeam(ctx context.Context, teamID int64) error
 	// notify tells the other instances sharing the database of a change
 	// to something they cache, when the transaction commits (see peers).
@@ -63,13 +64,34 @@ type wtx struct {
 
 	channel string // where notify sends; "" on SQLite
 
+	// locked is the team (or usageFlushLock) whose lock the transaction
+	// holds, 0 for none. See lockTeam.
+	locked int64
+
 	caller int         // the batch position of the body now running
 	hooks  []afterHook // run in order once the transaction commits
 	notes  []batchNote
 }
 
+// lockTeam takes the team's lock, or refuses with errNextTransaction when
+// the transaction already holds another's: the writer runs the body again
+// in a later transaction. Holding one lock at a time, two instances'
+// transactions can never wait for each other's in a cycle (a deadlock
+// costs PostgreSQL's deadlock_timeout, a second, and a rerun). SQLite
+// holds no locks and batches any teams together.
 func (tx *wtx) lockTeam(ctx context.Context, teamID int64) error {
-	return tx.eng.lockTeam(ctx, tx, teamID)
+	switch tx.locked {
+	case teamID:
+		return nil
+	case 0:
+	default:
+		return refuse(errNextTransaction)
+	}
+	held, err := tx.eng.lockTeam(ctx, tx, teamID)
+	if held {
+		tx.locked = teamID
+	}
+	return err
 }
 
 func (tx *wtx) note(n batchNote) { tx.notes = append(tx.notes, n) }
