@@ -269,17 +269,27 @@ func TestBrowserAPIKeysFlow(t *testing.T) {
 
 	// Log out and back in; a wrong password first.
 	var loginErr string
-	err := chromedp.Run(ctx,
-		chromedp.Click(`.signout button`, chromedp.ByQuery),
-		chromedp.WaitVisible(`#email`, chromedp.ByQuery),
-		chromedp.SendKeys("#email", "ana@example.com", chromedp.ByQuery),
-		chromedp.SendKeys("#password", "not my password", chromedp.ByQuery),
-		chromedp.Click(`button[type=submit].primary`, chromedp.ByQuery),
-		chromedp.Text(`[data-testid="login-error"]`, &loginErr, chromedp.ByQuery),
-		chromedp.SendKeys("#password", "correct horse battery", chromedp.ByQuery),
-		chromedp.Click(`button[type=submit].primary`, chromedp.ByQuery),
-		chromedp.WaitVisible(`[data-testid="api-keys-card"]`, chromedp.ByQuery),
-	)
+	err := follow(ctx, `.signout button`)
+	if err == nil {
+		err = chromedp.Run(ctx,
+			chromedp.WaitVisible(`#email`, chromedp.ByQuery),
+			chromedp.SendKeys("#email", "ana@example.com", chromedp.ByQuery),
+			chromedp.SendKeys("#password", "not my password", chromedp.ByQuery))
+	}
+	if err == nil {
+		err = follow(ctx, `button[type=submit].primary`)
+	}
+	if err == nil {
+		err = chromedp.Run(ctx,
+			chromedp.Text(`[data-testid="login-error"]`, &loginErr, chromedp.ByQuery),
+			chromedp.SendKeys("#password", "correct horse battery", chromedp.ByQuery))
+	}
+	if err == nil {
+		err = follow(ctx, `button[type=submit].primary`)
+	}
+	if err == nil {
+		err = chromedp.Run(ctx, chromedp.WaitVisible(`[data-testid="api-keys-card"]`, chromedp.ByQuery))
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -385,3 +395,12 @@ func TestBrowserAPIKeysFlow(t *testing.T) {
 
 // awaitPromise makes Evaluate wait for a returned promise.
 func awaitPromise(p *runtime.EvaluateParams) *runtime.EvaluateParams { return p.WithAwaitPromise(true) }
+
+// follow clicks what leads to another page (a link, a form's submit button)
+// and waits until that page has loaded. A query run while the old page is
+// being replaced can hold a node of it that is gone a moment later
+// (chromedp's "No node with given id found").
+func follow(ctx context.Context, sel string) error {
+	_, err := chromedp.RunResponse(ctx, chromedp.Click(sel, chromedp.ByQuery))
+	return err
+}
