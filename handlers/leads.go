@@ -44,7 +44,7 @@ func (s *Server) leadsPage(c echo.Context) error {
 			return err
 		}
 	}
-	total, err := s.store.CountLeads(ctx, a.TeamID, req.q, req.filter, searchCountCap)
+	total, atLeast, err := s.store.CountLeads(ctx, a.TeamID, req.q, req.filter, searchCountCap)
 	if errors.Is(err, store.ErrSearchTooShort) {
 		list.Notice = fmt.Sprintf("Type at least %d characters to search.", store.MinSearchLen)
 		return render(c, http.StatusBadRequest, views.LeadsPage(page(c, "Leads", "leads"), list))
@@ -52,7 +52,7 @@ func (s *Server) leadsPage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	list.Total, list.TotalCapped = total, req.narrowed() && total >= searchCountCap
+	list.Total, list.TotalCapped = total, req.narrowed() && atLeast
 	if !list.TotalCapped {
 		list.Pages = (total + leadsPerPage - 1) / leadsPerPage
 	}

@@ -61,10 +61,10 @@ func (s *Server) toolSearchLeads(ctx context.Context, _ *mcp.CallToolRequest, in
 		// searching again (a rare term's search costs the most).
 		out.Total = in.Offset + len(leads)
 	} else {
-		if out.Total, err = s.store.CountLeads(ctx, team, in.Query, store.LeadFilter{}, searchCountCap); err != nil {
+		if out.Total, out.TotalCapped, err = s.store.CountLeads(ctx, team, in.Query, store.LeadFilter{}, searchCountCap); err != nil {
 			return nil, searchLeadsOut{}, toolFailed(ctx, "search_leads", err)
 		}
-		out.TotalCapped = in.Query != "" && out.Total >= searchCountCap
+		out.TotalCapped = out.TotalCapped && in.Query != ""
 	}
 	if err := s.stillActive(ctx, caller); err != nil {
 		return nil, searchLeadsOut{}, err

@@ -39,8 +39,8 @@ func (h *hangingReads) RecentVisitors(ctx context.Context, _ int64, _ time.Time,
 	return nil, 0, h.hang(ctx)
 }
 
-func (h *hangingReads) CountLeads(ctx context.Context, _ int64, _ string, _ store.LeadFilter, _ int) (int, error) {
-	return 0, h.hang(ctx)
+func (h *hangingReads) CountLeads(ctx context.Context, _ int64, _ string, _ store.LeadFilter, _ int) (int, bool, error) {
+	return 0, false, h.hang(ctx)
 }
 
 // stopped waits for the hanging read to end and checks that it ended

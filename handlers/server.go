@@ -80,7 +80,7 @@ type KeyStore interface {
 type LeadStore interface {
 	IngestLead(ctx context.Context, in store.LeadInput) (store.IngestResult, error)
 	Leads(ctx context.Context, teamID int64, text string, r store.LeadRange) ([]store.Lead, error)
-	CountLeads(ctx context.Context, teamID int64, text string, f store.LeadFilter, upTo int) (int, error)
+	CountLeads(ctx context.Context, teamID int64, text string, f store.LeadFilter, upTo int) (n int, atLeast bool, err error)
 	Lead(ctx context.Context, teamID, id int64) (store.Lead, error)
 	LeadSubmissions(ctx context.Context, teamID, leadID, before int64, limit int) (store.SubmissionPage, error)
 	SubmissionRaw(ctx context.Context, teamID, leadID, id int64, max int) (store.RawBody, error)

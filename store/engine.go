@@ -41,10 +41,14 @@ type engine interface {
 	// (a deadlock): its bodies are run again in a new one.
 	retryable(err error) bool
 	// search is a page of the leads text finds (see DB.Leads), f's
-	// values being filter (filterArgs); countMatches counts them up to
-	// upTo.
+	// values being filter (filterArgs); countMatches counts those of an
+	// unfiltered search up to upTo.
 	search(teamID int64, text string, up bool, f LeadFilter, before, after LeadCursor, limit, skip int, filter []any) (string, []any)
-	countMatches(teamID int64, text string, f LeadFilter, upTo int, filter []any) (string, []any)
+	countMatches(teamID int64, text string, upTo int) (string, []any)
+	// countFilteredMatches reads two counts: of what it looked at (at most
+	// work: matches of the text, or leads of f), and of those that match
+	// both the text and f.
+	countFilteredMatches(teamID int64, text string, f LeadFilter, filter []any) (q string, args []any, work int)
 }
 
 // engineFor picks the engine by the database address.

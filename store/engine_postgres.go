@@ -144,10 +144,20 @@ func (postgres) search(teamID int64, text string, up bool, f LeadFilter, before,
 		append(append([]any{teamID, before.ID, after.ID, limit, skip}, args...), filter...)
 }
 
-func (postgres) countMatches(teamID int64, text string, f LeadFilter, upTo int, filter []any) (string, []any) {
+func (postgres) countMatches(teamID int64, text string, upTo int) (string, []any) {
 	cond, args := pgMatch(text, 3)
-	return `SELECT count(*) FROM (SELECT 1 FROM leads WHERE team_id = ?1 AND ` + cond + filterSQL(f, 3+len(args)) + ` LIMIT ?2) AS matches`,
-		append(append([]any{teamID, upTo}, args...), filter...)
+	return `SELECT count(*) FROM (SELECT 1 FROM leads WHERE team_id = ?1 AND (` + cond + `) LIMIT ?2) AS matches`,
+		append([]any{teamID, upTo}, args...)
+}
+
+// countFilteredMatches looks at the text's first matches (by the trigram
+// index) and counts those f keeps. Arguments: team, the most to look at,
+// the patterns, then filterArgs.
+func (postgres) countFilteredMatches(teamID int64, text string, f LeadFilter, filter []any) (string, []any, int) {
+	cond, args := pgMatch(text, 3)
+	return `SELECT count(*), count(*) FILTER (WHERE hit) FROM (SELECT (true` + filterSQL(f, 3+len(args)) + `) AS hit
+		FROM leads WHERE team_id = ?1 AND (` + cond + `) LIMIT ?2) AS looked`,
+		append(append([]any{teamID, SearchCountWork}, args...), filter...), SearchCountWork
 }
 
 // pgMatch is the search condition, its patterns bound from ?n: the text

@@ -74,9 +74,18 @@ func (sqliteEngine) search(teamID int64, text string, up bool, f LeadFilter, bef
 	return searchSQL(up, f), append([]any{teamID, hi, lo, limit, skip, match}, filter...)
 }
 
-func (sqliteEngine) countMatches(teamID int64, text string, f LeadFilter, upTo int, filter []any) (string, []any) {
+func (sqliteEngine) countMatches(teamID int64, text string, upTo int) (string, []any) {
 	match, _ := matchQuery(text)
-	return matchCountSQL(f), append([]any{match, teamID << teamShift, (teamID + 1) << teamShift, upTo}, filter...)
+	return matchCountSQL, []any{match, teamID << teamShift, (teamID + 1) << teamShift, upTo}
+}
+
+func (sqliteEngine) countFilteredMatches(teamID int64, text string, f LeadFilter, filter []any) (string, []any, int) {
+	match, _ := matchQuery(text)
+	work := SearchCountWork
+	if f.lookupEach() {
+		work = FilterLookups
+	}
+	return filteredMatchCountSQL(f), append([]any{match, teamID << teamShift, (teamID + 1) << teamShift, work}, filter...), work
 }
 
 // sqliteUnavailable reports whether err is SQLite saying the database

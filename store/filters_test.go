@@ -83,7 +83,7 @@ func TestHotFilter(t *testing.T) {
 	if got, want := list(ana.TeamID, "", LeadFilter{Hot: true}), []int64{second, third, first}; !slices.Equal(got, want) {
 		t.Errorf("hot = %v, want %v (cool %d, test %d)", got, want, cool, test)
 	}
-	if n, _ := db.CountLeads(ctx, ana.TeamID, "", LeadFilter{Hot: true}, 100); n != 3 {
+	if n, _, _ := db.CountLeads(ctx, ana.TeamID, "", LeadFilter{Hot: true}, 100); n != 3 {
 		t.Errorf("hot count = %d, want 3", n)
 	}
 	if got := list(bo.TeamID, "", LeadFilter{Hot: true}); !slices.Equal(got, []int64{other}) {
@@ -98,7 +98,7 @@ func TestHotFilter(t *testing.T) {
 	if got := list(ana.TeamID, "cool@", LeadFilter{Hot: true}); len(got) != 0 {
 		t.Errorf("hot matching cool@ = %v, want none", got)
 	}
-	if n, _ := db.CountLeads(ctx, ana.TeamID, "example", LeadFilter{Hot: true}, 100); n != 3 {
+	if n, _, _ := db.CountLeads(ctx, ana.TeamID, "example", LeadFilter{Hot: true}, 100); n != 3 {
 		t.Errorf("hot search count = %d, want 3", n)
 	}
 	// A real submission makes the test lead real, and hot.
@@ -163,7 +163,7 @@ func TestTestsFilter(t *testing.T) {
 	if got, want := list(LeadRange{After: LeadCursor{t0.Unix(), t1}}), []int64{t3, t2}; !slices.Equal(got, want) {
 		t.Errorf("tests above t1 = %v, want %v", got, want)
 	}
-	if n, _ := db.CountLeads(ctx, ana.TeamID, "", LeadFilter{Tests: true}, 100); n != 3 {
+	if n, _, _ := db.CountLeads(ctx, ana.TeamID, "", LeadFilter{Tests: true}, 100); n != 3 {
 		t.Errorf("tests count = %d, want 3", n)
 	}
 	if got, err := db.Leads(ctx, ana.TeamID, "t2@", LeadRange{LeadFilter: LeadFilter{Tests: true}, Limit: 10}); err != nil || !slices.Equal(ids(got), []int64{t2}) {
@@ -200,7 +200,7 @@ func TestTestsFilter(t *testing.T) {
 	if got := search("t2@", LeadFilter{NeedsContact: true}, LeadRange{}); len(got) != 0 {
 		t.Errorf("needing contact, matching t2@ = %v, want none", got)
 	}
-	if n, _ := db.CountLeads(ctx, ana.TeamID, "example", tests, 100); n != 3 {
+	if n, _, _ := db.CountLeads(ctx, ana.TeamID, "example", tests, 100); n != 3 {
 		t.Errorf("tests matching example counted %d, want 3", n)
 	}
 	ingest(ana.TeamID, "t2@example.com", false, t0.Add(4*time.Minute)) // a real submission
@@ -365,5 +365,62 @@ func TestHotUntilTriggersUseIndexes(t *testing.T) {
 				t.Errorf("%s reads a whole table: %q", trigger, line)
 			}
 		}
+	}
+}
+
+// A search with a filter counts among the text's first SearchCountWork
+// matches only: a common word with few leads passing the filter read every
+// match of the word before (0.5 s at a million leads). Past that many
+// matches the count is a lower bound and says so; within it, exact.
+// Not parallel: it changes SearchCountWork.
+func TestSearchWithFilterCountsBoundedWork(t *testing.T) {
+	db := openTestDB(t)
+	ctx := context.Background()
+	ana, bo := addTeam(t, db, "ana@example.com"), addTeam(t, db, "bo@example.com")
+	// 8 leads asking about the harbor: Zillow's are 0, 3 and 6; 1 and 4
+	// came with neither email nor phone.
+	for i := range 8 {
+		in := LeadInput{TeamID: ana.TeamID, Name: "Buyer", Message: "Is the harbor house still for sale?", Source: "Web", Raw: []byte("{}"), At: time.Now()}
+		if i%3 == 0 {
+			in.Source = "Zillow"
+		}
+		if i%3 != 1 {
+			in.Email = strings.Repeat("b", i+1) + "@example.com"
+		}
+		if _, err := db.IngestLead(ctx, in); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Another team's Zillow lead about the harbor counts nowhere.
+	if _, err := db.IngestLead(ctx, LeadInput{TeamID: bo.TeamID, Email: "x@example.com", Message: "harbor", Source: "Zillow", Raw: []byte("{}"), At: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	zillow, noContact := LeadFilter{Source: "Zillow"}, LeadFilter{NeedsContact: true}
+	for _, tc := range []struct {
+		work    int
+		f       LeadFilter
+		n       int // exact, or the most a lower bound may say
+		atLeast bool
+	}{
+		{100, zillow, 3, false},
+		{100, noContact, 3, false},
+		{100, LeadFilter{Source: "Zillow", NeedsContact: true}, 0, false},
+		// 4 of the 8 matches looked at (which 4 is the engine's
+		// business): a lower bound.
+		{4, zillow, 3, true},
+		{4, noContact, 3, true},
+		{8, zillow, 3, true}, // all 8 looked at: the limit was reached, so maybe more
+	} {
+		SearchCountWork = tc.work
+		n, atLeast, err := db.CountLeads(ctx, ana.TeamID, "harbor", tc.f, 1000)
+		exact := !tc.atLeast
+		if err != nil || atLeast != tc.atLeast || exact && n != tc.n || n > tc.n {
+			t.Errorf("work %d, %+v: %d (at least: %v), %v; want %d (at least: %v)", tc.work, tc.f, n, atLeast, err, tc.n, tc.atLeast)
+		}
+	}
+	SearchCountWork = 10000
+	// The cap still holds: two of three is "at least two".
+	if n, atLeast, _ := db.CountLeads(ctx, ana.TeamID, "harbor", zillow, 2); n != 2 || !atLeast {
+		t.Errorf("capped at 2: %d, %v", n, atLeast)
 	}
 }

@@ -92,7 +92,7 @@ func TestInstancesDedupeOnePersonIntoOneLead(t *testing.T) {
 		if n := countRows(t, addr, "SELECT count(*) FROM submissions WHERE team_id = ?", team); n != 2*people*rounds {
 			t.Errorf("team %d: %d submissions, want %d", team, n, 2*people*rounds)
 		}
-		if n, err := one.CountLeads(ctx, team, "", store.LeadFilter{}, 0); err != nil || n != people*rounds {
+		if n, _, err := one.CountLeads(ctx, team, "", store.LeadFilter{}, 0); err != nil || n != people*rounds {
 			t.Errorf("team %d: lead count %d, %v; want %d", team, n, err, people*rounds)
 		}
 	}

@@ -350,39 +350,80 @@ func matchesSQL(param string) string {
 // CountLeads counts the team's leads: all of them (kept by a trigger, so
 // exact and free), or those text or f finds, counted up to upTo: counting
 // every match of a common word would read a large part of the index.
-func (db *DB) CountLeads(ctx context.Context, teamID int64, text string, f LeadFilter, upTo int) (int, error) {
+// atLeast says the count stopped early, at upTo or, for a search with a
+// filter, once it had looked at the first SearchCountWork matches of the
+// text (or, on SQLite, the filter's first FilterLookups test leads, looked
+// up one by one): at least n leads match.
+func (db *DB) CountLeads(ctx context.Context, teamID int64, text string, f LeadFilter, upTo int) (n int, atLeast bool, err error) {
 	match, err := matchQuery(text)
 	if err != nil {
-		return 0, err
+		return 0, false, err
 	}
-	var n int
 	switch {
+	case match != "" && f != LeadFilter{}:
+		// Few of a common word's matches may pass the filter: counting
+		// them all read every match (half a second at a million leads).
+		var looked int
+		q, args, work := db.eng.countFilteredMatches(teamID, text, f, filterArgs(f, db.now()))
+		looked, n, err = queryPair(ctx, db, q, args...)
+		atLeast = looked >= work || n >= upTo
+		n = min(n, upTo)
 	case match != "":
-		q, args := db.eng.countMatches(teamID, text, f, upTo, filterArgs(f, db.now()))
+		q, args := db.eng.countMatches(teamID, text, upTo)
 		n, err = queryOne(ctx, db, scanInt, q, args...)
+		atLeast = upTo > 0 && n >= upTo
 	case f != LeadFilter{}:
 		n, err = queryOne(ctx, db, scanInt, filterCountSQL(f), append([]any{teamID, upTo}, filterArgs(f, db.now())...)...)
+		atLeast = upTo > 0 && n >= upTo
 	default:
 		n, err = queryOne(ctx, db, scanInt, leadCountSQL, teamID)
 	}
 	if err != nil {
-		return 0, fmt.Errorf("count leads: %w", err)
+		return 0, false, fmt.Errorf("count leads: %w", err)
 	}
-	return n, nil
+	return n, atLeast, nil
+}
+
+// SearchCountWork is how many of a text's matches a search with a filter
+// counts among at most; FilterLookups how many of a small filter's leads
+// (Tests, on SQLite) it looks up in the search index, each a lookup of
+// its own.
+// Variables so that tests can count past them with few leads.
+var (
+	SearchCountWork = 10000
+	FilterLookups   = 20
+)
+
+// queryPair reads a row of two integers.
+func queryPair(ctx context.Context, db *DB, q string, args ...any) (a, b int, err error) {
+	type pair struct{ a, b int }
+	p, err := queryOne(ctx, db, func(sc scanner) (pair, error) {
+		var p pair
+		err := sc.Scan(&p.a, &p.b)
+		return p, err
+	}, q, args...)
+	return p.a, p.b, err
 }
 
 const leadCountSQL = `SELECT lead_count FROM teams WHERE id = ?`
 
-// matchCountSQL counts a search's matches, with f read as searchSQL
-// does. Arguments: the FTS5 query, the team's rowid range, the cap, then
-// filterArgs.
-func matchCountSQL(f LeadFilter) string {
+// matchCountSQL counts a search's matches (a search with a filter:
+// filteredMatchCountSQL). Arguments: the FTS5 query, the team's rowid
+// range, the cap.
+const matchCountSQL = `SELECT count(*) FROM (SELECT 1 FROM leads_fts f WHERE leads_fts MATCH ?1 AND rowid >= ?2 AND rowid < ?3 LIMIT ?4) AS matches`
+
+// filteredMatchCountSQL reads how many matches of the FTS5 query ?1 in the
+// team's rowids [?2, ?3) it looked at, at most ?4, and how many of them f
+// keeps (f's values from ?5): the first ?4 of f's leads looked up one by
+// one when f keeps few (lookupEach), else the first ?4 matches checked
+// against f's set or on their rows (matchFilterSQL).
+func filteredMatchCountSQL(f LeadFilter) string {
 	if f.lookupEach() {
-		return `SELECT count(*) FROM (SELECT 1 FROM leads c INDEXED BY ` + filterIndex(f) + `
-			WHERE c.team_id = ?2 >> ` + fmt.Sprint(teamShift) + filterSQL(f, 5) + ` AND ` + matchesSQL("?1") + ` AND ?3 > 0 LIMIT ?4) AS matches`
+		return `SELECT count(*), coalesce(sum(hit), 0) FROM (SELECT ` + matchesSQL("?1") + ` AS hit FROM leads c INDEXED BY ` + filterIndex(f) + `
+			WHERE c.team_id = ?2 >> ` + fmt.Sprint(teamShift) + filterSQL(f, 5) + ` AND ?3 > 0 LIMIT ?4) AS looked`
 	}
-	return `SELECT count(*) FROM (SELECT 1 FROM leads_fts f WHERE leads_fts MATCH ?1 AND rowid >= ?2 AND rowid < ?3` +
-		matchFilterSQL(f, "?2 >> "+fmt.Sprint(teamShift), 5) + ` LIMIT ?4) AS matches`
+	return `SELECT count(*), coalesce(sum(hit), 0) FROM (SELECT ` + strings.TrimPrefix(matchFilterSQL(f, "?2 >> "+fmt.Sprint(teamShift), 5), " AND ") + ` AS hit
+		FROM leads_fts f WHERE leads_fts MATCH ?1 AND rowid >= ?2 AND rowid < ?3 LIMIT ?4) AS looked`
 }
 
 // filterCountSQL counts a filter's leads on its index. Arguments: team,

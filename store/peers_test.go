@@ -137,7 +137,7 @@ func TestInstancesRevokeReachesOthers(t *testing.T) {
 	if _, err := b.APIKeyByHash(ctx, store.HashKey(key)); !errors.Is(err, store.ErrKeyRevoked) {
 		t.Fatalf("B's lookup of the revoked key: %v, want ErrKeyRevoked", err)
 	}
-	if n, err := a.CountLeads(ctx, owner.TeamID, "", store.LeadFilter{}, 10); err != nil || n != 0 {
+	if n, _, err := a.CountLeads(ctx, owner.TeamID, "", store.LeadFilter{}, 10); err != nil || n != 0 {
 		t.Fatalf("%d leads stored with the revoked key (%v)", n, err)
 	}
 

@@ -107,7 +107,7 @@ func TestLeadPages(t *testing.T) {
 	if _, err := db.Leads(ctx, ana.TeamID, "", LeadRange{Skip: MaxSkip + 1, Limit: 10}); !errors.Is(err, ErrSkipTooFar) {
 		t.Errorf("skip past MaxSkip: %v, want ErrSkipTooFar", err)
 	}
-	if n, err := db.CountLeads(ctx, ana.TeamID, "", LeadFilter{}, 0); n != 25 || err != nil {
+	if n, _, err := db.CountLeads(ctx, ana.TeamID, "", LeadFilter{}, 0); n != 25 || err != nil {
 		t.Errorf("count = %d, %v; want 25", n, err)
 	}
 }
@@ -149,7 +149,7 @@ func TestSearch(t *testing.T) {
 		if !slices.Equal(ids(got), tc.want) {
 			t.Errorf("search %q = %v, want %v", tc.text, ids(got), tc.want)
 		}
-		if n, err := db.CountLeads(ctx, ana.TeamID, tc.text, LeadFilter{}, 100); n != len(tc.want) || err != nil {
+		if n, _, err := db.CountLeads(ctx, ana.TeamID, tc.text, LeadFilter{}, 100); n != len(tc.want) || err != nil {
 			t.Errorf("count %q = %d, %v; want %d", tc.text, n, err, len(tc.want))
 		}
 	}
@@ -162,7 +162,7 @@ func TestSearch(t *testing.T) {
 		}
 	}
 	// Counting stops at upTo.
-	if n, _ := db.CountLeads(ctx, ana.TeamID, "example", LeadFilter{}, 1); n != 1 {
+	if n, _, _ := db.CountLeads(ctx, ana.TeamID, "example", LeadFilter{}, 1); n != 1 {
 		t.Errorf("count up to 1 = %d", n)
 	}
 
@@ -188,7 +188,7 @@ func TestSearch(t *testing.T) {
 	if queued != 0 {
 		t.Errorf("%d leads still wait for the index after their commit", queued)
 	}
-	if n, _ := db.CountLeads(ctx, ana.TeamID, "", LeadFilter{}, 0); n != 2 {
+	if n, _, _ := db.CountLeads(ctx, ana.TeamID, "", LeadFilter{}, 0); n != 2 {
 		t.Errorf("count after a delete = %d, want 2", n)
 	}
 }
@@ -336,7 +336,7 @@ func TestReadsHaveADeadline(t *testing.T) {
 		"Invitation":        func() error { _, err := db.Invitation(ctx, "token"); return err },
 		"Leads":             func() error { _, err := db.Leads(ctx, a.TeamID, "", LeadRange{Limit: 10}); return err },
 		"Leads, a search":   func() error { _, err := db.Leads(ctx, a.TeamID, "example", LeadRange{Limit: 10}); return err },
-		"CountLeads":        func() error { _, err := db.CountLeads(ctx, a.TeamID, "", LeadFilter{}, 0); return err },
+		"CountLeads":        func() error { _, _, err := db.CountLeads(ctx, a.TeamID, "", LeadFilter{}, 0); return err },
 		"VisitsOfLeads":     func() error { _, err := db.VisitsOfLeads(ctx, a.TeamID, []int64{id}); return err },
 		"PagesViewedByLead": func() error { _, _, err := db.PagesViewedByLead(ctx, a.TeamID, id, 10); return err },
 		"TrackerStats":      func() error { _, err := db.TrackerStats(ctx, a.TeamID, now); return err },
@@ -426,7 +426,7 @@ func TestMigrationBuildsWhatTriggersKeep(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	if n, _ := db.CountLeads(ctx, 1, "", LeadFilter{}, 0); n != 2 {
+	if n, _, _ := db.CountLeads(ctx, 1, "", LeadFilter{}, 0); n != 2 {
 		t.Errorf("team 1 count = %d, want 2", n)
 	}
 	if got, _ := db.Leads(ctx, 1, "late", LeadRange{Limit: 10}); !slices.Equal(ids(got), []int64{3}) {
@@ -537,11 +537,11 @@ func TestLeadFilters(t *testing.T) {
 		if !slices.Equal(ids(got), tc.want) {
 			t.Errorf("%s: got %v, want %v", tc.name, ids(got), tc.want)
 		}
-		if n, err := db.CountLeads(ctx, ana.TeamID, tc.text, tc.f, 100); n != len(tc.want) || err != nil {
+		if n, _, err := db.CountLeads(ctx, ana.TeamID, tc.text, tc.f, 100); n != len(tc.want) || err != nil {
 			t.Errorf("%s: count %d, %v; want %d", tc.name, n, err, len(tc.want))
 		}
 	}
-	if n, _ := db.CountLeads(ctx, ana.TeamID, "", LeadFilter{Source: "Zillow"}, 2); n != 2 {
+	if n, _, _ := db.CountLeads(ctx, ana.TeamID, "", LeadFilter{Source: "Zillow"}, 2); n != 2 {
 		t.Errorf("count capped at 2 = %d", n)
 	}
 	// The page below the second Zillow lead, by its place in the list.

@@ -382,7 +382,7 @@ func TestMigrateRefuses(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	n, err := db.CountLeads(ctx, 1, "", store.LeadFilter{}, 1000)
+	n, _, err := db.CountLeads(ctx, 1, "", store.LeadFilter{}, 1000)
 	if err != nil || n != 32 {
 		t.Errorf("after the refused second move the first team has %d leads (%v), want the 32 of the first move", n, err)
 	}
