@@ -34,8 +34,8 @@ type engine interface {
 	// check and then write (dedupe, key limit, owner, invitations); held
 	// says it took a lock that lasts until the transaction ends.
 	lockTeam(ctx context.Context, tx writeTx, teamID int64) (held bool, err error)
-	// keyRowActive checks in the transaction that the key is still active,
-	// holding it so that a revoke elsewhere waits for the commit.
+	// keyRowActive checks in the transaction, which holds the key's team
+	// lock, that the key is still active.
 	keyRowActive(ctx context.Context, tx writeTx, keyID, now int64) (bool, error)
 	// retryable says a transaction failed only because of another one
 	// (a deadlock): its bodies are run again in a new one.

@@ -109,7 +109,7 @@ func (postgres) lockTeam(ctx context.Context, tx writeTx, teamID int64) (bool, e
 // deadlock with the usage flush's updates of the key row.
 func (postgres) keyRowActive(ctx context.Context, tx writeTx, keyID, now int64) (bool, error) {
 	var one int
-	err := tx.QueryRowContext(ctx, `SELECT 1 FROM api_keys k WHERE k.id = ? AND `+activeKey, keyID, now).Scan(&one)
+	err := tx.QueryRowContext(ctx, keyActiveRowSQL, keyID, now).Scan(&one)
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, nil
 	}

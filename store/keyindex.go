@@ -166,6 +166,9 @@ func (ix *keyIndex) pruneLocked(now time.Time) {
 // memory): long requests check it again before they act.
 func (db *DB) KeyActive(id int64) bool { return db.keys.isActive(id, db.now) }
 
+// keyActiveRowSQL finds the key ?1 if it is active at ?2.
+const keyActiveRowSQL = "SELECT 1 FROM api_keys k WHERE k.id = ? AND " + activeKey
+
 // KeyActiveNow is KeyActive, except on PostgreSQL, where it asks the
 // database: another instance's revoke may not have reached memory yet. A
 // read made with a key asks it once its query has run, so that no answer
@@ -174,7 +177,7 @@ func (db *DB) KeyActiveNow(ctx context.Context, id int64) (bool, error) {
 	if !db.peers.shared() {
 		return db.KeyActive(id), nil
 	}
-	_, err := queryOne(ctx, db, scanInt, "SELECT 1 FROM api_keys k WHERE k.id = ? AND "+activeKey, id, db.now().Unix())
+	_, err := queryOne(ctx, db, scanInt, keyActiveRowSQL, id, db.now().Unix())
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, nil
 	}
