@@ -168,9 +168,7 @@ func TestInstancesExpiryNoticeOnce(t *testing.T) {
 // which SQLite (one process per file, under a lock) cannot have.
 func pgAddr(t *testing.T) string {
 	t.Helper()
-	if !storetest.Postgres() {
-		t.Skip("several instances share a database on PostgreSQL only: set " + storetest.Env + " to run")
-	}
+	storetest.PostgresOnly(t, "several instances share a database on PostgreSQL only")
 	return storetest.Addr(t)
 }
 

@@ -15,9 +15,7 @@ import (
 // from both databases, so a value changed or a row lost on the way fails
 // the move, and nothing is committed.
 func TestCopyVerifyFindsDifferences(t *testing.T) {
-	if !storetest.Postgres() {
-		t.Skip("closr migrate copies into PostgreSQL: set " + storetest.Env)
-	}
+	storetest.PostgresOnly(t, "closr migrate copies into PostgreSQL")
 	ctx := context.Background()
 	src := filepath.Join(t.TempDir(), "closr.db")
 	db, err := Open(ctx, src)

@@ -223,9 +223,7 @@ func TestInstancesUseAnInvitationOnce(t *testing.T) {
 // it here; keeping memories coherent is another layer's work). Every
 // acknowledged lead is stored once.
 func TestInstancesRefuseLeadsAfterARevokeElsewhere(t *testing.T) {
-	if !storetest.Postgres() {
-		t.Skip("two processes never share a SQLite file (cmd/closr holds a lock file); needs " + storetest.Env)
-	}
+	storetest.PostgresOnly(t, "two processes never share a SQLite file (cmd/closr holds a lock file)")
 	addr := storetest.Addr(t)
 	ctx := context.Background()
 	one, err := store.Open(ctx, addr)
@@ -387,9 +385,7 @@ func TestInstancesInviteAnEmailOnce(t *testing.T) {
 // other instance held FOR SHARE while it waited for that team: PostgreSQL
 // broke a deadlock about once a second (28 leads/s with two instances).
 func TestInstancesDoNotDeadlock(t *testing.T) {
-	if !storetest.Postgres() {
-		t.Skip("SQLite has one writer and takes no locks; needs " + storetest.Env)
-	}
+	storetest.PostgresOnly(t, "SQLite has one writer and takes no locks")
 	one, two, addr := twoInstances(t)
 	ctx := context.Background()
 	type teamKey struct{ team, key int64 }

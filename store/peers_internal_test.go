@@ -64,9 +64,7 @@ func TestChangePayload(t *testing.T) {
 // the database; a revoke and a removal made where no notification tells
 // of them (behind the stores' backs) are seen at once.
 func TestStaleCachesReadTheDatabase(t *testing.T) {
-	if !storetest.Postgres() {
-		t.Skip("several instances share a database on PostgreSQL only: set " + storetest.Env + " to run")
-	}
+	storetest.PostgresOnly(t, "several instances share a database on PostgreSQL only")
 	t.Parallel()
 	ctx := context.Background()
 	addr := storetest.Addr(t)
@@ -120,9 +118,7 @@ func TestStaleCachesReadTheDatabase(t *testing.T) {
 // whole database before, and tests (or deployments) in other schemas
 // waited for it: with a short lock timeout they failed to start.
 func TestMigrationLockIsPerSchema(t *testing.T) {
-	if !storetest.Postgres() {
-		t.Skip("migrations lock nothing on SQLite: set " + storetest.Env + " to run")
-	}
+	storetest.PostgresOnly(t, "migrations lock nothing on SQLite")
 	t.Parallel()
 	ctx := context.Background()
 	raw, err := OpenRaw(storetest.Addr(t))
@@ -154,9 +150,7 @@ func TestMigrationLockIsPerSchema(t *testing.T) {
 // database before: parallel tests (or deployments) in other schemas, all
 // with a team 1, waited on each other, past a short lock timeout.
 func TestTeamLockIsPerSchema(t *testing.T) {
-	if !storetest.Postgres() {
-		t.Skip("teams lock nothing on SQLite: set " + storetest.Env + " to run")
-	}
+	storetest.PostgresOnly(t, "teams lock nothing on SQLite")
 	t.Parallel()
 	ctx := context.Background()
 	raw, err := OpenRaw(storetest.Addr(t))

@@ -10,8 +10,6 @@ import (
 // which SQLite (one process per file) has no use for.
 func pgAddr(t *testing.T) string {
 	t.Helper()
-	if !storetest.Postgres() {
-		t.Skip("several instances share a database on PostgreSQL only: set " + storetest.Env + " to run")
-	}
+	storetest.PostgresOnly(t, "several instances share a database on PostgreSQL only")
 	return storetest.Addr(t)
 }

@@ -24,7 +24,8 @@ import (
 // after the revoke returned is accepted on either instance, and every
 // acknowledged lead is stored exactly once.
 func TestTwoInstancesRevokeUnderLoad(t *testing.T) {
-	addr := pgAddr(t)
+	storetest.PostgresOnly(t, "several instances share a database on PostgreSQL only")
+	addr := storetest.Addr(t)
 	bin := buildBinary(t)
 	a := startServer(t, bin, addr)
 	b := startServer(t, bin, addr)
@@ -252,14 +253,4 @@ func (c *webClient) generate(label string) string {
 		c.t.Fatalf("generate: %d\n%.400s", r.status, r.body)
 	}
 	return m[1]
-}
-
-// pgAddr is a fresh PostgreSQL schema for a test of several instances,
-// which SQLite (one process per file, under a lock) cannot have.
-func pgAddr(t *testing.T) string {
-	t.Helper()
-	if !storetest.Postgres() {
-		t.Skip("several instances share a database on PostgreSQL only: set " + storetest.Env + " to run")
-	}
-	return storetest.Addr(t)
 }

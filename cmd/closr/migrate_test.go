@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"closr/store"
+	"closr/store/storetest"
 )
 
 // populated is what fillSQLite made, to read back after the move.
@@ -249,7 +250,8 @@ func readAll(t *testing.T, db *store.DB, p populated, now time.Time) readBack {
 // store: every page and list reads the same, search finds the leads, the
 // keys and the session still work, and new rows get new ids.
 func TestMigrateToPostgres(t *testing.T) {
-	addr := postgresTarget(t)
+	storetest.PostgresOnly(t, "closr migrate copies into PostgreSQL")
+	addr := storetest.Addr(t)
 	ctx := context.Background()
 	now := time.Now().UTC().Truncate(time.Second)
 	path := filepath.Join(t.TempDir(), "closr.db")
@@ -330,7 +332,8 @@ func TestMigrateToPostgres(t *testing.T) {
 // refused with a message that says what to do, and the target is left as
 // it was (the refused moves before the first one leave it empty).
 func TestMigrateRefuses(t *testing.T) {
-	addr := postgresTarget(t)
+	storetest.PostgresOnly(t, "closr migrate copies into PostgreSQL")
+	addr := storetest.Addr(t)
 	ctx := context.Background()
 	now := time.Now().UTC().Truncate(time.Second)
 	dir := t.TempDir()

@@ -34,9 +34,7 @@ func TestOneServerPerDatabase(t *testing.T) {
 // database starts and answers beside the first, and neither logs the
 // address's password.
 func TestServersShareOnePostgres(t *testing.T) {
-	if !storetest.Postgres() {
-		t.Skip("needs PostgreSQL: set " + storetest.Env + " (TestOneServerPerDatabase is the SQLite pass)")
-	}
+	storetest.PostgresOnly(t, "a PostgreSQL database (TestOneServerPerDatabase is the SQLite pass)")
 	bin := buildBinary(t)
 	u, err := url.Parse(storetest.Addr(t))
 	if err != nil {

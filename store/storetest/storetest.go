@@ -65,3 +65,13 @@ func SQLiteOnly(t testing.TB, why string) {
 		t.Skip("SQLite only: " + why)
 	}
 }
+
+// PostgresOnly skips a test of what only PostgreSQL has (several instances
+// on one database, its locks, closr migrate's target) when Env is unset;
+// it runs in the PostgreSQL pass.
+func PostgresOnly(t testing.TB, why string) {
+	t.Helper()
+	if !Postgres() {
+		t.Skip("PostgreSQL only: " + why + "; set " + Env + " to a postgres:// address to run it")
+	}
+}
