@@ -37,8 +37,9 @@ type engine interface {
 	// keyRowActive checks in the transaction, which holds the key's team
 	// lock, that the key is still active.
 	keyRowActive(ctx context.Context, tx writeTx, keyID, now int64) (bool, error)
-	// retryable says a transaction failed only because of another one
-	// (a deadlock): its bodies are run again in a new one.
+	// retryable says a body failed only because of another instance's
+	// transaction (a deadlock, a row it committed meanwhile): the body is
+	// run again in a new transaction.
 	retryable(err error) bool
 	// search is a page of the leads text finds (see DB.Leads), f's
 	// values being filter (filterArgs); countMatches counts those of an

@@ -117,10 +117,14 @@ func (postgres) keyRowActive(ctx context.Context, tx writeTx, keyID, now int64) 
 }
 
 // retryable: a deadlock (two instances' batches locking teams in another
-// order) or a serialization failure.
+// order), a serialization failure, or a unique violation. A body checks
+// before it writes (is this email free?); when another instance commits
+// the same row between its check and its insert, the unique index refuses
+// the insert, and run again, the body's check sees the row and refuses
+// plainly (ErrEmailTaken). A violation that is a bug fails every run.
 func (postgres) retryable(err error) bool {
 	var pe *pgconn.PgError
-	return errors.As(err, &pe) && (pe.Code == "40P01" || pe.Code == "40001")
+	return errors.As(err, &pe) && (pe.Code == "40P01" || pe.Code == "40001" || pe.Code == "23505")
 }
 
 // pgSearchText is what a search looks in (the fields of searchColumns), as

@@ -50,8 +50,15 @@ func TestPostgresErrorsThatMeanUnavailable(t *testing.T) {
 			t.Errorf("SQLSTATE %s: unavailable = %v, want %v", code, got, want)
 		}
 	}
-	if !(postgres{}).retryable(&pgconn.PgError{Code: "40P01"}) || (postgres{}).retryable(&pgconn.PgError{Code: "23505"}) {
-		t.Error("a deadlock must be retried, a unique violation not")
+	for code, want := range map[string]bool{
+		"40P01": true,  // deadlock
+		"23505": true,  // unique violation: another instance committed the row after the body checked
+		"23503": false, // foreign key violation
+		"42601": false, // syntax error
+	} {
+		if got := (postgres{}).retryable(&pgconn.PgError{Code: code}); got != want {
+			t.Errorf("SQLSTATE %s: retryable = %v, want %v", code, got, want)
+		}
 	}
 }
 

@@ -1,4 +1,4 @@
 package store
 
 // Deadlocks is how many bodies PostgreSQL made run again for a deadlock.
-func (db *DB) Deadlocks() int64 { return db.deadlocks.Load() }
+func (db *DB) Raced() int64 { return db.raced.Load() }

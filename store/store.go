@@ -61,7 +61,7 @@ type DB struct {
 	quit        chan struct{}
 	stopped     chan struct{}
 	reruns      atomic.Int64 // batches run a second time, with savepoints (tests read it)
-	deadlocks   atomic.Int64 // bodies run again after PostgreSQL broke a deadlock (tests and the bench read it)
+	raced       atomic.Int64 // bodies run again because another instance's transaction got in the way (a deadlock, a row committed meanwhile)
 	stmts       *stmtCache   // used only by the writer goroutine
 	keys        keyIndex
 	// visitors and pending speed up the tracker and ingest paths. Writes

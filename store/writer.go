@@ -20,8 +20,9 @@ type writeReq struct {
 	ctx  context.Context
 	fn   func(ctx context.Context, tx writeTx) error
 	done chan error
-	// deadlocks counts the runs PostgreSQL ended for a deadlock.
-	deadlocks int
+	// raced counts the runs that failed only because of another
+	// instance's transaction (engine.retryable).
+	raced int
 }
 
 // errNextTransaction: the body needs a team lock while its transaction
@@ -135,9 +136,10 @@ func drain(ch chan *writeReq, batch []*writeReq) []*writeReq {
 //
 // On PostgreSQL a transaction holds one team's lock at most: a body of
 // another team runs in the next transaction. A body may still fail
-// because another instance's transaction deadlocked with this one (two
-// updates of the same rows in another order): such bodies (and only they,
-// the others having committed or failed for good) run again in a new
+// because of another instance's transaction: a deadlock (two updates of
+// the same rows in another order), or a unique index refusing a row the
+// other committed after this body checked for it. Such bodies (and only
+// they, the others having committed or failed for good) run again in a new
 // transaction, up to maxAttempts times.
 func (db *DB) commit(batch []*writeReq) {
 	for len(batch) > 0 {
@@ -152,9 +154,9 @@ func (db *DB) commit(batch []*writeReq) {
 				again = append(again, req)
 				continue
 			}
-			if db.eng.retryable(results[i]) && req.deadlocks < maxAttempts-1 {
-				req.deadlocks++
-				db.deadlocks.Add(1)
+			if db.eng.retryable(results[i]) && req.raced < maxAttempts-1 {
+				req.raced++
+				db.raced.Add(1)
 				again = append(again, req)
 				continue
 			}
@@ -164,7 +166,8 @@ func (db *DB) commit(batch []*writeReq) {
 	}
 }
 
-// maxAttempts bounds how often a body is run for a deadlock.
+// maxAttempts bounds how often a body is run when another instance's
+// transaction got in its way.
 const maxAttempts = 5
 
 // runBatch runs the batch in one transaction. Without isolate, the first
