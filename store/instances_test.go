@@ -475,3 +475,61 @@ func TestInstancesSignUpAnEmailOnce(t *testing.T) {
 		}
 	}
 }
+
+// One visit: a visitor's views a second apart land on both instances at
+// once, round after round. They are within store.VisitGap, so the view
+// stored first starts the visit and the second joins it, unless the second
+// is the earlier view (it arrived late), which then starts one of its own,
+// as it would on one instance. Without the team's lock (taken with the
+// key) the two instances would not see each other's view, and both would
+// start a visit whatever the order.
+func TestInstancesCountAVisitOnce(t *testing.T) {
+	storetest.PostgresOnly(t, "one process owns a SQLite file: its second instance would not know the key")
+	one, two, addr := twoInstances(t)
+	ctx := context.Background()
+	owner := newTeam(t, one, "ana@example.com")
+	k, _, err := one.CreateAPIKey(ctx, owner.TeamID, owner.ID, "Site", store.AccessIntake, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const rounds = 30
+	start := time.Now().Add(-time.Hour).Truncate(time.Second)
+	view := func(db *store.DB, vid string, at time.Time) error {
+		return db.RecordPageView(ctx, store.PageViewInput{TeamID: owner.TeamID, KeyID: k.ID, VisitorID: vid, URL: "https://example.com/", At: at})
+	}
+	for r := range rounds {
+		vid := fmt.Sprint("visitor-", r)
+		// Each instance first sees the visitor in a later visit, so that
+		// both hold it in memory and neither writes its row (which would
+		// make them take turns) for the views under test.
+		for _, db := range []*store.DB{one, two} {
+			if err := view(db, vid, start.Add(40*time.Minute)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		errs := make([]error, 2)
+		var wg sync.WaitGroup
+		for i, db := range []*store.DB{one, two} {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				errs[i] = view(db, vid, start.Add(time.Duration(i)*time.Second))
+			}()
+		}
+		wg.Wait()
+		for i, err := range errs {
+			if err != nil {
+				t.Fatalf("round %d, view %d: %v", r, i, err)
+			}
+		}
+	}
+	// Views are stored in id order; a late earlier view starts a visit too.
+	want := 2*rounds + countRows(t, addr, `SELECT count(*) FROM visitors v WHERE v.team_id = ? AND
+		(SELECT id FROM page_views WHERE visitor_id = v.id AND created_at = ?) >
+		(SELECT id FROM page_views WHERE visitor_id = v.id AND created_at = ?)`, owner.TeamID, start.Unix(), start.Unix()+1)
+	views := countRows(t, addr, "SELECT count(*) FROM page_views WHERE team_id = ?", owner.TeamID)
+	starts := countRows(t, addr, "SELECT count(*) FROM visit_starts WHERE team_id = ?", owner.TeamID)
+	if views != 4*rounds || starts != want {
+		t.Fatalf("%d views and %d visit starts for %d visitors; want %d and %d", views, starts, rounds, 4*rounds, want)
+	}
+}
