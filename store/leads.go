@@ -124,8 +124,10 @@ func (db *DB) ingestLead(ctx context.Context, tx writeTx, in LeadInput, linkPend
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, in.TeamID, res.LeadID, nullID(in.KeyID), in.Source, in.ContentType, in.Raw, in.fieldsJSON, in.notesJSON, in.Message, at); err != nil {
 		return IngestResult{}, err
 	}
-	if err := foldRawBodies(ctx, tx, res.LeadID); err != nil {
-		return IngestResult{}, err
+	if !res.Created { // a new lead has one submission: nothing to fold
+		if err := foldRawBodies(ctx, tx, res.LeadID); err != nil {
+			return IngestResult{}, err
+		}
 	}
 	if in.IdemKey != "" {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO idempotency_keys (team_id, key, body_hash, lead_id, created, created_at)
