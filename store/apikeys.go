@@ -299,7 +299,7 @@ func (db *DB) RevokeAPIKey(ctx context.Context, teamID, keyID, agentID int64) (A
 		if err := addEvent(ctx, tx, event{team: teamID, at: now.Unix(), actor: agentID, action: "key_revoked", key: keyID}); err != nil {
 			return err
 		}
-		tx.note(batchNote{noteKeyRevoked, keyID})
+		tx.note(batchNote{kind: noteKeyRevoked, id: keyID})
 		tx.afterCommit(func() { db.keys.revoke([32]byte(hash), now) })
 		return tx.notify(ctx, change{changeKey, keyID})
 	})

@@ -63,7 +63,7 @@ func (db *DB) IngestLead(ctx context.Context, in LeadInput) (IngestResult, error
 		var err error
 		// Another instance may have marked the team a moment ago, and no
 		// notification can beat this commit: on PostgreSQL every lead looks.
-		pending := db.peers.shared() || db.pending.has(in.TeamID) || tx.noted(batchNote{noteTeamPending, in.TeamID})
+		pending := db.peers.shared() || db.pending.has(in.TeamID) || tx.noted(batchNote{kind: noteTeamPending, id: in.TeamID})
 		res, err = db.ingestLead(ctx, tx, in, pending)
 		return err
 	})

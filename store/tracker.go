@@ -103,7 +103,7 @@ func (db *DB) Identify(ctx context.Context, in IdentifyInput) (int64, error) {
 		err := findLead(ctx, tx, in.TeamID, in.Email, in.Phone, &leadID)
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
-			tx.note(batchNote{noteTeamPending, in.TeamID})
+			tx.note(batchNote{kind: noteTeamPending, id: in.TeamID})
 			tx.afterCommit(func() { db.pending.add(in.TeamID) })
 			_, err = tx.ExecContext(ctx, `UPDATE visitors SET email = ?, phone = ? WHERE id = ? AND team_id = ?`,
 				in.Email, in.Phone, visitor, in.TeamID)

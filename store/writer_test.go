@@ -301,3 +301,79 @@ func TestBrokenSavepointFailsTheWholeBatch(t *testing.T) {
 		t.Fatalf("teams %s, want [b1 b2]", got)
 	}
 }
+
+// countingEngine counts the engine's in-transaction key checks.
+type countingEngine struct {
+	engine
+	keyReads *int
+}
+
+func (e countingEngine) keyRowActive(ctx context.Context, tx writeTx, keyID, now int64) (bool, error) {
+	*e.keyReads++
+	return e.engine.keyRowActive(ctx, tx, keyID, now)
+}
+
+// A batch reads a key's row once (a round trip per body on PostgreSQL),
+// and again after a body of the batch changed the key: here an expiry set
+// to now, which PostgreSQL's row check refuses at once. (SQLite decides
+// from memory, which the expiry reaches when the batch commits.)
+func TestKeyCheckedOncePerBatchUntilItChanges(t *testing.T) {
+	t.Parallel()
+	db := openTestDB(t)
+	ctx := context.Background()
+	agent, err := db.CreateTeamWithOwner(ctx, "T", NewAgent{Name: "A", Email: "a@example.com", PasswordHash: []byte("h")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, _, err := db.CreateAPIKey(ctx, agent.TeamID, agent.ID, "site", AccessIntake, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var reads int
+	db.eng = countingEngine{db.eng, &reads}
+	check := func() *writeReq {
+		return request(func(ctx context.Context, tx writeTx) error { return db.keyStillActive(ctx, tx, k.TeamID, k.ID) })
+	}
+	// Freeze the clock inside one second, so that the batch's checks share it.
+	now := time.Now().Truncate(time.Second).Add(time.Millisecond)
+	db.now = func() time.Time { return now }
+
+	running, release := make(chan struct{}), make(chan struct{})
+	go db.write(ctx, func(context.Context, writeTx) error { close(running); <-release; return nil })
+	<-running
+	before := []*writeReq{check(), check(), check()}
+	for _, req := range before {
+		db.writes <- req
+	}
+	expired := make(chan error, 1)
+	go func() {
+		_, err := db.ExpireAPIKey(ctx, k.TeamID, k.ID, agent.ID, now)
+		expired <- err
+	}()
+	for len(db.writes) < len(before)+1 {
+		time.Sleep(time.Millisecond)
+	}
+	after := check()
+	db.writes <- after
+	close(release)
+
+	for i, req := range before {
+		if err := <-req.done; err != nil {
+			t.Errorf("check %d before the expiry: %v", i, err)
+		}
+	}
+	if err := <-expired; err != nil {
+		t.Fatal(err)
+	}
+	err = <-after.done
+	if reads != 2 {
+		t.Errorf("the key's row was read %d times; want 2 (once, then again after the expiry)", reads)
+	}
+	if storetest.Postgres() {
+		if !errors.Is(err, ErrKeyRevoked) {
+			t.Errorf("check after the expiry in the same batch: %v, want ErrKeyRevoked", err)
+		}
+	} else if err != nil {
+		t.Errorf("check after the expiry in the same batch: %v, want nil (memory learns of the expiry at the commit)", err)
+	}
+}

@@ -41,6 +41,7 @@ type writeTx interface {
 type batchNote struct {
 	kind noteKind
 	id   int64
+	at   int64 // Unix seconds, for notes that hold only at that time
 }
 
 type noteKind uint8
@@ -48,6 +49,7 @@ type noteKind uint8
 const (
 	noteKeyRevoked  noteKind = iota + 1 // id is a key revoked in this batch
 	noteTeamPending                     // id is a team with a visitor waiting for its lead
+	noteKeyActive                       // id is a key this transaction found active at at, under its team's lock
 )
 
 // wtx is the writer's transaction. It reuses prepared statements: parsing
@@ -99,6 +101,11 @@ func (tx *wtx) note(n batchNote) { tx.notes = append(tx.notes, n) }
 func (tx *wtx) noted(n batchNote) bool { return slices.Contains(tx.notes, n) }
 
 func (tx *wtx) notify(ctx context.Context, c change) error {
+	if c.kind == changeKey {
+		// A key that changed (revoked, given an expiry) is checked again
+		// by the batch's later bodies.
+		tx.notes = slices.DeleteFunc(tx.notes, func(n batchNote) bool { return n.kind == noteKeyActive && n.id == c.id })
+	}
 	if tx.channel == "" {
 		return nil
 	}
