@@ -36,7 +36,7 @@ type CopiedTable struct {
 
 // CopyReport says what CopyToPostgres copied and checked.
 type CopyReport struct {
-	Tables []CopiedTable
+	Tables  []CopiedTable
 	Copy    time.Duration // reading, writing and indexing
 	Verify  time.Duration // counts and sampled rows compared
 	Analyze time.Duration // the planner's statistics gathered, after the commit
