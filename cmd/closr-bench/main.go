@@ -10,6 +10,12 @@
 // with one closr instance and with two sharing the database (the load
 // split between them), beside SQLite's in the same table.
 //
+//	go run ./cmd/closr-bench -phases reads -big FILE [-big-postgres ADDR]
+//
+// The reads phase times every page and MCP tool on a small database and on
+// the large one (FILE, built when missing); -big-postgres adds a server on
+// a PostgreSQL database holding the same data (closr migrate --from FILE).
+//
 // Beside the rates and latencies it prints the CPU time the server and the
 // load client used per request and how much of the machine sat idle, which
 // say where a phase's time went on a machine the client shares.
@@ -60,6 +66,7 @@ func run() error {
 	reads := flag.Int("n", 50, "requests per page and tool in the reads phase")
 	readTimeout := flag.Duration("read-timeout", 60*time.Second, "longest wait for one page or tool in the reads phase")
 	pgAddr := flag.String("postgres", "", "PostgreSQL database to run inbound and track on as well, with one and with two closr instances: a schema of the run's own is made there and dropped after")
+	bigPG := flag.String("big-postgres", "", "PostgreSQL database holding -big FILE's data (moved there with closr migrate): the reads phase runs on it too")
 	profiles := flag.String("cpuprofile", "", "directory where each closr server started writes its CPU profile (closr-big.prof, …) when it stops")
 	flag.Parse()
 	wanted := strings.Split(*only, ",")
@@ -80,6 +87,9 @@ func run() error {
 	needBig := slices.ContainsFunc(wanted, func(id string) bool { return id == "reads" || strings.HasSuffix(id, "-big") })
 	if needBig && (*bigPath == "" || *target != "") {
 		return errors.New("reads, inbound-big and track-big need -big FILE (and no -target)")
+	}
+	if *bigPG != "" && !slices.Contains(wanted, "reads") {
+		return errors.New("-big-postgres is read by the reads phase: add -phases reads (with -big FILE)")
 	}
 
 	// Beside the large database: its copy may not fit in a small /tmp.
@@ -128,7 +138,20 @@ func run() error {
 		defer big.stop()
 	}
 	if slices.Contains(wanted, "reads") {
-		if err := runReads(dir, startClosr, big.url, bigData, bigKeys, *reads, *readTimeout); err != nil {
+		bigs := []bigServer{{"large", big.url, bigKeys}}
+		if *bigPG != "" {
+			keys, err := newKeys(*bigPG, bigData)
+			if err != nil {
+				return fmt.Errorf("-big-postgres: %w", err)
+			}
+			srv, err := startClosr("closr-big-pg", *bigPG)
+			if err != nil {
+				return err
+			}
+			defer srv.stop()
+			bigs = append(bigs, bigServer{"large PG", srv.url, keys})
+		}
+		if err := runReads(dir, startClosr, bigs, bigData, *reads, *readTimeout); err != nil {
 			return err
 		}
 	}

@@ -134,7 +134,9 @@ type readTiming struct {
 type benchKeys struct{ intake, mcp string }
 
 // newKeys makes an intake and an MCP key for the big team of a bench
-// database; no server may be running on it yet.
+// database; no server may be running on it yet. Keys an earlier run made
+// are revoked first: a PostgreSQL database is not copied for each run, and
+// a team keeps 10 active keys at most.
 func newKeys(path string, d dataset) (benchKeys, error) {
 	ctx := context.Background()
 	db, err := store.Open(ctx, path)
@@ -146,6 +148,17 @@ func newKeys(path string, d dataset) (benchKeys, error) {
 	if err != nil {
 		return benchKeys{}, err
 	}
+	old, err := db.APIKeys(ctx, a.TeamID)
+	if err != nil {
+		return benchKeys{}, err
+	}
+	for _, k := range old {
+		if (k.Label == "bench intake" || k.Label == "bench MCP") && k.RevokedAt.IsZero() {
+			if _, err := db.RevokeAPIKey(ctx, a.TeamID, k.ID, a.ID); err != nil {
+				return benchKeys{}, err
+			}
+		}
+	}
 	var k benchKeys
 	if _, k.intake, err = db.CreateAPIKey(ctx, a.TeamID, a.ID, "bench intake", store.AccessIntake, 0); err != nil {
 		return k, err
@@ -154,9 +167,17 @@ func newKeys(path string, d dataset) (benchKeys, error) {
 	return k, err
 }
 
+// bigServer is a server on the large data set: its SQLite file, or the
+// same data moved to PostgreSQL.
+type bigServer struct {
+	name string
+	url  string
+	keys benchKeys
+}
+
 // runReads builds a small database like the large one, starts a server on
-// it, and times every page and tool on both servers.
-func runReads(dir string, start func(name, db string) (*process, error), bigURL string, bigData dataset, bigKeys benchKeys, n int, timeout time.Duration) error {
+// it, and times every page and tool on it and on each large server.
+func runReads(dir string, start func(name, db string) (*process, error), bigs []bigServer, bigData dataset, n int, timeout time.Duration) error {
 	smallPath := filepath.Join(dir, "small.db")
 	smallData, err := loadOrBuild(smallPath, smallShape)
 	if err != nil {
@@ -171,22 +192,27 @@ func runReads(dir string, start func(name, db string) (*process, error), bigURL 
 		return err
 	}
 	defer small.stop()
-	results := make([]map[string]readTiming, 2)
-	for i, srv := range []struct {
-		url  string
-		d    dataset
-		keys benchKeys
-	}{{small.url, smallData, smallKeys}, {bigURL, bigData, bigKeys}} {
-		r, err := signIn(srv.url, srv.keys.mcp, srv.d)
+	servers := append([]bigServer{{"small", small.url, smallKeys}}, bigs...)
+	results := make([]map[string]readTiming, len(servers))
+	for i, srv := range servers {
+		d := bigData
+		if i == 0 {
+			d = smallData
+		}
+		r, err := signIn(srv.url, srv.keys.mcp, d)
 		if err != nil {
-			return err
+			return fmt.Errorf("%s: %w", srv.name, err)
 		}
 		results[i] = timeReads(r, n, timeout)
 		r.mcp.Close()
 	}
 	fmt.Printf("\nreads: %d requests per page or tool, one at a time, after 2 warm-ups; small: %d leads, large: %d leads\n\n",
 		n, smallData.leadCount, bigData.leadCount)
-	printReads(results[0], results[1], timeout)
+	names := make([]string, len(servers))
+	for i, srv := range servers {
+		names[i] = srv.name
+	}
+	printReads(names, results, timeout)
 	fmt.Println()
 	return nil
 }
@@ -325,21 +351,31 @@ func timeReads(r *reader, n int, timeout time.Duration) map[string]readTiming {
 	return out
 }
 
-// printReads prints the table of both servers' timings.
-func printReads(small, big map[string]readTiming, timeout time.Duration) {
+// printReads prints the table of the servers' timings, p50 and p99 each.
+func printReads(names []string, results []map[string]readTiming, timeout time.Duration) {
 	cell := func(t readTiming, d time.Duration) string {
 		if t.timedOut {
 			return "> " + timeout.String()
 		}
 		return ms(d)
 	}
-	fmt.Printf("%-36s %11s %11s %11s %11s %7s\n", "page or tool", "small p50", "small p99", "big p50", "big p99", "errors")
+	fmt.Printf("%-42s", "page or tool")
+	for _, n := range names {
+		fmt.Printf(" %11s %11s", n+" p50", n+" p99")
+	}
+	fmt.Printf(" %7s\n", "errors")
 	for _, c := range readCases {
-		s, b := small[c.name], big[c.name]
-		fmt.Printf("%-36s %11s %11s %11s %11s %7d\n", c.name, cell(s, s.p50), cell(s, s.p99), cell(b, b.p50), cell(b, b.p99), s.errors+b.errors)
-		for _, e := range []string{s.firstErr, b.firstErr} {
-			if e != "" {
-				fmt.Printf("    first error: %s\n", e)
+		fmt.Printf("%-42s", c.name)
+		errs := 0
+		for _, res := range results {
+			t := res[c.name]
+			fmt.Printf(" %11s %11s", cell(t, t.p50), cell(t, t.p99))
+			errs += t.errors
+		}
+		fmt.Printf(" %7d\n", errs)
+		for i, res := range results {
+			if e := res[c.name].firstErr; e != "" {
+				fmt.Printf("    first error (%s): %s\n", names[i], e)
 			}
 		}
 	}
