@@ -49,6 +49,22 @@ func countRows(t *testing.T, addr, query string, args ...any) int {
 	return n
 }
 
+// atOnce runs fn on both instances at the same moment, i being 0 for the
+// first and 1 for the second, and returns their errors in that order.
+func atOnce(one, two *store.DB, fn func(i int, db *store.DB) error) []error {
+	errs := make([]error, 2)
+	var wg sync.WaitGroup
+	for i, db := range []*store.DB{one, two} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = fn(i, db)
+		}()
+	}
+	wg.Wait()
+	return errs
+}
+
 // One lead per person: the same new people posted at the same moment
 // through both instances, round after round, in several teams (so that
 // batches lock teams in different orders), end up as one lead each with
@@ -155,16 +171,10 @@ func TestInstancesKeepOneOwner(t *testing.T) {
 			}
 			admins = append(admins, a.ID)
 		}
-		errs := make([]error, 2)
-		var wg sync.WaitGroup
-		for i, db := range []*store.DB{one, two} {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				_, errs[i] = db.ChangeRole(ctx, owner.TeamID, admins[i], owner.ID, store.RoleOwner)
-			}()
-		}
-		wg.Wait()
+		errs := atOnce(one, two, func(i int, db *store.DB) error {
+			_, err := db.ChangeRole(ctx, owner.TeamID, admins[i], owner.ID, store.RoleOwner)
+			return err
+		})
 		ok := 0
 		for i, err := range errs {
 			switch {
@@ -361,16 +371,10 @@ func TestInstancesInviteAnEmailOnce(t *testing.T) {
 	owner := newTeam(t, one, "ana@example.com")
 	for round := range 6 {
 		email := fmt.Sprintf("new%d@example.com", round)
-		errs := make([]error, 2)
-		var wg sync.WaitGroup
-		for i, db := range []*store.DB{one, two} {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				_, _, errs[i] = db.CreateInvitation(ctx, owner.TeamID, owner.ID, email, store.RoleAgent)
-			}()
-		}
-		wg.Wait()
+		errs := atOnce(one, two, func(_ int, db *store.DB) error {
+			_, _, err := db.CreateInvitation(ctx, owner.TeamID, owner.ID, email, store.RoleAgent)
+			return err
+		})
 		if n := countRows(t, addr, "SELECT count(*) FROM invitations WHERE email = ?", email); n != 1 ||
 			(errs[0] == nil) == (errs[1] == nil) || !errors.Is(errors.Join(errs...), store.ErrInvited) {
 			t.Fatalf("round %d: %d invitations, errors %v; want one invitation and ErrInvited", round, n, errs)
@@ -451,16 +455,10 @@ func TestInstancesSignUpAnEmailOnce(t *testing.T) {
 	ctx := context.Background()
 	for round := range 20 {
 		email := fmt.Sprintf("same%d@example.com", round)
-		errs := make([]error, 2)
-		var wg sync.WaitGroup
-		for i, db := range []*store.DB{one, two} {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				_, errs[i] = db.CreateTeamWithOwner(ctx, fmt.Sprint("Team ", i), store.NewAgent{Name: "Ana", Email: email, PasswordHash: []byte("h")})
-			}()
-		}
-		wg.Wait()
+		errs := atOnce(one, two, func(i int, db *store.DB) error {
+			_, err := db.CreateTeamWithOwner(ctx, fmt.Sprint("Team ", i), store.NewAgent{Name: "Ana", Email: email, PasswordHash: []byte("h")})
+			return err
+		})
 		ok := 0
 		for i, err := range errs {
 			switch {
@@ -507,16 +505,9 @@ func TestInstancesCountAVisitOnce(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		errs := make([]error, 2)
-		var wg sync.WaitGroup
-		for i, db := range []*store.DB{one, two} {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				errs[i] = view(db, vid, start.Add(time.Duration(i)*time.Second))
-			}()
-		}
-		wg.Wait()
+		errs := atOnce(one, two, func(i int, db *store.DB) error {
+			return view(db, vid, start.Add(time.Duration(i)*time.Second))
+		})
 		for i, err := range errs {
 			if err != nil {
 				t.Fatalf("round %d, view %d: %v", r, i, err)
