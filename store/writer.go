@@ -272,7 +272,8 @@ func runGuarded(ctx context.Context, tx writeTx, fn func(context.Context, writeT
 // runSavepoint runs fn so that a failure (or panic) undoes only its changes.
 // broken says the savepoint itself could not be rolled back or released:
 // the transaction is gone.
-func runSavepoint(ctx context.Context, tx writeTx, fn func(context.Context, writeTx) error) (err error, broken bool) {
+func runSavepoint(ctx context.Context, tx *wtx, fn func(context.Context, writeTx) error) (err error, broken bool) {
+	locked, notes := tx.locked, len(tx.notes)
 	if _, err := tx.ExecContext(ctx, "SAVEPOINT w"); err != nil {
 		return err, true
 	}
@@ -284,6 +285,10 @@ func runSavepoint(ctx context.Context, tx writeTx, fn func(context.Context, writ
 		if _, rerr := tx.ExecContext(ctx, "ROLLBACK TO w"); rerr != nil {
 			return errors.Join(err, rerr), true
 		}
+		// PostgreSQL releases a team's lock taken inside the savepoint
+		// with it: the next body must take it again. What the body noted
+		// for later bodies did not happen either.
+		tx.locked, tx.notes = locked, tx.notes[:notes]
 	}
 	if _, rerr := tx.ExecContext(ctx, "RELEASE w"); rerr != nil {
 		return errors.Join(err, rerr), true

@@ -377,3 +377,63 @@ func TestKeyCheckedOncePerBatchUntilItChanges(t *testing.T) {
 		t.Errorf("check after the expiry in the same batch: %v, want nil (memory learns of the expiry at the commit)", err)
 	}
 }
+
+// A body that fails inside its savepoint loses the team's lock it took
+// there (PostgreSQL releases it with the savepoint) and what it noted: the
+// next body of the team takes the lock again and reads its key's row. Here
+// a batch is run again body by body because its first body fails after
+// checking key K; the second body's caller revokes K through another
+// instance (which gets the lock at once: nobody holds it) and then checks
+// K. Before, the writer believed it still held the lock and trusted the
+// failed body's note: the check passed for a key whose revoke had returned.
+func TestFailedSavepointReleasesTheTeamLock(t *testing.T) {
+	storetest.PostgresOnly(t, "PostgreSQL's advisory locks and savepoints")
+	t.Parallel()
+	ctx := context.Background()
+	addr := storetest.Addr(t)
+	one, err := Open(ctx, addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer one.Close()
+	two, err := Open(ctx, addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer two.Close()
+	agent, err := one.CreateTeamWithOwner(ctx, "T", NewAgent{Name: "A", Email: "a@example.com", PasswordHash: []byte("h")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, _, err := one.CreateAPIKey(ctx, agent.TeamID, agent.ID, "site", AccessIntake, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fails := request(func(ctx context.Context, tx writeTx) error {
+		if err := one.keyStillActive(ctx, tx, agent.TeamID, k.ID); err != nil {
+			return err
+		}
+		return errors.New("boom")
+	})
+	held := -1
+	checks := request(func(ctx context.Context, tx writeTx) error {
+		if _, err := two.RevokeAPIKey(ctx, agent.TeamID, k.ID, agent.ID); err != nil {
+			return err
+		}
+		err := one.keyStillActive(ctx, tx, agent.TeamID, k.ID)
+		if qerr := tx.QueryRowContext(ctx, "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid() AND granted").Scan(&held); qerr != nil {
+			return qerr
+		}
+		return err
+	})
+	commitTogether(one, []*writeReq{fails, checks})
+	if err := <-fails.done; err == nil || errors.Is(err, ErrKeyRevoked) {
+		t.Errorf("the failing body: %v, want its own error", err)
+	}
+	if err := <-checks.done; !errors.Is(err, ErrKeyRevoked) {
+		t.Errorf("a check after the key's revoke returned: %v, want ErrKeyRevoked", err)
+	}
+	if held != 1 {
+		t.Errorf("the checking body holds %d advisory locks, want 1 (its team's, taken again)", held)
+	}
+}
