@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"testing"
+	"time"
 
 	"closr/store/storetest"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 )
 
@@ -112,6 +114,49 @@ func TestPostgresReadersPlanForTheValues(t *testing.T) {
 		}
 		if mode != "force_custom_plan" {
 			t.Fatalf("readers' plan_cache_mode = %q, want force_custom_plan", mode)
+		}
+	}
+}
+
+// PostgreSQL 17 runs ANALYZE, REINDEX and autovacuum with search_path set
+// to pg_catalog alone: the search index's expression must find what it
+// calls there (it names its schema), or they fail on the leads table.
+func TestPostgresSearchIndexNeedsNoSearchPath(t *testing.T) {
+	storetest.PostgresOnly(t, "PostgreSQL's maintenance search_path")
+	ctx := context.Background()
+	addr := storetest.Addr(t)
+	db, err := Open(ctx, addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	a, err := db.CreateTeamWithOwner(ctx, "T", NewAgent{Name: "A", Email: "a@example.com", PasswordHash: []byte("h")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.IngestLead(ctx, LeadInput{TeamID: a.TeamID, Name: "Zoë", Email: "z@example.com", Custom: []Field{{"Lender", "Crédit"}},
+		Raw: []byte("{}"), At: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	conn, err := db.w.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	var schema string
+	if err := conn.QueryRowContext(ctx, "SELECT current_schema()").Scan(&schema); err != nil {
+		t.Fatal(err)
+	}
+	defer conn.ExecContext(ctx, "RESET search_path")
+	leads := pgx.Identifier{schema, "leads"}.Sanitize()
+	for _, q := range []string{
+		"SET search_path = pg_catalog, pg_temp",
+		"ANALYZE " + leads,
+		"REINDEX INDEX " + pgx.Identifier{schema, "leads_search"}.Sanitize(),
+		"SELECT count(*) FROM " + leads + " WHERE " + pgx.Identifier{schema}.Sanitize() + "." + pgSearchText + " ILIKE '%credit%'",
+	} {
+		if _, err := conn.ExecContext(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
 		}
 	}
 }

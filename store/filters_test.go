@@ -279,8 +279,9 @@ func TestSearchMessagesAndCustomFields(t *testing.T) {
 		t.Errorf("search for the removed test lead = %v, want none", got)
 	}
 	// Custom values as written: quotes, accents, one value after another.
-	kitchen := ingest(ana.TeamID, "k1@example.com", "", []Field{{"Kitchen", `36" gas range`}, {"Style", "Café au lait"}}, false)
-	for text, want := range map[string][]int64{`36" gas`: {kitchen}, "cafe au": {kitchen}, "CAFÉ": {kitchen}, "range Café": nil, "Kitchen": nil} {
+	kitchen := ingest(ana.TeamID, "k1@example.com", "", []Field{{"Kitchen", `36" gas range`}, {"Style", "Café au lait"}, {"Plans", `C:\Docs\Offer`}}, false)
+	for text, want := range map[string][]int64{`36" gas`: {kitchen}, "cafe au": {kitchen}, "CAFÉ": {kitchen}, `C:\Docs\Off`: {kitchen},
+		"range Café": nil, "Kitchen": nil} {
 		if got := search(ana.TeamID, text); !slices.Equal(got, want) {
 			t.Errorf("search %q = %v, want %v", text, got, want)
 		}
