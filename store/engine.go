@@ -37,10 +37,11 @@ type engine interface {
 	// keyRowActive checks in the transaction, which holds the key's team
 	// lock, that the key is still active.
 	keyRowActive(ctx context.Context, tx writeTx, keyID, now int64) (bool, error)
-	// retryable says a body failed only because of another instance's
-	// transaction (a deadlock, a row it committed meanwhile): the body is
-	// run again in a new transaction.
-	retryable(err error) bool
+	// runs says how many times in all a body that failed with err may run,
+	// each in a new transaction: more than once when the failure came only
+	// from another instance's transaction (a deadlock, a row it committed
+	// meanwhile).
+	runs(err error) int
 	// search is a page of the leads text finds (see DB.Leads), f's
 	// values being filter (filterArgs); countMatches counts those of an
 	// unfiltered search up to upTo.

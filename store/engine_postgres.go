@@ -122,15 +122,26 @@ func (postgres) keyRowActive(ctx context.Context, tx writeTx, keyID, now int64) 
 	return err == nil, err
 }
 
-// retryable: a deadlock (two instances' batches locking teams in another
-// order), a serialization failure, or a unique violation. A body checks
-// before it writes (is this email free?); when another instance commits
-// the same row between its check and its insert, the unique index refuses
-// the insert, and run again, the body's check sees the row and refuses
-// plainly (ErrEmailTaken). A violation that is a bug fails every run.
-func (postgres) retryable(err error) bool {
+// runs: a deadlock (two instances' batches locking teams in another
+// order) or a serialization failure, up to maxRuns; a unique violation,
+// twice. A body checks before it writes (is this email free?); when
+// another instance commits the same row between its check and its insert,
+// the unique index refuses the insert, and run again, the body's check
+// sees the row and refuses plainly (ErrEmailTaken). A violation that is a
+// bug (a sequence behind its table's ids) fails the second run too, and
+// is not hidden by the sequence moving on with each run.
+func (postgres) runs(err error) int {
 	var pe *pgconn.PgError
-	return errors.As(err, &pe) && (pe.Code == "40P01" || pe.Code == "40001" || pe.Code == "23505")
+	if !errors.As(err, &pe) {
+		return 1
+	}
+	switch pe.Code {
+	case "40P01", "40001":
+		return maxRuns
+	case "23505":
+		return 2
+	}
+	return 1
 }
 
 // pgSearchText is what a search looks in (the fields of searchColumns), as

@@ -64,7 +64,7 @@ func (sqliteEngine) keyRowActive(context.Context, writeTx, int64, int64) (bool, 
 	return true, nil
 }
 
-func (sqliteEngine) retryable(error) bool { return false }
+func (sqliteEngine) runs(error) int { return 1 }
 
 // search and countMatches take text that DB.Leads and DB.CountLeads
 // have checked with matchQuery.

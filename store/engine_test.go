@@ -52,14 +52,14 @@ func TestPostgresErrorsThatMeanUnavailable(t *testing.T) {
 			t.Errorf("SQLSTATE %s: unavailable = %v, want %v", code, got, want)
 		}
 	}
-	for code, want := range map[string]bool{
-		"40P01": true,  // deadlock
-		"23505": true,  // unique violation: another instance committed the row after the body checked
-		"23503": false, // foreign key violation
-		"42601": false, // syntax error
+	for code, want := range map[string]int{
+		"40P01": maxRuns, // deadlock
+		"23505": 2,       // unique violation: another instance committed the row after the body checked
+		"23503": 1,       // foreign key violation
+		"42601": 1,       // syntax error
 	} {
-		if got := (postgres{}).retryable(&pgconn.PgError{Code: code}); got != want {
-			t.Errorf("SQLSTATE %s: retryable = %v, want %v", code, got, want)
+		if got := (postgres{}).runs(&pgconn.PgError{Code: code}); got != want {
+			t.Errorf("SQLSTATE %s: runs = %d, want %d", code, got, want)
 		}
 	}
 }

@@ -21,7 +21,7 @@ type writeReq struct {
 	fn   func(ctx context.Context, tx writeTx) error
 	done chan error
 	// raced counts the runs that failed only because of another
-	// instance's transaction (engine.retryable).
+	// instance's transaction (engine.runs).
 	raced int
 }
 
@@ -140,7 +140,7 @@ func drain(ch chan *writeReq, batch []*writeReq) []*writeReq {
 // the same rows in another order), or a unique index refusing a row the
 // other committed after this body checked for it. Such bodies (and only
 // they, the others having committed or failed for good) run again in a new
-// transaction, up to maxAttempts times.
+// transaction, up to engine.runs times.
 func (db *DB) commit(batch []*writeReq) {
 	for len(batch) > 0 {
 		results, retry := db.runBatch(batch, false)
@@ -154,7 +154,7 @@ func (db *DB) commit(batch []*writeReq) {
 				again = append(again, req)
 				continue
 			}
-			if db.eng.retryable(results[i]) && req.raced < maxAttempts-1 {
+			if req.raced+1 < db.eng.runs(results[i]) {
 				req.raced++
 				db.raced.Add(1)
 				again = append(again, req)
@@ -166,9 +166,9 @@ func (db *DB) commit(batch []*writeReq) {
 	}
 }
 
-// maxAttempts bounds how often a body is run when another instance's
+// maxRuns bounds how often a body is run when another instance's
 // transaction got in its way.
-const maxAttempts = 5
+const maxRuns = 5
 
 // runBatch runs the batch in one transaction. Without isolate, the first
 // failing body makes it roll back and ask for a retry.
