@@ -52,9 +52,9 @@ func migrate(args []string, out io.Writer) error {
 	for _, t := range rep.Tables {
 		compared += t.Compared
 	}
-	stats := fmt.Sprintf("planner statistics gathered in %v", rep.Analyze.Round(time.Millisecond))
+	stats := fmt.Sprintf("tables vacuumed and analyzed in %v", rep.Analyze.Round(time.Millisecond))
 	if rep.AnalyzeErr != nil {
-		stats = fmt.Sprintf("planner statistics NOT gathered (%v): run ANALYZE in psql before starting closr, or searches will be slow until autovacuum does", rep.AnalyzeErr)
+		stats = fmt.Sprintf("tables NOT vacuumed and analyzed (%v): run VACUUM (ANALYZE) in psql before starting closr, or searches will be slow until autovacuum does", rep.AnalyzeErr)
 	}
 	fmt.Fprintf(out, "done: %d rows in %d tables copied in %v (%.0f rows/s); counts equal in every table, %d sampled rows equal column by column (checked in %v); %s\n",
 		rep.Rows(), len(rep.Tables), rep.Copy.Round(time.Millisecond), float64(rep.Rows())/rep.Copy.Seconds(), compared, rep.Verify.Round(time.Millisecond), stats)
