@@ -130,10 +130,7 @@ func TestPostgresSearchIndexNeedsNoSearchPath(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	a, err := db.CreateTeamWithOwner(ctx, "T", NewAgent{Name: "A", Email: "a@example.com", PasswordHash: []byte("h")})
-	if err != nil {
-		t.Fatal(err)
-	}
+	a := addTeam(t, db, "a@example.com")
 	if _, err := db.IngestLead(ctx, LeadInput{TeamID: a.TeamID, Name: "Zoë", Email: "z@example.com", Custom: []Field{{"Lender", "Crédit"}},
 		Raw: []byte("{}"), At: time.Now()}); err != nil {
 		t.Fatal(err)

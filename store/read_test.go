@@ -37,6 +37,16 @@ func addTeam(t *testing.T, db *DB, email string) Agent {
 	return a
 }
 
+// addKey makes an intake key for the agent's team.
+func addKey(t *testing.T, db *DB, a Agent) APIKey {
+	t.Helper()
+	k, _, err := db.CreateAPIKey(context.Background(), a.TeamID, a.ID, "site", AccessIntake, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
 func addLead(t *testing.T, db *DB, team int64, name, email, phone, source string, at time.Time) int64 {
 	t.Helper()
 	res, err := db.IngestLead(context.Background(), LeadInput{TeamID: team, Name: name, Email: email, Phone: phone,

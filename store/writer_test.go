@@ -159,14 +159,8 @@ func request(fn func(context.Context, writeTx) error) *writeReq {
 func TestRefusalDoesNotRerunTheBatch(t *testing.T) {
 	t.Parallel()
 	db := openTestDB(t)
-	agent, err := db.CreateTeamWithOwner(context.Background(), "T", NewAgent{Name: "A", Email: "a@example.com", PasswordHash: []byte("h")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	k, _, err := db.CreateAPIKey(context.Background(), agent.TeamID, agent.ID, "site", AccessIntake, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
+	agent := addTeam(t, db, "a@example.com")
+	k := addKey(t, db, agent)
 	if _, err := db.RevokeAPIKey(context.Background(), agent.TeamID, k.ID, agent.ID); err != nil {
 		t.Fatal(err)
 	}
@@ -182,7 +176,7 @@ func TestRefusalDoesNotRerunTheBatch(t *testing.T) {
 	if runs1 != 1 || runs2 != 1 || db.reruns.Load() != 0 {
 		t.Fatalf("bodies ran %d and %d times, %d reruns; want once each and none", runs1, runs2, db.reruns.Load())
 	}
-	if got := teamNames(t, db); got != "[T a1 a2]" {
+	if got := teamNames(t, db); got != "[Team a@example.com a1 a2]" {
 		t.Fatalf("teams %s", got)
 	}
 }
@@ -321,14 +315,8 @@ func TestKeyCheckedOncePerBatchUntilItChanges(t *testing.T) {
 	t.Parallel()
 	db := openTestDB(t)
 	ctx := context.Background()
-	agent, err := db.CreateTeamWithOwner(ctx, "T", NewAgent{Name: "A", Email: "a@example.com", PasswordHash: []byte("h")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	k, _, err := db.CreateAPIKey(ctx, agent.TeamID, agent.ID, "site", AccessIntake, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
+	agent := addTeam(t, db, "a@example.com")
+	k := addKey(t, db, agent)
 	var reads int
 	db.eng = countingEngine{db.eng, &reads}
 	check := func() *writeReq {
@@ -365,7 +353,7 @@ func TestKeyCheckedOncePerBatchUntilItChanges(t *testing.T) {
 	if err := <-expired; err != nil {
 		t.Fatal(err)
 	}
-	err = <-after.done
+	err := <-after.done
 	if reads != 2 {
 		t.Errorf("the key's row was read %d times; want 2 (once, then again after the expiry)", reads)
 	}
@@ -401,14 +389,8 @@ func TestFailedSavepointReleasesTheTeamLock(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer two.Close()
-	agent, err := one.CreateTeamWithOwner(ctx, "T", NewAgent{Name: "A", Email: "a@example.com", PasswordHash: []byte("h")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	k, _, err := one.CreateAPIKey(ctx, agent.TeamID, agent.ID, "site", AccessIntake, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
+	agent := addTeam(t, one, "a@example.com")
+	k := addKey(t, one, agent)
 	fails := request(func(ctx context.Context, tx writeTx) error {
 		if err := one.keyStillActive(ctx, tx, agent.TeamID, k.ID); err != nil {
 			return err
