@@ -144,6 +144,11 @@ func (db *DB) CancelInvitation(ctx context.Context, teamID, id, by int64) (Invit
 	var inv Invitation
 	now := db.now().Unix()
 	err := db.write(ctx, func(ctx context.Context, tx writeTx) error {
+		// An accept on another instance either committed before the read
+		// below (the invitation is used: ErrNotFound) or waits for this.
+		if err := tx.lockTeam(ctx, teamID); err != nil {
+			return err
+		}
 		if _, err := manager(ctx, tx, teamID, by); err != nil {
 			return err
 		}

@@ -83,6 +83,11 @@ func manager(ctx context.Context, tx writeTx, teamID, actorID int64) (Member, er
 func (db *DB) RemoveAgent(ctx context.Context, teamID, id, by int64) (Member, error) {
 	var m Member
 	err := db.write(ctx, func(ctx context.Context, tx writeTx) error {
+		// Against a transfer of ownership to id, and an invitation id
+		// sends, on another instance: see depart.
+		if err := tx.lockTeam(ctx, teamID); err != nil {
+			return err
+		}
 		if _, err := manager(ctx, tx, teamID, by); err != nil {
 			return err
 		}
@@ -104,6 +109,9 @@ func (db *DB) RemoveAgent(ctx context.Context, teamID, id, by int64) (Member, er
 func (db *DB) LeaveTeam(ctx context.Context, teamID, id int64) (Member, error) {
 	var m Member
 	err := db.write(ctx, func(ctx context.Context, tx writeTx) error {
+		if err := tx.lockTeam(ctx, teamID); err != nil { // see depart
+			return err
+		}
 		var err error
 		m, err = db.depart(ctx, tx, teamID, id, id, "left")
 		return err
@@ -123,7 +131,9 @@ const cancelOnDepartureSQL = `INSERT INTO team_events (team_id, at, actor_id, ac
 // depart takes member id off the team. The row stays, so their name stays
 // on the keys they made and on the audit trail, but their email is set
 // aside (with a suffix no address can have), so that the person can be
-// invited again or sign up anew.
+// invited again or sign up anew. The caller holds the team's lock: on
+// another instance, ownership could pass to id after the role was read
+// here, or id's new invitation commit after theirs were cancelled.
 func (db *DB) depart(ctx context.Context, tx writeTx, teamID, id, by int64, action string) (Member, error) {
 	m, err := member(ctx, tx, teamID, id)
 	if err != nil {

@@ -27,6 +27,12 @@ func (db *DB) TestLeads(ctx context.Context, teamID int64) (int, error) {
 func (db *DB) DeleteTestLead(ctx context.Context, teamID, leadID int64) (Lead, error) {
 	var l Lead
 	err := db.write(ctx, func(ctx context.Context, tx writeTx) error {
+		// A real submission for the person, or a tracked link to the lead,
+		// on another instance either committed before the read below (the
+		// lead is no longer a test, or its link goes with it) or waits.
+		if err := tx.lockTeam(ctx, teamID); err != nil {
+			return err
+		}
 		var err error
 		l, err = scanLead(tx.QueryRowContext(ctx, "SELECT "+leadColumns+" WHERE l.id = ? AND l.team_id = ? AND l.is_test <> 0", leadID, teamID))
 		if errors.Is(err, sql.ErrNoRows) {

@@ -51,6 +51,11 @@ func (db *DB) NewTrackedLink(ctx context.Context, teamID, leadID, agentID, keyID
 		if err := db.keyStillActive(ctx, tx, teamID, keyID); err != nil {
 			return err
 		}
+		// Made by an agent (no key): against a test lead's removal on
+		// another instance between the read below and the insert.
+		if err := tx.lockTeam(ctx, teamID); err != nil {
+			return err
+		}
 		var one int
 		err := tx.QueryRowContext(ctx, "SELECT 1 FROM leads WHERE id = ? AND team_id = ?", leadID, teamID).Scan(&one)
 		if errors.Is(err, sql.ErrNoRows) {
