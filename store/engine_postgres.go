@@ -7,6 +7,7 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"net"
 	"regexp"
@@ -202,19 +203,25 @@ func escapeLike(s string) string {
 
 // pgUnavailable reports whether err says PostgreSQL cannot be used right
 // now: the connection (class 08), resources (53), the server shutting
-// down (57P), system errors (58), a lock not had within lock_timeout
-// (55P03), a read-only server (25006), or no connection at all; known
-// says err came from PostgreSQL or the network.
+// down (57P), a statement cancelled (57014), system errors (58), a lock
+// not had within lock_timeout (55P03), a read-only server (25006), a
+// deadlock or serialization failure still there after the writer's runs
+// (40P01, 40001), or no connection at all: refused, timed out, or closed under
+// the statement (a server restart, a failover, a proxy). A lead source
+// told 503 sends again; told 500, some give up. known says err came from
+// PostgreSQL or the network.
 func pgUnavailable(err error) (unavailable, known bool) {
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) {
 		c := pe.Code
-		return strings.HasPrefix(c, "08") || strings.HasPrefix(c, "53") || strings.HasPrefix(c, "57P") ||
-			strings.HasPrefix(c, "58") || c == "55P03" || c == "25006", true
+		return strings.HasPrefix(c, "08") || strings.HasPrefix(c, "53") || strings.HasPrefix(c, "57") ||
+			strings.HasPrefix(c, "58") || c == "40001" || c == "40P01" || c == "55P03" || c == "25006", true
 	}
 	var ce *pgconn.ConnectError
 	var ne net.Error
-	if errors.As(err, &ce) || errors.As(err, &ne) || errors.Is(err, driver.ErrBadConn) {
+	if errors.As(err, &ce) || errors.As(err, &ne) || errors.Is(err, driver.ErrBadConn) ||
+		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || pgconn.Timeout(err) || pgconn.SafeToRetry(err) ||
+		strings.Contains(err.Error(), "conn closed") {
 		return true, true
 	}
 	return false, false

@@ -4,6 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"sync"
 	"testing"
 	"time"
 
@@ -45,7 +49,10 @@ func TestPostgresErrorsThatMeanUnavailable(t *testing.T) {
 		"25006": true,  // read-only (a standby)
 		"23505": false, // unique violation
 		"42601": false, // syntax error
-		"40P01": false, // deadlock: the writer runs the bodies again
+		"40P01": true,  // deadlock, still there after the writer's runs
+		"40001": true,  // serialization failure, likewise
+		"40002": false, // a deferred constraint refused at commit
+		"57014": true,  // a statement cancelled (statement_timeout, pg_cancel_backend)
 	} {
 		err := wrapUnavailable(fmt.Errorf("ingest: %w", &pgconn.PgError{Code: code}))
 		if got := errors.Is(err, ErrUnavailable); got != want {
@@ -155,5 +162,74 @@ func TestPostgresSearchIndexNeedsNoSearchPath(t *testing.T) {
 		if _, err := conn.ExecContext(ctx, q); err != nil {
 			t.Fatalf("%s: %v", q, err)
 		}
+	}
+}
+
+// The connection cut under a write (a server restart, a failover, a proxy
+// between) is ErrUnavailable, a 503 the lead source retries, not a 500;
+// the next write gets a new connection.
+func TestPostgresConnectionCutIsUnavailable(t *testing.T) {
+	storetest.PostgresOnly(t, "a TCP connection to PostgreSQL cut")
+	addr := storetest.Addr(t)
+	u, err := url.Parse(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	var mu sync.Mutex
+	var conns []net.Conn
+	target := u.Host
+	go func() { // a proxy whose connections the test cuts
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			s, err := net.Dial("tcp", target)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			mu.Lock()
+			conns = append(conns, c, s)
+			mu.Unlock()
+			go func() { io.Copy(s, c); s.Close() }()
+			go func() { io.Copy(c, s); c.Close() }()
+		}
+	}()
+	cut := func() {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range conns {
+			c.Close()
+		}
+		conns = nil
+	}
+	u.Host = ln.Addr().String()
+	db, err := Open(context.Background(), u.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	err = db.write(context.Background(), func(ctx context.Context, tx writeTx) error {
+		var one int
+		if err := tx.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
+			return err
+		}
+		cut()
+		return tx.QueryRowContext(ctx, "SELECT 2").Scan(&one)
+	})
+	if !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("a write whose connection was cut: %v, want ErrUnavailable", err)
+	}
+	if err := db.write(context.Background(), func(ctx context.Context, tx writeTx) error {
+		var one int
+		return tx.QueryRowContext(ctx, "SELECT 1").Scan(&one)
+	}); err != nil {
+		t.Fatalf("the next write: %v", err)
 	}
 }
