@@ -297,6 +297,15 @@ var pgPlanned = map[string]string{
 		ORDER BY created_at DESC, id DESC LIMIT ?3) p ON true
 	WHERE v.team_id = ?1 AND v.lead_id = ?2
 	ORDER BY p.created_at DESC, p.id DESC LIMIT ?3`,
+	// Every lead runs this on PostgreSQL. The IN (… UNION ALL …) form was
+	// planned, while the visitors table was still empty, as a nested loop
+	// of two scans of it; the writer kept that plan, and once a tracker had
+	// brought tens of thousands of visitors (before autovacuum analyzed
+	// them) each lead took 4 s under its team's lock. One UPDATE with OR
+	// is at worst one scan, and with statistics a BitmapOr of the two
+	// partial indexes.
+	linkPendingSQL: `UPDATE visitors SET lead_id = ?4 WHERE team_id = ?1 AND lead_id IS NULL
+	AND (email = ?2 AND email <> '' OR phone = ?3 AND phone <> '')`,
 }
 
 var (
