@@ -42,12 +42,17 @@ func (postgres) open(ctx context.Context, addr string, opt Options) (w, r *sql.D
 	wcfg.RuntimeParams["synchronous_commit"] = "on"
 	wcfg.RuntimeParams["lock_timeout"] = strconv.FormatInt(opt.BusyTimeout.Milliseconds(), 10)
 	rcfg.RuntimeParams["default_transaction_read_only"] = "on"
-	// A plan for the values at hand, every time. pgx prepares each query
-	// once per connection, and after five runs PostgreSQL may keep one
-	// generic plan for any values: for a search it cannot know how common
-	// the text is, and it walked a million leads for "Zapier" (0.9 s
-	// instead of 4.5 ms) and read every match of common ones.
-	rcfg.RuntimeParams["plan_cache_mode"] = "force_custom_plan"
+	// A plan for the values and the tables at hand, every time. pgx
+	// prepares each query once per connection, and after five runs
+	// PostgreSQL may keep one generic plan for any values until the next
+	// ANALYZE. For a search it cannot know how common the text is: the
+	// kept plan walked a million leads for "Zapier" (0.9 s instead of 4.5
+	// ms). On the writer, a plan made while a table was empty stayed in use
+	// as it grew (see linkPendingSQL in pgPlanned). Planning each time
+	// costs a lead 3 to 7% (BenchmarkIngestLead).
+	for _, c := range []*pgx.ConnConfig{wcfg, rcfg} {
+		c.RuntimeParams["plan_cache_mode"] = "force_custom_plan"
+	}
 	w = sql.OpenDB(rebinder{stdlib.GetConnector(*wcfg)})
 	w.SetMaxOpenConns(1)
 	w.SetConnMaxIdleTime(0)
