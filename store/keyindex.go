@@ -32,8 +32,9 @@ type keyIndex struct {
 	byHash map[[32]byte]APIKey
 	active map[int64]int64      // id → expiry (Unix seconds, 0 for none) of every unrevoked key in byHash
 	ended  map[int64][][32]byte // team → its revoked keys in byHash, oldest first
-	// gen counts the changes read from the database (set, reset), so that
-	// a lookup that began before one cannot store what it read after it.
+	// gen counts the changes (read from the database, or made here), so
+	// that a lookup that began before one cannot store what it read
+	// before it over it.
 	gen uint64
 }
 
@@ -47,6 +48,7 @@ func (ix *keyIndex) get(h [32]byte) (APIKey, bool) {
 func (ix *keyIndex) put(h [32]byte, k APIKey) {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
+	ix.gen++
 	ix.byHash[h] = k
 	ix.active[k.ID] = unixOrZeroTime(k.ExpiresAt)
 }
@@ -64,6 +66,7 @@ func (ix *keyIndex) revokeLocked(h [32]byte, at time.Time) {
 	if !ok || !k.RevokedAt.IsZero() {
 		return
 	}
+	ix.gen++
 	delete(ix.active, k.ID)
 	k.RevokedAt = at
 	ix.byHash[h] = k
@@ -119,6 +122,7 @@ func (ix *keyIndex) fill(h [32]byte, k APIKey, gen uint64) {
 func (ix *keyIndex) expire(h [32]byte, at time.Time) {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
+	ix.gen++
 	if k, ok := ix.byHash[h]; ok {
 		k.ExpiresAt = at
 		ix.byHash[h] = k

@@ -179,3 +179,24 @@ func TestTeamLockIsPerSchema(t *testing.T) {
 		t.Fatalf("team 1 of another schema held this one's up: %v", err)
 	}
 }
+
+// A lookup that read a key's row before this instance revoked it or set
+// its expiry does not put the old row back over the change.
+func TestKeyIndexLookupDoesNotUndoALocalChange(t *testing.T) {
+	h := [32]byte{1}
+	row := APIKey{ID: 7, TeamID: 1, Label: "site"}
+	for name, change := range map[string]func(ix *keyIndex){
+		"revoke": func(ix *keyIndex) { ix.revoke(h, time.Unix(100, 0)) },
+		"expire": func(ix *keyIndex) { ix.expire(h, time.Unix(100, 0)) },
+	} {
+		ix := &keyIndex{byHash: map[[32]byte]APIKey{}, active: map[int64]int64{}, ended: map[int64][][32]byte{}}
+		ix.put(h, row)
+		gen := ix.generation() // a lookup reads the row as it is now...
+		change(ix)             // ...the key changes here...
+		ix.fill(h, row, gen)   // ...and the lookup's answer arrives
+		k, _ := ix.get(h)
+		if k.RevokedAt.IsZero() && k.ExpiresAt.IsZero() {
+			t.Errorf("%s: the lookup's older row replaced the change: %+v", name, k)
+		}
+	}
+}
