@@ -54,6 +54,22 @@ func readBody(c echo.Context, limit int64, tooLarge error) ([]byte, error) {
 	return body, nil
 }
 
+// confirmKey asks again whether key is active before an answer that
+// stores nothing (a honeypot's, a dropped tracker event's, an MCP request
+// that calls no tool): a write checks its key in its own transaction, but
+// on PostgreSQL this instance's memory may not yet have heard of a revoke
+// made on another. A revoked key gets the same 401 as at the door.
+func (s *Server) confirmKey(c echo.Context, key store.APIKey) error {
+	ok, err := s.store.KeyActiveNow(c.Request().Context(), key.ID)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return errBadKey
+	}
+	return nil
+}
+
 // authenticate finds the active key and charges the request to the key's
 // rate limit. Malformed keys never reach the store. A key revoked or
 // expired lately gets the same 401 as an unknown one, but the request is

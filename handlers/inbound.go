@@ -42,6 +42,9 @@ func (s *Server) inboundLead(c echo.Context) error {
 		IdempotencyKey: r.Header.Get("Idempotency-Key"), Source: guessSource(r, browser),
 		Test: fromClosr(r), At: s.now(),
 	})
+	if err == nil && res.Honeypot {
+		err = s.confirmKey(c, key)
+	}
 	if err != nil {
 		return s.leadFailed(c, browser, err)
 	}

@@ -205,3 +205,48 @@ func TestInstancesMCPReadAfterRevoke(t *testing.T) {
 		}
 	}
 }
+
+// TestInstancesRevokedKeyNoAnswerWithoutAWrite: the answers that store
+// nothing (a honeypot's 201, a tracker event dropped for its origin or for
+// naming nobody, MCP's initialize) ask the database, not B's memory,
+// whether the key still works. The keys are revoked behind the stores'
+// backs, so that no notification reaches B: B's memory still holds them
+// active, and each request is refused as at the door (401).
+func TestInstancesRevokedKeyNoAnswerWithoutAWrite(t *testing.T) {
+	t.Parallel()
+	a, b := twoInstances(t)
+	owner, team, key := a.team("ana@example.com")
+	secret := owner.generateAccess("Claude", "mcp")
+	if r := owner.post("/settings/integrations/tracked-domains", map[string][]string{"domain": {"sunset.example"}}, "HX-Request", "true"); r.StatusCode != http.StatusOK {
+		t.Fatalf("add a tracked domain: %d", r.StatusCode)
+	}
+	// Before the revoke, B answers each as usual.
+	if r := b.postLead(key, `{"email":"bot@example.com","_gotcha":"spam"}`); r.StatusCode != http.StatusCreated {
+		t.Fatalf("honeypot on B: %d %s", r.StatusCode, r.body)
+	}
+	if r := b.track(pageviewBody(key, testVID, "https://elsewhere.example/"), "Origin", "https://elsewhere.example"); r.StatusCode != http.StatusAccepted || r.Header.Get("X-Closr-Dropped") != "origin" {
+		t.Fatalf("another site on B: %d %q", r.StatusCode, r.Header.Get("X-Closr-Dropped"))
+	}
+	b.mustConnectMCP(secret)
+
+	if _, err := rawDB(t, a).Exec("UPDATE api_keys SET revoked_at = extract(epoch FROM now())::bigint WHERE team_id = $1", team); err != nil {
+		t.Fatal(err)
+	}
+	for _, plain := range []string{key, secret} {
+		if k, err := b.db.APIKeyByHash(context.Background(), store.HashKey(plain)); err != nil || !b.db.KeyActive(k.ID) {
+			t.Fatalf("B's memory should still hold the key active (no notification): %v", err)
+		}
+	}
+	if r := b.postLead(key, `{"email":"bot@example.com","_gotcha":"spam"}`); r.StatusCode != http.StatusUnauthorized {
+		t.Errorf("honeypot on B with a revoked key: %d %s", r.StatusCode, r.body)
+	}
+	if r := b.track(pageviewBody(key, testVID, "https://elsewhere.example/"), "Origin", "https://elsewhere.example"); r.StatusCode != http.StatusUnauthorized {
+		t.Errorf("another site on B with a revoked key: %d %q", r.StatusCode, r.Header.Get("X-Closr-Dropped"))
+	}
+	if r := b.track(identifyBody(key, testVID, "", ""), "Origin", "https://sunset.example"); r.StatusCode != http.StatusUnauthorized {
+		t.Errorf("an identify naming nobody on B with a revoked key: %d %q", r.StatusCode, r.Header.Get("X-Closr-Dropped"))
+	}
+	if _, err := b.connectMCP("Authorization", "Bearer "+secret); err == nil {
+		t.Errorf("MCP initialize on B with a revoked key succeeded")
+	}
+}

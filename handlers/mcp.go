@@ -180,6 +180,11 @@ func (s *Server) serveMCP(c echo.Context) error {
 		return errHostNotAllowed
 	}
 	key, err := s.authenticate(c, presentedKey(r, ""))
+	if err == nil && key.Access == store.AccessMCP {
+		// initialize, tools/list and the like store nothing; tools check
+		// again (caller, stillActive, keyStillActive).
+		err = s.confirmKey(c, key)
+	}
 	if errors.Is(err, errBadKey) {
 		c.Response().Header().Set("WWW-Authenticate", mcpChallenge)
 	}

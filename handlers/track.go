@@ -53,6 +53,9 @@ func (s *Server) track(c echo.Context) error {
 	} else if !ok {
 		// A foreign page may not even read the answer.
 		c.Response().Header().Del("Access-Control-Allow-Origin")
+		if err := s.confirmKey(c, key); err != nil {
+			return err
+		}
 		used(c, store.UseRefusedOrigin)
 		return dropped(c, "origin")
 	}
@@ -82,6 +85,9 @@ func (s *Server) identify(c echo.Context, key store.APIKey, ev trackEvent, now t
 		Key: key, VisitorID: ev.VisitorID, Email: ev.Email, Phone: ev.Phone, Name: ev.Name, At: now,
 	})
 	if errors.Is(err, intake.ErrNoIdentity) {
+		if err := s.confirmKey(c, key); err != nil {
+			return err
+		}
 		return dropped(c, "no-identity")
 	}
 	if err != nil {
