@@ -80,18 +80,16 @@ func callerOf(ctx context.Context) (mcpCaller, bool) {
 	return c, ok
 }
 
-// caller is the caller of the named tool, refused when its key was revoked
-// while the request was being read; the request counts as a call of it.
-// Read tools ask again (stillActive) once their query has run.
+// caller is the caller of the named tool; the request counts as a call of
+// it. serveMCP asked the database about the key just before (confirmKey);
+// a revoke since is seen by a write tool's transaction (keyStillActive)
+// and by a read tool's second look once its query has run (stillActive).
 func (s *Server) caller(ctx context.Context, tool string) (mcpCaller, error) {
 	c, ok := callerOf(ctx)
 	if !ok {
 		return mcpCaller{}, errNoCaller
 	}
 	c.use.endpoint = "/mcp " + tool
-	if err := s.stillActive(ctx, c); err != nil {
-		return mcpCaller{}, err
-	}
 	c.use.kind = store.UseMCPCall
 	return c, nil
 }
