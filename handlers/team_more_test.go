@@ -14,6 +14,7 @@ import (
 	"closr/mailer"
 	"closr/mailer/mailtest"
 	"closr/store"
+	"closr/store/storetest"
 )
 
 // TestLeaveTeam: a non-owner leaves after a confirmation and is signed out;
@@ -253,7 +254,7 @@ func TestMail(t *testing.T) {
 // still answers with the link; the failure is logged, without the link.
 func TestMailFailureNeverFailsARequest(t *testing.T) {
 	t.Parallel()
-	logs := &syncBuffer{}
+	logs := &storetest.LogBuffer{}
 	down, err := mailer.New(mailer.Config{URL: "smtp://u:p@127.0.0.1:1", From: "closr@example.com", Log: slog.New(slog.NewTextHandler(logs, nil))})
 	if err != nil {
 		t.Fatal(err)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"closr/store"
+	"closr/store/storetest"
 )
 
 // These tests open one PostgreSQL schema several times, as several Closr
@@ -239,7 +240,7 @@ func TestListenerReconnects(t *testing.T) {
 	}
 	a := openInstance(t, addr, store.Options{})
 	ofA := listeners()
-	logs := &syncBuffer{}
+	logs := &storetest.LogBuffer{}
 	b := openInstance(t, addr, store.Options{Logger: slog.New(slog.NewTextHandler(logs, nil))})
 	pidB := 0
 	for pid := range listeners() {
@@ -280,23 +281,6 @@ func TestListenerReconnects(t *testing.T) {
 	if !strings.Contains(logs.String(), "lost the connection") || !strings.Contains(logs.String(), "again; caches reloaded") {
 		t.Fatalf("B's log does not tell of the loss and the return:\n%s", logs)
 	}
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // TestInstancesIdentifyMeetsTheLead: a visitor identifies on A while the

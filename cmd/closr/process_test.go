@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -17,6 +16,7 @@ import (
 	"time"
 
 	"closr/store"
+	"closr/store/storetest"
 )
 
 // These tests run the real binary, as an operator would, against a real
@@ -57,7 +57,7 @@ func seedDB(t *testing.T, path string) string {
 type server struct {
 	cmd    *exec.Cmd
 	addr   string
-	stderr *syncBuffer
+	stderr *storetest.LogBuffer
 	done   chan error
 }
 
@@ -66,7 +66,7 @@ type server struct {
 // logs its address and /healthz answers there.
 func startServer(t *testing.T, bin, dbPath string) *server {
 	t.Helper()
-	s := &server{stderr: &syncBuffer{}, done: make(chan error, 1)}
+	s := &server{stderr: &storetest.LogBuffer{}, done: make(chan error, 1)}
 	s.cmd = exec.Command(bin, "--addr", "127.0.0.1:0", "--db", dbPath, "--limit-key", "0", "--limit-ip", "0")
 	s.cmd.Env = append(os.Environ(), "CLOSR_SESSION_SECRET=")
 	s.cmd.Stderr = s.stderr
@@ -99,24 +99,6 @@ func startServer(t *testing.T, bin, dbPath string) *server {
 	}
 	t.Fatalf("closr did not become healthy\n%s", s.stderr)
 	return nil
-}
-
-// syncBuffer collects a child's output while the test reads it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // wait returns the process's exit error, or fails after limit.
