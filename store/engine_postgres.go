@@ -48,8 +48,9 @@ func (postgres) open(ctx context.Context, addr string, opt Options) (w, r *sql.D
 	// ANALYZE. For a search it cannot know how common the text is: the
 	// kept plan walked a million leads for "Zapier" (0.9 s instead of 4.5
 	// ms). On the writer, a plan made while a table was empty stayed in use
-	// as it grew (see linkPendingSQL in pgPlanned). Planning each time
-	// costs a lead 3 to 7% (BenchmarkIngestLead).
+	// as it grew: linking a lead's waiting visitors (linkIdentifiedVisitors) became
+	// a nested loop over 20,000 visitors, 4 s a lead under its team's lock.
+	// Planning each time costs a lead 3 to 7% (BenchmarkIngestLead).
 	for _, c := range []*pgx.ConnConfig{wcfg, rcfg} {
 		c.RuntimeParams["plan_cache_mode"] = "force_custom_plan"
 	}
@@ -302,15 +303,6 @@ var pgPlanned = map[string]string{
 		ORDER BY created_at DESC, id DESC LIMIT ?3) p ON true
 	WHERE v.team_id = ?1 AND v.lead_id = ?2
 	ORDER BY p.created_at DESC, p.id DESC LIMIT ?3`,
-	// Every lead runs this on PostgreSQL. The IN (… UNION ALL …) form was
-	// planned, while the visitors table was still empty, as a nested loop
-	// of two scans of it; the writer kept that plan, and once a tracker had
-	// brought tens of thousands of visitors (before autovacuum analyzed
-	// them) each lead took 4 s under its team's lock. One UPDATE with OR
-	// is at worst one scan, and with statistics a BitmapOr of the two
-	// partial indexes.
-	linkPendingSQL: `UPDATE visitors SET lead_id = ?4 WHERE team_id = ?1 AND lead_id IS NULL
-	AND (email = ?2 AND email <> '' OR phone = ?3 AND phone <> '')`,
 }
 
 var (

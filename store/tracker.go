@@ -153,10 +153,6 @@ const pendingVisitorsSQL = `SELECT id FROM visitors WHERE team_id = ?1 AND email
 func linkIdentifiedVisitors(ctx context.Context, tx writeTx, teamID, leadID int64, email, phone string) error {
 	// One statement on the ingest path; each branch of the UNION carries the
 	// literal terms of its partial index, so both are index lookups.
-	_, err := tx.ExecContext(ctx, linkPendingSQL, teamID, email, phone, leadID)
+	_, err := tx.ExecContext(ctx, "UPDATE visitors SET lead_id = ?4 WHERE id IN ("+pendingVisitorsSQL+")", teamID, email, phone, leadID)
 	return err
 }
-
-// linkPendingSQL ties the visitors pendingVisitorsSQL finds to lead ?4
-// (PostgreSQL has a form of its own: see pgPlanned).
-const linkPendingSQL = "UPDATE visitors SET lead_id = ?4 WHERE id IN (" + pendingVisitorsSQL + ")"
